@@ -1,0 +1,40 @@
+import type { Job } from '../config/jobs.js';
+import type { Logger } from '../core/logger.js';
+
+export type AdapterName = 'file';
+
+/** What an extract is asked for: the job, and the window and symbols of this run. */
+export interface ExtractRequest {
+  readonly job: Job;
+  readonly from: Date | null;
+  readonly toExclusive: Date | null;
+  readonly symbols: readonly string[] | null;
+}
+
+export interface AdapterContext {
+  readonly logger: Logger;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Raw records as a SQL relation: text columns exactly as the source has them, plus `_file`
+ * (the input they came from) and `_rn` (their order across the batch). Renames, casts, units
+ * and zones are the transform's business, not the adapter's.
+ */
+export interface RawBatch {
+  readonly relation: string;
+  readonly columns: readonly string[];
+  /** Every input (file or landed page), in read order, for lineage. */
+  readonly inputs: readonly string[];
+  /**
+   * After the relation has been read: a relation of the records that could not be parsed at
+   * all (`_file`, `_line`, `_raw`, `_reason`).
+   */
+  readonly rejects: string | null;
+}
+
+/** One interface per vendor or file kind; registered in adapters/registry.ts. */
+export interface Adapter {
+  readonly name: AdapterName;
+  extract(ctx: AdapterContext, request: ExtractRequest): Promise<RawBatch>;
+}

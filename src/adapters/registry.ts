@@ -1,0 +1,7 @@
+import type { Adapter, AdapterName } from './adapter.js';
+import { fileAdapter } from './file/file-adapter.js';
+
+/** Every adapter, one line each. */
+export const adapters: Record<AdapterName, Adapter> = {
+  file: fileAdapter,
+};

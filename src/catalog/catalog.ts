@@ -1,0 +1,136 @@
+import path from 'node:path';
+import postgres from 'postgres';
+import { CatalogError, LockError, errorMessage } from '../core/errors.js';
+import { acquireFileLock, type FileLock } from '../core/file-lock.js';
+import type { Logger } from '../core/logger.js';
+import type { Settings } from '../core/settings.js';
+import { homePaths } from '../core/settings.js';
+import { migrate } from './migrate.js';
+
+export type Sql = postgres.Sql<Record<string, never>>;
+export type TxSql = postgres.TransactionSql<Record<string, never>>;
+
+/**
+ * The catalog: one postgres.js client, whether the database is a Postgres server
+ * (MDW_DATABASE_URL) or the embedded PGlite under MDW_HOME/catalog served on a loopback port.
+ * One SQL dialect, one code path.
+ */
+export interface Catalog {
+  readonly kind: 'embedded' | 'server';
+  readonly sql: Sql;
+  /** Serialises writers of one key across processes (server mode; embedded is already exclusive). */
+  withLock<T>(key: string, timeoutMs: number, fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface OpenCatalogOptions {
+  purpose: string;
+  /** Skip applying pending migrations (used by `mdw db migrate --status`). */
+  migrate?: boolean;
+}
+
+export async function openCatalog(settings: Settings, logger: Logger, options: OpenCatalogOptions): Promise<Catalog> {
+  const catalog = settings.databaseUrl
+    ? openServer(settings.databaseUrl)
+    : await openEmbedded(settings, logger, options.purpose);
+  if (options.migrate !== false) {
+    try {
+      const applied = await migrate(catalog.sql);
+      for (const m of applied) logger.info(`catalog: applied migration ${m}`);
+    } catch (err) {
+      await catalog.close();
+      throw err instanceof CatalogError ? err : new CatalogError(`catalog migration failed: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+  return catalog;
+}
+
+function clientOptions(max: number): postgres.Options<Record<string, never>> {
+  return {
+    max,
+    onnotice: () => {},
+    connect_timeout: 10,
+    // int8 comes back as a JS number: row counts and byte sizes stay far below 2^53.
+    types: {
+      int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
+    },
+    transform: { undefined: null },
+  } as unknown as postgres.Options<Record<string, never>>;
+}
+
+function openServer(url: string): Catalog {
+  const sql = postgres(url, clientOptions(4)) as unknown as Sql;
+  return {
+    kind: 'server',
+    sql,
+    async withLock(key, timeoutMs, fn) {
+      // A dedicated connection holds the session-level advisory lock for the duration.
+      const reserved = await sql.reserve();
+      try {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const [row] = await reserved<{ ok: boolean }[]>`select pg_try_advisory_lock(hashtext(${key})) as ok`;
+          if (row?.ok) break;
+          if (Date.now() >= deadline) {
+            throw new LockError(`another run holds the catalog lock "${key}"; waited ${Math.round(timeoutMs / 1000)}s`);
+          }
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        try {
+          return await fn();
+        } finally {
+          await reserved`select pg_advisory_unlock(hashtext(${key}))`;
+        }
+      } finally {
+        reserved.release();
+      }
+    },
+    close: () => sql.end({ timeout: 5 }),
+  };
+}
+
+async function openEmbedded(settings: Settings, logger: Logger, purpose: string): Promise<Catalog> {
+  const paths = homePaths(settings.home);
+  const lock: FileLock = await acquireFileLock(path.join(paths.run, 'catalog.lock'), {
+    timeoutMs: settings.lockTimeoutMs,
+    purpose,
+    what: `the embedded catalog at ${paths.catalog}`,
+  });
+  try {
+    // Loaded lazily: PGlite is only needed without a server.
+    const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('@electric-sql/pglite-socket'),
+    ]);
+    const started = Date.now();
+    const db = await PGlite.create(paths.catalog);
+    const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0 });
+    await server.start();
+    const [host, port] = server.getServerConn().split(':');
+    const sql = postgres({
+      ...clientOptions(1),
+      host: host!,
+      port: Number(port),
+      user: 'postgres',
+      database: 'postgres',
+    }) as unknown as Sql;
+    logger.debug(`catalog: embedded PGlite opened in ${Date.now() - started} ms`, { dir: paths.catalog });
+    return {
+      kind: 'embedded',
+      sql,
+      withLock: (_key, _timeoutMs, fn) => fn(),
+      async close() {
+        try {
+          await sql.end({ timeout: 5 });
+          await server.stop();
+          await db.close();
+        } finally {
+          lock.release();
+        }
+      },
+    };
+  } catch (err) {
+    lock.release();
+    throw new CatalogError(`cannot open the embedded catalog at ${paths.catalog}: ${errorMessage(err)}`, { cause: err });
+  }
+}

@@ -1,0 +1,222 @@
+import type { Sql, TxSql } from './catalog.js';
+
+/** What the catalog needs to know about one (dataset, source, granularity) series. */
+export interface SeriesRef {
+  readonly dataset: string;
+  readonly datasetDescription: string;
+  readonly source: string;
+  readonly adapter: string;
+  readonly granularity: string;
+  readonly job: string;
+}
+
+export interface SeriesIds {
+  readonly datasetId: string;
+  readonly sourceId: string;
+}
+
+export interface BatchRecord {
+  readonly id: string;
+  readonly runId: string | null;
+  readonly counts: { recordsIn: number; out: number; deduped: number; quarantined: number; filtered: number };
+  readonly quarantineUri: string | null;
+  readonly at: Date;
+}
+
+export interface ManifestWrite {
+  readonly uri: string;
+  readonly tmpUri: string;
+  readonly symbol: string | null;
+  readonly period: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly firstTs: string | null;
+  readonly lastTs: string | null;
+  readonly series: readonly { symbol: string | null; rows: number; firstTs: string; lastTs: string }[];
+}
+
+export interface LineageWrite {
+  readonly rawUri: string;
+  /** The partition the records went to; null for records that reached none. */
+  readonly uri: string | null;
+  readonly period: string | null;
+  readonly recordsIn: number;
+  readonly out: number;
+  readonly deduped: number;
+  readonly quarantined: number;
+  readonly filtered: number;
+}
+
+/** Registers the dataset, the source and their binding; returns their ids. */
+export async function ensureSeries(sql: Sql, ref: SeriesRef): Promise<SeriesIds> {
+  return sql.begin(async (tx) => {
+    const [ds] = await tx<{ id: string }[]>`
+      insert into mdw.dataset (name, description) values (${ref.dataset}, ${ref.datasetDescription})
+      on conflict (name) do update set description = excluded.description
+      returning id`;
+    const [src] = await tx<{ id: string }[]>`
+      insert into mdw.data_source (name, adapter) values (${ref.source}, ${ref.adapter})
+      on conflict (name) do update set adapter = excluded.adapter, updated_at = now()
+      returning id`;
+    await tx`
+      insert into mdw.dataset_binding (dataset_id, source_id, granularity, job)
+      values (${ds!.id}, ${src!.id}, ${ref.granularity}, ${ref.job})
+      on conflict (dataset_id, source_id, granularity) do update set job = excluded.job`;
+    return { datasetId: ds!.id, sourceId: src!.id };
+  });
+}
+
+/**
+ * Records a batch in one transaction: the batch (status 'writing' while files await their
+ * rename), the manifest rows as they will be once the files are in place, per-symbol coverage,
+ * the pending renames, lineage and newly seen instruments. completeBatch ends it.
+ */
+export async function recordBatch(
+  sql: Sql,
+  ids: SeriesIds,
+  ref: SeriesRef,
+  batch: BatchRecord,
+  writes: readonly ManifestWrite[],
+  lineage: readonly LineageWrite[],
+  symbols: readonly string[],
+): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`
+      insert into mdw.batch (id, run_id, dataset_id, source_id, granularity, job, status, records_in, records_out,
+                             deduped, quarantined, filtered, partitions_written, quarantine_uri, created_at, committed_at)
+      values (${batch.id}, ${batch.runId}, ${ids.datasetId}, ${ids.sourceId}, ${ref.granularity}, ${ref.job},
+              ${writes.length > 0 ? 'writing' : 'committed'}, ${batch.counts.recordsIn}, ${batch.counts.out},
+              ${batch.counts.deduped}, ${batch.counts.quarantined}, ${batch.counts.filtered}, ${writes.length},
+              ${batch.quarantineUri}, ${batch.at}, ${writes.length > 0 ? null : batch.at})`;
+    const manifestIds = await upsertManifest(tx, ids, ref, batch, writes);
+    await replaceSeries(tx, writes, manifestIds);
+    for (const chunk of chunks(writes, 500)) {
+      await tx`insert into mdw.pending_write ${tx(
+        chunk.map((w) => ({
+          batch_id: batch.id,
+          uri: w.uri,
+          tmp_uri: w.tmpUri,
+          symbol: w.symbol,
+          period: w.period,
+          rows: w.rows,
+          bytes: w.bytes,
+          sha256: w.sha256,
+          first_ts: w.firstTs,
+          last_ts: w.lastTs,
+          series: JSON.stringify(w.series),
+        })),
+      )}`;
+    }
+    const lineageUris = [...new Set(lineage.map((l) => l.uri).filter((u): u is string => u !== null))];
+    const known = new Map(manifestIds);
+    const missing = lineageUris.filter((u) => !known.has(u));
+    if (missing.length > 0) {
+      for (const row of await tx<{ id: string; uri: string }[]>`select id, uri from mdw.partition_manifest where uri = any(${missing})`) {
+        known.set(row.uri, row.id);
+      }
+    }
+    for (const chunk of chunks(lineage, 1000)) {
+      await tx`insert into mdw.lineage_item ${tx(
+        chunk.map((l) => ({
+          batch_id: batch.id,
+          raw_uri: l.rawUri,
+          manifest_id: l.uri ? (known.get(l.uri) ?? null) : null,
+          period: l.period,
+          records_in: l.recordsIn,
+          records_out: l.out,
+          deduped: l.deduped,
+          quarantined: l.quarantined,
+          filtered: l.filtered,
+        })),
+      )}`;
+    }
+    for (const chunk of chunks(symbols, 1000)) {
+      await tx`insert into mdw.instrument ${tx(chunk.map((symbol) => ({ symbol })))} on conflict (symbol) do nothing`;
+    }
+  });
+}
+
+async function upsertManifest(
+  tx: TxSql,
+  ids: SeriesIds,
+  ref: SeriesRef,
+  batch: BatchRecord,
+  writes: readonly ManifestWrite[],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const chunk of chunks(writes, 500)) {
+    const rows = await tx<{ id: string; uri: string }[]>`
+      insert into mdw.partition_manifest ${tx(
+        chunk.map((w) => ({
+          dataset_id: ids.datasetId,
+          source_id: ids.sourceId,
+          granularity: ref.granularity,
+          symbol: w.symbol,
+          period: w.period,
+          uri: w.uri,
+          rows: w.rows,
+          bytes: w.bytes,
+          sha256: w.sha256,
+          first_ts: w.firstTs,
+          last_ts: w.lastTs,
+          batch_id: batch.id,
+          created_at: batch.at,
+          updated_at: batch.at,
+        })),
+      )}
+      on conflict (uri) do update set
+        rows = excluded.rows, bytes = excluded.bytes, sha256 = excluded.sha256,
+        first_ts = excluded.first_ts, last_ts = excluded.last_ts,
+        batch_id = excluded.batch_id, updated_at = excluded.updated_at
+      returning id, uri`;
+    for (const r of rows) out.set(r.uri, r.id);
+  }
+  return out;
+}
+
+async function replaceSeries(tx: TxSql, writes: readonly ManifestWrite[], manifestIds: Map<string, string>): Promise<void> {
+  const ids = writes.map((w) => manifestIds.get(w.uri)!);
+  for (const chunk of chunks(ids, 1000)) await tx`delete from mdw.partition_series where manifest_id = any(${chunk})`;
+  const rows = writes.flatMap((w) =>
+    w.series
+      .filter((s) => s.symbol !== null)
+      .map((s) => ({ manifest_id: manifestIds.get(w.uri)!, symbol: s.symbol, rows: s.rows, first_ts: s.firstTs, last_ts: s.lastTs })),
+  );
+  for (const chunk of chunks(rows, 1000)) await tx`insert into mdw.partition_series ${tx(chunk)}`;
+}
+
+/** The files are in place: the batch is committed and its pending renames are done. */
+export async function completeBatch(sql: Sql, batchId: string, at: Date): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`delete from mdw.pending_write where batch_id = ${batchId}`;
+    await tx`update mdw.batch set status = 'committed', committed_at = ${at} where id = ${batchId}`;
+  });
+}
+
+export async function failBatch(sql: Sql, batchId: string): Promise<void> {
+  await sql`update mdw.batch set status = 'failed' where id = ${batchId}`;
+}
+
+export interface PendingWrite {
+  readonly batchId: string;
+  readonly uri: string;
+  readonly tmpUri: string;
+  readonly sha256: string;
+}
+
+/** Renames that a batch recorded but a crash kept from finishing, oldest batch first. */
+export async function pendingWrites(sql: Sql): Promise<PendingWrite[]> {
+  const rows = await sql<{ batch_id: string; uri: string; tmp_uri: string; sha256: string }[]>`
+    select p.batch_id, p.uri, p.tmp_uri, p.sha256
+    from mdw.pending_write p join mdw.batch b on b.id = p.batch_id
+    where b.status = 'writing'
+    order by b.created_at, p.uri`;
+  return rows.map((r) => ({ batchId: r.batch_id, uri: r.uri, tmpUri: r.tmp_uri, sha256: r.sha256 }));
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

@@ -1,0 +1,38 @@
+import os from 'node:os';
+import type { Sql } from './catalog.js';
+
+export type RunStatus = 'running' | 'ok' | 'partial' | 'failed';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** A command run, as ingest_run rows record it. */
+export async function startRun(
+  sql: Sql,
+  run: { command: string; job: string | null; args: Record<string, unknown>; at: Date },
+): Promise<string> {
+  const [row] = await sql<{ id: string }[]>`
+    insert into mdw.ingest_run (command, job, args, status, host, pid, started_at)
+    values (${run.command}, ${run.job}, ${sql.json(run.args as never)}, 'running', ${os.hostname()}, ${process.pid}, ${run.at})
+    returning id`;
+  return row!.id;
+}
+
+export async function finishRun(
+  sql: Sql,
+  id: string,
+  end: { status: Exclude<RunStatus, 'running'>; exitCode: number; error?: string | null; at: Date },
+): Promise<void> {
+  await sql`
+    update mdw.ingest_run
+    set status = ${end.status}, exit_code = ${end.exitCode}, error = ${end.error ?? null}, finished_at = ${end.at}
+    where id = ${id}`;
+}
+
+export async function logRunEvent(
+  sql: Sql,
+  runId: string,
+  event: { level: LogLevel; event: string; message: string; data?: Record<string, unknown>; at: Date },
+): Promise<void> {
+  await sql`
+    insert into mdw.ingest_log (run_id, at, level, event, message, data)
+    values (${runId}, ${event.at}, ${event.level}, ${event.event}, ${event.message}, ${event.data ? sql.json(event.data as never) : null})`;
+}

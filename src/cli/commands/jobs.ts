@@ -1,0 +1,52 @@
+import path from 'node:path';
+import { listJobFiles, loadJob, resolveJobFile } from '../../config/jobs.js';
+import { ConfigError, ExitCode, MdwError, errorMessage } from '../../core/errors.js';
+import { formatRecords, resolveFormat, type Cell } from '../output.js';
+import { stdoutIsTty, withContext, type GlobalOptions } from '../run-command.js';
+
+export async function jobsListCommand(opts: GlobalOptions): Promise<number> {
+  const format = resolveFormat(opts.format, stdoutIsTty());
+  return withContext(opts, 'mdw jobs list', async (ctx) => {
+    const rows: Record<string, Cell>[] = listJobFiles(ctx.settings.configDir).map((file) => {
+      const name = path.basename(file).replace(/\.ya?ml$/, '');
+      try {
+        const job = loadJob(ctx.settings.configDir, file, ctx.env);
+        return {
+          job: job.name,
+          dataset: job.spec.dataset,
+          granularity: job.granularity.text,
+          source: job.spec.source.name,
+          adapter: job.spec.source.adapter,
+          transform: job.spec.transform,
+          status: 'ok',
+          description: job.spec.description ?? '',
+        };
+      } catch (err) {
+        return { job: name, status: 'invalid', description: errorMessage(err) };
+      }
+    });
+    if (rows.length === 0) ctx.logger.warn(`no jobs in ${path.join(ctx.settings.configDir, 'jobs')}`);
+    process.stdout.write(formatRecords(rows, ['job', 'dataset', 'granularity', 'source', 'adapter', 'transform', 'status', 'description'], format));
+    return ExitCode.ok;
+  });
+}
+
+/** Checks every named job (or all of them); prints one line per job; exit 2 if any is invalid. */
+export async function jobsValidateCommand(opts: GlobalOptions, names: string[]): Promise<number> {
+  return withContext(opts, 'mdw jobs validate', async (ctx) => {
+    const files = names.length ? names.map((n) => resolveJobFile(ctx.settings.configDir, n)) : listJobFiles(ctx.settings.configDir);
+    let bad = 0;
+    for (const file of files) {
+      try {
+        const job = loadJob(ctx.settings.configDir, file, ctx.env);
+        process.stdout.write(`ok       ${job.name}  (${path.relative(process.cwd(), file)})\n`);
+      } catch (err) {
+        if (!(err instanceof ConfigError) && !(err instanceof MdwError)) throw err;
+        bad++;
+        process.stdout.write(`invalid  ${err.message}\n`);
+      }
+    }
+    if (bad > 0) process.stderr.write(`mdw: ${bad} of ${files.length} jobs are invalid\n`);
+    return bad > 0 ? ExitCode.usage : ExitCode.ok;
+  });
+}

@@ -1,0 +1,164 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ExitCode, MdwError, errorMessage } from '../core/errors.js';
+import type { GlobalOptions } from './run-command.js';
+
+/**
+ * The mdw command line. Commands are declared here so that --help knows them all; each one's
+ * code is imported only when it runs. Only this module ends the process.
+ */
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = buildProgram();
+  let code: number = ExitCode.ok;
+  try {
+    await program.parseAsync(argv as string[]);
+    code = Number(process.exitCode ?? 0);
+  } catch (err) {
+    code = exitCodeFor(err);
+  }
+  process.exitCode = code;
+}
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // --help and --version end here with code 0; usage mistakes are exit 2 (commander printed why).
+    return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  }
+  if (err instanceof MdwError) {
+    process.stderr.write(`mdw: ${err.message}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`mdw: ${errorMessage(err)}\n`);
+  return ExitCode.failed;
+}
+
+const formatHelp = 'output format: table, csv, json, ndjson (default: table on a terminal, csv when piped)';
+
+function buildProgram(): Command {
+  const program = new Command('mdw')
+    .description('Market-data warehouse: fetch, validate and store market data as partitioned Parquet with a Postgres catalog; query it with DuckDB.')
+    .version('0.1.0', '-V, --version')
+    .option('--home <dir>', 'warehouse folder: lake, embedded catalog, quarantine, logs (env MDW_HOME, default ./warehouse)')
+    .option('--config-dir <dir>', 'folder with jobs/, transforms/, validation/ (env MDW_CONFIG_DIR, default ./configs)')
+    .option('--lock-timeout <seconds>', 'how long to wait for a lock another run holds before exiting 4 (env MDW_LOCK_TIMEOUT, default 10)', parseSeconds)
+    .option('-v, --verbose', 'log debug detail to stderr')
+    .option('-q, --quiet', 'log only warnings and errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .addHelpText(
+      'after',
+      [
+        '',
+        'The catalog is embedded (PGlite under MDW_HOME/catalog, one process at a time) unless',
+        'MDW_DATABASE_URL names a Postgres server.',
+        '',
+        'Exit codes: 0 ok, 1 failed, 2 bad usage or config, 3 partial, 4 another run holds the lock.',
+        '',
+        'Examples:',
+        '  mdw init',
+        '  mdw ingest demo',
+        '  mdw query ohlcv AAPL --from 2024-01-01 --to 2024-03-31',
+        '  mdw query sql "select symbol, count(*) from ohlcv group by 1"',
+        '  mdw status',
+      ].join('\n'),
+    );
+  program.configureHelp({ showGlobalOptions: true });
+
+  const globals = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions;
+  const lazy =
+    <A extends unknown[]>(load: () => Promise<(opts: GlobalOptions, ...args: A) => Promise<number>>) =>
+    async (...args: unknown[]) => {
+      const cmd = args[args.length - 1] as Command;
+      const run = await load();
+      process.exitCode = await run(globals(cmd), ...(args.slice(0, -2) as A));
+    };
+
+  program
+    .command('init')
+    .description('create MDW_HOME with its lake, catalog and folders (asks on a terminal; flags without one)')
+    .option('-y, --yes', 'accept the defaults without asking')
+    .option('--database-url <url>', 'use this Postgres server for the catalog (default: MDW_DATABASE_URL, else embedded)')
+    .action(lazy(async () => (await import('./commands/init.js')).initCommand));
+
+  program
+    .command('ingest')
+    .description('run a job: read its source, apply transform rules, validate, and load the lake')
+    .argument('<job>', 'a job name in configs/jobs, or a path to a job YAML file')
+    .option('--from <date>', 'only bars at or after this date (YYYY-MM-DD) or time (ISO 8601 with offset)')
+    .option('--to <date>', 'only bars up to this date (inclusive) or time')
+    .option('--symbols <list>', 'only these symbols, comma-separated', splitList)
+    .option('--dry-run', 'read, transform and validate, report what would be written, write nothing')
+    .addOption(new Option('--format <format>', formatHelp))
+    .addHelpText('after', '\nExamples:\n  mdw ingest demo\n  mdw ingest demo --from 2020-01-01 --symbols AAPL,MSFT --dry-run\n  mdw ingest ./my-job.yml')
+    .action(lazy(async () => (await import('./commands/ingest.js')).ingestCommand));
+
+  const query = program.command('query').description('read the lake (no catalog needed)');
+  query
+    .command('ohlcv')
+    .description('bars for one or more symbols')
+    .argument('<symbols...>', 'symbols, e.g. AAPL MSFT')
+    .option('--from <date>', 'first date (YYYY-MM-DD) or time (ISO 8601 with offset)')
+    .option('--to <date>', 'last date, inclusive, or time')
+    .option('-g, --granularity <g>', 'bar size: 1m, 5m, 1h, 1d ...', '1d')
+    .option('--source <name>', 'one source (default: every source with the series; a source column is added when there are several)')
+    .option('--columns <list>', 'columns to show, comma-separated (symbol,ts,open,high,low,close,volume,vwap,trades,adj_close,source,granularity,batch_id)', splitList)
+    .option('--limit <n>', 'at most n rows', parsePositiveInt)
+    .addOption(new Option('--format <format>', `${formatHelp}, arrow, parquet`))
+    .addHelpText('after', '\nExamples:\n  mdw query ohlcv AAPL --from 2024-01-01 --to 2024-01-31\n  mdw query ohlcv AAPL MSFT -g 1m --from 2024-03-01 --to 2024-03-01 --format json')
+    .action(lazy(async () => (await import('./commands/query.js')).queryOhlcvCommand));
+  query
+    .command('sql')
+    .description('any SELECT over views named after the datasets (ohlcv, ...)')
+    .argument('<sql>', 'the query, e.g. "select symbol, count(*) from ohlcv group by 1"')
+    .addOption(new Option('--format <format>', `${formatHelp}, arrow, parquet`))
+    .action(lazy(async () => (await import('./commands/query.js')).querySqlCommand));
+
+  program
+    .command('status')
+    .description('per dataset and symbol: rows, first and last bar, last run and lag')
+    .option('--dataset <name>', 'only this dataset')
+    .option('--source <name>', 'only this source')
+    .addOption(new Option('--format <format>', formatHelp))
+    .action(lazy(async () => (await import('./commands/status.js')).statusCommand));
+
+  const jobs = program.command('jobs').description('the jobs in configs/jobs');
+  jobs
+    .command('list')
+    .description('list jobs with their dataset, source and transform')
+    .addOption(new Option('--format <format>', formatHelp))
+    .action(lazy(async () => (await import('./commands/jobs.js')).jobsListCommand));
+  jobs
+    .command('validate')
+    .description('check job files and the transforms and rules they name; exit 2 on the first problem in each')
+    .argument('[jobs...]', 'job names or files (default: all)')
+    .action(lazy(async () => (await import('./commands/jobs.js')).jobsValidateCommand));
+
+  const db = program.command('db').description('the catalog database');
+  db.command('migrate')
+    .description('apply pending catalog migrations (every command that opens the catalog does this too)')
+    .action(lazy(async () => (await import('./commands/db.js')).dbMigrateCommand));
+  db.command('status')
+    .description('list migrations and when they were applied')
+    .addOption(new Option('--format <format>', formatHelp))
+    .action(lazy(async () => (await import('./commands/db.js')).dbStatusCommand));
+
+  return program;
+}
+
+function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of seconds');
+  return n;
+}
+
+function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
+}

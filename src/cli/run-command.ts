@@ -1,0 +1,62 @@
+import { existsSync } from 'node:fs';
+import { systemClock } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import { homePaths, resolveSettings } from '../core/settings.js';
+import { createContext, type Context, type Progress } from '../context.js';
+
+/** Options every command sees: the global flags plus its own. */
+export interface GlobalOptions {
+  readonly home?: string;
+  readonly configDir?: string;
+  readonly lockTimeout?: number;
+  readonly verbose?: boolean;
+  readonly quiet?: boolean;
+  readonly format?: string;
+  readonly [option: string]: unknown;
+}
+
+/**
+ * Builds the one context a command runs with (settings, logger, clock, lazy catalog and
+ * DuckDB), runs it, and always closes what it opened.
+ */
+export async function withContext(opts: GlobalOptions, purpose: string, fn: (ctx: Context) => Promise<number>): Promise<number> {
+  const env = process.env;
+  const settings = resolveSettings(
+    {
+      home: opts.home,
+      configDir: opts.configDir,
+      lockTimeoutSeconds: opts.lockTimeout,
+      logLevel: opts.verbose ? 'debug' : opts.quiet ? 'warn' : undefined,
+    },
+    env,
+  );
+  const paths = homePaths(settings.home);
+  const clock = systemClock;
+  const logger = createLogger({
+    level: settings.logLevel,
+    // Only a warehouse that exists gets log files; a query in a stray folder creates nothing.
+    logDir: existsSync(settings.home) ? paths.logs : undefined,
+    color: Boolean(process.stderr.isTTY),
+    today: clock.now(),
+  });
+  const ctx = createContext({ settings, env, logger, clock, progress: terminalProgress(logger), purpose });
+  try {
+    return await fn(ctx);
+  } catch (err) {
+    logger.debug(`${purpose} failed: ${errorMessage(err)}`, { stack: err instanceof Error ? err.stack : undefined });
+    throw err;
+  } finally {
+    await ctx.close();
+    await logger.close();
+  }
+}
+
+function terminalProgress(logger: { info(m: string): void; debug(m: string): void }): Progress {
+  const tty = Boolean(process.stderr.isTTY);
+  return { step: (m) => (tty ? process.stderr.write(`› ${m}\n`) : logger.debug(m)) };
+}
+
+export function stdoutIsTty(): boolean {
+  return Boolean(process.stdout.isTTY);
+}

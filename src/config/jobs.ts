@@ -1,0 +1,189 @@
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { datasets, type DatasetDef } from '../core/datasets.js';
+import { ConfigError, UsageError } from '../core/errors.js';
+import { isSessionLabelled, parseGranularity, type Granularity } from '../core/granularity.js';
+import { loadYamlFile, type YamlFile } from './load-yaml.js';
+import type { DatasetsConfig, JobSpec, PartitionRule, TransformRules, ValidationRules } from './types.js';
+
+/** A job with everything it names loaded and checked. */
+export interface Job {
+  readonly name: string;
+  readonly file: string;
+  /** The job file's folder: relative paths in the job resolve against it. */
+  readonly dir: string;
+  readonly spec: JobSpec;
+  readonly dataset: DatasetDef;
+  readonly granularity: Granularity;
+  readonly transform: YamlFile<TransformRules>;
+  readonly validation: YamlFile<ValidationRules>;
+  readonly partition: PartitionRule;
+  /** A ConfigError at a place in the job file. */
+  errorAt(pointer: string, message: string): ConfigError;
+}
+
+export function jobsDir(configDir: string): string {
+  return path.join(configDir, 'jobs');
+}
+
+export function listJobFiles(configDir: string): string[] {
+  const dir = jobsDir(configDir);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+/** A job named on the command line: a name in configs/jobs, or a path to a YAML file. */
+export function resolveJobFile(configDir: string, nameOrPath: string): string {
+  if (/\.ya?ml$/.test(nameOrPath) || nameOrPath.includes('/')) {
+    const p = path.resolve(nameOrPath);
+    if (!existsSync(p)) throw new UsageError(`job file ${nameOrPath} does not exist`);
+    return p;
+  }
+  for (const ext of ['.yml', '.yaml']) {
+    const p = path.join(jobsDir(configDir), nameOrPath + ext);
+    if (existsSync(p)) return p;
+  }
+  const known = listJobFiles(configDir).map((f) => path.basename(f).replace(/\.ya?ml$/, ''));
+  throw new UsageError(
+    `no job named "${nameOrPath}" in ${jobsDir(configDir)}` + (known.length ? ` (jobs: ${known.join(', ')})` : ''),
+  );
+}
+
+export function loadJob(configDir: string, nameOrPath: string, env: NodeJS.ProcessEnv): Job {
+  const file = resolveJobFile(configDir, nameOrPath);
+  const jobFile = loadYamlFile<JobSpec>(file, 'job', env);
+  const spec = jobFile.value;
+  const name = spec.name ?? path.basename(file).replace(/\.ya?ml$/, '');
+  const dataset = datasets[spec.dataset];
+  const granularity = parseGranularity(spec.granularity);
+
+  const transform = loadNamed<TransformRules>(configDir, 'transforms', spec.transform, 'transform', env, () =>
+    jobFile.errorAt('/transform', `no transform "${spec.transform}" in ${path.join(configDir, 'transforms')}`),
+  );
+  if (transform.value.dataset !== spec.dataset) {
+    throw jobFile.errorAt('/transform', `transform "${spec.transform}" is for dataset ${transform.value.dataset}, the job is for ${spec.dataset}`);
+  }
+  checkTransformRules(transform, dataset, granularity);
+
+  const validationName = spec.validation ?? 'default';
+  const validation = loadNamed<ValidationRules>(configDir, 'validation', validationName, 'validation', env, () =>
+    jobFile.errorAt('/validation', `no validation rules "${validationName}" in ${path.join(configDir, 'validation')}`),
+  );
+  if (validation.value.dataset !== spec.dataset) {
+    throw jobFile.errorAt('/validation', `validation "${validationName}" is for dataset ${validation.value.dataset}, the job is for ${spec.dataset}`);
+  }
+
+  const grain = loadDatasetsConfig(configDir, env);
+  const rules = grain.value.datasets[spec.dataset]?.partitions;
+  if (!rules) throw grain.errorAt('/datasets', `no partition grain for dataset ${spec.dataset}`);
+  const partition = rules.find((r) => !r.granularities || r.granularities.includes(granularity.text));
+  if (!partition) {
+    throw grain.errorAt(`/datasets/${spec.dataset}/partitions`, `no partition rule matches granularity ${granularity.text}; add a catch-all rule without granularities`);
+  }
+  if (spec.window?.from && spec.window.to && spec.window.from > spec.window.to) {
+    throw jobFile.errorAt('/window', `window.from ${spec.window.from} is after window.to ${spec.window.to}`);
+  }
+  return {
+    name,
+    file,
+    dir: path.dirname(file),
+    spec,
+    dataset,
+    granularity,
+    transform,
+    validation,
+    partition,
+    errorAt: jobFile.errorAt,
+  };
+}
+
+export function loadDatasetsConfig(configDir: string, env: NodeJS.ProcessEnv): YamlFile<DatasetsConfig> {
+  return loadYamlFile<DatasetsConfig>(path.join(configDir, 'datasets.yml'), 'datasets', env);
+}
+
+function loadNamed<T>(
+  configDir: string,
+  folder: string,
+  name: string,
+  schema: 'transform' | 'validation',
+  env: NodeJS.ProcessEnv,
+  missing: () => ConfigError,
+): YamlFile<T> {
+  for (const ext of ['.yml', '.yaml']) {
+    const p = path.join(configDir, folder, name + ext);
+    if (existsSync(p)) return loadYamlFile<T>(p, schema, env);
+  }
+  throw missing();
+}
+
+const timeKinds = ['date', 'datetime', 'epoch'] as const;
+
+/** What the schema cannot say: columns exist, times are unambiguous, zones and patterns are valid. */
+export function checkTransformRules(tf: YamlFile<TransformRules>, def: DatasetDef, g: Granularity): void {
+  const rules = tf.value;
+  const known = new Map(def.columns.map((c) => [c.name, c]));
+  for (const [name, rule] of Object.entries(rules.columns)) {
+    const at = `/columns/${name}`;
+    if (name === def.symbolColumn) throw tf.errorAt(at, `the symbol comes from the "symbol:" section, not from columns`);
+    const col = known.get(name);
+    if (!col) {
+      throw tf.errorAt(at, `"${name}" is not a ${def.name} column (columns: ${[...known.keys()].filter((k) => k !== def.symbolColumn).join(', ')})`);
+    }
+    const kinds = timeKinds.filter((k) => rule[k] !== undefined);
+    if (col.type === 'timestamptz') {
+      if (kinds.length !== 1) throw tf.errorAt(at, `a time column needs exactly one of date, datetime or epoch`);
+      if (rule.date !== undefined && !isSessionLabelled(g)) {
+        throw tf.errorAt(`${at}/date`, `a plain date cannot stamp ${g.text} bars; use datetime with a timezone`);
+      }
+      if (rule.datetime !== undefined && rule.datetime !== 'iso' && !rule.timezone) {
+        throw tf.errorAt(`${at}/datetime`, `a local date-time needs an explicit timezone (e.g. timezone: America/New_York)`);
+      }
+      if ((rule.epoch !== undefined || rule.datetime === 'iso') && rule.timezone && !isSessionLabelled(g)) {
+        throw tf.errorAt(`${at}/timezone`, `${rule.epoch !== undefined ? 'an epoch' : 'an RFC 3339 time'} is already absolute; timezone only picks the session date of daily bars`);
+      }
+      if (rule.date !== undefined && rule.timezone) throw tf.errorAt(`${at}/timezone`, `a session date has no time zone; remove timezone`);
+      if (rule.timezone && !isValidZone(rule.timezone)) throw tf.errorAt(`${at}/timezone`, `unknown time zone "${rule.timezone}" (use an IANA name such as America/New_York)`);
+      if (rule.label === 'end' && isSessionLabelled(g)) throw tf.errorAt(`${at}/label`, `label: end only applies to intraday bars`);
+      if (rule.scale !== undefined) throw tf.errorAt(`${at}/scale`, `a time column cannot be scaled`);
+    } else {
+      const bad = [...kinds, ...(rule.timezone ? ['timezone'] : []), ...(rule.label ? ['label'] : [])];
+      if (bad.length) throw tf.errorAt(`${at}/${bad[0]}`, `${bad[0]} only applies to the time column`);
+      if (Array.isArray(rule.from) && rule.from.length > 1) throw tf.errorAt(`${at}/from`, `only a time column can join several source columns`);
+      if (rule.scale !== undefined && col.type !== 'double') throw tf.errorAt(`${at}/scale`, `only a decimal column can be scaled`);
+    }
+  }
+  for (const name of Object.keys(rules.constants ?? {})) {
+    if (!known.has(name) || name === def.timeColumn) throw tf.errorAt(`/constants/${name}`, `"${name}" cannot be a constant ${def.name} column`);
+    if (rules.columns[name]) throw tf.errorAt(`/constants/${name}`, `"${name}" is both mapped in columns and set as a constant`);
+  }
+  for (const col of def.columns) {
+    if (!col.required || col.name === def.symbolColumn) continue;
+    if (!rules.columns[col.name] && !(rules.constants && col.name in rules.constants)) {
+      throw tf.errorAt('/columns', `the required ${def.name} column "${col.name}" is not mapped`);
+    }
+  }
+  if (def.symbolColumn) {
+    if (!rules.symbol) throw tf.errorAt('', `a ${def.name} transform needs a "symbol:" section (from, from_filename or value)`);
+    const pattern = rules.symbol.from_filename;
+    if (pattern !== undefined) {
+      try {
+        new RegExp(pattern);
+      } catch (err) {
+        throw tf.errorAt('/symbol/from_filename', `invalid regular expression: ${(err as Error).message}`);
+      }
+      if (/\(\?<?[=!]|\\[1-9]/.test(pattern)) throw tf.errorAt('/symbol/from_filename', `lookarounds and back-references are not supported (RE2 syntax)`);
+    }
+  }
+}
+
+function isValidZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,180 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { ConfigError } from '../core/errors.js';
+import { packageRoot } from '../core/settings.js';
+
+/** The committed JSON Schemas, by file name without `.schema.json`. */
+export type SchemaName = 'job' | 'transform' | 'datasets' | 'validation';
+
+const schemaDir = path.join(packageRoot, 'configs', 'schema');
+let ajv: Ajv | undefined;
+const compiled = new Map<SchemaName, ValidateFunction>();
+
+function validatorFor(name: SchemaName): ValidateFunction {
+  let fn = compiled.get(name);
+  if (!fn) {
+    if (!ajv) {
+      ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+      // Schemas refer to each other by $id, so all of them are registered up front.
+      for (const f of listSchemaNames()) ajv.addSchema(JSON.parse(readFileSync(path.join(schemaDir, f), 'utf8')) as object);
+    }
+    fn = ajv.getSchema(`https://mdw.local/schema/${name}.schema.json`);
+    if (!fn) throw new Error(`no JSON Schema named ${name}`);
+    compiled.set(name, fn);
+  }
+  return fn;
+}
+
+export function listSchemaNames(): string[] {
+  return readdirSync(schemaDir).filter((f) => f.endsWith('.schema.json'));
+}
+
+/** A parsed, schema-checked YAML file that can still point at its own lines. */
+export interface YamlFile<T> {
+  readonly file: string;
+  readonly value: T;
+  /** ConfigError at the node under a JSON pointer (or the closest existing parent). */
+  errorAt(pointer: string, message: string): ConfigError;
+}
+
+/**
+ * Reads a YAML file, expands ${VAR} and ${VAR:-default} in strings, checks it against its
+ * JSON Schema and freezes it. Any problem becomes one ConfigError naming file:line:column.
+ */
+export function loadYamlFile<T>(file: string, schema: SchemaName, env: NodeJS.ProcessEnv): YamlFile<T> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(code === 'ENOENT' ? 'file not found' : `cannot read: ${code ?? String(err)}`, { file });
+  }
+  return parseYamlText<T>(text, file, schema, env);
+}
+
+export function parseYamlText<T>(text: string, file: string, schema: SchemaName, env: NodeJS.ProcessEnv): YamlFile<T> {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const locate = (offset: number) => lines.linePos(offset);
+  const first = doc.errors[0];
+  if (first) {
+    const at = locate(first.pos[0]);
+    throw new ConfigError(`invalid YAML: ${first.message.split('\n')[0]}`, { file, line: at.line, column: at.col });
+  }
+  const errorAt = (pointer: string, message: string): ConfigError => {
+    const node = nodeAt(doc, pointerSegments(pointer));
+    const at = node?.range ? locate(node.range[0]) : { line: 1, col: 1 };
+    return new ConfigError(message, { file, line: at.line, column: at.col, pointer });
+  };
+  expandEnv(doc.contents, [], env, errorAt);
+  const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  if (value === null || value === undefined) throw new ConfigError('the file is empty', { file, line: 1, column: 1 });
+  const validate = validatorFor(schema);
+  if (!validate(value)) {
+    const err = mostSpecific(validate.errors ?? []);
+    const { pointer, message } = describe(err);
+    throw errorAt(pointer, message);
+  }
+  return { file, value: deepFreeze(value) as T, errorAt };
+}
+
+function pointerSegments(pointer: string): (string | number)[] {
+  if (pointer === '' || pointer === '/') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+/** The node at a path; for a key named as the last segment, the key node itself. */
+function nodeAt(doc: Document, segments: (string | number)[]): Node | undefined {
+  let node: unknown = doc.contents;
+  let lastGood: Node | undefined = isNode(node) ? node : undefined;
+  for (const seg of segments) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) return lastGood;
+      node = pair.value ?? pair.key;
+      if (isNode(pair.key)) lastGood = pair.key as Node;
+      if (isNode(node)) lastGood = node;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg];
+      if (isNode(node)) lastGood = node;
+      else return lastGood;
+    } else {
+      return lastGood;
+    }
+  }
+  return lastGood;
+}
+
+function expandEnv(
+  node: unknown,
+  at: (string | number)[],
+  env: NodeJS.ProcessEnv,
+  errorAt: (pointer: string, message: string) => ConfigError,
+): void {
+  if (isScalar(node) && typeof node.value === 'string' && node.value.includes('${')) {
+    node.value = node.value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, dflt?: string) => {
+      const v = env[name];
+      if (v !== undefined && v !== '') return v;
+      if (dflt !== undefined) return dflt;
+      throw errorAt(`/${at.join('/')}`, `environment variable ${name} is not set (write \${${name}:-default} for a fallback)`);
+    });
+  } else if (isMap(node)) {
+    for (const pair of node.items) {
+      if (isPair(pair) && isScalar(pair.key)) expandEnv(pair.value, [...at, String(pair.key.value)], env, errorAt);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => expandEnv(item, [...at, i], env, errorAt));
+  }
+}
+
+/** Of several schema errors, the deepest one is the most useful to a person. */
+function mostSpecific(errors: ErrorObject[]): ErrorObject {
+  const ranked = [...errors].sort((a, b) => depth(b) - depth(a) || rank(a) - rank(b));
+  return ranked[0]!;
+}
+
+function depth(e: ErrorObject): number {
+  const extra = e.keyword === 'additionalProperties' || e.keyword === 'required' ? 1 : 0;
+  return e.instancePath.split('/').length + extra;
+}
+
+function rank(e: ErrorObject): number {
+  // Prefer concrete complaints over the summaries that oneOf/anyOf add.
+  return ['oneOf', 'anyOf', 'if', 'not'].includes(e.keyword) ? 1 : 0;
+}
+
+function describe(e: ErrorObject): { pointer: string; message: string } {
+  const where = e.instancePath || '/';
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String((e.params as { additionalProperty: string }).additionalProperty);
+      return { pointer: `${e.instancePath}/${key}`, message: `unknown key "${key}" in ${where}` };
+    }
+    case 'required': {
+      const key = String((e.params as { missingProperty: string }).missingProperty);
+      return { pointer: e.instancePath, message: `${where} is missing the required key "${key}"` };
+    }
+    case 'enum': {
+      const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ');
+      return { pointer: e.instancePath, message: `${where} must be one of ${allowed}` };
+    }
+    case 'pattern':
+      return { pointer: e.instancePath, message: `${where} ${e.message ?? 'has the wrong form'}` };
+    default:
+      return { pointer: e.instancePath, message: `${where} ${e.message ?? 'is invalid'}` };
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,88 @@
+import type { DatasetName } from '../core/datasets.js';
+
+/** As written in configs/transforms/*.yml (schema: configs/schema/transform.schema.json). */
+export interface ReadOptions {
+  readonly format?: 'csv';
+  readonly delimiter?: string;
+  readonly header?: boolean;
+  readonly columns?: readonly string[];
+  readonly skip?: number;
+  readonly quote?: string;
+}
+
+export type Scalar = string | number | boolean | null;
+
+export interface ColumnRule {
+  readonly from: string | readonly string[];
+  readonly date?: string;
+  readonly datetime?: string;
+  readonly epoch?: 's' | 'ms' | 'us' | 'ns';
+  readonly timezone?: string;
+  readonly label?: 'start' | 'end';
+  readonly scale?: number;
+  readonly default?: Scalar;
+}
+
+export interface SymbolRule {
+  readonly from?: string;
+  readonly from_filename?: string;
+  readonly value?: string;
+  readonly case?: 'upper' | 'lower' | 'keep';
+  readonly strip_suffix?: readonly string[];
+  readonly map?: Readonly<Record<string, string>>;
+}
+
+export interface TransformRules {
+  readonly description?: string;
+  readonly dataset: DatasetName;
+  readonly read?: ReadOptions;
+  readonly columns: Readonly<Record<string, ColumnRule>>;
+  readonly symbol?: SymbolRule;
+  readonly price_scale?: number;
+  readonly constants?: Readonly<Record<string, Scalar>>;
+  readonly nulls?: readonly string[];
+}
+
+export type RecordRuleKind = 'required' | 'ohlc_bracket' | 'positive_prices' | 'non_negative_volume';
+
+export interface RecordRuleSpec {
+  readonly rule: RecordRuleKind;
+  readonly tolerance?: number;
+}
+
+export interface ValidationRules {
+  readonly description?: string;
+  readonly dataset: DatasetName;
+  readonly rules: readonly RecordRuleSpec[];
+}
+
+export type PartitionPeriod = 'year' | 'month' | 'day';
+
+export interface PartitionRule {
+  readonly granularities?: readonly string[];
+  readonly period: PartitionPeriod;
+  readonly by_symbol: boolean;
+}
+
+export interface DatasetsConfig {
+  readonly datasets: Readonly<Partial<Record<DatasetName, { readonly partitions: readonly PartitionRule[] }>>>;
+}
+
+/** As written in configs/jobs/*.yml (schema: configs/schema/job.schema.json). */
+export interface JobSpec {
+  readonly name?: string;
+  readonly description?: string;
+  readonly dataset: DatasetName;
+  readonly granularity: string;
+  readonly source: {
+    readonly name: string;
+    readonly adapter: 'file';
+    readonly files?: readonly string[];
+    readonly read?: ReadOptions;
+  };
+  readonly transform: string;
+  readonly validation?: string;
+  readonly symbols?: readonly string[];
+  readonly window?: { readonly from?: string; readonly to?: string };
+  readonly sink?: { readonly kind: 'lake' };
+}

@@ -1,0 +1,31 @@
+import { UsageError } from './errors.js';
+
+/** Bar sizes: 1s, 5m, 1h, 1d, 1w, 1mo ... ('m' is minutes, 'mo' months). */
+export type GranularityUnit = 's' | 'm' | 'h' | 'd' | 'w' | 'mo';
+
+export interface Granularity {
+  readonly text: string;
+  readonly count: number;
+  readonly unit: GranularityUnit;
+}
+
+export const granularityPattern = '^[1-9][0-9]*(s|m|h|d|w|mo)$';
+const re = new RegExp(granularityPattern);
+
+export function parseGranularity(text: string): Granularity {
+  const m = re.exec(text);
+  if (!m) throw new UsageError(`granularity "${text}" is not of the form <n><unit> with unit s, m, h, d, w or mo (e.g. 1m, 5m, 1h, 1d)`);
+  return { text, count: Number(text.slice(0, text.length - m[1]!.length)), unit: m[1] as GranularityUnit };
+}
+
+/** Bars labelled by session date (daily and longer) rather than by instant. */
+export function isSessionLabelled(g: Granularity): boolean {
+  return g.unit === 'd' || g.unit === 'w' || g.unit === 'mo';
+}
+
+const unitSql: Record<GranularityUnit, string> = { s: 'second', m: 'minute', h: 'hour', d: 'day', w: 'week', mo: 'month' };
+
+/** A DuckDB INTERVAL literal for one bar of this size. */
+export function intervalSql(g: Granularity): string {
+  return `INTERVAL ${g.count} ${unitSql[g.unit]}`;
+}

@@ -1,0 +1,87 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import winston from 'winston';
+
+/** The narrow logging interface the rest of the code sees; only this file knows winston. */
+export interface Logger {
+  debug(message: string, meta?: Record<string, unknown>): void;
+  info(message: string, meta?: Record<string, unknown>): void;
+  warn(message: string, meta?: Record<string, unknown>): void;
+  error(message: string, meta?: Record<string, unknown>): void;
+  /** Masks these values wherever they would appear in a log line. */
+  addSecrets(values: readonly string[]): void;
+  close(): Promise<void>;
+}
+
+export interface LoggerOptions {
+  level: string;
+  /** When set, JSON lines also go to <logDir>/mdw-YYYY-MM-DD.log. */
+  logDir?: string | undefined;
+  /** Human lines with colour when stderr is a terminal. */
+  color: boolean;
+  /** Date used to name the log file (from the context clock). */
+  today: Date;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const secrets: string[] = [];
+  const human = winston.format.printf((info) => {
+    const { level, message, timestamp: _ts, ...meta } = info;
+    const extra = Object.keys(meta).length > 0 ? ` ${JSON.stringify(meta)}` : '';
+    return `${level}: ${String(message)}${extra}`;
+  });
+  const transports: winston.transport[] = [
+    new winston.transports.Console({
+      stderrLevels: ['error', 'warn', 'info', 'verbose', 'debug', 'silly'],
+      format: options.color ? winston.format.combine(winston.format.colorize(), human) : human,
+    }),
+  ];
+  if (options.logDir) {
+    mkdirSync(options.logDir, { recursive: true });
+    const day = options.today.toISOString().slice(0, 10);
+    transports.push(
+      new winston.transports.File({
+        filename: path.join(options.logDir, `mdw-${day}.log`),
+        level: 'debug',
+        format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+      }),
+    );
+  }
+  const base = winston.createLogger({ level: 'debug', transports });
+  // The console honours the requested level; the file keeps debug detail.
+  transports[0]!.level = options.level;
+  const log = (level: string) => (message: string, meta?: Record<string, unknown>) =>
+    base.log(level, maskSecrets(message, secrets), (deepMask(meta ?? {}, secrets) as Record<string, unknown>));
+  return {
+    debug: log('debug'),
+    info: log('info'),
+    warn: log('warn'),
+    error: log('error'),
+    addSecrets(values) {
+      for (const v of values) if (v && v.length >= 4 && !secrets.includes(v)) secrets.push(v);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        base.on('finish', () => resolve());
+        base.end();
+        setTimeout(resolve, 200).unref();
+      }),
+  };
+}
+
+export function maskSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) out = out.split(s).join('***');
+  return out;
+}
+
+function deepMask(value: unknown, secrets: readonly string[]): unknown {
+  if (secrets.length === 0) return value;
+  if (typeof value === 'string') return maskSecrets(value, secrets);
+  if (Array.isArray(value)) return value.map((v) => deepMask(v, secrets));
+  if (value instanceof Error) return maskSecrets(value.message, secrets);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, deepMask(v, secrets)]));
+  }
+  return value;
+}

@@ -1,0 +1,80 @@
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Where this package lives: its shipped configs and schemas are found from here. */
+export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface Settings {
+  /** MDW_HOME: lake, embedded catalog, quarantine, logs. */
+  readonly home: string;
+  /** Folder holding jobs/, transforms/, datasets.yml. */
+  readonly configDir: string;
+  /** Postgres server URL; undefined means the embedded catalog under home/catalog. */
+  readonly databaseUrl: string | undefined;
+  /** How long to wait for a lock held by another run. */
+  readonly lockTimeoutMs: number;
+  /** DuckDB working-memory cap; beyond it DuckDB spills to home/tmp. */
+  readonly duckdbMemoryLimit: string;
+  readonly duckdbThreads: number;
+  readonly logLevel: string;
+}
+
+export interface SettingsInput {
+  home?: string | undefined;
+  configDir?: string | undefined;
+  databaseUrl?: string | undefined;
+  lockTimeoutSeconds?: number | undefined;
+  logLevel?: string | undefined;
+}
+
+/**
+ * The one place that decides settings precedence: explicit options, then environment, then
+ * defaults. Everything downstream reads the frozen result, never process.env.
+ */
+export function resolveSettings(
+  input: SettingsInput,
+  env: NodeJS.ProcessEnv,
+  cwd: string = process.cwd(),
+): Settings {
+  const home = path.resolve(cwd, input.home ?? env.MDW_HOME ?? 'warehouse');
+  const localConfigs = path.join(cwd, 'configs');
+  const configDir = path.resolve(
+    cwd,
+    input.configDir ?? env.MDW_CONFIG_DIR ?? (existsSync(localConfigs) ? localConfigs : path.join(packageRoot, 'configs')),
+  );
+  const lockSeconds = input.lockTimeoutSeconds ?? numberFrom(env.MDW_LOCK_TIMEOUT) ?? 10;
+  return Object.freeze({
+    home,
+    configDir,
+    databaseUrl: emptyToUndefined(input.databaseUrl ?? env.MDW_DATABASE_URL),
+    lockTimeoutMs: Math.max(0, lockSeconds) * 1000,
+    duckdbMemoryLimit: env.MDW_DUCKDB_MEMORY ?? '1GB',
+    duckdbThreads: numberFrom(env.MDW_THREADS) ?? Math.max(1, os.availableParallelism()),
+    logLevel: input.logLevel ?? env.MDW_LOG_LEVEL ?? 'info',
+  });
+}
+
+/** The folders inside MDW_HOME. */
+export function homePaths(home: string) {
+  return {
+    lake: path.join(home, 'lake'),
+    catalog: path.join(home, 'catalog'),
+    quarantine: path.join(home, 'quarantine'),
+    logs: path.join(home, 'logs'),
+    tmp: path.join(home, 'tmp'),
+    run: path.join(home, 'run'),
+  } as const;
+}
+export type HomePaths = ReturnType<typeof homePaths>;
+
+function numberFrom(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function emptyToUndefined(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}

@@ -1,0 +1,43 @@
+import { UsageError } from './errors.js';
+
+/** A half-open UTC interval [from, toExclusive); either end may be open. */
+export interface TimeWindow {
+  readonly from: Date | null;
+  readonly toExclusive: Date | null;
+}
+
+const dateOnly = /^\d{4}-\d{2}-\d{2}$/;
+const dateTime = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * Parses --from/--to. Dates are whole UTC days and both ends are inclusive, so
+ * `--from 2024-01-01 --to 2024-01-31` is all of January. A date-time must carry its offset.
+ */
+export function parseWindow(from: string | undefined, to: string | undefined, flag = '--'): TimeWindow {
+  const start = from === undefined ? null : parseInstant(from, `${flag}from`);
+  let end: Date | null = null;
+  if (to !== undefined) {
+    const t = parseInstant(to, `${flag}to`);
+    end = dateOnly.test(to) ? new Date(t.getTime() + 86_400_000) : new Date(t.getTime() + 1);
+  }
+  if (start && end && end <= start) throw new UsageError(`${flag}from ${from} is after ${flag}to ${to}`);
+  return { from: start, toExclusive: end };
+}
+
+function parseInstant(text: string, flag: string): Date {
+  if (!dateOnly.test(text) && !dateTime.test(text)) {
+    throw new UsageError(`${flag} "${text}" is not a date (YYYY-MM-DD) or a date-time with offset (2024-01-02T14:30:00Z)`);
+  }
+  const d = new Date(dateOnly.test(text) ? `${text}T00:00:00Z` : text.replace(' ', 'T'));
+  if (Number.isNaN(d.getTime()) || (dateOnly.test(text) && d.toISOString().slice(0, 10) !== text)) {
+    throw new UsageError(`${flag} "${text}" is not a real date`);
+  }
+  return d;
+}
+
+/** The narrower of two windows (a run's flags within a job's window). */
+export function intersectWindows(a: TimeWindow, b: TimeWindow): TimeWindow {
+  const from = a.from && b.from ? (a.from > b.from ? a.from : b.from) : (a.from ?? b.from);
+  const to = a.toExclusive && b.toExclusive ? (a.toExclusive < b.toExclusive ? a.toExclusive : b.toExclusive) : (a.toExclusive ?? b.toExclusive);
+  return { from, toExclusive: to };
+}

@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { adapters } from '../adapters/registry.js';
+import { ensureSeries, completeBatch, recordBatch, type SeriesRef } from '../catalog/lake-catalog.js';
+import type { Job } from '../config/jobs.js';
+import type { Context } from '../context.js';
+import { ident, literal, stringList } from '../core/sql.js';
+import { intersectWindows, parseWindow, type TimeWindow } from '../core/time-window.js';
+import {
+  commitPartitions,
+  releaseStage,
+  stageBatch,
+  writePartitions,
+  type BatchCounts,
+  type SeriesTarget,
+  type StagePlan,
+} from '../load/lake-writer.js';
+import { writeQuarantine } from '../load/quarantine.js';
+import { compileTransform } from '../transform/compile-transform.js';
+import { compileRecordRules } from '../validate/record-rules.js';
+import { recoverPendingWrites } from './recover.js';
+
+export interface IngestOptions {
+  readonly window: TimeWindow;
+  readonly symbols: readonly string[] | null;
+  readonly dryRun: boolean;
+  readonly runId: string | null;
+}
+
+export interface IngestResult {
+  readonly job: string;
+  readonly batchId: string;
+  readonly dryRun: boolean;
+  readonly inputs: number;
+  readonly counts: BatchCounts;
+  readonly partitions: { readonly touched: number; readonly written: number; readonly unchanged: number };
+  readonly writes: readonly { readonly uri: string; readonly rows: number; readonly changes: number; readonly sha256: string | null }[];
+  readonly quarantine: { readonly file: string; readonly rows: number } | null;
+}
+
+/** Runs one job: adapter -> transform -> validate -> load. */
+export async function runIngest(ctx: Context, job: Job, options: IngestOptions): Promise<IngestResult> {
+  const window = intersectWindows(parseWindow(job.spec.window?.from, job.spec.window?.to, 'window.'), options.window);
+  const symbols = options.symbols ?? job.spec.symbols ?? null;
+  const adapter = adapters[job.spec.source.adapter];
+  const raw = await adapter.extract({ logger: ctx.logger, env: ctx.env }, { job, from: window.from, toExclusive: window.toExclusive, symbols });
+  ctx.progress.step(`${job.name}: reading ${raw.inputs.length} input${raw.inputs.length === 1 ? '' : 's'}`);
+
+  const duck = await ctx.duck();
+  const def = job.dataset;
+  const transformed = compileTransform({
+    rules: job.transform.value,
+    dataset: def,
+    granularity: job.granularity,
+    sourceColumns: raw.columns,
+    from: raw.relation,
+  });
+  const checked = compileRecordRules({ rules: job.validation.value, dataset: def, from: `(${transformed})` });
+  const inScope = scopeSql(def.timeColumn, def.symbolColumn, window, symbols);
+  const known = [def.timeColumn, def.symbolColumn].filter((c): c is string => c !== null).map((c) => `${ident(c)} IS NOT NULL`);
+  await duck.run(
+    `CREATE OR REPLACE TABLE checked AS ` +
+      `SELECT * EXCLUDE (_raw, _errors), CASE WHEN _state = 'bad' THEN to_json(_raw) END AS _raw_json FROM (` +
+      `SELECT *, CASE WHEN ${[...known, `NOT (${inScope})`].join(' AND ')} THEN 'filtered' WHEN len(_rules) > 0 THEN 'bad' ELSE 'ok' END AS _state ` +
+      `FROM (${checked}))`,
+  );
+  const rejects = raw.rejects ? 'mdw_rejects' : null;
+  if (raw.rejects) await duck.run(`CREATE OR REPLACE TABLE mdw_rejects AS SELECT * FROM ${raw.rejects}`);
+
+  const batchId = randomUUID();
+  const target: SeriesTarget = {
+    dataset: def,
+    grain: job.partition,
+    source: job.spec.source.name,
+    granularity: job.granularity.text,
+    lakeRoot: ctx.paths.lake,
+  };
+  try {
+    if (options.dryRun) {
+      const plan = await stageBatch(duck, target, rejects);
+      return summarize(job, batchId, true, raw.inputs.length, plan, [], null);
+    }
+    const catalog = await ctx.catalog(`mdw ingest ${job.name}`);
+    const ref: SeriesRef = {
+      dataset: def.name,
+      datasetDescription: def.description,
+      source: target.source,
+      adapter: adapter.name,
+      granularity: target.granularity,
+      job: job.name,
+    };
+    const lockKey = `mdw:load:${ref.dataset}:${ref.source}:${ref.granularity}`;
+    return await catalog.withLock(lockKey, ctx.settings.lockTimeoutMs, async () => {
+      await recoverPendingWrites(ctx, catalog);
+      const ids = await ensureSeries(catalog.sql, ref);
+      const plan = await stageBatch(duck, target, rejects);
+      const dirty = plan.partitions.filter((p) => p.changes > 0).length;
+      ctx.progress.step(`${job.name}: ${plan.counts.recordsIn} records; writing ${dirty} of ${plan.partitions.length} partitions`);
+      const written = await writePartitions(duck, target, plan, batchId, Math.max(1, ctx.settings.duckdbThreads));
+      const at = ctx.clock.now();
+      const quarantine = await writeQuarantine(
+        duck,
+        { root: ctx.paths.quarantine, batchId, job: job.name, dataset: def, source: target.source, day: at.toISOString().slice(0, 10) },
+        rejects,
+      );
+      const uriOf = (pid: number | null) => (pid === null ? null : plan.partitions[pid]!.uri);
+      await recordBatch(
+        catalog.sql,
+        ids,
+        ref,
+        {
+          id: batchId,
+          runId: options.runId,
+          counts: plan.counts,
+          quarantineUri: quarantine ? path.relative(ctx.settings.home, quarantine.file) : null,
+          at,
+        },
+        written.map((w) => ({
+          uri: w.plan.uri,
+          tmpUri: path.relative(ctx.paths.lake, w.tmpPath).split(path.sep).join('/'),
+          symbol: w.plan.key.symbol,
+          period: w.plan.key.period,
+          rows: w.rows,
+          bytes: w.bytes,
+          sha256: w.sha256,
+          firstTs: w.firstTs,
+          lastTs: w.lastTs,
+          series: w.series,
+        })),
+        plan.lineage.map((l) => ({
+          rawUri: l.input,
+          uri: uriOf(l.pid),
+          period: l.pid === null ? null : plan.partitions[l.pid]!.key.period,
+          recordsIn: l.recordsIn,
+          out: l.out,
+          deduped: l.deduped,
+          quarantined: l.quarantined,
+          filtered: l.filtered,
+        })),
+        plan.symbols,
+      );
+      commitPartitions(written);
+      if (written.length > 0) await completeBatch(catalog.sql, batchId, ctx.clock.now());
+      return summarize(job, batchId, false, raw.inputs.length, plan, written, quarantine);
+    });
+  } finally {
+    await releaseStage(duck);
+    await duck.run('DROP TABLE IF EXISTS mdw_rejects');
+  }
+}
+
+function scopeSql(ts: string, symbol: string | null, window: TimeWindow, symbols: readonly string[] | null): string {
+  const terms: string[] = [];
+  if (window.from) terms.push(`${ident(ts)} >= ${literal(window.from.toISOString())}::TIMESTAMPTZ`);
+  if (window.toExclusive) terms.push(`${ident(ts)} < ${literal(window.toExclusive.toISOString())}::TIMESTAMPTZ`);
+  if (symbols && symbol) terms.push(`${ident(symbol)} IN (SELECT unnest(${stringList(symbols)}))`);
+  return terms.length ? terms.join(' AND ') : 'TRUE';
+}
+
+function summarize(
+  job: Job,
+  batchId: string,
+  dryRun: boolean,
+  inputs: number,
+  plan: StagePlan,
+  written: readonly { plan: { uri: string; changes: number }; rows: number; sha256: string }[],
+  quarantine: IngestResult['quarantine'],
+): IngestResult {
+  const dirty = plan.partitions.filter((p) => p.changes > 0);
+  const byUri = new Map(written.map((w) => [w.plan.uri, w]));
+  return {
+    job: job.name,
+    batchId,
+    dryRun,
+    inputs,
+    counts: plan.counts,
+    partitions: { touched: plan.partitions.length, written: dirty.length, unchanged: plan.partitions.length - dirty.length },
+    writes: dirty.map((p) => ({ uri: p.uri, rows: byUri.get(p.uri)?.rows ?? p.changes, changes: p.changes, sha256: byUri.get(p.uri)?.sha256 ?? null })),
+    quarantine,
+  };
+}

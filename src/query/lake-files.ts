@@ -1,0 +1,78 @@
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { PartitionPeriod } from '../config/types.js';
+import { dataFileName, decodeSegment, encodeSegment, periodsBetween, seriesDir } from '../lake/layout.js';
+import type { TimeWindow } from '../core/time-window.js';
+
+/**
+ * Finds the partition files a read needs from the lake's own layout: a few directory reads,
+ * never a scan of the whole lake, and no catalog.
+ */
+export interface SeriesFiles {
+  readonly source: string;
+  readonly files: readonly string[];
+}
+
+export function listSources(lakeRoot: string, dataset: string): string[] {
+  return subdirs(path.join(lakeRoot, dataset))
+    .filter((d) => d.startsWith('source='))
+    .map((d) => decodeSegment(d.slice('source='.length)))
+    .sort();
+}
+
+export function seriesFiles(
+  lakeRoot: string,
+  req: { dataset: string; source: string; granularity: string; symbols: readonly string[]; window: TimeWindow },
+): string[] {
+  const base = path.join(lakeRoot, ...seriesDir(req.dataset, req.source, req.granularity).split('/'));
+  const entries = subdirs(base);
+  if (entries.length === 0) return [];
+  const bySymbol = entries.some((e) => e.startsWith('symbol='));
+  const dirs = bySymbol ? req.symbols.map((s) => path.join(base, `symbol=${encodeSegment(s)}`)) : [base];
+  const files: string[] = [];
+  for (const dir of dirs) files.push(...periodFiles(dir, req.window));
+  return files;
+}
+
+/** The data files under one folder of period partitions that can hold rows of the window. */
+function periodFiles(dir: string, window: TimeWindow): string[] {
+  const periods = subdirs(dir).filter((d) => /^(year|month|day)=/.test(d));
+  if (periods.length === 0) return [];
+  const kind = periods[0]!.slice(0, periods[0]!.indexOf('=')) as PartitionPeriod;
+  let wanted: string[];
+  if (window.from && window.toExclusive) {
+    wanted = periodsBetween(window.from, window.toExclusive, kind).map((p) => `${kind}=${p}`);
+  } else {
+    const lo = window.from ? periodsBetween(window.from, new Date(window.from.getTime() + 1), kind)[0]! : '';
+    const hi = window.toExclusive ? periodsBetween(new Date(window.toExclusive.getTime() - 1), window.toExclusive, kind)[0]! : '\uffff';
+    wanted = periods.filter((d) => {
+      const p = d.slice(kind.length + 1);
+      return p >= lo && p <= hi;
+    });
+  }
+  return wanted.map((d) => path.join(dir, d, dataFileName)).filter((f) => existsSync(f)).sort();
+}
+
+/** Every data file of a dataset (for ad-hoc SQL over all of it). */
+export function allDatasetFiles(lakeRoot: string, dataset: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(dir, e.name));
+      else if (e.name === dataFileName) out.push(path.join(dir, e.name));
+    }
+  };
+  const root = path.join(lakeRoot, dataset);
+  if (existsSync(root)) walk(root);
+  return out.sort();
+}
+
+function subdirs(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+  } catch {
+    return [];
+  }
+}

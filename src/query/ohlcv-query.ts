@@ -1,0 +1,56 @@
+import { datasets } from '../core/datasets.js';
+import { UsageError } from '../core/errors.js';
+import { ident, literal, stringList } from '../core/sql.js';
+import type { TimeWindow } from '../core/time-window.js';
+import { listSources, seriesFiles } from './lake-files.js';
+
+export interface OhlcvRequest {
+  readonly symbols: readonly string[];
+  readonly window: TimeWindow;
+  readonly granularity: string;
+  /** One source; when absent, every source that has the series. */
+  readonly source?: string | undefined;
+  readonly columns?: readonly string[] | undefined;
+  /** Times as ISO 8601 text (for text formats) or native timestamps (Arrow, Parquet). */
+  readonly isoTimes: boolean;
+  /** At most this many rows. */
+  readonly limit?: number | undefined;
+}
+
+export const defaultOhlcvColumns = ['symbol', 'ts', 'open', 'high', 'low', 'close', 'volume'] as const;
+const selectable = [...datasets.ohlcv.columns.map((c) => c.name), 'granularity', 'source', 'batch_id'];
+
+export interface OhlcvPlan {
+  readonly sql: string;
+  readonly files: readonly string[];
+  readonly sources: readonly string[];
+  readonly columns: readonly string[];
+}
+
+/** Plans the read: the partition files from the layout, and one SQL over exactly those. */
+export function planOhlcvQuery(lakeRoot: string, req: OhlcvRequest): OhlcvPlan {
+  const sources = req.source ? [req.source] : listSources(lakeRoot, 'ohlcv');
+  const found = sources
+    .map((source) => ({ source, files: seriesFiles(lakeRoot, { dataset: 'ohlcv', source, granularity: req.granularity, symbols: req.symbols, window: req.window }) }))
+    .filter((s) => s.files.length > 0);
+  const columns = [...(req.columns ?? defaultOhlcvColumns)];
+  for (const c of columns) {
+    if (!selectable.includes(c)) throw new UsageError(`--columns: "${c}" is not an ohlcv column (${selectable.join(', ')})`);
+  }
+  if (found.length > 1 && !columns.includes('source')) columns.push('source');
+  const files = found.flatMap((s) => s.files);
+  const select = columns.map((c) => (c === 'ts' && req.isoTimes ? `strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts` : ident(c)));
+  let sql: string;
+  if (files.length === 0) {
+    sql = `SELECT ${columns.map((c) => `CAST(NULL AS VARCHAR) AS ${ident(c)}`).join(', ')} WHERE false`;
+  } else {
+    const where = [`symbol IN (SELECT unnest(${stringList(req.symbols)}))`];
+    if (req.window.from) where.push(`ts >= ${literal(req.window.from.toISOString())}::TIMESTAMPTZ`);
+    if (req.window.toExclusive) where.push(`ts < ${literal(req.window.toExclusive.toISOString())}::TIMESTAMPTZ`);
+    sql =
+      `SELECT ${select.join(', ')} FROM read_parquet(${stringList(files)}) WHERE ${where.join(' AND ')} ` +
+      `ORDER BY symbol, ts${found.length > 1 ? ', source' : ''}` +
+      (req.limit ? ` LIMIT ${Math.floor(req.limit)}` : '');
+  }
+  return { sql, files, sources: found.map((s) => s.source), columns };
+}

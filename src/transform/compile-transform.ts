@@ -1,0 +1,177 @@
+import type { ColumnRule, SymbolRule, TransformRules } from '../config/types.js';
+import { duckdbType, type ColumnDef, type ColumnType, type DatasetDef } from '../core/datasets.js';
+import { intervalSql, isSessionLabelled, type Granularity } from '../core/granularity.js';
+import { ident, literal, re2Escape } from '../core/sql.js';
+
+/** Texts that mean "no value" unless a transform lists its own. */
+export const defaultNulls = ['', 'null', 'NULL', 'NaN', 'nan', 'N/A', 'NA', '#N/A'];
+
+/**
+ * Compiles transform rules into one SQL SELECT over a raw relation. The raw relation has
+ * `_file`, `_rn` and the source columns as text; the result has the dataset's canonical
+ * columns, `_file`, `_rn`, `_errors` (why a value could not be read) and `_raw` (the source
+ * record, kept for quarantine). Pure: no I/O; DuckDB runs it columnar.
+ */
+export function compileTransform(input: {
+  rules: TransformRules;
+  dataset: DatasetDef;
+  granularity: Granularity;
+  /** Source column names as the reader exposes them. */
+  sourceColumns: readonly string[];
+  /** The relation to read from: a table name or a parenthesised subquery. */
+  from: string;
+}): string {
+  const { rules, dataset, granularity, sourceColumns } = input;
+  const nulls = rules.nulls ?? defaultNulls;
+  const texts = new Map<string, string>();
+  // Each source column used is cleaned once (trimmed, nulls mapped to NULL) as t0, t1, ...
+  const textOf = (source: string): string => {
+    let alias = texts.get(source);
+    if (!alias) {
+      alias = `t${texts.size}`;
+      texts.set(source, alias);
+    }
+    return ident(alias);
+  };
+
+  const select: string[] = [];
+  const errors: string[] = [];
+  for (const col of dataset.columns) {
+    if (col.name === dataset.symbolColumn) {
+      select.push(`${symbolExpr(rules.symbol!, textOf)} AS ${ident(col.name)}`);
+      continue;
+    }
+    const rule = rules.columns[col.name];
+    const constant = rules.constants?.[col.name];
+    if (rule) {
+      const { value, error } = columnExpr(col, rule, rules, granularity, textOf, dataset);
+      select.push(`${value} AS ${ident(col.name)}`);
+      errors.push(error);
+    } else if (constant !== undefined) {
+      select.push(`CAST(${literal(constant)} AS ${duckdbType[col.type]}) AS ${ident(col.name)}`);
+    } else {
+      select.push(`CAST(NULL AS ${duckdbType[col.type]}) AS ${ident(col.name)}`);
+    }
+  }
+  const cleaned = [...texts.entries()].map(([source, alias]) => `${cleanText(ident(source), nulls)} AS ${ident(alias)}`);
+  const raw = sourceColumns.map((c) => `${ident(c)} := ${ident(c)}`).join(', ');
+  return [
+    'SELECT',
+    `  ${select.join(',\n  ')},`,
+    '  _file, _rn,',
+    `  list_filter([${errors.join(', ')}], e -> e IS NOT NULL) AS _errors,`,
+    '  _raw',
+    'FROM (',
+    `  SELECT _file, _rn, ${cleaned.length ? `${cleaned.join(', ')}, ` : ''}struct_pack(${raw}) AS _raw`,
+    `  FROM ${input.from}`,
+    ')',
+  ].join('\n');
+}
+
+/** The source columns a transform reads: a file lacking one of them cannot be ingested. */
+export function referencedColumns(rules: TransformRules): string[] {
+  const out = new Set<string>();
+  for (const rule of Object.values(rules.columns)) for (const c of [rule.from].flat()) out.add(c);
+  if (rules.symbol?.from) out.add(rules.symbol.from);
+  return [...out];
+}
+
+function cleanText(source: string, nulls: readonly string[]): string {
+  const t = `trim(CAST(${source} AS VARCHAR))`;
+  return nulls.length ? `CASE WHEN ${t} IN (${nulls.map((n) => literal(n)).join(', ')}) THEN NULL ELSE ${t} END` : t;
+}
+
+function columnExpr(
+  col: ColumnDef,
+  rule: ColumnRule,
+  rules: TransformRules,
+  g: Granularity,
+  textOf: (source: string) => string,
+  dataset: DatasetDef,
+): { value: string; error: string } {
+  const sources = [rule.from].flat();
+  const text =
+    sources.length === 1 ? textOf(sources[0]!) : `nullif(concat_ws(' ', ${sources.map((s) => textOf(s)).join(', ')}), '')`;
+  const withDefault = rule.default !== undefined && rule.default !== null ? `coalesce(${text}, ${literal(String(rule.default))})` : text;
+  let value: string;
+  let expect: string;
+  if (col.name === dataset.timeColumn) {
+    ({ value, expect } = timeExpr(rule, g, withDefault));
+  } else {
+    ({ value, expect } = typedExpr(col.type, withDefault));
+    const scale = rule.scale ?? (col.role === 'price' ? rules.price_scale : undefined);
+    if (scale !== undefined && scale !== 1) value = `(${value} * ${literal(scale)})`;
+  }
+  const shown = `'${col.name}: cannot read "' || ${withDefault} || '" as ${expect.replace(/'/g, "''")}'`;
+  return { value, error: `CASE WHEN ${withDefault} IS NOT NULL AND ${value} IS NULL THEN ${shown} END` };
+}
+
+const typed: Record<ColumnType, (t: string) => { value: string; expect: string }> = {
+  varchar: (t) => ({ value: t, expect: 'text' }),
+  double: (t) => ({ value: `(CASE WHEN isfinite(TRY_CAST(${t} AS DOUBLE)) THEN TRY_CAST(${t} AS DOUBLE) END)`, expect: 'a number' }),
+  bigint: (t) => ({
+    value: `(CASE WHEN TRY_CAST(${t} AS DOUBLE) = floor(TRY_CAST(${t} AS DOUBLE)) THEN TRY_CAST(TRY_CAST(${t} AS DOUBLE) AS BIGINT) END)`,
+    expect: 'a whole number',
+  }),
+  boolean: (t) => ({ value: `TRY_CAST(${t} AS BOOLEAN)`, expect: 'true or false' }),
+  date: (t) => ({ value: `TRY_CAST(${t} AS DATE)`, expect: 'a date' }),
+  timestamptz: (t) => ({ value: `TRY_CAST(${t} AS TIMESTAMPTZ)`, expect: 'a timestamp with offset' }),
+};
+
+function typedExpr(type: ColumnType, text: string): { value: string; expect: string } {
+  return typed[type](text);
+}
+
+/** Every time becomes a TIMESTAMPTZ instant; session-labelled bars become 00:00Z of their date. */
+function timeExpr(rule: ColumnRule, g: Granularity, t: string): { value: string; expect: string } {
+  const midnightUtc = (dateExpr: string) => `timezone('UTC', CAST(${dateExpr} AS TIMESTAMP))`;
+  let instant: string;
+  let expect: string;
+  if (rule.date !== undefined) {
+    const date = rule.date === '%Y-%m-%d' ? `TRY_CAST(${t} AS DATE)` : `CAST(TRY_STRPTIME(${t}, ${literal(rule.date)}) AS DATE)`;
+    return { value: midnightUtc(date), expect: `a date (${rule.date})` };
+  }
+  if (rule.epoch !== undefined) {
+    const micros: Record<NonNullable<ColumnRule['epoch']>, string> = {
+      s: `TRY_CAST(TRY_CAST(${t} AS DOUBLE) * 1000000 AS BIGINT)`,
+      ms: `TRY_CAST(TRY_CAST(${t} AS DOUBLE) * 1000 AS BIGINT)`,
+      us: `TRY_CAST(TRY_CAST(${t} AS DOUBLE) AS BIGINT)`,
+      ns: `TRY_CAST(TRY_CAST(${t} AS HUGEINT) // 1000 AS BIGINT)`,
+    };
+    instant = `timezone('UTC', make_timestamp(${micros[rule.epoch]}))`;
+    expect = `epoch ${rule.epoch}`;
+  } else if (rule.datetime === 'iso') {
+    instant = `(CASE WHEN regexp_matches(${t}, '([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$') THEN TRY_CAST(${t} AS TIMESTAMPTZ) END)`;
+    expect = 'an RFC 3339 time with offset';
+  } else {
+    instant = `timezone(${literal(rule.timezone!)}, TRY_STRPTIME(${t}, ${literal(rule.datetime!)}))`;
+    expect = `a date-time (${rule.datetime!}) in ${rule.timezone!}`;
+  }
+  if (isSessionLabelled(g)) {
+    // A daily bar stamped at an instant (say New York midnight) belongs to that local date.
+    const zone = rule.timezone ?? 'UTC';
+    return { value: midnightUtc(`CAST(timezone(${literal(zone)}, ${instant}) AS DATE)`), expect };
+  }
+  if (rule.label === 'end') instant = `(${instant} - ${intervalSql(g)})`;
+  return { value: instant, expect };
+}
+
+function symbolExpr(rule: SymbolRule, textOf: (source: string) => string): string {
+  let s: string;
+  if (rule.value !== undefined) s = literal(rule.value);
+  else if (rule.from !== undefined) s = textOf(rule.from);
+  else {
+    const pattern = rule.from_filename!;
+    const group = /\((?!\?)/.test(pattern) ? 1 : 0;
+    s = `regexp_extract(regexp_extract(_file, '[^/\\\\]+$'), ${literal(pattern)}, ${group})`;
+  }
+  const kase = rule.case ?? 'upper';
+  if (kase === 'upper') s = `upper(${s})`;
+  if (kase === 'lower') s = `lower(${s})`;
+  const suffixes = (rule.strip_suffix ?? []).map((x) => (kase === 'upper' ? x.toUpperCase() : kase === 'lower' ? x.toLowerCase() : x));
+  if (suffixes.length) s = `regexp_replace(${s}, ${literal(`(${suffixes.map(re2Escape).join('|')})$`)}, '')`;
+  const map = Object.entries(rule.map ?? {});
+  if (map.length) s = `(CASE ${s} ${map.map(([a, b]) => `WHEN ${literal(a)} THEN ${literal(b)}`).join(' ')} ELSE ${s} END)`;
+  return `nullif(${s}, '')`;
+}
+
