@@ -1,13 +1,22 @@
-/** Jest runs the TypeScript sources directly (ts-jest, ESM). `make test` type-checks separately. */
-export default {
+/**
+ * Jest runs the TypeScript sources directly (ts-jest, ESM); `make test` type-checks them first.
+ * Two projects: `unit` needs no catalog; `catalog` does, and runs on the embedded catalog, or on
+ * a Postgres server when MDW_TEST_DATABASE_URL is set (make test does both when one answers).
+ */
+const common = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/tests'],
-  testMatch: ['**/*.test.ts'],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: {
-    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.test.json', isolatedModules: true, diagnostics: false }],
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.test.json', diagnostics: false }],
   },
+};
+
+export default {
   testTimeout: 120000,
   maxWorkers: 2,
+  projects: [
+    { ...common, displayName: 'unit', roots: ['<rootDir>/tests/unit'], testMatch: ['**/*.test.ts'] },
+    { ...common, displayName: 'catalog', roots: ['<rootDir>/tests/catalog'], testMatch: ['**/*.test.ts'] },
+  ],
 };

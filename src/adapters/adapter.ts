@@ -31,6 +31,8 @@ export interface RawBatch {
    * all (`_file`, `_line`, `_raw`, `_reason`).
    */
   readonly rejects: string | null;
+  /** Statements to run before reading the relation (e.g. to empty a reject table). */
+  readonly prepare: readonly string[];
 }
 
 /** One interface per vendor or file kind; registered in adapters/registry.ts. */

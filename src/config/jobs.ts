@@ -19,7 +19,7 @@ export interface Job {
   readonly validation: YamlFile<ValidationRules>;
   readonly partition: PartitionRule;
   /** A ConfigError at a place in the job file. */
-  errorAt(pointer: string, message: string): ConfigError;
+  errorAt(pointer: string, message: string, at?: 'key' | 'value'): ConfigError;
 }
 
 export function jobsDir(configDir: string): string {
@@ -127,10 +127,10 @@ export function checkTransformRules(tf: YamlFile<TransformRules>, def: DatasetDe
   const known = new Map(def.columns.map((c) => [c.name, c]));
   for (const [name, rule] of Object.entries(rules.columns)) {
     const at = `/columns/${name}`;
-    if (name === def.symbolColumn) throw tf.errorAt(at, `the symbol comes from the "symbol:" section, not from columns`);
+    if (name === def.symbolColumn) throw tf.errorAt(at, `the symbol comes from the "symbol:" section, not from columns`, 'key');
     const col = known.get(name);
     if (!col) {
-      throw tf.errorAt(at, `"${name}" is not a ${def.name} column (columns: ${[...known.keys()].filter((k) => k !== def.symbolColumn).join(', ')})`);
+      throw tf.errorAt(at, `"${name}" is not a ${def.name} column (columns: ${[...known.keys()].filter((k) => k !== def.symbolColumn).join(', ')})`, 'key');
     }
     const kinds = timeKinds.filter((k) => rule[k] !== undefined);
     if (col.type === 'timestamptz') {
@@ -156,7 +156,7 @@ export function checkTransformRules(tf: YamlFile<TransformRules>, def: DatasetDe
     }
   }
   for (const name of Object.keys(rules.constants ?? {})) {
-    if (!known.has(name) || name === def.timeColumn) throw tf.errorAt(`/constants/${name}`, `"${name}" cannot be a constant ${def.name} column`);
+    if (!known.has(name) || name === def.timeColumn) throw tf.errorAt(`/constants/${name}`, `"${name}" cannot be a constant ${def.name} column`, 'key');
     if (rules.columns[name]) throw tf.errorAt(`/constants/${name}`, `"${name}" is both mapped in columns and set as a constant`);
   }
   for (const col of def.columns) {

@@ -35,8 +35,11 @@ export function listSchemaNames(): string[] {
 export interface YamlFile<T> {
   readonly file: string;
   readonly value: T;
-  /** ConfigError at the node under a JSON pointer (or the closest existing parent). */
-  errorAt(pointer: string, message: string): ConfigError;
+  /**
+   * ConfigError at the node under a JSON pointer (or the closest existing parent); with
+   * `at: 'key'`, at the key that names it rather than its value.
+   */
+  errorAt(pointer: string, message: string, at?: 'key' | 'value'): ConfigError;
 }
 
 /**
@@ -63,10 +66,10 @@ export function parseYamlText<T>(text: string, file: string, schema: SchemaName,
     const at = locate(first.pos[0]);
     throw new ConfigError(`invalid YAML: ${first.message.split('\n')[0]}`, { file, line: at.line, column: at.col });
   }
-  const errorAt = (pointer: string, message: string): ConfigError => {
-    const node = nodeAt(doc, pointerSegments(pointer));
-    const at = node?.range ? locate(node.range[0]) : { line: 1, col: 1 };
-    return new ConfigError(message, { file, line: at.line, column: at.col, pointer });
+  const errorAt = (pointer: string, message: string, at: 'key' | 'value' = 'value'): ConfigError => {
+    const node = nodeAt(doc, pointerSegments(pointer), at);
+    const pos = node?.range ? locate(node.range[0]) : { line: 1, col: 1 };
+    return new ConfigError(message, { file, line: pos.line, column: pos.col, pointer });
   };
   expandEnv(doc.contents, [], env, errorAt);
   const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
@@ -74,8 +77,8 @@ export function parseYamlText<T>(text: string, file: string, schema: SchemaName,
   const validate = validatorFor(schema);
   if (!validate(value)) {
     const err = mostSpecific(validate.errors ?? []);
-    const { pointer, message } = describe(err);
-    throw errorAt(pointer, message);
+    const { pointer, message, at } = describe(err);
+    throw errorAt(pointer, message, at);
   }
   return { file, value: deepFreeze(value) as T, errorAt };
 }
@@ -89,16 +92,17 @@ function pointerSegments(pointer: string): (string | number)[] {
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
-/** The node at a path; for a key named as the last segment, the key node itself. */
-function nodeAt(doc: Document, segments: (string | number)[]): Node | undefined {
+/** The node at a path (or its closest existing parent); for at = 'key', the last key itself. */
+function nodeAt(doc: Document, segments: (string | number)[], at: 'key' | 'value'): Node | undefined {
   let node: unknown = doc.contents;
   let lastGood: Node | undefined = isNode(node) ? node : undefined;
-  for (const seg of segments) {
+  for (const [i, seg] of segments.entries()) {
     if (isMap(node)) {
       const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
       if (!pair) return lastGood;
-      node = pair.value ?? pair.key;
       if (isNode(pair.key)) lastGood = pair.key as Node;
+      if (at === 'key' && i === segments.length - 1) return lastGood;
+      node = pair.value ?? pair.key;
       if (isNode(node)) lastGood = node;
     } else if (isSeq(node) && typeof seg === 'number') {
       node = node.items[seg];
@@ -149,12 +153,12 @@ function rank(e: ErrorObject): number {
   return ['oneOf', 'anyOf', 'if', 'not'].includes(e.keyword) ? 1 : 0;
 }
 
-function describe(e: ErrorObject): { pointer: string; message: string } {
+function describe(e: ErrorObject): { pointer: string; message: string; at?: 'key' } {
   const where = e.instancePath || '/';
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String((e.params as { additionalProperty: string }).additionalProperty);
-      return { pointer: `${e.instancePath}/${key}`, message: `unknown key "${key}" in ${where}` };
+      return { pointer: `${e.instancePath}/${key}`, message: `unknown key "${key}" in ${where}`, at: 'key' };
     }
     case 'required': {
       const key = String((e.params as { missingProperty: string }).missingProperty);

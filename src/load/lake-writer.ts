@@ -93,7 +93,9 @@ async function markRepeatedKeys(duck: DuckSession, def: DatasetDef): Promise<voi
   );
   const [{ n }] = await duck.all<{ n: number }>(`SELECT count(*) AS n FROM ${T.dupKeys}`) as [{ n: number }];
   if (n > 0) {
-    const keyText = def.key.map((k) => `${literal(`${k} `)} || CAST(c.${ident(k)} AS VARCHAR)`).join(` || ' ' || `);
+    const shown = (k: string) =>
+      k === def.timeColumn ? `strftime(c.${ident(k)}, '%Y-%m-%dT%H:%M:%SZ')` : `CAST(c.${ident(k)} AS VARCHAR)`;
+    const keyText = def.key.map((k) => `${literal(`${k} `)} || ${shown(k)}`).join(` || ' ' || `);
     await duck.run(
       `UPDATE ${T.checked} SET _state = x.state, _rules = x.rules, _detail = x.detail FROM (` +
         `SELECT c._rn, CASE WHEN d.variants > 1 THEN 'conflict' ELSE 'dup' END AS state, ` +
@@ -139,7 +141,7 @@ export async function stageBatch(duck: DuckSession, target: SeriesTarget, reject
     await duck.run(
       `CREATE OR REPLACE TABLE ${T.old} AS SELECT p.pid AS _pid, ` +
         columns.map((c) => `CAST(o.${ident(c.name)} AS ${duckdbType[c.type]}) AS ${ident(c.name)}`).join(', ') +
-        ` FROM read_parquet(${stringList(existing)}, filename = true, union_by_name = true) o JOIN ${T.parts} p ON p.path = o.filename`,
+        ` FROM read_parquet(${stringList(existing)}, filename = true, union_by_name = true, hive_partitioning = false) o JOIN ${T.parts} p ON p.path = o.filename`,
     );
   } else {
     await duck.run(
@@ -153,7 +155,7 @@ export async function stageBatch(duck: DuckSession, target: SeriesTarget, reject
   await duck.run(
     `CREATE OR REPLACE TABLE ${T.staged} AS SELECT c.*, p.pid AS _pid, ` +
       `CASE WHEN c._state <> 'ok' THEN NULL WHEN o._pid IS NULL THEN 'new' WHEN ${same} THEN 'same' ELSE 'changed' END AS _status ` +
-      `FROM ${T.checked} c LEFT JOIN ${T.parts} p ON c._state = 'ok' AND ${partJoin} ` +
+      `FROM ${T.checked} c LEFT JOIN ${T.parts} p ON c._state IN ('ok', 'dup') AND ${partJoin} ` +
       `LEFT JOIN ${T.old} o ON o._pid = p.pid AND ${keyJoin}`,
   );
   await duck.run(`DROP TABLE ${T.checked}`);
@@ -175,8 +177,13 @@ export async function stageBatch(duck: DuckSession, target: SeriesTarget, reject
     `SELECT _file AS input, _pid AS pid, ${fate('')} FROM ${T.staged} GROUP BY ALL ORDER BY input, pid NULLS FIRST`,
   );
   if (rejects) {
-    for (const r of await duck.all<{ input: string; n: number }>(`SELECT _file AS input, count(*) AS n FROM ${rejects} GROUP BY ALL`)) {
-      lineage.push({ input: r.input, pid: null, recordsIn: r.n, out: 0, deduped: 0, quarantined: r.n, filtered: 0 });
+    // Unparseable lines reached no partition: they join their file's no-partition row.
+    for (const r of await duck.all<{ input: string; n: number }>(`SELECT _file AS input, count(*) AS n FROM ${rejects} GROUP BY ALL ORDER BY 1`)) {
+      const i = lineage.findIndex((l) => l.input === r.input && l.pid === null);
+      const prior = i >= 0 ? lineage[i]! : { input: r.input, pid: null, recordsIn: 0, out: 0, deduped: 0, quarantined: 0, filtered: 0 };
+      const merged = { ...prior, recordsIn: prior.recordsIn + r.n, quarantined: prior.quarantined + r.n };
+      if (i >= 0) lineage[i] = merged;
+      else lineage.push(merged);
     }
   }
   const counts = lineage.reduce<BatchCounts>(

@@ -47,6 +47,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
   ctx.progress.step(`${job.name}: reading ${raw.inputs.length} input${raw.inputs.length === 1 ? '' : 's'}`);
 
   const duck = await ctx.duck();
+  for (const statement of raw.prepare) await duck.run(statement);
   const def = job.dataset;
   const transformed = compileTransform({
     rules: job.transform.value,

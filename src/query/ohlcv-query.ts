@@ -48,7 +48,7 @@ export function planOhlcvQuery(lakeRoot: string, req: OhlcvRequest): OhlcvPlan {
     if (req.window.from) where.push(`ts >= ${literal(req.window.from.toISOString())}::TIMESTAMPTZ`);
     if (req.window.toExclusive) where.push(`ts < ${literal(req.window.toExclusive.toISOString())}::TIMESTAMPTZ`);
     sql =
-      `SELECT ${select.join(', ')} FROM read_parquet(${stringList(files)}) WHERE ${where.join(' AND ')} ` +
+      `SELECT ${select.join(', ')} FROM read_parquet(${stringList(files)}, hive_partitioning = false) WHERE ${where.join(' AND ')} ` +
       `ORDER BY symbol, ts${found.length > 1 ? ', source' : ''}` +
       (req.limit ? ` LIMIT ${Math.floor(req.limit)}` : '');
   }

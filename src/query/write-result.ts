@@ -13,9 +13,11 @@ import type { DuckSession } from '../lake/duckdb.js';
  */
 export async function writeQueryResult(duck: DuckSession, sql: string, format: Format, out: NodeJS.WriteStream, tmpDir: string): Promise<void> {
   const copy = async (options: string) => {
-    if (!writesToRegularFile(out)) return duck.run(`COPY (${sql}) TO '/dev/stdout' (${options})`);
-    // DuckDB opens the path itself: for a redirected file (> or >>) that would write from
-    // offset 0 over what is there, so it writes a temp file that is then appended here.
+    if (duckdbCanOpen(out)) return duck.run(`COPY (${sql}) TO '/dev/stdout' (${options})`);
+    // DuckDB opens the path itself. That is right for a pipe or a terminal, but a redirected
+    // file (> or >>) would be written from offset 0 over what is there, and a socket (how node
+    // and some schedulers connect a child's stdout) cannot be opened by path at all. So it
+    // writes a temp file that is then streamed here.
     mkdirSync(tmpDir, { recursive: true });
     const tmp = path.join(tmpDir, `query-${process.pid}-${Date.now()}.out`);
     try {
@@ -71,12 +73,13 @@ function writeAll(out: NodeJS.WriteStream, data: string | Uint8Array): Promise<v
 }
 
 
-function writesToRegularFile(out: NodeJS.WriteStream): boolean {
+function duckdbCanOpen(out: NodeJS.WriteStream): boolean {
   const fd = (out as { fd?: number }).fd;
-  if (typeof fd !== 'number') return true;
+  if (fd !== 1) return false;
   try {
-    return fstatSync(fd).isFile();
+    const st = fstatSync(fd);
+    return st.isFIFO() || st.isCharacterDevice();
   } catch {
-    return true;
+    return false;
   }
 }

@@ -100,10 +100,22 @@ function columnExpr(
   } else {
     ({ value, expect } = typedExpr(col.type, withDefault));
     const scale = rule.scale ?? (col.role === 'price' ? rules.price_scale : undefined);
-    if (scale !== undefined && scale !== 1) value = `(${value} * ${literal(scale)})`;
+    if (scale !== undefined && scale !== 1) value = scaled(value, scale);
   }
   const shown = `'${col.name}: cannot read "' || ${withDefault} || '" as ${expect.replace(/'/g, "''")}'`;
   return { value, error: `CASE WHEN ${withDefault} IS NOT NULL AND ${value} IS NULL THEN ${shown} END` };
+}
+
+/**
+ * Multiplies by a scale. A scale of 1/n divides by n instead, because 9982 * 0.01 is
+ * 99.82000000000001 while 9982 / 100 is 99.82, the number the source meant.
+ */
+function scaled(value: string, scale: number): string {
+  const inverse = 1 / scale;
+  if (Number.isInteger(Math.round(inverse)) && Math.abs(inverse - Math.round(inverse)) < 1e-9 && Math.round(inverse) > 1) {
+    return `(${value} / ${Math.round(inverse)})`;
+  }
+  return `(${value} * ${literal(scale)})`;
 }
 
 const typed: Record<ColumnType, (t: string) => { value: string; expect: string }> = {

@@ -43,7 +43,9 @@ export const fileAdapter: Adapter = {
       `string_agg(DISTINCT e.error_type || ': ' || e.error_message, '; ') AS _reason ` +
       `FROM mdw_reject_errors e JOIN mdw_reject_scans s USING (scan_id, file_id) GROUP BY ALL)`;
     const columns = [...new Set(layouts.flatMap((g) => g.columns))];
-    return { relation, columns, inputs: files, rejects };
+    // DuckDB appends to a named reject table across scans; each batch starts from empty.
+    const prepare = ['DROP TABLE IF EXISTS mdw_reject_errors', 'DROP TABLE IF EXISTS mdw_reject_scans'];
+    return { relation, columns, inputs: files, rejects, prepare };
   },
 };
 
@@ -76,15 +78,13 @@ async function checkLayout(job: Job, files: readonly string[], read: typeof defa
   const needed = referencedColumns(job.transform.value);
   const layouts = new Map<string, Layout>();
   for (const file of files) {
-    let columns: string[];
-    if (read.columns) columns = [...read.columns];
-    else if (!read.header) {
-      throw job.errorAt('/source', `a CSV without a header needs read.columns to name its columns`);
-    } else {
-      const [line] = (await readFirstLines(file, read.skip + 1)).slice(read.skip);
-      columns = line ? splitCsvLine(line, read.delimiter, read.quote) : [];
-    }
-    const signature = JSON.stringify(columns);
+    if (!read.columns && !read.header) throw job.errorAt('/source', `a CSV without a header needs read.columns to name its columns`);
+    const first = await readFirstLines(file, read.skip + 1);
+    const line = first.lines[read.skip];
+    const columns = read.columns ? [...read.columns] : line ? splitCsvLine(line, read.delimiter, read.quote) : [];
+    // One DuckDB scan sniffs its first file, so files that differ in header or line ending
+    // are read by separate scans.
+    const signature = JSON.stringify([columns, first.crlf]);
     const layout = layouts.get(signature) ?? { columns, files: [] };
     layout.files.push(file);
     layouts.set(signature, layout);

@@ -41,7 +41,7 @@ export async function querySqlCommand(opts: GlobalOptions, sql: string): Promise
       const files = allDatasetFiles(ctx.paths.lake, name);
       const def = datasets[name];
       const body = files.length
-        ? `SELECT * FROM read_parquet(${stringList(files)}, union_by_name = true)`
+        ? `SELECT * FROM read_parquet(${stringList(files)}, union_by_name = true, hive_partitioning = false)`
         : `SELECT ${[...def.columns.map((c) => `CAST(NULL AS ${duckdbType[c.type]}) AS ${ident(c.name)}`), `CAST(NULL AS VARCHAR) AS granularity`, `CAST(NULL AS VARCHAR) AS source`, `CAST(NULL AS VARCHAR) AS batch_id`].join(', ')} WHERE false`;
       await duck.run(`CREATE OR REPLACE VIEW ${ident(name)} AS ${body}`);
     }

@@ -1,0 +1,55 @@
+# mdw: `make demo` sets up a fresh clone and runs the demo job; `make test` runs the tests.
+SHELL := /bin/bash
+BIN := ./node_modules/.bin
+export NODE_OPTIONS := --experimental-vm-modules --no-warnings=ExperimentalWarning
+JEST := $(BIN)/jest
+# The Postgres server the catalog tests also run against when it answers (CI has one).
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+REFERENCE_DATA ?= $(abspath ../shared/reference-data)
+
+.PHONY: all install build demo test typecheck test-server conformance fixtures bench clean
+
+all: build
+
+install: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+build: install
+	$(BIN)/tsc -p tsconfig.json
+
+## demo: install, build, run the demo job on the embedded catalog and show what it stored
+demo: build
+	./bin/mdw init --yes
+	./bin/mdw ingest demo
+	@echo
+	./bin/mdw status --format table
+	@echo
+	./bin/mdw query ohlcv AAPL MSFT --from 2023-12-20 --to 2023-12-29 --format table
+
+typecheck: install
+	$(BIN)/tsc -p tsconfig.test.json
+
+## test: type-check, run every test on the embedded catalog, then the catalog suites on the
+## Postgres server at 127.0.0.1:5432 if one answers
+test: build typecheck
+	$(JEST)
+	@if node scripts/pg-ready.mjs "$(PG_TEST_URL)"; then \
+		echo "Postgres server answers: running the catalog suites against it"; \
+		MDW_TEST_DATABASE_URL="$(PG_TEST_URL)" $(JEST) --selectProjects catalog; \
+	else echo "no Postgres server at $(PG_TEST_URL): embedded catalog only"; fi
+
+test-server: build
+	MDW_TEST_DATABASE_URL="$(PG_TEST_URL)" $(JEST) --selectProjects catalog
+
+## conformance: ingest the real files in ../shared/reference-data and check them
+conformance: build
+	MDW_REFERENCE_DATA="$(REFERENCE_DATA)" $(JEST) --config jest.conformance.config.js
+
+fixtures: build
+	node dist/fixtures/generate-fixtures.js fixtures
+
+clean:
+	rm -rf dist warehouse

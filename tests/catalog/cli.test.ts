@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
+import { DuckSession } from '../../src/lake/duckdb.js';
+import { freshCatalog, removeDir, repoRoot, runMdw, tempDir } from '../support/helpers.js';
+
+let root: string;
+let home: string;
+let url: string | undefined;
+let drop: () => Promise<void>;
+const mdw = (...args: string[]) => runMdw(['--home', home, ...args], { env: url ? { MDW_DATABASE_URL: url } : {} });
+
+/** The fixture row of a symbol on a day, as the numbers a query must return. */
+function fixtureRow(symbol: string, day: string) {
+  const line = readFileSync(path.join(repoRoot, 'fixtures/csv/yahoo', `${symbol}.csv`), 'utf8').split('\n').find((l) => l.startsWith(`${day},`))!;
+  const [, open, high, low, close, , volume] = line.split(',').map(Number);
+  return { open, high, low, close, volume };
+}
+
+beforeAll(async () => {
+  root = tempDir();
+  home = path.join(root, 'warehouse');
+  ({ url, drop } = await freshCatalog());
+});
+afterAll(async () => {
+  await drop();
+  removeDir(root);
+});
+
+describe('the mdw command line, end to end', () => {
+  test('init creates the warehouse and the catalog schema', async () => {
+    const r = await mdw('init', '--yes');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`warehouse  ${home}`);
+    expect(r.stdout).toMatch(/catalog {4}(embedded PGlite at .*\/catalog|Postgres server from MDW_DATABASE_URL) \(schema mdw, 1 migrations applied\)/);
+    for (const dir of ['lake', 'quarantine', 'logs', 'tmp', 'run']) expect(existsSync(path.join(home, dir))).toBe(true);
+    const status = await mdw('db', 'status', '--format', 'csv');
+    expect(status.stdout.split('\n')[1]).toMatch(/^1,001_catalog,\d{4}-\d\d-\d\dT/);
+  });
+
+  test('ingest prints a summary: csv when piped, and logs to stderr', async () => {
+    const r = await mdw('ingest', 'demo');
+    expect(r.code).toBe(0);
+    const [header, row] = r.stdout.trim().split('\n');
+    expect(header).toBe('job,batch_id,dry_run,inputs,records_in,stored,deduped,quarantined,filtered,partitions_written,partitions_unchanged,quarantine_file');
+    expect(row).toMatch(/^demo,[0-9a-f-]{36},false,3,782,776,1,5,0,1,0,.*\.ndjson$/);
+    expect(r.stderr).toMatch(/demo: 782 records from 3 inputs; 776 stored, 1 already stored or repeated, 5 quarantined/);
+    expect(r.stderr).toMatch(/5 records quarantined: .*quarantine\/ohlcv\/source=demo\//);
+    // JSON lines land in the log file too.
+    const logs = readFileSync(path.join(home, 'logs', `mdw-${new Date().toISOString().slice(0, 10)}.log`), 'utf8');
+    expect(logs).toMatch(/"message":"demo: 782 records/);
+  });
+
+  test('query ohlcv returns the stored bars, in every format', async () => {
+    const csv = await mdw('query', 'ohlcv', 'AAPL', 'msft', '--from', '2023-12-28', '--to', '2023-12-29');
+    expect(csv.code).toBe(0);
+    const a = fixtureRow('AAPL', '2023-12-28');
+    const m = fixtureRow('MSFT', '2023-12-29');
+    const lines = csv.stdout.trim().split('\n');
+    expect(lines[0]).toBe('symbol,ts,open,high,low,close,volume');
+    expect(lines).toHaveLength(5);
+    const [sym, ts, ...nums] = lines[1]!.split(',');
+    expect([sym, ts, ...nums.map(Number)]).toEqual(['AAPL', '2023-12-28T00:00:00Z', a.open, a.high, a.low, a.close, a.volume]);
+    expect(lines[4]!.startsWith('MSFT,2023-12-29T00:00:00Z,')).toBe(true);
+
+    const json = JSON.parse((await mdw('query', 'ohlcv', 'MSFT', '--from', '2023-12-29', '--format', 'json')).stdout) as Record<string, unknown>[];
+    expect(json).toEqual([{ symbol: 'MSFT', ts: '2023-12-29T00:00:00Z', ...m }]);
+    const nd = (await mdw('query', 'ohlcv', 'MSFT', '--from', '2023-12-28', '--format', 'ndjson', '--columns', 'ts,close,adj_close')).stdout.trim().split('\n');
+    expect(nd.map((l) => Object.keys(JSON.parse(l) as object))).toEqual([['ts', 'close', 'adj_close'], ['ts', 'close', 'adj_close']]);
+
+    const arrow = await runBinary(['query', 'ohlcv', 'MSFT', '--from', '2023-12-29', '--format', 'arrow']);
+    const table = tableFromIPC(arrow);
+    expect(table.numRows).toBe(1);
+    expect(table.getChild('close')!.get(0)).toBe(m.close);
+    expect(new Date(Number(table.getChild('ts')!.get(0))).toISOString()).toBe('2023-12-29T00:00:00.000Z');
+
+    const pq = path.join(root, 'out.parquet');
+    writeFileSync(pq, await runBinary(['query', 'ohlcv', 'AAPL', '--format', 'parquet']));
+    const duck = await DuckSession.open({ threads: 1 });
+    try {
+      expect(await duck.all(`SELECT count(*) AS n, min(ts) = TIMESTAMPTZ '2023-01-02' AS first FROM read_parquet('${pq}')`)).toEqual([{ n: 256, first: true }]);
+    } finally {
+      duck.close();
+    }
+  });
+
+  test('query reads the lake without the catalog, and says when there is nothing', async () => {
+    const none = await mdw('query', 'ohlcv', 'NOPE', '--from', '2023-01-01');
+    expect(none.code).toBe(0);
+    expect(none.stdout.trim()).toBe('symbol,ts,open,high,low,close,volume');
+    const minute = await mdw('query', 'ohlcv', 'AAPL', '-g', '1m');
+    expect(minute.code).toBe(0);
+    expect(minute.stderr).toMatch(/no 1m ohlcv data for AAPL in .*\/lake/);
+  });
+
+  test('query sql runs over views named after the datasets', async () => {
+    const r = await mdw('query', 'sql', 'select symbol, count(*) as n from ohlcv group by symbol order by symbol');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('symbol,n\nAAPL,256\nMSFT,260\nSPY,260\n');
+    const d = await mdw('query', 'sql', 'describe ohlcv', '--format', 'json');
+    expect((JSON.parse(d.stdout) as { column_name: string }[]).map((c) => c.column_name)).toEqual([
+      'symbol', 'ts', 'open', 'high', 'low', 'close', 'volume', 'vwap', 'trades', 'adj_close', 'granularity', 'source', 'batch_id',
+    ]);
+    const bad = await mdw('query', 'sql', 'select nope from ohlcv');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^mdw: Binder Error: Referenced column "nope" not found/m);
+  });
+
+  test('status lists rows, first and last bar, last run and lag per symbol', async () => {
+    const r = await mdw('status');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe('dataset,source,granularity,symbol,rows,first_ts,last_ts,lag,last_run,run_status');
+    expect(lines.slice(1).map((l) => l.split(',').slice(0, 7).join(','))).toEqual([
+      'ohlcv,demo,1d,AAPL,256,2023-01-02T00:00:00Z,2023-12-29T00:00:00Z',
+      'ohlcv,demo,1d,MSFT,260,2023-01-02T00:00:00Z,2023-12-29T00:00:00Z',
+      'ohlcv,demo,1d,SPY,260,2023-01-02T00:00:00Z,2023-12-29T00:00:00Z',
+    ]);
+    expect(lines[1]!.split(',')[9]).toBe('ok');
+    expect(lines[1]!.split(',')[7]).toMatch(/^\d+d \d+h$/);
+  });
+
+  test('jobs list shows every job with its dataset, source and transform', async () => {
+    const r = await mdw('jobs', 'list', '--format', 'json');
+    const jobs = JSON.parse(r.stdout) as { job: string; transform: string; status: string }[];
+    expect(jobs.find((j) => j.job === 'demo')).toMatchObject({ transform: 'yahoo', status: 'ok' });
+    expect(jobs.map((j) => j.job)).toEqual(expect.arrayContaining(['demo', 'demo-kaggle', 'demo-stooq', 'demo-minute', 'kaggle-stocks']));
+  });
+
+  test('usage mistakes exit 2 with a message; --help teaches', async () => {
+    expect((await mdw('query', 'ohlcv', 'AAPL', '--format', 'xml')).code).toBe(2);
+    const from = await mdw('query', 'ohlcv', 'AAPL', '--from', '2023-13-01');
+    expect(from.code).toBe(2);
+    expect(from.stderr).toMatch(/--from "2023-13-01" is not a real date/);
+    expect((await mdw('ingest')).code).toBe(2);
+    expect((await mdw('frobnicate')).code).toBe(2);
+    const g = await mdw('query', 'ohlcv', 'AAPL', '-g', 'daily');
+    expect(g.code).toBe(2);
+    expect(g.stderr).toMatch(/granularity "daily" is not of the form/);
+    const help = await mdw('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Exit codes: 0 ok, 1 failed, 2 bad usage or config, 3 partial, 4 another run holds the lock/);
+    const ingestHelp = await mdw('ingest', '--help');
+    expect(ingestHelp.stdout).toMatch(/--dry-run/);
+    expect(ingestHelp.stdout).toMatch(/mdw ingest demo --from 2020-01-01 --symbols AAPL,MSFT --dry-run/);
+  });
+});
+
+/** Arrow and Parquet are binary: collect stdout as bytes. */
+async function runBinary(args: string[]): Promise<Uint8Array> {
+  const { spawn } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env, NODE_OPTIONS: '', ...(url ? { MDW_DATABASE_URL: url } : {}) };
+    if (!url) delete env.MDW_DATABASE_URL;
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'mdw'), '--home', home, ...args], { env });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => chunks.push(d));
+    child.on('error', reject);
+    child.on('close', () => resolve(new Uint8Array(Buffer.concat(chunks))));
+  });
+}

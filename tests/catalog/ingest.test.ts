@@ -1,0 +1,236 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Catalog } from '../../src/catalog/catalog.js';
+import { loadJob } from '../../src/config/jobs.js';
+import type { Context } from '../../src/context.js';
+import { plantedPerFile } from '../../src/fixtures/generate-fixtures.js';
+import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
+import { recoverPendingWrites } from '../../src/pipeline/recover.js';
+import { copyConfigs, freshCatalog, lakeHashes, removeDir, tempDir, testContext } from '../support/helpers.js';
+
+const all: IngestOptions = { window: { from: null, toExclusive: null }, symbols: null, dryRun: false, runId: null };
+const yearFile = 'ohlcv/source=demo/granularity=1d/year=2023/data.parquet';
+
+let root: string;
+let configs: string;
+let ctx: Context;
+let catalog: Catalog;
+let drop: () => Promise<void>;
+
+beforeAll(async () => {
+  root = tempDir();
+  configs = copyConfigs(root);
+  const target = await freshCatalog();
+  drop = target.drop;
+  ctx = testContext({ home: path.join(root, 'home'), databaseUrl: target.url, configDir: configs });
+  catalog = await ctx.catalog();
+});
+
+afterAll(async () => {
+  await ctx.close();
+  await drop();
+  removeDir(root);
+});
+
+const job = (name: string) => loadJob(configs, name, ctx.env);
+const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+async function parquetRows(uri: string, where = 'true') {
+  const duck = await ctx.duck();
+  return duck.all<Record<string, unknown>>(
+    `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, open, high, low, close, adj_close, volume, batch_id FROM read_parquet('${path.join(ctx.paths.lake, uri)}') WHERE ${where} ORDER BY symbol, ts`,
+  );
+}
+
+describe('ingest of the demo job (Yahoo layout, planted bad rows)', () => {
+  let first: Awaited<ReturnType<typeof runIngest>>;
+
+  beforeAll(async () => {
+    first = await runIngest(ctx, job('demo'), all);
+  });
+
+  test('stores every clean row once, quarantines exactly the planted bad ones', () => {
+    expect(first.counts).toEqual({ recordsIn: 782, out: 776, deduped: 1, quarantined: 5, filtered: 0 });
+    expect(first.counts.out).toBe(plantedPerFile.cleanRows + 2 * 260);
+    expect(first.partitions).toEqual({ touched: 1, written: 1, unchanged: 0 });
+    expect(first.writes.map((w) => [w.uri, w.rows])).toEqual([[yearFile, 776]]);
+  });
+
+  test('the partition file is sorted, deduplicated and matches the manifest', async () => {
+    const file = path.join(ctx.paths.lake, yearFile);
+    const [m] = await catalog.sql<{ rows: number; bytes: number; sha256: string; first_ts: Date; last_ts: Date; symbol: string | null; period: string }[]>`
+      select rows, bytes, sha256, first_ts, last_ts, symbol, period from mdw.partition_manifest where uri = ${yearFile}`;
+    expect(m).toMatchObject({ rows: 776, sha256: sha(file), bytes: readFileSync(file).length, symbol: null, period: '2023' });
+    expect(m!.first_ts.toISOString()).toBe('2023-01-02T00:00:00.000Z');
+    expect(m!.last_ts.toISOString()).toBe('2023-12-29T00:00:00.000Z');
+    const rows = await parquetRows(yearFile);
+    expect(rows.length).toBe(776);
+    const keys = rows.map((r) => `${String(r.symbol)} ${String(r.day)}`);
+    expect(new Set(keys).size).toBe(776);
+    expect([...keys].sort()).toEqual(keys);
+    const series = await catalog.sql<{ symbol: string; rows: number }[]>`
+      select ps.symbol, ps.rows from mdw.partition_series ps join mdw.partition_manifest m on m.id = ps.manifest_id
+      where m.uri = ${yearFile} order by ps.symbol`;
+    expect(series.map((s) => [s.symbol, s.rows])).toEqual([['AAPL', 256], ['MSFT', 260], ['SPY', 260]]);
+  });
+
+  test('stored values are the file values', async () => {
+    const line = readFileSync(path.join(root, 'fixtures/csv/yahoo/MSFT.csv'), 'utf8').split('\n').find((l) => l.startsWith('2023-06-01,'))!;
+    const [, o, h, l, c, adj, v] = line.split(',').map(Number);
+    const [row] = await parquetRows(yearFile, `symbol = 'MSFT' AND ts = '2023-06-01'::TIMESTAMPTZ`);
+    expect(row).toMatchObject({ symbol: 'MSFT', day: '2023-06-01', open: o, high: h, low: l, close: c, adj_close: adj, volume: v, batch_id: first.batchId });
+  });
+
+  test('the quarantine file holds each rejected record with its rule, reason and raw form', () => {
+    const lines = readFileSync(first.quarantine!.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(first.quarantine!.rows).toBe(5);
+    const csv = readFileSync(path.join(root, 'fixtures/csv/yahoo/AAPL.csv'), 'utf8').split('\n');
+    const truncatedLine = csv.findIndex((l) => l.split(',').length === 3) + 1;
+    expect(lines.map((q) => [q.rules, q.record ?? null, q.line ?? null])).toEqual([
+      [['ohlc_bracket'], 11, null],
+      [['ohlc_bracket', 'positive_prices'], 21, null],
+      [['duplicate_key'], 31, null],
+      [['duplicate_key'], 32, null],
+      [['parse'], null, truncatedLine],
+    ]);
+    expect(lines[0]).toMatchObject({ job: 'demo', dataset: 'ohlcv', source: 'demo', batch_id: first.batchId, file: path.join(root, 'fixtures/csv/yahoo/AAPL.csv') });
+    expect(lines[0]!.reason).toMatch(/^ohlc_bracket: open 48\.41 high 46\.06 low 46\.53 close 47\.31: high < low/);
+    expect(lines[0]!.raw).toEqual({ Date: '2023-01-16', Open: '48.41', High: '46.06', Low: '46.53', Close: '47.31', 'Adj Close': '46.36', Volume: '2175325' });
+    expect(lines[2]!.reason).toBe('duplicate_key: 2 rows with different values share symbol AAPL ts 2023-02-13T00:00:00Z');
+    expect(lines[4]!.raw).toBe(csv[truncatedLine - 1]);
+    expect(String(lines[4]!.reason)).toMatch(/MISSING COLUMNS/);
+  });
+
+  test('lineage accounts for every record, per input file and partition', async () => {
+    const rows = await catalog.sql<{ raw_uri: string; uri: string | null; records_in: number; records_out: number; deduped: number; quarantined: number; filtered: number }[]>`
+      select l.raw_uri, m.uri, l.records_in, l.records_out, l.deduped, l.quarantined, l.filtered
+      from mdw.lineage_item l left join mdw.partition_manifest m on m.id = l.manifest_id
+      where l.batch_id = ${first.batchId} order by l.raw_uri, m.uri nulls first`;
+    const aapl = rows.filter((r) => r.raw_uri.endsWith('AAPL.csv'));
+    expect(aapl).toEqual([
+      { raw_uri: expect.stringMatching(/AAPL\.csv$/), uri: null, records_in: 5, records_out: 0, deduped: 0, quarantined: 5, filtered: 0 },
+      { raw_uri: expect.stringMatching(/AAPL\.csv$/), uri: yearFile, records_in: 257, records_out: 256, deduped: 1, quarantined: 0, filtered: 0 },
+    ]);
+    expect(rows.reduce((n, r) => n + r.records_in, 0)).toBe(782);
+    const [batch] = await catalog.sql<{ status: string; records_in: number; records_out: number; quarantined: number; quarantine_uri: string }[]>`
+      select status, records_in, records_out, quarantined, quarantine_uri from mdw.batch where id = ${first.batchId}`;
+    expect(batch).toMatchObject({ status: 'committed', records_in: 782, records_out: 776, quarantined: 5 });
+    expect(path.join(ctx.settings.home, batch!.quarantine_uri)).toBe(first.quarantine!.file);
+    const instruments = await catalog.sql<{ symbol: string }[]>`select symbol from mdw.instrument order by symbol`;
+    expect(instruments.map((i) => i.symbol)).toEqual(expect.arrayContaining(['AAPL', 'MSFT', 'SPY']));
+  });
+
+  test('running it again changes no file and stores nothing new', async () => {
+    const before = lakeHashes(ctx.paths.lake);
+    const [m0] = await catalog.sql<{ updated_at: Date }[]>`select updated_at from mdw.partition_manifest where uri = ${yearFile}`;
+    const again = await runIngest(ctx, job('demo'), all);
+    expect(again.counts).toEqual({ recordsIn: 782, out: 0, deduped: 777, quarantined: 5, filtered: 0 });
+    expect(again.partitions).toEqual({ touched: 1, written: 0, unchanged: 1 });
+    expect(lakeHashes(ctx.paths.lake)).toEqual(before);
+    const [m1] = await catalog.sql<{ updated_at: Date; rows: number }[]>`select updated_at, rows from mdw.partition_manifest where uri = ${yearFile}`;
+    expect(m1!.updated_at).toEqual(m0!.updated_at);
+    expect(m1!.rows).toBe(776);
+  });
+
+  test('a dry run reports the same plan and writes nothing', async () => {
+    const before = lakeHashes(ctx.paths.lake);
+    const [{ n: batches }] = (await catalog.sql<{ n: number }[]>`select count(*)::int as n from mdw.batch`) as [{ n: number }];
+    const dry = await runIngest(ctx, job('demo'), { ...all, dryRun: true });
+    expect(dry.dryRun).toBe(true);
+    expect(dry.counts).toEqual({ recordsIn: 782, out: 0, deduped: 777, quarantined: 5, filtered: 0 });
+    expect(dry.quarantine).toBeNull();
+    expect(lakeHashes(ctx.paths.lake)).toEqual(before);
+    const [{ n }] = (await catalog.sql<{ n: number }[]>`select count(*)::int as n from mdw.batch`) as [{ n: number }];
+    expect(n).toBe(batches);
+  });
+});
+
+describe('changes in the source', () => {
+  test('a corrected value rewrites its partition; a new year adds a partition and leaves the old one alone', async () => {
+    const csvPath = path.join(root, 'fixtures/csv/kaggle/ko.us.txt');
+    const original = readFileSync(csvPath, 'utf8');
+    await runIngest(ctx, job('demo-kaggle'), all);
+    const uri2023 = 'ohlcv/source=demo-kaggle/granularity=1d/year=2023/data.parquet';
+    const hash2023 = sha(path.join(ctx.paths.lake, uri2023));
+
+    const lines = original.split('\r\n');
+    const target = lines.findIndex((l) => l.startsWith('2023-07-03,'));
+    const fields = lines[target]!.split(',');
+    fields[4] = (Number(fields[4]) + 0.5).toFixed(2); // close
+    fields[2] = String(Math.max(Number(fields[2]), Number(fields[4]))); // keep high >= close
+    lines[target] = fields.join(',');
+    lines.push('2024-01-02,60.00,61.00,59.50,60.50,1000000,0');
+    writeFileSync(csvPath, lines.join('\r\n'));
+    try {
+      const r = await runIngest(ctx, job('demo-kaggle'), all);
+      expect(r.counts.out).toBe(2);
+      expect(r.writes.map((w) => [w.uri, w.changes]).sort()).toEqual([
+        ['ohlcv/source=demo-kaggle/granularity=1d/year=2023/data.parquet', 1],
+        ['ohlcv/source=demo-kaggle/granularity=1d/year=2024/data.parquet', 1],
+      ]);
+      expect(sha(path.join(ctx.paths.lake, uri2023))).not.toBe(hash2023);
+      const [row] = await parquetRows(uri2023, `symbol = 'KO' AND ts = '2023-07-03'::TIMESTAMPTZ`);
+      expect(row!.close).toBe(Number(fields[4]));
+      expect(row!.batch_id).toBe(r.batchId);
+      const [other] = await parquetRows(uri2023, `symbol = 'KO' AND ts = '2023-07-05'::TIMESTAMPTZ`);
+      expect(other!.batch_id).not.toBe(r.batchId);
+      expect((await parquetRows(uri2023)).length).toBe(516);
+    } finally {
+      writeFileSync(csvPath, original);
+    }
+  });
+
+  test('--from/--to and --symbols limit what is stored and count the rest as filtered', async () => {
+    const r = await runIngest(ctx, job('demo-stooq'), {
+      ...all,
+      window: { from: new Date('2023-03-01T00:00:00Z'), toExclusive: new Date('2023-04-01T00:00:00Z') },
+      symbols: ['JNJ'],
+    });
+    expect(r.counts.out).toBe(23);
+    // The truncated XOM line cannot be read, so nothing says it is out of scope: it is quarantined.
+    expect(r.counts.quarantined).toBe(1);
+    expect(r.counts.filtered).toBe(522 - 23 - 1);
+    const rows = await parquetRows('ohlcv/source=demo-stooq/granularity=1d/year=2023/data.parquet');
+    expect(new Set(rows.map((x) => x.symbol))).toEqual(new Set(['JNJ']));
+    expect(rows[0]!.day).toBe('2023-03-01');
+    expect(rows[rows.length - 1]!.day).toBe('2023-03-31');
+  });
+
+  test('minute bars in a declared layout land in one file per symbol and month, in UTC', async () => {
+    const r = await runIngest(ctx, job('demo-minute'), all);
+    expect(r.counts).toEqual({ recordsIn: 1560, out: 1560, deduped: 0, quarantined: 0, filtered: 0 });
+    expect(r.writes.map((w) => w.uri).sort()).toEqual([
+      'ohlcv/source=demo-minute/granularity=1m/symbol=ACME/month=2024-03/data.parquet',
+      'ohlcv/source=demo-minute/granularity=1m/symbol=GLOBEX/month=2024-03/data.parquet',
+    ]);
+    const duck = await ctx.duck();
+    const rows = await duck.all<{ ts: string; open: number }>(
+      `SELECT strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts, open FROM read_parquet('${path.join(ctx.paths.lake, r.writes[0]!.uri)}') ORDER BY ts LIMIT 1`,
+    );
+    expect(rows).toEqual([{ ts: '2024-03-08T14:30:00Z', open: 100 }]);
+  });
+});
+
+describe('recovery', () => {
+  test('a batch that crashed between its catalog commit and its renames is rolled forward', async () => {
+    const file = path.join(ctx.paths.lake, yearFile);
+    const tmpUri = `${path.dirname(yearFile)}/.data.parquet.deadbeef.tmp`;
+    const tmp = path.join(ctx.paths.lake, tmpUri);
+    const duck = await ctx.duck();
+    await duck.run(`COPY (SELECT * REPLACE (CASE WHEN symbol = 'SPY' THEN close + 1 ELSE close END AS close) FROM read_parquet('${file}')) TO '${tmp}' (FORMAT PARQUET)`);
+    const newSha = sha(tmp);
+    const batchId = '00000000-0000-4000-8000-00000000dead';
+    const [ids] = await catalog.sql<{ dataset_id: string; source_id: string }[]>`select dataset_id, source_id from mdw.partition_manifest where uri = ${yearFile}`;
+    await catalog.sql`insert into mdw.batch (id, dataset_id, source_id, granularity, status, created_at) values (${batchId}, ${ids!.dataset_id}, ${ids!.source_id}, '1d', 'writing', now())`;
+    await catalog.sql`insert into mdw.pending_write (batch_id, uri, tmp_uri, period, rows, bytes, sha256, series) values (${batchId}, ${yearFile}, ${tmpUri}, '2023', 776, 1, ${newSha}, '[]')`;
+
+    expect(await recoverPendingWrites(ctx, catalog)).toBe(1);
+    expect(sha(file)).toBe(newSha);
+    const [b] = await catalog.sql<{ status: string }[]>`select status from mdw.batch where id = ${batchId}`;
+    expect(b!.status).toBe('committed');
+    expect(await catalog.sql`select 1 from mdw.pending_write`).toHaveLength(0);
+    expect(await recoverPendingWrites(ctx, catalog)).toBe(0);
+  });
+});

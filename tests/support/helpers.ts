@@ -1,0 +1,124 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { fixedClock } from '../../src/core/clock.js';
+import { createLogger } from '../../src/core/logger.js';
+import { resolveSettings } from '../../src/core/settings.js';
+import { createContext, type Context } from '../../src/context.js';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const configDir = path.join(repoRoot, 'configs');
+
+export function tempDir(prefix = 'mdw-test-'): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/**
+ * A catalog for one test file: a fresh database on the server named by MDW_TEST_DATABASE_URL,
+ * or (without it) the embedded catalog of the test's MDW_HOME. `url` is undefined for embedded.
+ */
+export async function freshCatalog(): Promise<{ url: string | undefined; drop(): Promise<void> }> {
+  const admin = process.env.MDW_TEST_DATABASE_URL;
+  if (!admin) return { url: undefined, drop: async () => {} };
+  const name = `mdw_test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const sql = postgres(admin, { max: 1, onnotice: () => {} });
+  await sql.unsafe(`create database ${name}`);
+  await sql.end();
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const s = postgres(admin, { max: 1, onnotice: () => {} });
+      await s.unsafe(`drop database if exists ${name} with (force)`);
+      await s.end();
+    },
+  };
+}
+
+export function testContext(options: { home: string; databaseUrl?: string | undefined; configDir?: string; now?: string; env?: NodeJS.ProcessEnv }): Context {
+  const env = { ...process.env, ...options.env };
+  delete env.MDW_DATABASE_URL;
+  if (options.databaseUrl) env.MDW_DATABASE_URL = options.databaseUrl;
+  const settings = resolveSettings({ home: options.home, configDir: options.configDir ?? configDir, databaseUrl: options.databaseUrl }, env);
+  const clock = fixedClock(options.now ?? '2026-11-22T12:00:00Z');
+  const logger = createLogger({ level: 'error', color: false, today: clock.now() });
+  return createContext({ settings, env, logger, clock, purpose: 'test' });
+}
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs bin/mdw as a user would, in its own process. */
+export function runMdw(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; stdin?: string } = {}): Promise<CliResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '', ...options.env };
+  if (!options.env || !('MDW_DATABASE_URL' in options.env)) delete env.MDW_DATABASE_URL;
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'mdw'), ...args], { cwd: options.cwd ?? repoRoot, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    if (options.stdin !== undefined) child.stdin.end(options.stdin);
+    else child.stdin.end();
+  });
+}
+
+/** sha256 of every Parquet file under a folder, by path relative to it. */
+export function lakeHashes(lake: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.parquet')) out[path.relative(lake, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
+    }
+  };
+  try {
+    if (statSync(lake).isDirectory()) walk(lake);
+  } catch {
+    // No lake yet.
+  }
+  return out;
+}
+
+/**
+ * The rows of every Parquet file under a lake, in file order, without batch_id (which differs
+ * between two warehouses loading the same data): equal when two lakes hold the same data.
+ */
+export async function lakeContent(lake: string): Promise<Record<string, string>> {
+  const { DuckSession } = await import('../../src/lake/duckdb.js');
+  const duck = await DuckSession.open({ threads: 1 });
+  try {
+    const out: Record<string, string> = {};
+    for (const rel of Object.keys(lakeHashes(lake)).sort()) {
+      const rows = await duck.all(`SELECT * EXCLUDE (batch_id) FROM read_parquet('${path.join(lake, rel)}')`);
+      out[rel] = createHash('sha256').update(JSON.stringify(rows)).digest('hex');
+    }
+    return out;
+  } finally {
+    duck.close();
+  }
+}
+
+/** A private copy of configs/ (and fixtures/, which its jobs name relatively) that a test may change. */
+export function copyConfigs(to: string): string {
+  const dir = path.join(to, 'configs');
+  cpSync(configDir, dir, { recursive: true });
+  cpSync(path.join(repoRoot, 'fixtures'), path.join(to, 'fixtures'), { recursive: true });
+  return dir;
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}

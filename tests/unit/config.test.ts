@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadJob } from '../../src/config/jobs.js';
+import { ConfigError } from '../../src/core/errors.js';
+import { copyConfigs, removeDir, runMdw, tempDir } from '../support/helpers.js';
+
+let root: string;
+let configs: string;
+
+beforeAll(() => {
+  root = tempDir();
+  configs = copyConfigs(root);
+});
+afterAll(() => removeDir(root));
+
+function writeJob(name: string, text: string): string {
+  const file = path.join(configs, 'jobs', `${name}.yml`);
+  writeFileSync(file, text);
+  return file;
+}
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const good = `description: test
+dataset: ohlcv
+granularity: 1d
+source:
+  name: demo
+  adapter: file
+  files: [../../fixtures/csv/yahoo/*.csv]
+transform: yahoo
+`;
+
+describe('job config errors name the file, line and column', () => {
+  test('a valid job loads with its transform, rules and partition grain', () => {
+    const job = loadJob(configs, writeJob('ok', good), {});
+    expect(job.name).toBe('ok');
+    expect(job.granularity.text).toBe('1d');
+    expect(job.partition).toEqual({ granularities: ['1d', '1w', '1mo'], by_symbol: false, period: 'year' });
+    expect(job.validation.value.rules.map((r) => r.rule)).toEqual(['required', 'ohlc_bracket', 'positive_prices', 'non_negative_volume']);
+  });
+
+  test('an unknown key points at that key', () => {
+    const file = writeJob('typo', good.replace('  adapter: file\n', '  adapter: file\n  fils: [x]\n'));
+    const err = configError(() => loadJob(configs, file, {}));
+    expect(err.message).toBe(`${file}:7:3: unknown key "fils" in /source`);
+    expect(err.exitCode).toBe(2);
+  });
+
+  test('a value outside its enum points at the value', () => {
+    const file = writeJob('enum', good.replace('dataset: ohlcv', 'dataset: bars'));
+    expect(configError(() => loadJob(configs, file, {})).message).toBe(`${file}:2:10: /dataset must be one of "ohlcv"`);
+  });
+
+  test('a bad granularity, a missing key and broken YAML', () => {
+    let file = writeJob('gran', good.replace('granularity: 1d', 'granularity: daily'));
+    expect(configError(() => loadJob(configs, file, {})).message).toMatch(new RegExp(`^${file}:3:14: /granularity must match pattern`));
+    file = writeJob('missing', good.replace('transform: yahoo\n', ''));
+    expect(configError(() => loadJob(configs, file, {})).message).toBe(`${file}:1:1: / is missing the required key "transform"`);
+    file = writeJob('broken', good.replace('  name: demo', '  name: [demo'));
+    expect(configError(() => loadJob(configs, file, {})).message).toMatch(new RegExp(`^${file}:\\d+:\\d+: invalid YAML`));
+  });
+
+  test('a transform that does not exist, and env vars without defaults', () => {
+    let file = writeJob('notf', good.replace('transform: yahoo', 'transform: nosuch'));
+    expect(configError(() => loadJob(configs, file, {})).message).toBe(`${file}:8:12: no transform "nosuch" in ${path.join(configs, 'transforms')}`);
+    file = writeJob('env', good.replace('../../fixtures/csv/yahoo/*.csv', "'${DATA_DIR}/x.csv'"));
+    expect(configError(() => loadJob(configs, file, {})).message).toMatch(new RegExp(`^${file}:7:11: environment variable DATA_DIR is not set`));
+    const job = loadJob(configs, file, { DATA_DIR: '/data' });
+    expect(job.spec.source.files).toEqual(['/data/x.csv']);
+  });
+
+  test('transform semantics: a local time needs a zone, unknown columns and zones are named', () => {
+    const tf = path.join(configs, 'transforms', 'bad-tz.yml');
+    writeFileSync(tf, `dataset: ohlcv
+columns:
+  ts: { from: [day, time], datetime: '%Y/%m/%d %H:%M' }
+  open: { from: o }
+  high: { from: h }
+  low: { from: l }
+  close: { from: c }
+  volume: { from: v }
+symbol: { from: ticker }
+`);
+    const file = writeJob('tz', good.replace('transform: yahoo', 'transform: bad-tz').replace('granularity: 1d', 'granularity: 1m'));
+    expect(configError(() => loadJob(configs, file, {})).message).toBe(`${tf}:3:38: a local date-time needs an explicit timezone (e.g. timezone: America/New_York)`);
+    writeFileSync(tf, `dataset: ohlcv
+columns:
+  ts: { from: [day, time], datetime: '%Y/%m/%d %H:%M', timezone: America/New_York }
+  open: { from: o }
+  high: { from: h }
+  low: { from: l }
+  close: { from: c }
+  volume: { from: v }
+  price: { from: p }
+symbol: { from: ticker }
+`);
+    expect(configError(() => loadJob(configs, file, {})).message).toMatch(/bad-tz.yml:9:3: "price" is not a ohlcv column/);
+    writeFileSync(tf, `dataset: ohlcv
+columns:
+  ts: { from: [day, time], datetime: '%Y/%m/%d %H:%M', timezone: America/NewYork }
+  open: { from: o }
+  high: { from: h }
+  low: { from: l }
+  close: { from: c }
+  volume: { from: v }
+symbol: { from: ticker }
+`);
+    expect(configError(() => loadJob(configs, file, {})).message).toBe(`${tf}:3:66: unknown time zone "America/NewYork" (use an IANA name such as America/New_York)`);
+  });
+});
+
+describe('mdw jobs validate and config errors on the command line', () => {
+  test('exit 2 with one clear line per invalid job; exit 0 when all are valid', async () => {
+    const bad = writeJob('cli-bad', good.replace('dataset: ohlcv', 'dataset: bars'));
+    const r = await runMdw(['--config-dir', configs, 'jobs', 'validate', 'cli-bad', 'demo']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain(`invalid  ${bad}:2:10: /dataset must be one of "ohlcv"`);
+    expect(r.stdout).toMatch(/^ok {7}demo /m);
+    const ok = await runMdw(['--config-dir', configs, 'jobs', 'validate', 'demo', 'demo-minute']);
+    expect(ok.code).toBe(0);
+  });
+
+  test('mdw ingest with a broken job exits 2 naming the file and line, before touching anything', async () => {
+    const home = path.join(root, 'home-untouched');
+    const bad = writeJob('cli-ingest-bad', good.replace('granularity: 1d', 'granularity: 1 day'));
+    const r = await runMdw(['--home', home, '--config-dir', configs, 'ingest', 'cli-ingest-bad']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^mdw: ${bad}:3:14: /granularity must match pattern`, 'm'));
+    const missing = await runMdw(['--home', home, '--config-dir', configs, 'ingest', 'no-such-job']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/no job named "no-such-job" in .*jobs \(jobs: .*demo/);
+  });
+});

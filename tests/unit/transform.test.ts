@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { TransformRules, ValidationRules } from '../../src/config/types.js';
+import { datasets } from '../../src/core/datasets.js';
+import { parseGranularity } from '../../src/core/granularity.js';
+import { literal } from '../../src/core/sql.js';
+import { DuckSession } from '../../src/lake/duckdb.js';
+import { compileTransform } from '../../src/transform/compile-transform.js';
+import { compileRecordRules } from '../../src/validate/record-rules.js';
+
+let duck: DuckSession;
+beforeAll(async () => {
+  duck = await DuckSession.open({ threads: 1 });
+});
+afterAll(() => duck.close());
+
+/** A raw relation like an adapter's: _file, _rn and text columns. */
+function rawRelation(columns: string[], rows: (string | null)[][], file = '/data/aapl.us.txt'): string {
+  const values = rows.map((r, i) => `(${literal(file)}, ${i + 1}, ${r.map((v) => (v === null ? 'NULL' : literal(v))).join(', ')})`);
+  return `(SELECT * FROM (VALUES ${values.join(', ')}) t(_file, _rn, ${columns.map((c) => `"${c}"`).join(', ')}))`;
+}
+
+async function transform(rules: TransformRules, granularity: string, columns: string[], rows: (string | null)[][], file?: string) {
+  const sql = compileTransform({ rules, dataset: datasets.ohlcv, granularity: parseGranularity(granularity), sourceColumns: columns, from: rawRelation(columns, rows, file) });
+  return duck.all<Record<string, unknown>>(`SELECT symbol, strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts, open, high, low, close, volume, vwap, trades, adj_close, _errors FROM (${sql}) ORDER BY _rn`);
+}
+
+const ohlcCols = { open: { from: 'o' }, high: { from: 'h' }, low: { from: 'l' }, close: { from: 'c' }, volume: { from: 'v' } };
+
+describe('transform rules compile to SQL that DuckDB runs', () => {
+  test('a session date becomes 00:00Z of that date; symbol from the file name', async () => {
+    const rows = await transform(
+      { dataset: 'ohlcv', columns: { ts: { from: 'Date', date: '%Y-%m-%d' }, ...ohlcCols }, symbol: { from_filename: '^([a-z]+)', case: 'upper' } },
+      '1d',
+      ['Date', 'o', 'h', 'l', 'c', 'v'],
+      [['2014-06-09', '92.70', '93.88', '91.75', '93.70', '75415000']],
+    );
+    expect(rows).toEqual([
+      { symbol: 'AAPL', ts: '2014-06-09T00:00:00Z', open: 92.7, high: 93.88, low: 91.75, close: 93.7, volume: 75415000, vwap: null, trades: null, adj_close: null, _errors: [] },
+    ]);
+  });
+
+  test('local New York times convert to UTC across the daylight-saving change', async () => {
+    const rows = await transform(
+      {
+        dataset: 'ohlcv',
+        columns: { ts: { from: ['d', 't'], datetime: '%Y%m%d %H%M%S', timezone: 'America/New_York' }, ...ohlcCols },
+        symbol: { value: 'spy' },
+      },
+      '1m',
+      ['d', 't', 'o', 'h', 'l', 'c', 'v'],
+      [
+        ['20240308', '093000', '1', '1', '1', '1', '1'],
+        ['20240311', '093000', '1', '1', '1', '1', '1'],
+        ['20241104', '160000', '1', '1', '1', '1', '1'],
+      ],
+    );
+    expect(rows.map((r) => [r.symbol, r.ts])).toEqual([
+      ['SPY', '2024-03-08T14:30:00Z'],
+      ['SPY', '2024-03-11T13:30:00Z'],
+      ['SPY', '2024-11-04T21:00:00Z'],
+    ]);
+  });
+
+  test('stooq hourly bars stamped at their end in Warsaw time shift to their start in UTC', async () => {
+    const rows = await transform(
+      {
+        dataset: 'ohlcv',
+        columns: { ts: { from: ['d', 't'], datetime: '%Y%m%d %H%M%S', timezone: 'Europe/Warsaw', label: 'end' }, ...ohlcCols },
+        symbol: { from: 'tk', strip_suffix: ['.US'] },
+      },
+      '1h',
+      ['tk', 'd', 't', 'o', 'h', 'l', 'c', 'v'],
+      [['GEN.US', '20250128', '220000', '27.69', '27.84', '27.645', '27.8', '1214849']],
+    );
+    // 22:00 CET is 21:00Z = 16:00 New York, the close; the bar began an hour earlier.
+    expect(rows[0]).toMatchObject({ symbol: 'GEN', ts: '2025-01-28T20:00:00Z', low: 27.645 });
+  });
+
+  test('epoch milliseconds of New York midnight map a daily bar to its session date', async () => {
+    const rows = await transform(
+      { dataset: 'ohlcv', columns: { ts: { from: 't', epoch: 'ms', timezone: 'America/New_York' }, ...ohlcCols, vwap: { from: 'vw' }, trades: { from: 'n' } }, symbol: { value: 'AAPL' } },
+      '1d',
+      ['t', 'o', 'h', 'l', 'c', 'v', 'vw', 'n'],
+      [
+        ['1112331600000', '1.5', '1.6', '1.4', '1.55', '1.12117471e+08', '1.51', '12345'],
+        ['1719806400000', '1', '1', '1', '1', '642646396.0', '1', '7'],
+      ],
+    );
+    expect(rows.map((r) => [r.ts, r.volume, r.trades, r.vwap])).toEqual([
+      ['2005-04-01T00:00:00Z', 112117471, 12345, 1.51],
+      ['2024-07-01T00:00:00Z', 642646396, 7, 1],
+    ]);
+  });
+
+  test('price scale divides exactly; constants, nulls and map rules', async () => {
+    const rows = await transform(
+      {
+        dataset: 'ohlcv',
+        columns: { ts: { from: 'Date', date: '%Y%m%d' }, ...ohlcCols },
+        price_scale: 0.01,
+        constants: { trades: 0 },
+        symbol: { from: 'sym', case: 'upper', strip_suffix: ['.us'], map: { 'BRK-B': 'BRK.B' } },
+      },
+      '1d',
+      ['Date', 'sym', 'o', 'h', 'l', 'c', 'v'],
+      [['20240102', 'brk-b.us', '9982', '10003', '9976', '9990', 'N/A']],
+    );
+    expect(rows[0]).toMatchObject({ symbol: 'BRK.B', ts: '2024-01-02T00:00:00Z', open: 99.82, high: 100.03, low: 99.76, close: 99.9, volume: null, trades: 0 });
+  });
+
+  test('unreadable values become reasons, not silent nulls', async () => {
+    const rows = await transform(
+      { dataset: 'ohlcv', columns: { ts: { from: 'Date', date: '%Y-%m-%d' }, ...ohlcCols, trades: { from: 'n' } }, symbol: { value: 'X' } },
+      '1d',
+      ['Date', 'o', 'h', 'l', 'c', 'v', 'n'],
+      [['2024-02-30', 'abc', '1', '1', 'inf', '1', '2.5']],
+    );
+    expect(rows[0]!._errors).toEqual([
+      'ts: cannot read "2024-02-30" as a date (%Y-%m-%d)',
+      'open: cannot read "abc" as a number',
+      'close: cannot read "inf" as a number',
+      'trades: cannot read "2.5" as a whole number',
+    ]);
+  });
+});
+
+describe('record rules', () => {
+  const rules: ValidationRules = {
+    dataset: 'ohlcv',
+    rules: [{ rule: 'required' }, { rule: 'ohlc_bracket' }, { rule: 'positive_prices' }, { rule: 'non_negative_volume' }],
+  };
+  const tf: TransformRules = { dataset: 'ohlcv', columns: { ts: { from: 'd', date: '%Y-%m-%d' }, ...ohlcCols }, symbol: { value: 'T' } };
+
+  async function check(rows: (string | null)[][], r: ValidationRules = rules) {
+    const cols = ['d', 'o', 'h', 'l', 'c', 'v'];
+    const transformed = compileTransform({ rules: tf, dataset: datasets.ohlcv, granularity: parseGranularity('1d'), sourceColumns: cols, from: rawRelation(cols, rows) });
+    const sql = compileRecordRules({ rules: r, dataset: datasets.ohlcv, from: `(${transformed})` });
+    return duck.all<{ _rules: string[]; _detail: string | null }>(`SELECT _rules, _detail FROM (${sql}) ORDER BY _rn`);
+  }
+
+  test('each rule names the rows it rejects and why', async () => {
+    const out = await check([
+      ['2024-01-02', '10', '11', '9', '10.5', '100'], // clean
+      ['2024-01-03', '10', '9.5', '9', '9.8', '100'], // high below open
+      ['2024-01-04', '10', '11', '10.2', '10.5', '100'], // low above open
+      ['2024-01-05', '10', '11', '12', '10.5', '100'], // high below low
+      ['2024-01-08', '-1', '11', '9', '10.5', '100'], // negative open
+      ['2024-01-09', '10', '11', '9', '10.5', '-5'], // negative volume
+      ['2024-01-10', '10', '11', '9', null, '100'], // missing close
+      ['2024-01-11', '10', '11', '9', '10', '0'], // zero volume is allowed
+    ]);
+    expect(out.map((r) => r._rules)).toEqual([
+      [],
+      ['ohlc_bracket'],
+      ['ohlc_bracket'],
+      ['ohlc_bracket'],
+      ['ohlc_bracket', 'positive_prices'],
+      ['non_negative_volume'],
+      ['required'],
+      [],
+    ]);
+    expect(out[0]!._detail).toBeNull();
+    expect(out[1]!._detail).toBe('ohlc_bracket: open 10.0 high 9.5 low 9.0 close 9.8: high < max(open, close)');
+    expect(out[3]!._detail).toBe('ohlc_bracket: open 10.0 high 11.0 low 12.0 close 10.5: high < low, low > min(open, close)');
+    expect(out[5]!._detail).toBe('non_negative_volume: volume -5.0 < 0');
+    expect(out[6]!._detail).toBe('required: missing close');
+  });
+
+  test('a tolerance lets rounding in adjusted files through, and only that', async () => {
+    const rows = [
+      ['2024-01-02', '10.000001', '10', '9', '9.5', '1'],
+      ['2024-01-03', '10.2', '10', '9', '9.5', '1'],
+    ];
+    const loose: ValidationRules = { dataset: 'ohlcv', rules: [{ rule: 'ohlc_bracket', tolerance: 1e-6 }] };
+    expect((await check(rows, loose)).map((r) => r._rules)).toEqual([[], ['ohlc_bracket']]);
+    expect((await check(rows)).map((r) => r._rules)).toEqual([['ohlc_bracket'], ['ohlc_bracket']]);
+  });
+});
