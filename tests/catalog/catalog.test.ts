@@ -31,7 +31,7 @@ describe(`catalog schema (${process.env.MDW_TEST_DATABASE_URL ? 'Postgres server
     const status = await migrationStatus(catalog.sql);
     expect(status.map((m) => [m.version, m.appliedAt instanceof Date])).toEqual([[1, true]]);
     expect(await migrate(catalog.sql)).toEqual([]);
-    const [{ n }] = (await catalog.sql<{ n: number }[]>`select count(*)::int as n from mdw.schema_migration`) as [{ n: number }];
+    const n = (await catalog.sql<{ n: number }[]>`select count(*)::int as n from mdw.schema_migration`)[0]!.n;
     expect(n).toBe(1);
   });
 

@@ -136,13 +136,13 @@ describe('ingest of the demo job (Yahoo layout, planted bad rows)', () => {
 
   test('a dry run reports the same plan and writes nothing', async () => {
     const before = lakeHashes(ctx.paths.lake);
-    const [{ n: batches }] = (await catalog.sql<{ n: number }[]>`select count(*)::int as n from mdw.batch`) as [{ n: number }];
+    const batches = (await catalog.sql<{ n: number }[]>`select count(*)::int as n from mdw.batch`)[0]!.n;
     const dry = await runIngest(ctx, job('demo'), { ...all, dryRun: true });
     expect(dry.dryRun).toBe(true);
     expect(dry.counts).toEqual({ recordsIn: 782, out: 0, deduped: 777, quarantined: 5, filtered: 0 });
     expect(dry.quarantine).toBeNull();
     expect(lakeHashes(ctx.paths.lake)).toEqual(before);
-    const [{ n }] = (await catalog.sql<{ n: number }[]>`select count(*)::int as n from mdw.batch`) as [{ n: number }];
+    const n = (await catalog.sql<{ n: number }[]>`select count(*)::int as n from mdw.batch`)[0]!.n;
     expect(n).toBe(batches);
   });
 });
