@@ -13,8 +13,11 @@ all: build
 
 install: node_modules/.package-lock.json
 
+# npm install, not npm ci: npm 11 records only this platform's optional native packages in the
+# lock file and then `npm ci` refuses that same lock file (npm/cli#9846). The lock still pins
+# every version.
 node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	@touch $@
 
 build: install
