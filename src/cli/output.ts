@@ -21,7 +21,10 @@ export type Cell = string | number | boolean | null | undefined | Date | bigint;
 export function formatRecords(rows: readonly Record<string, Cell>[], columns: readonly string[], format: Format): string {
   switch (format) {
     case 'table': {
-      const table = new Table({ head: [...columns], style: { head: [], border: [] } });
+      const table = new Table({
+        head: [...columns],
+        style: { head: [], border: [], compact: true },
+      });
       for (const r of rows) table.push(columns.map((c) => text(r[c])));
       return `${table.toString()}\n`;
     }

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { DuckSession } from '../../src/lake/duckdb.js';
-import { freshCatalog, removeDir, repoRoot, runMdw, tempDir } from '../support/helpers.js';
+import { freshCatalog, removeDir, repoRoot, runMdw, tempDir, testContext } from '../support/helpers.js';
 
 let root: string;
 let home: string;
@@ -50,6 +50,19 @@ describe('the mdw command line, end to end', () => {
     // JSON lines land in the log file too.
     const logs = readFileSync(path.join(home, 'logs', `mdw-${new Date().toISOString().slice(0, 10)}.log`), 'utf8');
     expect(logs).toMatch(/"message":"demo: 782 records/);
+    // The run and its start and finish events are in the catalog.
+    const ctx = testContext({ home, databaseUrl: url });
+    try {
+      const { sql } = await ctx.catalog();
+      const [run] = await sql<{ id: string; command: string; job: string; status: string; exit_code: number }[]>`
+        select id, command, job, status, exit_code from mdw.ingest_run`;
+      expect(run).toMatchObject({ command: 'ingest', job: 'demo', status: 'ok', exit_code: 0 });
+      const events = await sql<{ event: string; message: string }[]>`select event, message from mdw.ingest_log where run_id = ${run!.id} order by at, event desc`;
+      expect(events.map((e) => e.event)).toEqual(['started', 'finished']);
+      expect(events[1]!.message).toMatch(/^demo: 782 records from 3 inputs; 776 stored/);
+    } finally {
+      await ctx.close();
+    }
   });
 
   test('query ohlcv returns the stored bars, in every format', async () => {

@@ -81,40 +81,23 @@ describe('job config errors name the file, line and column', () => {
 
   test('transform semantics: a local time needs a zone, unknown columns and zones are named', () => {
     const tf = path.join(configs, 'transforms', 'bad-tz.yml');
-    writeFileSync(tf, `dataset: ohlcv
+    const transform = (zone: string, extra = '') =>
+      writeFileSync(tf, `dataset: ohlcv
 columns:
-  ts: { from: [day, time], datetime: '%Y/%m/%d %H:%M' }
+  ts: { from: [day, time], datetime: '%Y/%m/%d %H:%M'${zone} }
   open: { from: o }
   high: { from: h }
   low: { from: l }
   close: { from: c }
   volume: { from: v }
-symbol: { from: ticker }
+${extra}symbol: { from: ticker }
 `);
     const file = writeJob('tz', good.replace('transform: yahoo', 'transform: bad-tz').replace('granularity: 1d', 'granularity: 1m'));
+    transform('');
     expect(configError(() => loadJob(configs, file, {})).message).toBe(`${tf}:3:38: a local date-time needs an explicit timezone (e.g. timezone: America/New_York)`);
-    writeFileSync(tf, `dataset: ohlcv
-columns:
-  ts: { from: [day, time], datetime: '%Y/%m/%d %H:%M', timezone: America/New_York }
-  open: { from: o }
-  high: { from: h }
-  low: { from: l }
-  close: { from: c }
-  volume: { from: v }
-  price: { from: p }
-symbol: { from: ticker }
-`);
+    transform(', timezone: America/New_York', '  price: { from: p }\n');
     expect(configError(() => loadJob(configs, file, {})).message).toMatch(/bad-tz.yml:9:3: "price" is not a ohlcv column/);
-    writeFileSync(tf, `dataset: ohlcv
-columns:
-  ts: { from: [day, time], datetime: '%Y/%m/%d %H:%M', timezone: America/NewYork }
-  open: { from: o }
-  high: { from: h }
-  low: { from: l }
-  close: { from: c }
-  volume: { from: v }
-symbol: { from: ticker }
-`);
+    transform(', timezone: America/NewYork');
     expect(configError(() => loadJob(configs, file, {})).message).toBe(`${tf}:3:66: unknown time zone "America/NewYork" (use an IANA name such as America/New_York)`);
   });
 });

@@ -21,6 +21,7 @@ export async function ingestCommand(opts: GlobalOptions, jobName: string): Promi
       const catalog = await ctx.catalog(`mdw ingest ${job.name}`);
       const args = { from: opts.from ?? null, to: opts.to ?? null, symbols };
       const runId = await startRun(catalog.sql, { command: 'ingest', job: job.name, args, at: ctx.clock.now() });
+      await logRunEvent(catalog.sql, runId, { level: 'info', event: 'started', message: `ingest ${job.name}`, data: args, at: ctx.clock.now() });
       try {
         result = await runIngest(ctx, job, { window, symbols, dryRun, runId });
       } catch (err) {
