@@ -52,7 +52,7 @@ conformance: build
 	MDW_REFERENCE_DATA="$(REFERENCE_DATA)" $(JEST) --config jest.conformance.config.js
 
 fixtures: build
-	node dist/fixtures/generate-fixtures.js fixtures
+	node dist/src/fixtures/generate-fixtures.js fixtures
 
 clean:
 	rm -rf dist warehouse

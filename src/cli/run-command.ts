@@ -20,7 +20,12 @@ export interface GlobalOptions {
  * Builds the one context a command runs with (settings, logger, clock, lazy catalog and
  * DuckDB), runs it, and always closes what it opened.
  */
-export async function withContext(opts: GlobalOptions, purpose: string, fn: (ctx: Context) => Promise<number>): Promise<number> {
+export async function withContext(
+  opts: GlobalOptions,
+  purpose: string,
+  fn: (ctx: Context) => Promise<number>,
+  options: { fileLog?: boolean } = {},
+): Promise<number> {
   const env = process.env;
   const settings = resolveSettings(
     {
@@ -35,8 +40,8 @@ export async function withContext(opts: GlobalOptions, purpose: string, fn: (ctx
   const clock = systemClock;
   const logger = createLogger({
     level: settings.logLevel,
-    // Only a warehouse that exists gets log files; a query in a stray folder creates nothing.
-    logDir: existsSync(settings.home) ? paths.logs : undefined,
+    // Only a warehouse that exists gets log files, and read-only queries write none.
+    logDir: options.fileLog !== false && existsSync(settings.home) ? paths.logs : undefined,
     color: Boolean(process.stderr.isTTY),
     today: clock.now(),
   });

@@ -1,9 +1,11 @@
-import { mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { LockError } from './errors.js';
 
-/** What a lock file says about its holder. */
+/** What a lock says about its holder. */
 export interface LockHolder {
   pid: number;
   host: string;
@@ -16,29 +18,37 @@ export interface FileLock {
   release(): void;
 }
 
+export interface LockOptions {
+  timeoutMs: number;
+  purpose: string;
+  /** Names the locked thing in the message of a LockError. */
+  what: string;
+  pollMs?: number;
+  now?: () => Date;
+}
+
 /**
- * An exclusive lock held as a file created with O_EXCL. A lock whose holder is a dead process
- * on this host is stale and is taken over. Waits up to timeoutMs, then throws LockError (exit 4).
+ * An exclusive lock on a path, held for the life of the process or until released. Waits up to
+ * timeoutMs, then throws LockError (exit 4) naming the holder.
+ *
+ * On Linux the lock is a listening socket in the abstract namespace, named after the path: the
+ * kernel grants it to one process and frees it when that process dies, however it dies, so a
+ * crash never leaves a stale lock behind and two waiters can never both take one over. The
+ * file at `lockPath` only says who holds it. Elsewhere the lock is that file, created with
+ * O_EXCL, and a file whose holder is a dead process on this host is taken over.
  */
-export async function acquireFileLock(
-  lockPath: string,
-  options: { timeoutMs: number; purpose: string; what: string; pollMs?: number; now?: () => Date },
-): Promise<FileLock> {
+export async function acquireFileLock(lockPath: string, options: LockOptions): Promise<FileLock> {
   mkdirSync(path.dirname(lockPath), { recursive: true });
   const now = options.now ?? (() => new Date());
-  const deadline = Date.now() + options.timeoutMs;
   const me: LockHolder = { pid: process.pid, host: os.hostname(), since: now().toISOString(), purpose: options.purpose };
+  const deadline = Date.now() + options.timeoutMs;
+  const attempt = process.platform === 'linux' ? socketAttempt : fileAttempt;
   for (;;) {
-    if (tryCreate(lockPath, me)) return held(lockPath);
-    const holder = readHolder(lockPath);
-    if (holder && isStale(holder)) {
-      takeOverStale(lockPath, holder);
-      continue;
-    }
+    const lock = await attempt(lockPath, me);
+    if (lock) return lock;
     if (Date.now() >= deadline) {
-      const who = holder
-        ? `pid ${holder.pid} on ${holder.host} (${holder.purpose}, since ${holder.since})`
-        : 'another process';
+      const holder = readHolder(lockPath);
+      const who = holder ? `pid ${holder.pid} on ${holder.host} (${holder.purpose}, since ${holder.since})` : 'another process';
       throw new LockError(
         `${options.what} is in use by ${who}; waited ${Math.round(options.timeoutMs / 1000)}s. ` +
           `Retry when it finishes, or raise --lock-timeout.`,
@@ -48,34 +58,62 @@ export async function acquireFileLock(
   }
 }
 
-function tryCreate(lockPath: string, me: LockHolder): boolean {
-  let fd: number;
-  try {
-    fd = openSync(lockPath, 'wx');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
+function socketAttempt(lockPath: string, me: LockHolder): Promise<FileLock | null> {
+  const name = `\0mdw-lock-${createHash('sha256').update(path.resolve(lockPath)).digest('hex').slice(0, 40)}`;
+  return new Promise((resolve, reject) => {
+    const server = net.createServer((socket) => socket.destroy());
+    server.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(null) : reject(err)));
+    server.listen(name, () => {
+      // The lock must not keep the process alive on its own.
+      server.unref();
+      writeFileSync(lockPath, JSON.stringify(me));
+      resolve(
+        heldBy(lockPath, () => {
+          server.close();
+        }),
+      );
+    });
+  });
+}
+
+async function fileAttempt(lockPath: string, me: LockHolder): Promise<FileLock | null> {
+  for (;;) {
+    let fd: number;
+    try {
+      fd = openSync(lockPath, 'wx');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = readHolder(lockPath);
+      if (!holder || !isDead(holder)) return null;
+      // Rename first so that two waiters cannot both delete one fresh lock.
+      const aside = `${lockPath}.stale-${holder.pid}-${process.pid}`;
+      try {
+        renameSync(lockPath, aside);
+        unlinkSync(aside);
+      } catch {
+        // Someone else took it over first.
+      }
+      continue;
+    }
+    try {
+      writeSync(fd, JSON.stringify(me));
+    } finally {
+      closeSync(fd);
+    }
+    return heldBy(lockPath, () => {});
   }
-  try {
-    writeSync(fd, JSON.stringify(me));
-  } finally {
-    closeSync(fd);
-  }
-  return true;
 }
 
 function readHolder(lockPath: string): LockHolder | undefined {
   try {
     return JSON.parse(readFileSync(lockPath, 'utf8')) as LockHolder;
   } catch {
-    // Being written right now, or removed between our open and read.
     return undefined;
   }
 }
 
-function isStale(holder: LockHolder): boolean {
-  if (holder.host !== os.hostname()) return false;
-  if (holder.pid === process.pid) return false;
+function isDead(holder: LockHolder): boolean {
+  if (holder.host !== os.hostname() || holder.pid === process.pid) return false;
   try {
     process.kill(holder.pid, 0);
     return false;
@@ -84,29 +122,18 @@ function isStale(holder: LockHolder): boolean {
   }
 }
 
-function takeOverStale(lockPath: string, holder: LockHolder): void {
-  // Rename first so that two waiters cannot both delete a fresh lock taken in between.
-  const aside = `${lockPath}.stale-${holder.pid}-${process.pid}`;
-  try {
-    renameSync(lockPath, aside);
-    unlinkSync(aside);
-  } catch {
-    // Someone else took it over first; the next loop iteration sees the new holder.
-  }
-}
-
-function held(lockPath: string): FileLock {
+function heldBy(lockPath: string, unlock: () => void): FileLock {
   let released = false;
   const release = () => {
     if (released) return;
     released = true;
     process.off('exit', release);
     try {
-      const holder = readHolder(lockPath);
-      if (holder?.pid === process.pid) unlinkSync(lockPath);
+      if (readHolder(lockPath)?.pid === process.pid) unlinkSync(lockPath);
     } catch {
       // Already gone.
     }
+    unlock();
   };
   process.on('exit', release);
   return { path: lockPath, release };

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import winston from 'winston';
+import type winstonType from 'winston';
 
 /** The narrow logging interface the rest of the code sees; only this file knows winston. */
 export interface Logger {
@@ -23,35 +24,50 @@ export interface LoggerOptions {
   today: Date;
 }
 
+const levels: Record<string, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+
+/**
+ * winston is loaded on the first line that is actually written: a quick query that logs
+ * nothing does not pay for it.
+ */
 export function createLogger(options: LoggerOptions): Logger {
   const secrets: string[] = [];
-  const human = winston.format.printf((info) => {
-    const { level, message, timestamp: _ts, ...meta } = info;
-    const extra = Object.keys(meta).length > 0 ? ` ${JSON.stringify(meta)}` : '';
-    return `${level}: ${String(message)}${extra}`;
-  });
-  const transports: winston.transport[] = [
-    new winston.transports.Console({
-      stderrLevels: ['error', 'warn', 'info', 'verbose', 'debug', 'silly'],
-      format: options.color ? winston.format.combine(winston.format.colorize(), human) : human,
-    }),
-  ];
-  if (options.logDir) {
-    mkdirSync(options.logDir, { recursive: true });
-    const day = options.today.toISOString().slice(0, 10);
-    transports.push(
-      new winston.transports.File({
-        filename: path.join(options.logDir, `mdw-${day}.log`),
-        level: 'debug',
-        format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+  let base: winstonType.Logger | undefined;
+  const threshold = options.logDir ? levels.debug! : (levels[options.level] ?? levels.info!);
+  const open = (): winstonType.Logger => {
+    if (base) return base;
+    const winston = createRequire(import.meta.url)('winston') as typeof winstonType;
+    const human = winston.format.printf((info) => {
+      const { level, message, timestamp: _ts, ...meta } = info;
+      const extra = Object.keys(meta).length > 0 ? ` ${JSON.stringify(meta)}` : '';
+      return `${level}: ${String(message)}${extra}`;
+    });
+    const transports: winstonType.transport[] = [
+      new winston.transports.Console({
+        stderrLevels: ['error', 'warn', 'info', 'verbose', 'debug', 'silly'],
+        format: options.color ? winston.format.combine(winston.format.colorize(), human) : human,
       }),
-    );
-  }
-  const base = winston.createLogger({ level: 'debug', transports });
-  // The console honours the requested level; the file keeps debug detail.
-  transports[0]!.level = options.level;
-  const log = (level: string) => (message: string, meta?: Record<string, unknown>) =>
-    base.log(level, maskSecrets(message, secrets), (deepMask(meta ?? {}, secrets) as Record<string, unknown>));
+    ];
+    if (options.logDir) {
+      mkdirSync(options.logDir, { recursive: true });
+      const day = options.today.toISOString().slice(0, 10);
+      transports.push(
+        new winston.transports.File({
+          filename: path.join(options.logDir, `mdw-${day}.log`),
+          level: 'debug',
+          format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+        }),
+      );
+    }
+    base = winston.createLogger({ level: 'debug', transports });
+    // The console honours the requested level; the file keeps debug detail.
+    transports[0]!.level = options.level;
+    return base;
+  };
+  const log = (level: string) => (message: string, meta?: Record<string, unknown>) => {
+    if ((levels[level] ?? 0) > threshold) return;
+    open().log(level, maskSecrets(message, secrets), deepMask(meta ?? {}, secrets) as Record<string, unknown>);
+  };
   return {
     debug: log('debug'),
     info: log('info'),
@@ -62,6 +78,7 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     close: () =>
       new Promise<void>((resolve) => {
+        if (!base) return resolve();
         base.on('finish', () => resolve());
         base.end();
         setTimeout(resolve, 200).unref();

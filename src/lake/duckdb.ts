@@ -1,4 +1,9 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { createRequire } from 'node:module';
+import type { DuckDBConnection, DuckDBInstance as Instance } from '@duckdb/node-api';
+
+// require(), not import: importing this CommonJS package from ESM makes Node lex each of its
+// files for named exports, which doubles its load time (measured: ~230 ms against ~110 ms).
+const { DuckDBInstance } = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api');
 
 export interface DuckOptions {
   /** Where DuckDB spills when a step outgrows memoryLimit. */
@@ -23,7 +28,7 @@ export class DuckSession {
   private readonly extra: DuckDBConnection[] = [];
 
   private constructor(
-    private readonly instance: DuckDBInstance,
+    private readonly instance: Instance,
     private readonly connection: DuckDBConnection,
   ) {}
 

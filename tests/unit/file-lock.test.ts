@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { acquireFileLock } from '../../src/core/file-lock.js';
 import { LockError } from '../../src/core/errors.js';
-import { removeDir, runMdw, tempDir } from '../support/helpers.js';
+import { removeDir, repoRoot, runMdw, tempDir } from '../support/helpers.js';
 
 let root: string;
 beforeAll(() => {
@@ -28,6 +29,23 @@ describe('file lock', () => {
     expect(existsSync(file)).toBe(false);
     const second = await acquireFileLock(file, { timeoutMs: 0, purpose: 'second', what: 'the thing' });
     second.release();
+  });
+
+  test('a holder killed with SIGKILL leaves no lock behind', async () => {
+    const file = path.join(root, 'k', 'x.lock');
+    const script = `import(${JSON.stringify(path.join(repoRoot, 'dist/src/core/file-lock.js'))}).then(async (m) => {
+      await m.acquireFileLock(${JSON.stringify(file)}, { timeoutMs: 0, purpose: 'doomed', what: 'x' });
+      process.stdout.write('held\\n');
+      setInterval(() => {}, 1000);
+    });`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('held') && resolve()));
+    await expect(acquireFileLock(file, { timeoutMs: 0, purpose: 'me', what: 'x' })).rejects.toThrow(/in use by pid \d+ .*\(doomed, since/);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    const lock = await acquireFileLock(file, { timeoutMs: 2000, purpose: 'me', what: 'x' });
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ pid: process.pid, purpose: 'me' });
+    lock.release();
   });
 
   test('a lock whose holder died is taken over, by the library and by mdw ingest', async () => {

@@ -30,7 +30,7 @@ export async function queryOhlcvCommand(opts: GlobalOptions, symbols: string[]):
     ctx.logger.debug(`query reads ${plan.files.length} partition files`, { files: plan.files.length });
     await writeQueryResult(await ctx.duck(), plan.sql, format, process.stdout, os.tmpdir());
     return ExitCode.ok;
-  });
+  }, { fileLog: false });
 }
 
 export async function querySqlCommand(opts: GlobalOptions, sql: string): Promise<number> {
@@ -58,6 +58,6 @@ export async function querySqlCommand(opts: GlobalOptions, sql: string): Promise
       process.stdout.write(formatRecords(rows, result.names, format === 'arrow' || format === 'parquet' ? 'csv' : format));
     }
     return ExitCode.ok;
-  });
+  }, { fileLog: false });
 }
 
