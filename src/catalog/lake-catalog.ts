@@ -205,12 +205,16 @@ export interface PendingWrite {
   readonly sha256: string;
 }
 
-/** Renames that a batch recorded but a crash kept from finishing, oldest batch first. */
-export async function pendingWrites(sql: Sql): Promise<PendingWrite[]> {
+/**
+ * Renames that a batch of this series recorded but a crash kept from finishing, oldest batch
+ * first. Only this series: the caller holds its lock, and another series' batch may be live.
+ */
+export async function pendingWrites(sql: Sql, ids: SeriesIds, granularity: string): Promise<PendingWrite[]> {
   const rows = await sql<{ batch_id: string; uri: string; tmp_uri: string; sha256: string }[]>`
     select p.batch_id, p.uri, p.tmp_uri, p.sha256
     from mdw.pending_write p join mdw.batch b on b.id = p.batch_id
-    where b.status = 'writing'
+    where b.status = 'writing' and b.dataset_id = ${ids.datasetId} and b.source_id = ${ids.sourceId}
+      and b.granularity = ${granularity}
     order by b.created_at, p.uri`;
   return rows.map((r) => ({ batchId: r.batch_id, uri: r.uri, tmpUri: r.tmp_uri, sha256: r.sha256 }));
 }
@@ -219,4 +223,33 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/**
+ * Makes a manifest row say what a partition file really holds, after a write that was lost:
+ * the file as it is (stats given), or no row when there is no file.
+ */
+export async function repairManifest(
+  sql: Sql,
+  uri: string,
+  file: { sha256: string; bytes: number; rows: number; firstTs: string | null; lastTs: string | null; series: readonly { symbol: string | null; rows: number; firstTs: string; lastTs: string }[] } | null,
+  at: Date,
+): Promise<void> {
+  await sql.begin(async (tx) => {
+    if (!file) {
+      await tx`delete from mdw.partition_manifest where uri = ${uri}`;
+      return;
+    }
+    const [m] = await tx<{ id: string }[]>`
+      update mdw.partition_manifest
+      set sha256 = ${file.sha256}, bytes = ${file.bytes}, rows = ${file.rows}, first_ts = ${file.firstTs},
+          last_ts = ${file.lastTs}, updated_at = ${at}
+      where uri = ${uri} returning id`;
+    if (!m) return;
+    await tx`delete from mdw.partition_series where manifest_id = ${m.id}`;
+    const rows = file.series
+      .filter((s) => s.symbol !== null)
+      .map((s) => ({ manifest_id: m.id, symbol: s.symbol, rows: s.rows, first_ts: s.firstTs, last_ts: s.lastTs }));
+    if (rows.length) await tx`insert into mdw.partition_series ${tx(rows)}`;
+  });
 }

@@ -36,3 +36,19 @@ export async function logRunEvent(
     insert into mdw.ingest_log (run_id, at, level, event, message, data)
     values (${runId}, ${event.at}, ${event.level}, ${event.event}, ${event.message}, ${event.data ? sql.json(event.data as never) : null})`;
 }
+
+/**
+ * Runs this host started that are still 'running' but whose process is gone (killed, power
+ * loss) are marked failed, so that status and audit do not show them as in progress.
+ */
+export async function failOrphanedRuns(sql: Sql, isAlive: (pid: number) => boolean, at: Date): Promise<number> {
+  const running = await sql<{ id: string; pid: number }[]>`
+    select id, pid from mdw.ingest_run where status = 'running' and host = ${os.hostname()}`;
+  const dead = running.filter((r) => r.pid !== process.pid && !isAlive(r.pid)).map((r) => r.id);
+  if (dead.length === 0) return 0;
+  await sql`
+    update mdw.ingest_run
+    set status = 'failed', exit_code = 1, finished_at = ${at}, error = 'the process ended without recording its end (killed or crashed)'
+    where id = any(${dead})`;
+  return dead.length;
+}

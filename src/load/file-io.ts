@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, fsyncSync, openSync, renameSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, fsyncSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 /** sha256 (hex) and size of a file, streamed. */
@@ -35,4 +35,17 @@ export function fsyncDir(dir: string): void {
 export function renameDurably(tmp: string, target: string): void {
   renameSync(tmp, target);
   fsyncDir(path.dirname(target));
+}
+
+/**
+ * Creates a folder (and its parents) so that it survives a power loss: every folder created
+ * is made durable in its parent.
+ */
+export function mkdirDurably(dir: string): void {
+  const first = mkdirSync(dir, { recursive: true });
+  if (!first) return;
+  for (let d = dir; ; d = path.dirname(d)) {
+    fsyncDir(path.dirname(d));
+    if (d === first || path.dirname(d) === d) break;
+  }
 }

@@ -1,11 +1,11 @@
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { PartitionRule } from '../config/types.js';
 import { duckdbType, lineageColumns, valueColumns, type DatasetDef } from '../core/datasets.js';
 import { ident, literal, stringList } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { partitionUri, periodFormat, type PartitionKey } from '../lake/layout.js';
-import { fsyncFile, hashFile, renameDurably } from './file-io.js';
+import { fsyncDir, fsyncFile, hashFile, mkdirDurably, renameDurably } from './file-io.js';
 
 /**
  * The load stage. Input: a DuckDB table of checked rows, each with `_state` 'ok', 'bad' or
@@ -237,7 +237,7 @@ export async function writePartitions(
   const tag = batchId.slice(0, 8);
   const tmpOf = (p: PartitionPlan) => path.join(path.dirname(p.path), `.${path.basename(p.path)}.${tag}.tmp`);
   for (const p of dirty) {
-    mkdirSync(path.dirname(p.path), { recursive: true });
+    mkdirDurably(path.dirname(p.path));
     removeStaleTemps(p.path);
   }
   const outColumns = [...canon, 'granularity', 'source', 'batch_id'].join(', ');
@@ -250,24 +250,43 @@ export async function writePartitions(
     width,
   );
   const written: WrittenPartition[] = [];
+  // Before the catalog records these files they must survive a power loss: the files and the
+  // folders that name them.
+  for (const dir of new Set(dirty.map((p) => path.dirname(p.path)))) fsyncDir(dir);
   for (const p of dirty) {
     const tmpPath = tmpOf(p);
     fsyncFile(tmpPath);
     const { sha256, bytes } = await hashFile(tmpPath);
     const series = stats.filter((s) => s.pid === p.pid).map(({ symbol, rows, firstTs, lastTs }) => ({ symbol, rows, firstTs, lastTs }));
-    written.push({
-      plan: p,
-      tmpPath,
-      sha256,
-      bytes,
-      rows: series.reduce((n, s) => n + s.rows, 0),
-      firstTs: series.reduce<string | null>((m, s) => (m === null || s.firstTs < m ? s.firstTs : m), null),
-      lastTs: series.reduce<string | null>((m, s) => (m === null || s.lastTs > m ? s.lastTs : m), null),
-      series,
-    });
+    written.push({ plan: p, tmpPath, sha256, bytes, ...summarizeSeries(series) });
   }
   await duck.run(`DROP TABLE ${T.final}`);
   return written;
+}
+
+/** Rows, first and last ts and per-symbol coverage of a partition file as it is on disk. */
+export async function partitionFileStats(
+  duck: DuckSession,
+  def: DatasetDef,
+  file: string,
+): Promise<{ rows: number; firstTs: string | null; lastTs: string | null; series: SeriesStats[] }> {
+  const sym = def.symbolColumn ? ident(def.symbolColumn) : 'NULL';
+  const ts = ident(def.timeColumn);
+  const series = await duck.all<SeriesStats>(
+    `SELECT ${sym} AS symbol, count(*) AS rows, ${isoMicros(`min(${ts})`)} AS firstTs, ${isoMicros(`max(${ts})`)} AS lastTs ` +
+      `FROM read_parquet(${literal(file)}, hive_partitioning = false) GROUP BY ALL ORDER BY ALL`,
+  );
+  return summarizeSeries(series);
+}
+
+/** A partition's totals from its per-symbol coverage. */
+function summarizeSeries(series: SeriesStats[]): { rows: number; firstTs: string | null; lastTs: string | null; series: SeriesStats[] } {
+  return {
+    rows: series.reduce((n, s) => n + s.rows, 0),
+    firstTs: series.reduce<string | null>((m, s) => (m === null || s.firstTs < m ? s.firstTs : m), null),
+    lastTs: series.reduce<string | null>((m, s) => (m === null || s.lastTs > m ? s.lastTs : m), null),
+    series,
+  };
 }
 
 /** Moves every written file over its partition's old file. Each rename is atomic. */

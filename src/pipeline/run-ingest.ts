@@ -92,8 +92,8 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
     };
     const lockKey = `mdw:load:${ref.dataset}:${ref.source}:${ref.granularity}`;
     return await catalog.withLock(lockKey, ctx.settings.lockTimeoutMs, async () => {
-      await recoverPendingWrites(ctx, catalog);
       const ids = await ensureSeries(catalog.sql, ref);
+      await recoverPendingWrites(ctx, catalog, def, ids, ref.granularity);
       const plan = await stageBatch(duck, target, rejects);
       const dirty = plan.partitions.filter((p) => p.changes > 0).length;
       ctx.progress.step(`${job.name}: ${plan.counts.recordsIn} records; writing ${dirty} of ${plan.partitions.length} partitions`);

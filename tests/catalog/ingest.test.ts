@@ -7,6 +7,9 @@ import { loadJob } from '../../src/config/jobs.js';
 import type { Context } from '../../src/context.js';
 import { plantedPerFile } from '../../src/fixtures/generate-fixtures.js';
 import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
+import { failOrphanedRuns } from '../../src/catalog/runs.js';
+import { datasets } from '../../src/core/datasets.js';
+import os from 'node:os';
 import { recoverPendingWrites } from '../../src/pipeline/recover.js';
 import { copyConfigs, freshCatalog, lakeHashes, removeDir, tempDir, testContext } from '../support/helpers.js';
 
@@ -226,11 +229,41 @@ describe('recovery', () => {
     await catalog.sql`insert into mdw.batch (id, dataset_id, source_id, granularity, status, created_at) values (${batchId}, ${ids!.dataset_id}, ${ids!.source_id}, '1d', 'writing', now())`;
     await catalog.sql`insert into mdw.pending_write (batch_id, uri, tmp_uri, period, rows, bytes, sha256, series) values (${batchId}, ${yearFile}, ${tmpUri}, '2023', 776, 1, ${newSha}, '[]')`;
 
-    expect(await recoverPendingWrites(ctx, catalog)).toBe(1);
+    const series = { datasetId: ids!.dataset_id, sourceId: ids!.source_id };
+    expect(await recoverPendingWrites(ctx, catalog, datasets.ohlcv, series, '1d')).toBe(1);
     expect(sha(file)).toBe(newSha);
     const [b] = await catalog.sql<{ status: string }[]>`select status from mdw.batch where id = ${batchId}`;
     expect(b!.status).toBe('committed');
     expect(await catalog.sql`select 1 from mdw.pending_write`).toHaveLength(0);
-    expect(await recoverPendingWrites(ctx, catalog)).toBe(0);
+    expect(await recoverPendingWrites(ctx, catalog, datasets.ohlcv, series, '1d')).toBe(0);
+  });
+
+  test('a write whose temp file vanished: the batch fails and the manifest describes the file on disk', async () => {
+    const file = path.join(ctx.paths.lake, yearFile);
+    const onDisk = sha(file);
+    const batchId = '00000000-0000-4000-8000-000000001057';
+    const [ids] = await catalog.sql<{ dataset_id: string; source_id: string }[]>`select dataset_id, source_id from mdw.partition_manifest where uri = ${yearFile}`;
+    await catalog.sql`insert into mdw.batch (id, dataset_id, source_id, granularity, status, created_at) values (${batchId}, ${ids!.dataset_id}, ${ids!.source_id}, '1d', 'writing', now())`;
+    await catalog.sql`insert into mdw.pending_write (batch_id, uri, tmp_uri, period, rows, bytes, sha256, series) values (${batchId}, ${yearFile}, ${`${path.dirname(yearFile)}/.data.parquet.gone.tmp`}, '2023', 999, 1, ${'b'.repeat(64)}, '[]')`;
+    // The intent claimed a new file; the catalog said so.
+    await catalog.sql`update mdw.partition_manifest set sha256 = ${'b'.repeat(64)}, rows = 999 where uri = ${yearFile}`;
+    await catalog.sql`delete from mdw.partition_series where manifest_id = (select id from mdw.partition_manifest where uri = ${yearFile})`;
+
+    expect(await recoverPendingWrites(ctx, catalog, datasets.ohlcv, { datasetId: ids!.dataset_id, sourceId: ids!.source_id }, '1d')).toBe(1);
+    const [m] = await catalog.sql<{ sha256: string; rows: number }[]>`select sha256, rows from mdw.partition_manifest where uri = ${yearFile}`;
+    expect(m).toEqual({ sha256: onDisk, rows: 776 });
+    const series = await catalog.sql<{ symbol: string; rows: number }[]>`
+      select ps.symbol, ps.rows from mdw.partition_series ps join mdw.partition_manifest m on m.id = ps.manifest_id where m.uri = ${yearFile} order by 1`;
+    expect(series.map((x) => [x.symbol, x.rows])).toEqual([['AAPL', 256], ['MSFT', 260], ['SPY', 260]]);
+    const [b] = await catalog.sql<{ status: string }[]>`select status from mdw.batch where id = ${batchId}`;
+    expect(b!.status).toBe('failed');
+  });
+
+  test('runs left "running" by a process that died are marked failed', async () => {
+    const [run] = await catalog.sql<{ id: string }[]>`
+      insert into mdw.ingest_run (command, job, status, host, pid, started_at) values ('ingest', 'demo', 'running', ${os.hostname()}, ${2 ** 22 + 7}, now()) returning id`;
+    expect(await failOrphanedRuns(catalog.sql, (pid) => pid !== 2 ** 22 + 7, new Date())).toBe(1);
+    const [r] = await catalog.sql<{ status: string; error: string }[]>`select status, error from mdw.ingest_run where id = ${run!.id}`;
+    expect(r).toEqual({ status: 'failed', error: 'the process ended without recording its end (killed or crashed)' });
   });
 });

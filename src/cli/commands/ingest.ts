@@ -1,4 +1,4 @@
-import { finishRun, logRunEvent, startRun } from '../../catalog/runs.js';
+import { failOrphanedRuns, finishRun, logRunEvent, startRun } from '../../catalog/runs.js';
 import { loadJob } from '../../config/jobs.js';
 import { MdwError, errorMessage, ExitCode } from '../../core/errors.js';
 import { parseWindow } from '../../core/time-window.js';
@@ -20,6 +20,8 @@ export async function ingestCommand(opts: GlobalOptions, jobName: string): Promi
     } else {
       const catalog = await ctx.catalog(`mdw ingest ${job.name}`);
       const args = { from: opts.from ?? null, to: opts.to ?? null, symbols };
+      const orphans = await failOrphanedRuns(catalog.sql, isAlive, ctx.clock.now());
+      if (orphans > 0) ctx.logger.warn(`${orphans} earlier run${orphans === 1 ? '' : 's'} on this host ended without recording it; marked failed`);
       const runId = await startRun(catalog.sql, { command: 'ingest', job: job.name, args, at: ctx.clock.now() });
       await logRunEvent(catalog.sql, runId, { level: 'info', event: 'started', message: `ingest ${job.name}`, data: args, at: ctx.clock.now() });
       try {
@@ -75,4 +77,13 @@ function render(r: IngestResult, format: ReturnType<typeof resolveFormat>): stri
     return formatRecords(Object.entries(record).map(([field, value]) => ({ field, value })), ['field', 'value'], 'table');
   }
   return formatRecords([record], Object.keys(record), format);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
