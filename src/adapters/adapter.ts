@@ -9,6 +9,10 @@ export interface ExtractRequest {
   readonly from: Date | null;
   readonly toExclusive: Date | null;
   readonly symbols: readonly string[] | null;
+  /** Source columns the transform reads: an input that lacks one is a config error. */
+  readonly columns: readonly string[];
+  /** Inputs to read once more without quote handling (a stray quote swallowed their rest). */
+  readonly unquoted?: ReadonlySet<string>;
 }
 
 export interface AdapterContext {
@@ -24,13 +28,15 @@ export interface AdapterContext {
 export interface RawBatch {
   readonly relation: string;
   readonly columns: readonly string[];
-  /** Every input (file or landed page), in read order, for lineage. */
+  /** Every input (file or landed page), in read order, for lineage; empty ones included. */
   readonly inputs: readonly string[];
   /**
    * After the relation has been read: a relation of the records that could not be parsed at
    * all (`_file`, `_line`, `_raw`, `_reason`).
    */
   readonly rejects: string | null;
+  /** After the relation has been read: a query of inputs (`_file`) to extract again with `unquoted`. */
+  readonly reread: string | null;
   /** Statements to run before reading the relation (e.g. to empty a reject table). */
   readonly prepare: readonly string[];
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { datasets, type DatasetDef } from '../core/datasets.js';
 import { ConfigError, UsageError } from '../core/errors.js';
 import { isSessionLabelled, parseGranularity, type Granularity } from '../core/granularity.js';
+import { parseWindow } from '../core/time-window.js';
 import { loadYamlFile, type YamlFile } from './load-yaml.js';
 import type { DatasetsConfig, JobSpec, PartitionRule, TransformRules, ValidationRules } from './types.js';
 
@@ -83,6 +84,15 @@ export function loadJob(configDir: string, nameOrPath: string, env: NodeJS.Proce
   if (!partition) {
     throw grain.errorAt(`/datasets/${spec.dataset}/partitions`, `no partition rule matches granularity ${granularity.text}; add a catch-all rule without granularities`);
   }
+  for (const end of ['from', 'to'] as const) {
+    const value = spec.window?.[end];
+    if (value === undefined) continue;
+    try {
+      parseWindow(end === 'from' ? value : undefined, end === 'to' ? value : undefined, 'window.');
+    } catch (err) {
+      throw jobFile.errorAt(`/window/${end}`, (err as Error).message);
+    }
+  }
   if (spec.window?.from && spec.window.to && spec.window.from > spec.window.to) {
     throw jobFile.errorAt('/window', `window.from ${spec.window.from} is after window.to ${spec.window.to}`);
   }
@@ -133,16 +143,19 @@ export function checkTransformRules(tf: YamlFile<TransformRules>, def: DatasetDe
       throw tf.errorAt(at, `"${name}" is not a ${def.name} column (columns: ${[...known.keys()].filter((k) => k !== def.symbolColumn).join(', ')})`, 'key');
     }
     const kinds = timeKinds.filter((k) => rule[k] !== undefined);
-    if (col.type === 'timestamptz') {
+    if (col.type === 'timestamp') {
       if (kinds.length !== 1) throw tf.errorAt(at, `a time column needs exactly one of date, datetime or epoch`);
+      for (const key of ['date', 'datetime'] as const) {
+        const format = rule[key];
+        if (format === undefined || format === 'iso') continue;
+        const bad = badStrptime(format);
+        if (bad) throw tf.errorAt(`${at}/${key}`, bad);
+      }
       if (rule.date !== undefined && !isSessionLabelled(g)) {
         throw tf.errorAt(`${at}/date`, `a plain date cannot stamp ${g.text} bars; use datetime with a timezone`);
       }
       if (rule.datetime !== undefined && rule.datetime !== 'iso' && !rule.timezone) {
         throw tf.errorAt(`${at}/datetime`, `a local date-time needs an explicit timezone (e.g. timezone: America/New_York)`);
-      }
-      if ((rule.epoch !== undefined || rule.datetime === 'iso') && rule.timezone && !isSessionLabelled(g)) {
-        throw tf.errorAt(`${at}/timezone`, `${rule.epoch !== undefined ? 'an epoch' : 'an RFC 3339 time'} is already absolute; timezone only picks the session date of daily bars`);
       }
       if (rule.date !== undefined && rule.timezone) throw tf.errorAt(`${at}/timezone`, `a session date has no time zone; remove timezone`);
       if (rule.timezone && !isValidZone(rule.timezone)) throw tf.errorAt(`${at}/timezone`, `unknown time zone "${rule.timezone}" (use an IANA name such as America/New_York)`);
@@ -177,6 +190,17 @@ export function checkTransformRules(tf: YamlFile<TransformRules>, def: DatasetDe
       if (/\(\?<?[=!]|\\[1-9]/.test(pattern)) throw tf.errorAt('/symbol/from_filename', `lookarounds and back-references are not supported (RE2 syntax)`);
     }
   }
+}
+
+/** strptime directives DuckDB knows; anything else would fail every row at run time. */
+const strptimeDirectives = /%(-?[aAwdbBmyYHIpMSfnzZjUWcxXg]|%)/g;
+
+function badStrptime(format: string): string | null {
+  const rest = format.replace(strptimeDirectives, '');
+  const stray = /%-?./.exec(rest);
+  if (stray) return `"${stray[0]}" is not a strptime directive (use %Y %m %d %H %M %S %f %z %b ...)`;
+  if (!format.includes('%')) return `"${format}" has no strptime directive (e.g. %Y-%m-%d)`;
+  return null;
 }
 
 function isValidZone(zone: string): boolean {

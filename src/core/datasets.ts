@@ -3,7 +3,7 @@
  * elsewhere fails to compile wherever a Record<DatasetName, ...> is required.
  */
 
-export type ColumnType = 'varchar' | 'double' | 'bigint' | 'timestamptz' | 'date' | 'boolean';
+export type ColumnType = 'varchar' | 'double' | 'bigint' | 'timestamp' | 'date' | 'boolean';
 
 export interface ColumnDef {
   readonly name: string;
@@ -35,7 +35,7 @@ export const datasets: Record<DatasetName, DatasetDef> = {
     description: 'OHLCV bars, from ticks-aggregated seconds to months; ts is the start of the bar in UTC (daily bars: the session date at 00:00Z)',
     columns: [
       { name: 'symbol', type: 'varchar', required: true, description: 'normalised ticker' },
-      { name: 'ts', type: 'timestamptz', required: true, description: 'bar start, UTC; session date at 00:00Z for daily and longer bars' },
+      { name: 'ts', type: 'timestamp', required: true, description: 'bar start in UTC (TIMESTAMP, no zone attached); the session date at 00:00 for daily and longer bars' },
       { name: 'open', type: 'double', required: true, role: 'price', description: 'first trade price' },
       { name: 'high', type: 'double', required: true, role: 'price', description: 'highest trade price' },
       { name: 'low', type: 'double', required: true, role: 'price', description: 'lowest trade price' },
@@ -69,7 +69,7 @@ export const duckdbType: Record<ColumnType, string> = {
   varchar: 'VARCHAR',
   double: 'DOUBLE',
   bigint: 'BIGINT',
-  timestamptz: 'TIMESTAMPTZ',
+  timestamp: 'TIMESTAMP',
   date: 'DATE',
   boolean: 'BOOLEAN',
 };

@@ -23,3 +23,21 @@ export function stringList(values: readonly string[]): string {
 export function re2Escape(text: string): string {
   return text.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
 }
+
+/**
+ * A file path as DuckDB's readers take it: they expand *, ? and [ as a glob, so each becomes a
+ * one-character class ([*], [?], [[]) that matches only itself.
+ */
+export function pathLiteral(file: string): string {
+  return literal(file.replace(/[*?[]/g, (ch) => `[${ch}]`));
+}
+
+/** A SQL list of file paths for read_csv/read_parquet/read_json. */
+export function pathList(files: readonly string[]): string {
+  return `[${files.map(pathLiteral).join(', ')}]`;
+}
+
+/** A UTC instant as a DuckDB TIMESTAMP literal (timestamps are stored as UTC without a zone). */
+export function timestampLiteral(at: Date): string {
+  return `TIMESTAMP '${at.toISOString().replace('T', ' ').replace('Z', '')}'`;
+}

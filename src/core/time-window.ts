@@ -7,7 +7,7 @@ export interface TimeWindow {
 }
 
 const dateOnly = /^\d{4}-\d{2}-\d{2}$/;
-const dateTime = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+const dateTime = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 /**
  * Parses --from/--to. Dates are whole UTC days and both ends are inclusive, so
@@ -28,11 +28,15 @@ function parseInstant(text: string, flag: string): Date {
   if (!dateOnly.test(text) && !dateTime.test(text)) {
     throw new UsageError(`${flag} "${text}" is not a date (YYYY-MM-DD) or a date-time with offset (2024-01-02T14:30:00Z)`);
   }
-  const d = new Date(dateOnly.test(text) ? `${text}T00:00:00Z` : text.replace(' ', 'T'));
-  if (Number.isNaN(d.getTime()) || (dateOnly.test(text) && d.toISOString().slice(0, 10) !== text)) {
-    throw new UsageError(`${flag} "${text}" is not a real date`);
+  const parts = dateTime.exec(text);
+  const day = parts ? parts[1]! : text;
+  // Date rolls 2023-02-30 over to March 2; a real date survives the round trip.
+  const midnight = new Date(`${day}T00:00:00Z`);
+  const realTime = !parts || (Number(parts[2]) < 24 && Number(parts[3]) < 60 && Number(parts[4] ?? 0) < 60);
+  if (Number.isNaN(midnight.getTime()) || midnight.toISOString().slice(0, 10) !== day || !realTime) {
+    throw new UsageError(`${flag} "${text}" is not a real date${parts ? ' and time' : ''}`);
   }
-  return d;
+  return parts ? new Date(text.replace(' ', 'T')) : midnight;
 }
 
 /** The narrower of two windows (a run's flags within a job's window). */

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { PartitionRule } from '../config/types.js';
 import { duckdbType, lineageColumns, valueColumns, type DatasetDef } from '../core/datasets.js';
-import { ident, literal, stringList } from '../core/sql.js';
+import { ident, literal, pathList, pathLiteral } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { partitionUri, periodFormat, type PartitionKey } from '../lake/layout.js';
 import { fsyncDir, fsyncFile, hashFile, mkdirDurably, renameDurably } from './file-io.js';
@@ -112,7 +112,7 @@ async function markRepeatedKeys(duck: DuckSession, def: DatasetDef): Promise<voi
  * Plans the batch: which partitions it touches, which of them change, and the lineage counts.
  * Reads the touched partitions' current files; writes nothing.
  */
-export async function stageBatch(duck: DuckSession, target: SeriesTarget, rejects: string | null): Promise<StagePlan> {
+export async function stageBatch(duck: DuckSession, target: SeriesTarget, rejects: string | null, inputs: readonly string[]): Promise<StagePlan> {
   const { dataset: def, grain } = target;
   await markRepeatedKeys(duck, def);
 
@@ -141,7 +141,7 @@ export async function stageBatch(duck: DuckSession, target: SeriesTarget, reject
     await duck.run(
       `CREATE OR REPLACE TABLE ${T.old} AS SELECT p.pid AS _pid, ` +
         columns.map((c) => `CAST(o.${ident(c.name)} AS ${duckdbType[c.type]}) AS ${ident(c.name)}`).join(', ') +
-        ` FROM read_parquet(${stringList(existing)}, filename = true, union_by_name = true, hive_partitioning = false) o JOIN ${T.parts} p ON p.path = o.filename`,
+        ` FROM read_parquet(${pathList(existing)}, filename = true, union_by_name = true, hive_partitioning = false) o JOIN ${T.parts} p ON p.path = o.filename`,
     );
   } else {
     await duck.run(
@@ -185,6 +185,11 @@ export async function stageBatch(duck: DuckSession, target: SeriesTarget, reject
       if (i >= 0) lineage[i] = merged;
       else lineage.push(merged);
     }
+  }
+  // An input with no records at all (an empty file) is accounted for too.
+  const seen = new Set(lineage.map((l) => l.input));
+  for (const input of inputs) {
+    if (!seen.has(input)) lineage.push({ input, pid: null, recordsIn: 0, out: 0, deduped: 0, quarantined: 0, filtered: 0 });
   }
   const counts = lineage.reduce<BatchCounts>(
     (a, r) => ({
@@ -274,7 +279,7 @@ export async function partitionFileStats(
   const ts = ident(def.timeColumn);
   const series = await duck.all<SeriesStats>(
     `SELECT ${sym} AS symbol, count(*) AS rows, ${isoMicros(`min(${ts})`)} AS firstTs, ${isoMicros(`max(${ts})`)} AS lastTs ` +
-      `FROM read_parquet(${literal(file)}, hive_partitioning = false) GROUP BY ALL ORDER BY ALL`,
+      `FROM read_parquet(${pathLiteral(file)}, hive_partitioning = false) GROUP BY ALL ORDER BY ALL`,
   );
   return summarizeSeries(series);
 }

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import type { RawBatch } from '../adapters/adapter.js';
 import { adapters } from '../adapters/registry.js';
 import { ensureSeries, completeBatch, recordBatch, type SeriesRef } from '../catalog/lake-catalog.js';
 import type { Job } from '../config/jobs.js';
 import type { Context } from '../context.js';
-import { ident, literal, stringList } from '../core/sql.js';
+import { SourceError } from '../core/errors.js';
+import { ident, stringList, timestampLiteral } from '../core/sql.js';
+import type { DuckSession } from '../lake/duckdb.js';
 import { intersectWindows, parseWindow, type TimeWindow } from '../core/time-window.js';
 import {
   commitPartitions,
@@ -16,7 +19,7 @@ import {
   type StagePlan,
 } from '../load/lake-writer.js';
 import { writeQuarantine } from '../load/quarantine.js';
-import { compileTransform } from '../transform/compile-transform.js';
+import { compileTransform, referencedColumns, resolveFoldsSql } from '../transform/compile-transform.js';
 import { compileRecordRules } from '../validate/record-rules.js';
 import { recoverPendingWrites } from './recover.js';
 
@@ -41,30 +44,11 @@ export interface IngestResult {
 /** Runs one job: adapter -> transform -> validate -> load. */
 export async function runIngest(ctx: Context, job: Job, options: IngestOptions): Promise<IngestResult> {
   const window = intersectWindows(parseWindow(job.spec.window?.from, job.spec.window?.to, 'window.'), options.window);
-  const symbols = options.symbols ?? job.spec.symbols ?? null;
+  const symbols = normalizeSymbols(job, options.symbols ?? job.spec.symbols ?? null);
   const adapter = adapters[job.spec.source.adapter];
-  const raw = await adapter.extract({ logger: ctx.logger, env: ctx.env }, { job, from: window.from, toExclusive: window.toExclusive, symbols });
-  ctx.progress.step(`${job.name}: reading ${raw.inputs.length} input${raw.inputs.length === 1 ? '' : 's'}`);
-
   const duck = await ctx.duck();
-  for (const statement of raw.prepare) await duck.run(statement);
+  const raw = await readChecked(ctx, duck, job, window, symbols);
   const def = job.dataset;
-  const transformed = compileTransform({
-    rules: job.transform.value,
-    dataset: def,
-    granularity: job.granularity,
-    sourceColumns: raw.columns,
-    from: raw.relation,
-  });
-  const checked = compileRecordRules({ rules: job.validation.value, dataset: def, from: `(${transformed})` });
-  const inScope = scopeSql(def.timeColumn, def.symbolColumn, window, symbols);
-  const known = [def.timeColumn, def.symbolColumn].filter((c): c is string => c !== null).map((c) => `${ident(c)} IS NOT NULL`);
-  await duck.run(
-    `CREATE OR REPLACE TABLE checked AS ` +
-      `SELECT * EXCLUDE (_raw, _errors), CASE WHEN _state = 'bad' THEN to_json(_raw) END AS _raw_json FROM (` +
-      `SELECT *, CASE WHEN ${[...known, `NOT (${inScope})`].join(' AND ')} THEN 'filtered' WHEN len(_rules) > 0 THEN 'bad' ELSE 'ok' END AS _state ` +
-      `FROM (${checked}))`,
-  );
   const rejects = raw.rejects ? 'mdw_rejects' : null;
   if (raw.rejects) await duck.run(`CREATE OR REPLACE TABLE mdw_rejects AS SELECT * FROM ${raw.rejects}`);
 
@@ -78,7 +62,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
   };
   try {
     if (options.dryRun) {
-      const plan = await stageBatch(duck, target, rejects);
+      const plan = await stageBatch(duck, target, rejects, raw.inputs);
       return summarize(job, batchId, true, raw.inputs.length, plan, [], null);
     }
     const catalog = await ctx.catalog(`mdw ingest ${job.name}`);
@@ -94,7 +78,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
     return await catalog.withLock(lockKey, ctx.settings.lockTimeoutMs, async () => {
       const ids = await ensureSeries(catalog.sql, ref);
       await recoverPendingWrites(ctx, catalog, def, ids, ref.granularity);
-      const plan = await stageBatch(duck, target, rejects);
+      const plan = await stageBatch(duck, target, rejects, raw.inputs);
       const dirty = plan.partitions.filter((p) => p.changes > 0).length;
       ctx.progress.step(`${job.name}: ${plan.counts.recordsIn} records; writing ${dirty} of ${plan.partitions.length} partitions`);
       const written = await writePartitions(duck, target, plan, batchId, Math.max(1, ctx.settings.duckdbThreads));
@@ -150,10 +134,64 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
   }
 }
 
+/**
+ * Extracts the job's raw records and runs them through the transform and the record rules
+ * into the table `checked`, each row with its `_state`: 'ok', 'bad' (quarantine) or
+ * 'filtered' (outside the window or the symbols). One pass, inside DuckDB.
+ */
+async function readChecked(ctx: Context, duck: DuckSession, job: Job, window: TimeWindow, symbols: readonly string[] | null): Promise<RawBatch> {
+  const adapter = adapters[job.spec.source.adapter];
+  const def = job.dataset;
+  const request = { job, from: window.from, toExclusive: window.toExclusive, symbols, columns: referencedColumns(job.transform.value) };
+  const inScope = scopeSql(def.timeColumn, def.symbolColumn, window, symbols);
+  const known = [def.timeColumn, def.symbolColumn].filter((c): c is string => c !== null).map((c) => `${ident(c)} IS NOT NULL`);
+  const read = async (raw: RawBatch) => {
+    for (const statement of raw.prepare) await duck.run(statement);
+    const transformed = compileTransform({
+      rules: job.transform.value,
+      dataset: def,
+      granularity: job.granularity,
+      sourceColumns: raw.columns,
+      from: raw.relation,
+    });
+    const checked = compileRecordRules({ rules: job.validation.value, dataset: def, from: `(${transformed})` });
+    await duck.run(
+      `CREATE OR REPLACE TABLE checked AS ` +
+        `SELECT * EXCLUDE (_raw, _errors), CASE WHEN _state = 'bad' THEN to_json(_raw) END AS _raw_json FROM (` +
+        `SELECT *, CASE WHEN ${[...known, `NOT (${inScope})`].join(' AND ')} THEN 'filtered' WHEN len(_rules) > 0 THEN 'bad' ELSE 'ok' END AS _state ` +
+        `FROM (${checked}))`,
+    );
+  };
+  let raw = await adapter.extract({ logger: ctx.logger, env: ctx.env }, request);
+  ctx.progress.step(`${job.name}: reading ${raw.inputs.length} input${raw.inputs.length === 1 ? '' : 's'}`);
+  await read(raw);
+  const again = raw.reread ? (await duck.all<{ _file: string }>(`SELECT _file FROM ${raw.reread}`)).map((r) => r._file) : [];
+  if (again.length > 0) {
+    ctx.logger.warn(`an unterminated quote in ${again.join(', ')}: reading ${again.length === 1 ? 'it' : 'them'} again without quoting, so that only that line is rejected`);
+    raw = await adapter.extract({ logger: ctx.logger, env: ctx.env }, { ...request, unquoted: new Set(again) });
+    await read(raw);
+  }
+  const [folds] = await duck.all<{ n: number }>(`SELECT count(*) AS n FROM checked WHERE _fold`);
+  if (folds!.n > 0) {
+    await duck.run(resolveFoldsSql('checked', def));
+    ctx.logger.info(`${folds!.n} local times fell in the repeated hour of an autumn clock change; the first of each is read as daylight time`);
+  }
+  const stray = await duck.all<{ f: string }>(`SELECT DISTINCT _file AS f FROM checked WHERE _file NOT IN (SELECT unnest(${stringList(raw.inputs)}))`);
+  if (stray.length > 0) throw new SourceError(`the reader returned rows of files the job did not name: ${stray.map((r) => r.f).join(', ')}`);
+  return raw;
+}
+
+/** Symbols asked for by a person, in the case the transform stores them (upper by default). */
+function normalizeSymbols(job: Job, symbols: readonly string[] | null): string[] | null {
+  if (!symbols) return null;
+  const kase = job.transform.value.symbol?.case ?? 'upper';
+  return symbols.map((s) => (kase === 'upper' ? s.toUpperCase() : kase === 'lower' ? s.toLowerCase() : s));
+}
+
 function scopeSql(ts: string, symbol: string | null, window: TimeWindow, symbols: readonly string[] | null): string {
   const terms: string[] = [];
-  if (window.from) terms.push(`${ident(ts)} >= ${literal(window.from.toISOString())}::TIMESTAMPTZ`);
-  if (window.toExclusive) terms.push(`${ident(ts)} < ${literal(window.toExclusive.toISOString())}::TIMESTAMPTZ`);
+  if (window.from) terms.push(`${ident(ts)} >= ${timestampLiteral(window.from)}`);
+  if (window.toExclusive) terms.push(`${ident(ts)} < ${timestampLiteral(window.toExclusive)}`);
   if (symbols && symbol) terms.push(`${ident(symbol)} IN (SELECT unnest(${stringList(symbols)}))`);
   return terms.length ? terms.join(' AND ') : 'TRUE';
 }

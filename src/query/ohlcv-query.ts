@@ -1,6 +1,6 @@
 import { datasets } from '../core/datasets.js';
 import { UsageError } from '../core/errors.js';
-import { ident, literal, stringList } from '../core/sql.js';
+import { ident, pathList, stringList, timestampLiteral } from '../core/sql.js';
 import type { TimeWindow } from '../core/time-window.js';
 import { listSources, seriesFiles } from './lake-files.js';
 
@@ -45,10 +45,10 @@ export function planOhlcvQuery(lakeRoot: string, req: OhlcvRequest): OhlcvPlan {
     sql = `SELECT ${columns.map((c) => `CAST(NULL AS VARCHAR) AS ${ident(c)}`).join(', ')} WHERE false`;
   } else {
     const where = [`symbol IN (SELECT unnest(${stringList(req.symbols)}))`];
-    if (req.window.from) where.push(`ts >= ${literal(req.window.from.toISOString())}::TIMESTAMPTZ`);
-    if (req.window.toExclusive) where.push(`ts < ${literal(req.window.toExclusive.toISOString())}::TIMESTAMPTZ`);
+    if (req.window.from) where.push(`ts >= ${timestampLiteral(req.window.from)}`);
+    if (req.window.toExclusive) where.push(`ts < ${timestampLiteral(req.window.toExclusive)}`);
     sql =
-      `SELECT ${select.join(', ')} FROM read_parquet(${stringList(files)}, hive_partitioning = false) WHERE ${where.join(' AND ')} ` +
+      `SELECT ${select.join(', ')} FROM read_parquet(${pathList(files)}, hive_partitioning = false) WHERE ${where.join(' AND ')} ` +
       `ORDER BY symbol, ts${found.length > 1 ? ', source' : ''}` +
       (req.limit ? ` LIMIT ${Math.floor(req.limit)}` : '');
   }

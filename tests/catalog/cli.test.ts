@@ -92,7 +92,7 @@ describe('the mdw command line, end to end', () => {
     writeFileSync(pq, await runBinary(['query', 'ohlcv', 'AAPL', '--format', 'parquet']));
     const duck = await DuckSession.open({ threads: 1 });
     try {
-      expect(await duck.all(`SELECT count(*) AS n, min(ts) = TIMESTAMPTZ '2023-01-02' AS first FROM read_parquet('${pq}')`)).toEqual([{ n: 256, first: true }]);
+      expect(await duck.all(`SELECT count(*) AS n, min(ts) = TIMESTAMP '2023-01-02' AS first FROM read_parquet('${pq}')`)).toEqual([{ n: 256, first: true }]);
     } finally {
       duck.close();
     }

@@ -82,7 +82,7 @@ describe('ingest of the demo job (Yahoo layout, planted bad rows)', () => {
   test('stored values are the file values', async () => {
     const line = readFileSync(path.join(root, 'fixtures/csv/yahoo/MSFT.csv'), 'utf8').split('\n').find((l) => l.startsWith('2023-06-01,'))!;
     const [, o, h, l, c, adj, v] = line.split(',').map(Number);
-    const [row] = await parquetRows(yearFile, `symbol = 'MSFT' AND ts = '2023-06-01'::TIMESTAMPTZ`);
+    const [row] = await parquetRows(yearFile, `symbol = 'MSFT' AND ts = '2023-06-01'::TIMESTAMP`);
     expect(row).toMatchObject({ symbol: 'MSFT', day: '2023-06-01', open: o, high: h, low: l, close: c, adj_close: adj, volume: v, batch_id: first.batchId });
   });
 
@@ -174,10 +174,10 @@ describe('changes in the source', () => {
         ['ohlcv/source=demo-kaggle/granularity=1d/year=2024/data.parquet', 1],
       ]);
       expect(sha(path.join(ctx.paths.lake, uri2023))).not.toBe(hash2023);
-      const [row] = await parquetRows(uri2023, `symbol = 'KO' AND ts = '2023-07-03'::TIMESTAMPTZ`);
+      const [row] = await parquetRows(uri2023, `symbol = 'KO' AND ts = '2023-07-03'::TIMESTAMP`);
       expect(row!.close).toBe(Number(fields[4]));
       expect(row!.batch_id).toBe(r.batchId);
-      const [other] = await parquetRows(uri2023, `symbol = 'KO' AND ts = '2023-07-05'::TIMESTAMPTZ`);
+      const [other] = await parquetRows(uri2023, `symbol = 'KO' AND ts = '2023-07-05'::TIMESTAMP`);
       expect(other!.batch_id).not.toBe(r.batchId);
       expect((await parquetRows(uri2023)).length).toBe(516);
     } finally {

@@ -91,7 +91,7 @@ describe.each(cases)('$job', ({ job: name, layout, spot }) => {
       const want = valid.find((r) => r.symbol === symbol && r.day === day);
       expect(want).toBeDefined();
       const got = await duck.all<Record<string, number>>(
-        `SELECT open, high, low, close, volume, adj_close FROM read_parquet([${uris.map((u) => `'${u}'`).join(', ')}]) WHERE symbol = '${symbol}' AND ts = TIMESTAMPTZ '${day} 00:00:00Z'`,
+        `SELECT open, high, low, close, volume, adj_close FROM read_parquet([${uris.map((u) => `'${u}'`).join(', ')}]) WHERE symbol = '${symbol}' AND ts = TIMESTAMP '${day} 00:00:00Z'`,
       );
       expect(got).toEqual([{ open: want!.open, high: want!.high, low: want!.low, close: want!.close, volume: want!.volume, adj_close: want!.adjClose ?? null }]);
     }

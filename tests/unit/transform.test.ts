@@ -4,7 +4,7 @@ import { datasets } from '../../src/core/datasets.js';
 import { parseGranularity } from '../../src/core/granularity.js';
 import { literal } from '../../src/core/sql.js';
 import { DuckSession } from '../../src/lake/duckdb.js';
-import { compileTransform } from '../../src/transform/compile-transform.js';
+import { compileTransform, resolveFoldsSql } from '../../src/transform/compile-transform.js';
 import { compileRecordRules } from '../../src/validate/record-rules.js';
 
 let duck: DuckSession;
@@ -59,6 +59,38 @@ describe('transform rules compile to SQL that DuckDB runs', () => {
       ['SPY', '2024-03-11T13:30:00Z'],
       ['SPY', '2024-11-04T21:00:00Z'],
     ]);
+  });
+
+  test('the autumn repeated hour reads as daylight time first, then standard; a skipped spring time is an error', async () => {
+    const rules: TransformRules = {
+      dataset: 'ohlcv',
+      columns: { ts: { from: ['d', 't'], datetime: '%Y%m%d %H%M', timezone: 'America/New_York' }, ...ohlcCols },
+      symbol: { value: 'BTC' },
+    };
+    const cols = ['d', 't', 'o', 'h', 'l', 'c', 'v'];
+    const rows = [
+      ['20241103', '0030'],
+      ['20241103', '0130'], // 01:30 EDT = 05:30Z
+      ['20241103', '0130'], // 01:30 EST = 06:30Z
+      ['20241103', '0200'],
+      ['20240310', '0230'], // does not exist
+      ['20240310', '0300'],
+    ].map((r) => [...r, '1', '1', '1', '1', '1']);
+    const sql = compileTransform({ rules, dataset: datasets.ohlcv, granularity: parseGranularity('1m'), sourceColumns: cols, from: rawRelation(cols, rows) });
+    await duck.run(`CREATE OR REPLACE TABLE tf AS ${sql}`);
+    expect((await duck.all<{ n: number }>(`SELECT count(*) AS n FROM tf WHERE _fold`))[0]!.n).toBe(2);
+    await duck.run(resolveFoldsSql('tf', datasets.ohlcv));
+    const out = await duck.all<{ ts: string; _errors: string[] }>(`SELECT strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts, _errors FROM tf ORDER BY _rn`);
+    expect(out.map((r) => r.ts)).toEqual([
+      '2024-11-03T04:30:00Z',
+      '2024-11-03T05:30:00Z',
+      '2024-11-03T06:30:00Z',
+      '2024-11-03T07:00:00Z',
+      '2024-03-10T07:30:00Z',
+      '2024-03-10T07:00:00Z',
+    ]);
+    expect(out[4]!._errors).toEqual(['ts: 20240310 0230 does not exist in America/New_York (the clocks skip it)']);
+    expect(out.filter((r) => r._errors.length > 0)).toHaveLength(1);
   });
 
   test('stooq hourly bars stamped at their end in Warsaw time shift to their start in UTC', async () => {

@@ -11,8 +11,7 @@ export async function ingestCommand(opts: GlobalOptions, jobName: string): Promi
   return withContext(opts, `mdw ingest ${jobName}`, async (ctx) => {
     const job = loadJob(ctx.settings.configDir, jobName, ctx.env);
     const window = parseWindow(opts.from as string | undefined, opts.to as string | undefined);
-    const upper = (job.transform.value.symbol?.case ?? 'upper') === 'upper';
-    const symbols = (opts.symbols as string[] | undefined)?.map((s) => (upper ? s.toUpperCase() : s)) ?? null;
+    const symbols = (opts.symbols as string[] | undefined) ?? null;
     const dryRun = Boolean(opts.dryRun);
     let result: IngestResult;
     if (dryRun) {
@@ -53,7 +52,7 @@ function summaryLine(r: IngestResult): string {
   const c = r.counts;
   return (
     `${r.job}${r.dryRun ? ' (dry run)' : ''}: ${c.recordsIn} records from ${r.inputs} inputs; ` +
-    `${c.out} stored, ${c.deduped} already stored or repeated, ${c.quarantined} quarantined, ${c.filtered} outside the window; ` +
+    `${c.out} stored, ${c.deduped} already stored or repeated, ${c.quarantined} quarantined, ${c.filtered} outside the window or symbols; ` +
     `${r.partitions.written} partitions ${r.dryRun ? 'would be ' : ''}written, ${r.partitions.unchanged} unchanged`
   );
 }

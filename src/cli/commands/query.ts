@@ -2,7 +2,7 @@ import os from 'node:os';
 import { datasetNames, datasets, duckdbType } from '../../core/datasets.js';
 import { ExitCode } from '../../core/errors.js';
 import { parseGranularity } from '../../core/granularity.js';
-import { ident, stringList } from '../../core/sql.js';
+import { ident, pathList } from '../../core/sql.js';
 import { parseWindow } from '../../core/time-window.js';
 import { allDatasetFiles } from '../../query/lake-files.js';
 import { planOhlcvQuery } from '../../query/ohlcv-query.js';
@@ -16,7 +16,8 @@ export async function queryOhlcvCommand(opts: GlobalOptions, symbols: string[]):
   const window = parseWindow(opts.from as string | undefined, opts.to as string | undefined);
   return withContext(opts, 'mdw query ohlcv', async (ctx) => {
     const plan = planOhlcvQuery(ctx.paths.lake, {
-      symbols: symbols.map((s) => s.toUpperCase()),
+      // As typed and in capitals: `aapl` finds AAPL, and a symbol stored in lower case is found too.
+      symbols: [...new Set(symbols.flatMap((s) => [s, s.toUpperCase()]))],
       window,
       granularity,
       source: opts.source as string | undefined,
@@ -41,7 +42,7 @@ export async function querySqlCommand(opts: GlobalOptions, sql: string): Promise
       const files = allDatasetFiles(ctx.paths.lake, name);
       const def = datasets[name];
       const body = files.length
-        ? `SELECT * FROM read_parquet(${stringList(files)}, union_by_name = true, hive_partitioning = false)`
+        ? `SELECT * FROM read_parquet(${pathList(files)}, union_by_name = true, hive_partitioning = false)`
         : `SELECT ${[...def.columns.map((c) => `CAST(NULL AS ${duckdbType[c.type]}) AS ${ident(c.name)}`), `CAST(NULL AS VARCHAR) AS granularity`, `CAST(NULL AS VARCHAR) AS source`, `CAST(NULL AS VARCHAR) AS batch_id`].join(', ')} WHERE false`;
       await duck.run(`CREATE OR REPLACE VIEW ${ident(name)} AS ${body}`);
     }
