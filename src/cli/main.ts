@@ -7,6 +7,11 @@ import type { GlobalOptions } from './run-command.js';
  * code is imported only when it runs. Only this module ends the process.
  */
 export async function main(argv: readonly string[]): Promise<void> {
+  // `mdw ... | head` closes the pipe early: that is the reader's choice, not a failure.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(ExitCode.ok);
+    throw err;
+  });
   const program = buildProgram();
   let code: number = ExitCode.ok;
   try {
@@ -19,6 +24,7 @@ export async function main(argv: readonly string[]): Promise<void> {
 }
 
 function exitCodeFor(err: unknown): number {
+  if (isBrokenPipe(err)) return ExitCode.ok;
   if (err instanceof CommanderError) {
     // --help and --version end here with code 0; usage mistakes are exit 2 (commander printed why).
     return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
@@ -27,8 +33,13 @@ function exitCodeFor(err: unknown): number {
     process.stderr.write(`mdw: ${err.message}\n`);
     return err.exitCode;
   }
-  process.stderr.write(`mdw: ${errorMessage(err)}\n`);
+  // One line (DuckDB appends the query and a caret); -v logs the whole message.
+  process.stderr.write(`mdw: ${errorMessage(err).split('\n')[0]!.trim()}\n`);
   return ExitCode.failed;
+}
+
+function isBrokenPipe(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException)?.code === 'EPIPE' || /Broken pipe/.test(errorMessage(err));
 }
 
 const formatHelp = 'output format: table, csv, json, ndjson (default: table on a terminal, csv when piped)';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { systemClock } from '../core/clock.js';
-import { errorMessage } from '../core/errors.js';
+import { UsageError, errorMessage } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { homePaths, resolveSettings } from '../core/settings.js';
 import { createContext, type Context, type Progress } from '../context.js';
@@ -31,6 +31,7 @@ export async function withContext(
     {
       home: opts.home,
       configDir: opts.configDir,
+      databaseUrl: opts.databaseUrl as string | undefined,
       lockTimeoutSeconds: opts.lockTimeout,
       logLevel: opts.verbose ? 'debug' : opts.quiet ? 'warn' : undefined,
     },
@@ -64,4 +65,14 @@ function terminalProgress(logger: { info(m: string): void; debug(m: string): voi
 
 export function stdoutIsTty(): boolean {
   return Boolean(process.stdout.isTTY);
+}
+
+/**
+ * Commands that write to or read the catalog need a warehouse someone created: without one
+ * (a cron line missing MDW_HOME, a typo in --home) they say so instead of creating one.
+ */
+export function requireHome(ctx: Context): void {
+  if (!existsSync(ctx.settings.home)) {
+    throw new UsageError(`no warehouse at ${ctx.settings.home}: create it with \`mdw init\`, or point MDW_HOME (or --home) at yours`);
+  }
 }

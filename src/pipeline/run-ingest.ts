@@ -11,6 +11,7 @@ import type { DuckSession } from '../lake/duckdb.js';
 import { intersectWindows, parseWindow, type TimeWindow } from '../core/time-window.js';
 import {
   commitPartitions,
+  stagedTable,
   releaseStage,
   stageBatch,
   writePartitions,
@@ -79,6 +80,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
       const ids = await ensureSeries(catalog.sql, ref);
       await recoverPendingWrites(ctx, catalog, def, ids, ref.granularity);
       const plan = await stageBatch(duck, target, rejects, raw.inputs);
+      await keepRawOfConflicts(duck, raw);
       const dirty = plan.partitions.filter((p) => p.changes > 0).length;
       ctx.progress.step(`${job.name}: ${plan.counts.recordsIn} records; writing ${dirty} of ${plan.partitions.length} partitions`);
       const written = await writePartitions(duck, target, plan, batchId, Math.max(1, ctx.settings.duckdbThreads));
@@ -171,6 +173,12 @@ async function readChecked(ctx: Context, duck: DuckSession, job: Job, window: Ti
     raw = await adapter.extract({ logger: ctx.logger, env: ctx.env }, { ...request, unquoted: new Set(again) });
     await read(raw);
   }
+  if (def.symbolColumn) {
+    const nameless = await duck.all<{ f: string; n: number }>(
+      `SELECT _file AS f, count(*) AS n FROM checked GROUP BY _file HAVING count(${ident(def.symbolColumn)}) = 0 ORDER BY 1`,
+    );
+    for (const { f, n } of nameless) ctx.logger.warn(`no symbol could be read for any of the ${n} records of ${f}: check the transform's symbol rule`);
+  }
   const [folds] = await duck.all<{ n: number }>(`SELECT count(*) AS n FROM checked WHERE _fold`);
   if (folds!.n > 0) {
     await duck.run(resolveFoldsSql('checked', def));
@@ -179,6 +187,22 @@ async function readChecked(ctx: Context, duck: DuckSession, job: Job, window: Ti
   const stray = await duck.all<{ f: string }>(`SELECT DISTINCT _file AS f FROM checked WHERE _file NOT IN (SELECT unnest(${stringList(raw.inputs)}))`);
   if (stray.length > 0) throw new SourceError(`the reader returned rows of files the job did not name: ${stray.map((r) => r.f).join(', ')}`);
   return raw;
+}
+
+/**
+ * Rows that disagree on one key are only found after the transform, when their raw form is no
+ * longer kept (keeping it for every row would double the batch in memory). For those few rows
+ * the inputs are read again to fetch it, so the quarantine shows them as the source had them.
+ */
+async function keepRawOfConflicts(duck: DuckSession, raw: RawBatch): Promise<void> {
+  const [conflicts] = await duck.all<{ n: number }>(`SELECT count(*) AS n FROM ${stagedTable} WHERE _state = 'conflict'`);
+  if (conflicts!.n === 0) return;
+  const record = raw.columns.map((c) => `${ident(c)} := ${ident(c)}`).join(', ');
+  await duck.run(
+    `UPDATE ${stagedTable} SET _raw_json = r.raw FROM (` +
+      `SELECT _rn, to_json(struct_pack(${record})) AS raw FROM ${raw.relation} WHERE _rn IN (SELECT _rn FROM ${stagedTable} WHERE _state = 'conflict')` +
+      `) r WHERE ${stagedTable}._rn = r._rn`,
+  );
 }
 
 /** Symbols asked for by a person, in the case the transform stores them (upper by default). */

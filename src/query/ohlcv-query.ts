@@ -2,6 +2,7 @@ import { datasets } from '../core/datasets.js';
 import { UsageError } from '../core/errors.js';
 import { ident, pathList, stringList, timestampLiteral } from '../core/sql.js';
 import type { TimeWindow } from '../core/time-window.js';
+import type { DuckSession } from '../lake/duckdb.js';
 import { listSources, seriesFiles } from './lake-files.js';
 
 export interface OhlcvRequest {
@@ -37,7 +38,6 @@ export function planOhlcvQuery(lakeRoot: string, req: OhlcvRequest): OhlcvPlan {
   for (const c of columns) {
     if (!selectable.includes(c)) throw new UsageError(`--columns: "${c}" is not an ohlcv column (${selectable.join(', ')})`);
   }
-  if (found.length > 1 && !columns.includes('source')) columns.push('source');
   const files = found.flatMap((s) => s.files);
   const select = columns.map((c) => (c === 'ts' && req.isoTimes ? `strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts` : ident(c)));
   let sql: string;
@@ -53,4 +53,30 @@ export function planOhlcvQuery(lakeRoot: string, req: OhlcvRequest): OhlcvPlan {
       (req.limit ? ` LIMIT ${Math.floor(req.limit)}` : '');
   }
   return { sql, files, sources: found.map((s) => s.source), columns };
+}
+
+/**
+ * Plans the read and makes sure its rows cannot be mistaken: when several sources have files
+ * the request could read and `source` is not a column of the result, it checks which sources
+ * really have rows. One: the read narrows to it. Several: a usage error that names them,
+ * because two bars for one (symbol, ts) without their source would look like a duplicate.
+ */
+export async function resolveOhlcvQuery(duck: DuckSession, lakeRoot: string, req: OhlcvRequest): Promise<OhlcvPlan> {
+  const plan = planOhlcvQuery(lakeRoot, req);
+  if (plan.sources.length <= 1 || plan.columns.includes('source')) return plan;
+  const where = [`symbol IN (SELECT unnest(${stringList(req.symbols)}))`];
+  if (req.window.from) where.push(`ts >= ${timestampLiteral(req.window.from)}`);
+  if (req.window.toExclusive) where.push(`ts < ${timestampLiteral(req.window.toExclusive)}`);
+  const have = (
+    await duck.all<{ source: string }>(
+      `SELECT DISTINCT source FROM read_parquet(${pathList(plan.files)}, hive_partitioning = false) WHERE ${where.join(' AND ')} ORDER BY 1`,
+    )
+  ).map((r) => r.source);
+  if (have.length > 1) {
+    throw new UsageError(
+      `${req.symbols.join(', ')} ${req.granularity} has rows from ${have.length} sources (${have.join(', ')}): ` +
+        `choose one with --source, or add source to --columns to see them side by side`,
+    );
+  }
+  return planOhlcvQuery(lakeRoot, { ...req, source: have[0] ?? plan.sources[0] });
 }

@@ -14,10 +14,12 @@ const num = (c: string) => `coalesce(CAST(${col(c)} AS VARCHAR), 'null')`;
 
 const recordRules: Record<RecordRuleKind, (spec: RecordRuleSpec, def: DatasetDef) => CompiledRule> = {
   required: (_spec, def) => {
+    // A value that is there but unreadable is already a 'parse' failure, not a missing one.
+    const missing = (c: string) => `(${col(c)} IS NULL AND NOT list_contains(list_transform(_errors, e -> split_part(e, ':', 1)), ${literal(c)}))`;
     const cols = def.columns.filter((c) => c.required).map((c) => c.name);
     return {
-      violated: cols.map((c) => `${col(c)} IS NULL`).join(' OR '),
-      detail: `'missing ' || array_to_string(list_filter([${cols.map((c) => `CASE WHEN ${col(c)} IS NULL THEN ${literal(c)} END`).join(', ')}], x -> x IS NOT NULL), ', ')`,
+      violated: cols.map(missing).join(' OR '),
+      detail: `'missing ' || array_to_string(list_filter([${cols.map((c) => `CASE WHEN ${missing(c)} THEN ${literal(c)} END`).join(', ')}], x -> x IS NOT NULL), ', ')`,
     };
   },
   ohlc_bracket: (spec) => {
@@ -61,7 +63,7 @@ export function compileRecordRules(input: { rules: ValidationRules; dataset: Dat
   const compiled = input.rules.rules.map((spec) => ({ name: spec.rule, ...recordRules[spec.rule](spec, input.dataset) }));
   const names = [`CASE WHEN len(_errors) > 0 THEN 'parse' END`, ...compiled.map((r) => `CASE WHEN ${r.violated} THEN ${literal(r.name)} END`)];
   const details = [
-    `CASE WHEN len(_errors) > 0 THEN array_to_string(_errors, '; ') END`,
+    `CASE WHEN len(_errors) > 0 THEN 'parse: ' || array_to_string(_errors, '; ') END`,
     ...compiled.map((r) => `CASE WHEN ${r.violated} THEN ${literal(`${r.name}: `)} || ${r.detail} END`),
   ];
   return [

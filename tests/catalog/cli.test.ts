@@ -29,6 +29,20 @@ afterAll(async () => {
 });
 
 describe('the mdw command line, end to end', () => {
+  test('commands that need a warehouse say so when there is none, and create nothing', async () => {
+    for (const args of [['ingest', 'demo'], ['status'], ['db', 'migrate']]) {
+      const r = await mdw(...args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`mdw: no warehouse at ${home}: create it with \`mdw init\`, or point MDW_HOME (or --home) at yours\n`);
+    }
+    expect(existsSync(home)).toBe(false);
+    // A dry run needs no warehouse: it only reads.
+    const dry = await mdw('ingest', 'demo', '--dry-run', '--format', 'json');
+    expect(dry.code).toBe(0);
+    expect(JSON.parse(dry.stdout)[0]).toMatchObject({ dry_run: true, stored: 776, quarantined: 5 });
+    expect(existsSync(path.join(home, 'catalog'))).toBe(false);
+  });
+
   test('init creates the warehouse and the catalog schema', async () => {
     const r = await mdw('init', '--yes');
     expect(r.code).toBe(0);
@@ -139,6 +153,15 @@ describe('the mdw command line, end to end', () => {
     const jobs = JSON.parse(r.stdout) as { job: string; transform: string; status: string }[];
     expect(jobs.find((j) => j.job === 'demo')).toMatchObject({ transform: 'yahoo', status: 'ok' });
     expect(jobs.map((j) => j.job)).toEqual(expect.arrayContaining(['demo', 'demo-kaggle', 'demo-stooq', 'demo-minute', 'kaggle-stocks']));
+  });
+
+  test('a reader that closes the pipe early is not a failure', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const env = { ...process.env, MDW_HOME: home, NODE_OPTIONS: '', ...(url ? { MDW_DATABASE_URL: url } : {}) };
+    for (const cmd of [`query sql "select * from ohlcv, range(50)"`, 'query ohlcv AAPL MSFT SPY --format json']) {
+      const r = spawnSync('bash', ['-o', 'pipefail', '-c', `${path.join(repoRoot, 'bin/mdw')} ${cmd} | head -c 100 >/dev/null`], { env, encoding: 'utf8' });
+      expect([r.status, r.stderr]).toEqual([0, '']);
+    }
   });
 
   test('usage mistakes exit 2 with a message; --help teaches', async () => {

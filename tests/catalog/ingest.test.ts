@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Catalog } from '../../src/catalog/catalog.js';
 import { loadJob } from '../../src/config/jobs.js';
@@ -102,6 +102,10 @@ describe('ingest of the demo job (Yahoo layout, planted bad rows)', () => {
     expect(lines[0]!.reason).toMatch(/^ohlc_bracket: open 48\.41 high 46\.06 low 46\.53 close 47\.31: high < low/);
     expect(lines[0]!.raw).toEqual({ Date: '2023-01-16', Open: '48.41', High: '46.06', Low: '46.53', Close: '47.31', 'Adj Close': '46.36', Volume: '2175325' });
     expect(lines[2]!.reason).toBe('duplicate_key: 2 rows with different values share symbol AAPL ts 2023-02-13T00:00:00Z');
+    // Both conflicting rows keep the form the file gave them.
+    expect([lines[2]!.raw, lines[3]!.raw]).toEqual(
+      csv.filter((l) => l.startsWith('2023-02-13,')).map((l) => Object.fromEntries(['Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume'].map((k, i) => [k, l.split(',')[i]]))),
+    );
     expect(lines[4]!.raw).toBe(csv[truncatedLine - 1]);
     expect(String(lines[4]!.reason)).toMatch(/MISSING COLUMNS/);
   });
@@ -213,6 +217,49 @@ describe('changes in the source', () => {
       `SELECT strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts, open FROM read_parquet('${path.join(ctx.paths.lake, r.writes[0]!.uri)}') ORDER BY ts LIMIT 1`,
     );
     expect(rows).toEqual([{ ts: '2024-03-08T14:30:00Z', open: 100 }]);
+  });
+});
+
+describe('awkward files', () => {
+  test('a BOM, CRLF, a stray quote, an empty file, a header-only file and glob characters in a path', async () => {
+    const dir = path.join(root, 'odd');
+    mkdirSync(path.join(dir, 'dir[1]'), { recursive: true });
+    mkdirSync(path.join(dir, 'dir1'), { recursive: true });
+    const header = 'Date,Open,High,Low,Close,Adj Close,Volume';
+    writeFileSync(
+      path.join(dir, 'BRK-B.csv'),
+      `\uFEFF${header}\r\n2023-01-03,10,11,9,10.5,10.4,100\r\n2023-01-04,"10.0,11,9,10.5,10.4,100\r\n2023-01-05,10,11,9,10.5,10.4,100\r\n2023-01-06,10,11,9,10.5,10.4,100\r\n`,
+    );
+    writeFileSync(path.join(dir, 'EMPTY.csv'), '');
+    writeFileSync(path.join(dir, 'HDR.csv'), `${header}\n`);
+    writeFileSync(path.join(dir, 'dir[1]', 'SPY.csv'), `${header}\n2023-01-03,380,385,379,384,380,1000\n2023-01-04,384,386,380,383,379,900\n`);
+    writeFileSync(path.join(dir, 'dir1', 'SPY.csv'), `${header}\n2023-01-03,1,1,1,1,1,1\n`);
+    writeFileSync(
+      path.join(configs, 'jobs', 'odd.yml'),
+      `dataset: ohlcv\ngranularity: 1d\nsource: { name: odd, adapter: file, files: ['../../odd/*.csv', '../../odd/dir[[]1]/SPY.csv'] }\ntransform: yahoo\n`,
+    );
+    const r = await runIngest(ctx, job('odd'), all);
+    expect(r.inputs).toBe(4);
+    expect(r.counts).toEqual({ recordsIn: 6, out: 5, deduped: 0, quarantined: 1, filtered: 0 });
+    const q = readFileSync(r.quarantine!.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(q).toHaveLength(1);
+    expect(q[0]).toMatchObject({ rules: ['parse'], reason: 'parse: open: cannot read ""10.0" as a number' });
+    const rows = await parquetRows('ohlcv/source=odd/granularity=1d/year=2023/data.parquet');
+    expect(rows.map((x) => [x.symbol, x.day, x.close])).toEqual([
+      ['BRK-B', '2023-01-03', 10.5],
+      ['BRK-B', '2023-01-05', 10.5],
+      ['BRK-B', '2023-01-06', 10.5],
+      ['SPY', '2023-01-03', 384],
+      ['SPY', '2023-01-04', 383],
+    ]);
+    const lineage = await catalog.sql<{ raw_uri: string; records_in: number }[]>`
+      select raw_uri, sum(records_in)::int as records_in from mdw.lineage_item where batch_id = ${r.batchId} group by 1 order by 1`;
+    expect(lineage.map((l) => [path.relative(dir, l.raw_uri), l.records_in])).toEqual([
+      ['BRK-B.csv', 4],
+      ['EMPTY.csv', 0],
+      ['HDR.csv', 0],
+      ['dir[1]/SPY.csv', 2],
+    ]);
   });
 });
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freshCatalog, lakeContent, lakeHashes, removeDir, runMdw, tempDir, testContext } from '../support/helpers.js';
@@ -22,6 +23,7 @@ const envFor = () => (url ? { MDW_DATABASE_URL: url } : {});
 describe(`one writer at a time (${server ? 'Postgres advisory lock' : 'embedded catalog lock'})`, () => {
   test('a second ingest waits --lock-timeout, exits 4 with a clear message, and changes nothing', async () => {
     const home = path.join(root, 'held');
+    mkdirSync(home);
     const ctx = testContext({ home, databaseUrl: url });
     const catalog = await ctx.catalog('mdw ingest demo (test holder)');
     let blocked: Awaited<ReturnType<typeof runMdw>>;
@@ -49,6 +51,7 @@ describe(`one writer at a time (${server ? 'Postgres advisory lock' : 'embedded 
 
   test('two ingests started together: one loads, the other loads nothing or is turned away; the lake is the same', async () => {
     const home = path.join(root, 'race');
+    mkdirSync(home);
     const [a, b] = await Promise.all([
       runMdw(['--home', home, '--lock-timeout', '0', 'ingest', 'demo', '--format', 'json'], { env: envFor() }),
       runMdw(['--home', home, '--lock-timeout', '0', 'ingest', 'demo', '--format', 'json'], { env: envFor() }),
@@ -61,6 +64,7 @@ describe(`one writer at a time (${server ? 'Postgres advisory lock' : 'embedded 
     const reference = await freshCatalog();
     try {
       const home2 = path.join(root, 'reference');
+      mkdirSync(home2);
       const single = await runMdw(['--home', home2, 'ingest', 'demo'], { env: reference.url ? { MDW_DATABASE_URL: reference.url } : {} });
       expect(single.code).toBe(0);
       expect(await lakeContent(path.join(home, 'lake'))).toEqual(await lakeContent(path.join(home2, 'lake')));

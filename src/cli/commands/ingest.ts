@@ -4,12 +4,13 @@ import { MdwError, errorMessage, ExitCode } from '../../core/errors.js';
 import { parseWindow } from '../../core/time-window.js';
 import { runIngest, type IngestResult } from '../../pipeline/run-ingest.js';
 import { formatRecords, resolveFormat, type Cell } from '../output.js';
-import { stdoutIsTty, withContext, type GlobalOptions } from '../run-command.js';
+import { requireHome, stdoutIsTty, withContext, type GlobalOptions } from '../run-command.js';
 
 export async function ingestCommand(opts: GlobalOptions, jobName: string): Promise<number> {
   const format = resolveFormat(opts.format, stdoutIsTty());
   return withContext(opts, `mdw ingest ${jobName}`, async (ctx) => {
     const job = loadJob(ctx.settings.configDir, jobName, ctx.env);
+    if (!opts.dryRun) requireHome(ctx);
     const window = parseWindow(opts.from as string | undefined, opts.to as string | undefined);
     const symbols = (opts.symbols as string[] | undefined) ?? null;
     const dryRun = Boolean(opts.dryRun);

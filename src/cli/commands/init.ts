@@ -20,8 +20,7 @@ export async function initCommand(opts: GlobalOptions): Promise<number> {
     databaseUrl = answers.databaseUrl;
   }
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new UsageError(`the database URL must start with postgres:// or postgresql://`);
-  if (databaseUrl) process.env.MDW_DATABASE_URL = databaseUrl;
-  return withContext({ ...opts, home }, 'mdw init', async (ctx) => {
+  return withContext({ ...opts, home, databaseUrl }, 'mdw init', async (ctx) => {
     const paths = homePaths(ctx.settings.home);
     for (const dir of [paths.lake, paths.quarantine, paths.logs, paths.tmp, paths.run]) mkdirSync(dir, { recursive: true });
     const catalog = await ctx.catalog('mdw init');

@@ -5,8 +5,8 @@ import { parseGranularity } from '../../core/granularity.js';
 import { ident, pathList } from '../../core/sql.js';
 import { parseWindow } from '../../core/time-window.js';
 import { allDatasetFiles } from '../../query/lake-files.js';
-import { planOhlcvQuery } from '../../query/ohlcv-query.js';
-import { writeQueryResult } from '../../query/write-result.js';
+import { resolveOhlcvQuery } from '../../query/ohlcv-query.js';
+import { writeQueryResult } from '../write-result.js';
 import { formatRecords, queryFormats, resolveFormat, type Cell } from '../output.js';
 import { stdoutIsTty, withContext, type GlobalOptions } from '../run-command.js';
 
@@ -15,7 +15,8 @@ export async function queryOhlcvCommand(opts: GlobalOptions, symbols: string[]):
   const granularity = parseGranularity(String(opts.granularity ?? '1d')).text;
   const window = parseWindow(opts.from as string | undefined, opts.to as string | undefined);
   return withContext(opts, 'mdw query ohlcv', async (ctx) => {
-    const plan = planOhlcvQuery(ctx.paths.lake, {
+    const duck = await ctx.duck();
+    const plan = await resolveOhlcvQuery(duck, ctx.paths.lake, {
       // As typed and in capitals: `aapl` finds AAPL, and a symbol stored in lower case is found too.
       symbols: [...new Set(symbols.flatMap((s) => [s, s.toUpperCase()]))],
       window,
@@ -29,7 +30,7 @@ export async function queryOhlcvCommand(opts: GlobalOptions, symbols: string[]):
       ctx.logger.warn(`no ${granularity} ohlcv data for ${symbols.join(', ')}${opts.source ? ` from ${String(opts.source)}` : ''} in ${ctx.paths.lake}`);
     }
     ctx.logger.debug(`query reads ${plan.files.length} partition files`, { files: plan.files.length });
-    await writeQueryResult(await ctx.duck(), plan.sql, format, process.stdout, os.tmpdir());
+    await writeQueryResult(duck, plan.sql, format, process.stdout, os.tmpdir());
     return ExitCode.ok;
   }, { fileLog: false });
 }

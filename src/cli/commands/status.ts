@@ -1,6 +1,6 @@
 import { ExitCode } from '../../core/errors.js';
 import { formatRecords, resolveFormat } from '../output.js';
-import { stdoutIsTty, withContext, type GlobalOptions } from '../run-command.js';
+import { requireHome, stdoutIsTty, withContext, type GlobalOptions } from '../run-command.js';
 
 interface StatusRow {
   dataset: string;
@@ -17,6 +17,7 @@ interface StatusRow {
 export async function statusCommand(opts: GlobalOptions): Promise<number> {
   const format = resolveFormat(opts.format, stdoutIsTty());
   return withContext(opts, 'mdw status', async (ctx) => {
+    requireHome(ctx);
     const { sql } = await ctx.catalog('mdw status');
     const dataset = (opts.dataset as string | undefined) ?? null;
     const source = (opts.source as string | undefined) ?? null;

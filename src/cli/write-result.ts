@@ -1,9 +1,8 @@
 import { createReadStream, fstatSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Format } from '../cli/output.js';
 import { literal } from '../core/sql.js';
-import { formatRecords, type Cell } from '../cli/output.js';
+import { formatRecords, type Cell, type Format } from './output.js';
 import type { DuckSession } from '../lake/duckdb.js';
 
 /**
