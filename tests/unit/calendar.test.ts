@@ -1,0 +1,75 @@
+import { describe, expect, test } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { calendars } from '../../src/calendar/registry.js';
+import { repoRoot } from '../support/helpers.js';
+
+const reference = JSON.parse(readFileSync(path.join(repoRoot, 'tests/unit/fixtures/xnys-1990-2030.json'), 'utf8')) as {
+  holidays: string[];
+  earlyCloses: Record<string, string>;
+};
+const xnys = calendars.XNYS;
+const nyTime = (d: Date) => d.toLocaleTimeString('en-GB', { timeZone: 'America/New_York', hour: '2-digit', minute: '2-digit' });
+
+describe('XNYS', () => {
+  test('every weekday closure and early close 1990-2030 matches the reference', () => {
+    expect(xnys.holidays('1990-01-01', '2030-12-31').map((h) => h.date)).toEqual(reference.holidays);
+    const sessions = xnys.sessions('1990-01-01', '2030-12-31');
+    const early = Object.fromEntries(sessions.filter((s) => s.early).map((s) => [s.date, nyTime(s.close)]));
+    expect(early).toEqual(reference.earlyCloses);
+    // Every other session is 09:30-16:00 New York, whatever the daylight-saving state.
+    for (const s of sessions) {
+      expect(nyTime(s.open)).toBe('09:30');
+      if (!s.early) expect(nyTime(s.close)).toBe('16:00');
+    }
+    expect(sessions.length).toBe(10322);
+  });
+
+  test('the rules that trip people up', () => {
+    const open = (d: string) => xnys.sessions(d, d).length === 1;
+    expect(open('2021-12-31')).toBe(true); // New Year's Day 2022 was a Saturday: not observed on the Friday
+    expect(open('1997-01-20')).toBe(true); // MLK Day from 1998 only
+    expect(open('1998-01-19')).toBe(false);
+    expect(open('2021-06-18')).toBe(true); // Juneteenth from 2022
+    expect(open('2022-06-20')).toBe(false);
+    expect(open('2012-10-29') || open('2012-10-30')).toBe(false); // Sandy
+    expect(open('2025-01-09')).toBe(false); // Carter
+    expect(xnys.holidays('2001-09-10', '2001-09-17').map((h) => h.date)).toEqual(['2001-09-11', '2001-09-12', '2001-09-13', '2001-09-14']);
+    const [july3] = xnys.sessions('2024-07-03', '2024-07-03');
+    expect([july3!.open.toISOString(), july3!.close.toISOString(), july3!.early]).toEqual(['2024-07-03T13:30:00.000Z', '2024-07-03T17:00:00.000Z', true]);
+    const [eve1991] = xnys.sessions('1991-12-24', '1991-12-24');
+    expect(eve1991!.close.toISOString()).toBe('1991-12-24T19:00:00.000Z'); // 14:00 EST before 1993
+    expect(xnys.holidays('2024-01-01', '2024-12-31').map((h) => `${h.date} ${h.name}`)).toEqual([
+      "2024-01-01 New Year's Day",
+      '2024-01-15 Martin Luther King Jr. Day',
+      "2024-02-19 Washington's Birthday",
+      '2024-03-29 Good Friday',
+      '2024-05-27 Memorial Day',
+      '2024-06-19 Juneteenth',
+      '2024-07-04 Independence Day',
+      '2024-09-02 Labor Day',
+      '2024-11-28 Thanksgiving Day',
+      '2024-12-25 Christmas Day',
+    ]);
+  });
+});
+
+describe('around-the-clock calendars', () => {
+  test('24/7 has a session every day, midnight to midnight UTC', () => {
+    const s = calendars['24/7'].sessions('2024-03-09', '2024-03-11');
+    expect(s.map((x) => [x.date, x.open.toISOString(), x.close.toISOString()])).toEqual([
+      ['2024-03-09', '2024-03-09T00:00:00.000Z', '2024-03-10T00:00:00.000Z'],
+      ['2024-03-10', '2024-03-10T00:00:00.000Z', '2024-03-11T00:00:00.000Z'],
+      ['2024-03-11', '2024-03-11T00:00:00.000Z', '2024-03-12T00:00:00.000Z'],
+    ]);
+  });
+
+  test('24/5 runs Sunday 17:00 to Friday 17:00 New York', () => {
+    const s = calendars['24/5'].sessions('2024-03-08', '2024-03-11');
+    expect(s.map((x) => [x.date, x.open.toISOString(), x.close.toISOString()])).toEqual([
+      ['2024-03-08', '2024-03-07T22:00:00.000Z', '2024-03-08T22:00:00.000Z'],
+      // Monday's session opened on Sunday evening, after the switch to daylight time.
+      ['2024-03-11', '2024-03-10T21:00:00.000Z', '2024-03-11T21:00:00.000Z'],
+    ]);
+  });
+});
