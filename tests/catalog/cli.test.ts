@@ -39,7 +39,7 @@ describe('the mdw command line, end to end', () => {
     // A dry run needs no warehouse: it only reads.
     const dry = await mdw('ingest', 'demo', '--dry-run', '--format', 'json');
     expect(dry.code).toBe(0);
-    expect(JSON.parse(dry.stdout)[0]).toMatchObject({ dry_run: true, stored: 776, quarantined: 5 });
+    expect(JSON.parse(dry.stdout)[0]).toMatchObject({ dry_run: true, stored: 746, quarantined: 5 });
     expect(existsSync(path.join(home, 'catalog'))).toBe(false);
   });
 
@@ -58,12 +58,12 @@ describe('the mdw command line, end to end', () => {
     expect(r.code).toBe(0);
     const [header, row] = r.stdout.trim().split('\n');
     expect(header).toBe('job,batch_id,dry_run,inputs,records_in,stored,deduped,quarantined,filtered,partitions_written,partitions_unchanged,quarantine_file');
-    expect(row).toMatch(/^demo,[0-9a-f-]{36},false,3,782,776,1,5,0,1,0,.*\.ndjson$/);
-    expect(r.stderr).toMatch(/demo: 782 records from 3 inputs; 776 stored, 1 already stored or repeated, 5 quarantined/);
+    expect(row).toMatch(/^demo,[0-9a-f-]{36},false,3,752,746,1,5,0,1,0,.*\.ndjson$/);
+    expect(r.stderr).toMatch(/demo: 752 records from 3 inputs; 746 stored, 1 already stored or repeated, 5 quarantined/);
     expect(r.stderr).toMatch(/5 records quarantined: .*quarantine\/ohlcv\/source=demo\//);
     // JSON lines land in the log file too.
     const logs = readFileSync(path.join(home, 'logs', `mdw-${new Date().toISOString().slice(0, 10)}.log`), 'utf8');
-    expect(logs).toMatch(/"message":"demo: 782 records/);
+    expect(logs).toMatch(/"message":"demo: 752 records/);
     // The run and its start and finish events are in the catalog.
     const ctx = testContext({ home, databaseUrl: url });
     try {
@@ -73,7 +73,7 @@ describe('the mdw command line, end to end', () => {
       expect(run).toMatchObject({ command: 'ingest', job: 'demo', status: 'ok', exit_code: 0 });
       const events = await sql<{ event: string; message: string }[]>`select event, message from mdw.ingest_log where run_id = ${run!.id} order by at, event desc`;
       expect(events.map((e) => e.event)).toEqual(['started', 'finished']);
-      expect(events[1]!.message).toMatch(/^demo: 782 records from 3 inputs; 776 stored/);
+      expect(events[1]!.message).toMatch(/^demo: 752 records from 3 inputs; 746 stored/);
     } finally {
       await ctx.close();
     }
@@ -106,7 +106,7 @@ describe('the mdw command line, end to end', () => {
     writeFileSync(pq, await runBinary(['query', 'ohlcv', 'AAPL', '--format', 'parquet']));
     const duck = await DuckSession.open({ threads: 1 });
     try {
-      expect(await duck.all(`SELECT count(*) AS n, min(ts) = TIMESTAMP '2023-01-02' AS first FROM read_parquet('${pq}')`)).toEqual([{ n: 256, first: true }]);
+      expect(await duck.all(`SELECT count(*) AS n, min(ts) = TIMESTAMP '2023-01-03' AS first FROM read_parquet('${pq}')`)).toEqual([{ n: 246, first: true }]);
     } finally {
       duck.close();
     }
@@ -124,7 +124,7 @@ describe('the mdw command line, end to end', () => {
   test('query sql runs over views named after the datasets', async () => {
     const r = await mdw('query', 'sql', 'select symbol, count(*) as n from ohlcv group by symbol order by symbol');
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('symbol,n\nAAPL,256\nMSFT,260\nSPY,260\n');
+    expect(r.stdout).toBe('symbol,n\nAAPL,246\nMSFT,250\nSPY,250\n');
     const d = await mdw('query', 'sql', 'describe ohlcv', '--format', 'json');
     expect((JSON.parse(d.stdout) as { column_name: string }[]).map((c) => c.column_name)).toEqual([
       'symbol', 'ts', 'open', 'high', 'low', 'close', 'volume', 'vwap', 'trades', 'adj_close', 'granularity', 'source', 'batch_id',
@@ -140,9 +140,9 @@ describe('the mdw command line, end to end', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toBe('dataset,source,granularity,symbol,rows,first_ts,last_ts,lag,last_run,run_status');
     expect(lines.slice(1).map((l) => l.split(',').slice(0, 7).join(','))).toEqual([
-      'ohlcv,demo,1d,AAPL,256,2023-01-02T00:00:00Z,2023-12-29T00:00:00Z',
-      'ohlcv,demo,1d,MSFT,260,2023-01-02T00:00:00Z,2023-12-29T00:00:00Z',
-      'ohlcv,demo,1d,SPY,260,2023-01-02T00:00:00Z,2023-12-29T00:00:00Z',
+      'ohlcv,demo,1d,AAPL,246,2023-01-03T00:00:00Z,2023-12-29T00:00:00Z',
+      'ohlcv,demo,1d,MSFT,250,2023-01-03T00:00:00Z,2023-12-29T00:00:00Z',
+      'ohlcv,demo,1d,SPY,250,2023-01-03T00:00:00Z,2023-12-29T00:00:00Z',
     ]);
     expect(lines[1]!.split(',')[9]).toBe('ok');
     expect(lines[1]!.split(',')[7]).toMatch(/^\d+d \d+h$/);

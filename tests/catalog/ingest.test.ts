@@ -55,28 +55,28 @@ describe('ingest of the demo job (Yahoo layout, planted bad rows)', () => {
   });
 
   test('stores every clean row once, quarantines exactly the planted bad ones', () => {
-    expect(first.counts).toEqual({ recordsIn: 782, out: 776, deduped: 1, quarantined: 5, filtered: 0 });
-    expect(first.counts.out).toBe(plantedPerFile.cleanRows + 2 * 260);
+    expect(first.counts).toEqual({ recordsIn: 752, out: 746, deduped: 1, quarantined: 5, filtered: 0 });
+    expect(first.counts.out).toBe(plantedPerFile.cleanRows + 2 * 250);
     expect(first.partitions).toEqual({ touched: 1, written: 1, unchanged: 0 });
-    expect(first.writes.map((w) => [w.uri, w.rows])).toEqual([[yearFile, 776]]);
+    expect(first.writes.map((w) => [w.uri, w.rows])).toEqual([[yearFile, 746]]);
   });
 
   test('the partition file is sorted, deduplicated and matches the manifest', async () => {
     const file = path.join(ctx.paths.lake, yearFile);
     const [m] = await catalog.sql<{ rows: number; bytes: number; sha256: string; first_ts: Date; last_ts: Date; symbol: string | null; period: string }[]>`
       select rows, bytes, sha256, first_ts, last_ts, symbol, period from mdw.partition_manifest where uri = ${yearFile}`;
-    expect(m).toMatchObject({ rows: 776, sha256: sha(file), bytes: readFileSync(file).length, symbol: null, period: '2023' });
-    expect(m!.first_ts.toISOString()).toBe('2023-01-02T00:00:00.000Z');
+    expect(m).toMatchObject({ rows: 746, sha256: sha(file), bytes: readFileSync(file).length, symbol: null, period: '2023' });
+    expect(m!.first_ts.toISOString()).toBe('2023-01-03T00:00:00.000Z');
     expect(m!.last_ts.toISOString()).toBe('2023-12-29T00:00:00.000Z');
     const rows = await parquetRows(yearFile);
-    expect(rows.length).toBe(776);
+    expect(rows.length).toBe(746);
     const keys = rows.map((r) => `${String(r.symbol)} ${String(r.day)}`);
-    expect(new Set(keys).size).toBe(776);
+    expect(new Set(keys).size).toBe(746);
     expect([...keys].sort()).toEqual(keys);
     const series = await catalog.sql<{ symbol: string; rows: number }[]>`
       select ps.symbol, ps.rows from mdw.partition_series ps join mdw.partition_manifest m on m.id = ps.manifest_id
       where m.uri = ${yearFile} order by ps.symbol`;
-    expect(series.map((s) => [s.symbol, s.rows])).toEqual([['AAPL', 256], ['MSFT', 260], ['SPY', 260]]);
+    expect(series.map((s) => [s.symbol, s.rows])).toEqual([['AAPL', 246], ['MSFT', 250], ['SPY', 250]]);
   });
 
   test('stored values are the file values', async () => {
@@ -100,11 +100,11 @@ describe('ingest of the demo job (Yahoo layout, planted bad rows)', () => {
     ]);
     expect(lines[0]).toMatchObject({ job: 'demo', dataset: 'ohlcv', source: 'demo', batch_id: first.batchId, file: path.join(root, 'fixtures/csv/yahoo/AAPL.csv') });
     expect(lines[0]!.reason).toMatch(/^ohlc_bracket: open 48\.41 high 46\.06 low 46\.53 close 47\.31: high < low/);
-    expect(lines[0]!.raw).toEqual({ Date: '2023-01-16', Open: '48.41', High: '46.06', Low: '46.53', Close: '47.31', 'Adj Close': '46.36', Volume: '2175325' });
-    expect(lines[2]!.reason).toBe('duplicate_key: 2 rows with different values share symbol AAPL ts 2023-02-13T00:00:00Z');
+    expect(lines[0]!.raw).toEqual({ Date: '2023-01-18', Open: '48.41', High: '46.06', Low: '46.53', Close: '47.31', 'Adj Close': '46.36', Volume: '2175325' });
+    expect(lines[2]!.reason).toBe('duplicate_key: 2 rows with different values share symbol AAPL ts 2023-02-15T00:00:00Z');
     // Both conflicting rows keep the form the file gave them.
     expect([lines[2]!.raw, lines[3]!.raw]).toEqual(
-      csv.filter((l) => l.startsWith('2023-02-13,')).map((l) => Object.fromEntries(['Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume'].map((k, i) => [k, l.split(',')[i]]))),
+      csv.filter((l) => l.startsWith('2023-02-15,')).map((l) => Object.fromEntries(['Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume'].map((k, i) => [k, l.split(',')[i]]))),
     );
     expect(lines[4]!.raw).toBe(csv[truncatedLine - 1]);
     expect(String(lines[4]!.reason)).toMatch(/MISSING COLUMNS/);
@@ -118,12 +118,12 @@ describe('ingest of the demo job (Yahoo layout, planted bad rows)', () => {
     const aapl = rows.filter((r) => r.raw_uri.endsWith('AAPL.csv'));
     expect(aapl).toEqual([
       { raw_uri: expect.stringMatching(/AAPL\.csv$/), uri: null, records_in: 5, records_out: 0, deduped: 0, quarantined: 5, filtered: 0 },
-      { raw_uri: expect.stringMatching(/AAPL\.csv$/), uri: yearFile, records_in: 257, records_out: 256, deduped: 1, quarantined: 0, filtered: 0 },
+      { raw_uri: expect.stringMatching(/AAPL\.csv$/), uri: yearFile, records_in: 247, records_out: 246, deduped: 1, quarantined: 0, filtered: 0 },
     ]);
-    expect(rows.reduce((n, r) => n + r.records_in, 0)).toBe(782);
+    expect(rows.reduce((n, r) => n + r.records_in, 0)).toBe(752);
     const [batch] = await catalog.sql<{ status: string; records_in: number; records_out: number; quarantined: number; quarantine_uri: string }[]>`
       select status, records_in, records_out, quarantined, quarantine_uri from mdw.batch where id = ${first.batchId}`;
-    expect(batch).toMatchObject({ status: 'committed', records_in: 782, records_out: 776, quarantined: 5 });
+    expect(batch).toMatchObject({ status: 'committed', records_in: 752, records_out: 746, quarantined: 5 });
     expect(path.join(ctx.settings.home, batch!.quarantine_uri)).toBe(first.quarantine!.file);
     const instruments = await catalog.sql<{ symbol: string }[]>`select symbol from mdw.instrument order by symbol`;
     expect(instruments.map((i) => i.symbol)).toEqual(expect.arrayContaining(['AAPL', 'MSFT', 'SPY']));
@@ -133,12 +133,12 @@ describe('ingest of the demo job (Yahoo layout, planted bad rows)', () => {
     const before = lakeHashes(ctx.paths.lake);
     const [m0] = await catalog.sql<{ updated_at: Date }[]>`select updated_at from mdw.partition_manifest where uri = ${yearFile}`;
     const again = await runIngest(ctx, job('demo'), all);
-    expect(again.counts).toEqual({ recordsIn: 782, out: 0, deduped: 777, quarantined: 5, filtered: 0 });
+    expect(again.counts).toEqual({ recordsIn: 752, out: 0, deduped: 747, quarantined: 5, filtered: 0 });
     expect(again.partitions).toEqual({ touched: 1, written: 0, unchanged: 1 });
     expect(lakeHashes(ctx.paths.lake)).toEqual(before);
     const [m1] = await catalog.sql<{ updated_at: Date; rows: number }[]>`select updated_at, rows from mdw.partition_manifest where uri = ${yearFile}`;
     expect(m1!.updated_at).toEqual(m0!.updated_at);
-    expect(m1!.rows).toBe(776);
+    expect(m1!.rows).toBe(746);
   });
 
   test('a dry run reports the same plan and writes nothing', async () => {
@@ -146,7 +146,7 @@ describe('ingest of the demo job (Yahoo layout, planted bad rows)', () => {
     const batches = (await catalog.sql<{ n: number }[]>`select count(*)::int as n from mdw.batch`)[0]!.n;
     const dry = await runIngest(ctx, job('demo'), { ...all, dryRun: true });
     expect(dry.dryRun).toBe(true);
-    expect(dry.counts).toEqual({ recordsIn: 782, out: 0, deduped: 777, quarantined: 5, filtered: 0 });
+    expect(dry.counts).toEqual({ recordsIn: 752, out: 0, deduped: 747, quarantined: 5, filtered: 0 });
     expect(dry.quarantine).toBeNull();
     expect(lakeHashes(ctx.paths.lake)).toEqual(before);
     const n = (await catalog.sql<{ n: number }[]>`select count(*)::int as n from mdw.batch`)[0]!.n;
@@ -183,7 +183,7 @@ describe('changes in the source', () => {
       expect(row!.batch_id).toBe(r.batchId);
       const [other] = await parquetRows(uri2023, `symbol = 'KO' AND ts = '2023-07-05'::TIMESTAMP`);
       expect(other!.batch_id).not.toBe(r.batchId);
-      expect((await parquetRows(uri2023)).length).toBe(516);
+      expect((await parquetRows(uri2023)).length).toBe(496);
     } finally {
       writeFileSync(csvPath, original);
     }
@@ -198,7 +198,7 @@ describe('changes in the source', () => {
     expect(r.counts.out).toBe(23);
     // The truncated XOM line cannot be read, so nothing says it is out of scope: it is quarantined.
     expect(r.counts.quarantined).toBe(1);
-    expect(r.counts.filtered).toBe(522 - 23 - 1);
+    expect(r.counts.filtered).toBe(502 - 23 - 1);
     const rows = await parquetRows('ohlcv/source=demo-stooq/granularity=1d/year=2023/data.parquet');
     expect(new Set(rows.map((x) => x.symbol))).toEqual(new Set(['JNJ']));
     expect(rows[0]!.day).toBe('2023-03-01');
@@ -274,7 +274,7 @@ describe('recovery', () => {
     const batchId = '00000000-0000-4000-8000-00000000dead';
     const [ids] = await catalog.sql<{ dataset_id: string; source_id: string }[]>`select dataset_id, source_id from mdw.partition_manifest where uri = ${yearFile}`;
     await catalog.sql`insert into mdw.batch (id, dataset_id, source_id, granularity, status, created_at) values (${batchId}, ${ids!.dataset_id}, ${ids!.source_id}, '1d', 'writing', now())`;
-    await catalog.sql`insert into mdw.pending_write (batch_id, uri, tmp_uri, period, rows, bytes, sha256, series) values (${batchId}, ${yearFile}, ${tmpUri}, '2023', 776, 1, ${newSha}, '[]')`;
+    await catalog.sql`insert into mdw.pending_write (batch_id, uri, tmp_uri, period, rows, bytes, sha256, series) values (${batchId}, ${yearFile}, ${tmpUri}, '2023', 746, 1, ${newSha}, '[]')`;
 
     const series = { datasetId: ids!.dataset_id, sourceId: ids!.source_id };
     expect(await recoverPendingWrites(ctx, catalog, datasets.ohlcv, series, '1d')).toBe(1);
@@ -298,10 +298,10 @@ describe('recovery', () => {
 
     expect(await recoverPendingWrites(ctx, catalog, datasets.ohlcv, { datasetId: ids!.dataset_id, sourceId: ids!.source_id }, '1d')).toBe(1);
     const [m] = await catalog.sql<{ sha256: string; rows: number }[]>`select sha256, rows from mdw.partition_manifest where uri = ${yearFile}`;
-    expect(m).toEqual({ sha256: onDisk, rows: 776 });
+    expect(m).toEqual({ sha256: onDisk, rows: 746 });
     const series = await catalog.sql<{ symbol: string; rows: number }[]>`
       select ps.symbol, ps.rows from mdw.partition_series ps join mdw.partition_manifest m on m.id = ps.manifest_id where m.uri = ${yearFile} order by 1`;
-    expect(series.map((x) => [x.symbol, x.rows])).toEqual([['AAPL', 256], ['MSFT', 260], ['SPY', 260]]);
+    expect(series.map((x) => [x.symbol, x.rows])).toEqual([['AAPL', 246], ['MSFT', 250], ['SPY', 250]]);
     const [b] = await catalog.sql<{ status: string }[]>`select status from mdw.batch where id = ${batchId}`;
     expect(b!.status).toBe('failed');
   });
