@@ -1,6 +1,8 @@
 import type { Job } from '../config/jobs.js';
 import type { Logger } from '../core/logger.js';
+import type { RawColumn, ReadType } from '../core/raw.js';
 
+export type { RawColumn, ReadType };
 export type AdapterName = 'file';
 
 /** What an extract is asked for: the job, and the window and symbols of this run. */
@@ -9,8 +11,12 @@ export interface ExtractRequest {
   readonly from: Date | null;
   readonly toExclusive: Date | null;
   readonly symbols: readonly string[] | null;
-  /** Source columns the transform reads: an input that lacks one is a config error. */
-  readonly columns: readonly string[];
+  /**
+   * Source columns the transform reads, with the type to read them as: an input that lacks
+   * one is a config error. Text formats ignore the type; typed ones (JSON) use it so that a
+   * number is read as a number, whatever the first file's sample suggested.
+   */
+  readonly columns: Readonly<Record<string, ReadType>>;
   /** Inputs to read once more without quote handling (a stray quote swallowed their rest). */
   readonly unquoted?: ReadonlySet<string>;
 }
@@ -27,7 +33,7 @@ export interface AdapterContext {
  */
 export interface RawBatch {
   readonly relation: string;
-  readonly columns: readonly string[];
+  readonly columns: readonly RawColumn[];
   /** Every input (file or landed page), in read order, for lineage; empty ones included. */
   readonly inputs: readonly string[];
   /**

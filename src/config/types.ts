@@ -2,7 +2,9 @@ import type { DatasetName } from '../core/datasets.js';
 
 /** As written in configs/transforms/*.yml (schema: configs/schema/transform.schema.json). */
 export interface ReadOptions {
-  readonly format?: 'csv';
+  readonly format?: 'csv' | 'json' | 'ndjson';
+  /** json: path of the array of records in each document. */
+  readonly records?: string;
   readonly delimiter?: string;
   readonly header?: boolean;
   readonly columns?: readonly string[];

@@ -20,7 +20,7 @@ import {
   type StagePlan,
 } from '../load/lake-writer.js';
 import { writeQuarantine } from '../load/quarantine.js';
-import { compileTransform, referencedColumns, resolveFoldsSql } from '../transform/compile-transform.js';
+import { compileTransform, resolveFoldsSql, sourceReadTypes } from '../transform/compile-transform.js';
 import { compileRecordRules } from '../validate/record-rules.js';
 import { recoverPendingWrites } from './recover.js';
 
@@ -144,7 +144,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
 async function readChecked(ctx: Context, duck: DuckSession, job: Job, window: TimeWindow, symbols: readonly string[] | null): Promise<RawBatch> {
   const adapter = adapters[job.spec.source.adapter];
   const def = job.dataset;
-  const request = { job, from: window.from, toExclusive: window.toExclusive, symbols, columns: referencedColumns(job.transform.value) };
+  const request = { job, from: window.from, toExclusive: window.toExclusive, symbols, columns: sourceReadTypes(job.transform.value, def) };
   const inScope = scopeSql(def.timeColumn, def.symbolColumn, window, symbols);
   const known = [def.timeColumn, def.symbolColumn].filter((c): c is string => c !== null).map((c) => `${ident(c)} IS NOT NULL`);
   const read = async (raw: RawBatch) => {
@@ -197,7 +197,7 @@ async function readChecked(ctx: Context, duck: DuckSession, job: Job, window: Ti
 async function keepRawOfConflicts(duck: DuckSession, raw: RawBatch): Promise<void> {
   const [conflicts] = await duck.all<{ n: number }>(`SELECT count(*) AS n FROM ${stagedTable} WHERE _state = 'conflict'`);
   if (conflicts!.n === 0) return;
-  const record = raw.columns.map((c) => `${ident(c)} := ${ident(c)}`).join(', ');
+  const record = raw.columns.map((c) => `${ident(c.name)} := ${ident(c.name)}`).join(', ');
   await duck.run(
     `UPDATE ${stagedTable} SET _raw_json = r.raw FROM (` +
       `SELECT _rn, to_json(struct_pack(${record})) AS raw FROM ${raw.relation} WHERE _rn IN (SELECT _rn FROM ${stagedTable} WHERE _state = 'conflict')` +

@@ -1,3 +1,4 @@
+import type { RawColumn, ReadType } from '../core/raw.js';
 import type { ColumnRule, SymbolRule, TransformRules } from '../config/types.js';
 import { duckdbType, type ColumnDef, type ColumnType, type DatasetDef } from '../core/datasets.js';
 import { intervalSql, isSessionLabelled, type Granularity } from '../core/granularity.js';
@@ -16,8 +17,8 @@ export function compileTransform(input: {
   rules: TransformRules;
   dataset: DatasetDef;
   granularity: Granularity;
-  /** Source column names as the reader exposes them. */
-  sourceColumns: readonly string[];
+  /** Source columns as the reader exposes them (text, or numbers from typed formats). */
+  sourceColumns: readonly RawColumn[];
   /** The relation to read from: a table name or a parenthesised subquery. */
   from: string;
 }): string {
@@ -59,8 +60,12 @@ export function compileTransform(input: {
       select.push(`CAST(NULL AS ${duckdbType[col.type]}) AS ${ident(col.name)}`);
     }
   }
-  const cleaned = [...texts.entries()].map(([source, alias]) => `${cleanText(ident(source), nulls)} AS ${ident(alias)}`);
-  const raw = sourceColumns.map((c) => `${ident(c)} := ${ident(c)}`).join(', ');
+  const typeOf = new Map(sourceColumns.map((c) => [c.name, c.type]));
+  // Text is trimmed and null markers become NULL; numbers from a typed reader pass as they are.
+  const cleaned = [...texts.entries()].map(
+    ([source, alias]) => `${typeOf.get(source) === 'DOUBLE' ? ident(source) : cleanText(ident(source), nulls)} AS ${ident(alias)}`,
+  );
+  const raw = sourceColumns.map((c) => `${ident(c.name)} := ${ident(c.name)}`).join(', ');
   const inner = `SELECT _file, _rn, ${cleaned.length ? `${cleaned.join(', ')}, ` : ''}struct_pack(${raw}) AS _raw FROM ${input.from}`;
   // A local date-time is parsed once, then shifted to UTC by its day's offset (see zoneDays).
   const from = zoned
@@ -92,12 +97,25 @@ export function resolveFoldsSql(table: string, dataset: DatasetDef): string {
   );
 }
 
-/** The source columns a transform reads: a file lacking one of them cannot be ingested. */
-export function referencedColumns(rules: TransformRules): string[] {
-  const out = new Set<string>();
-  for (const rule of Object.values(rules.columns)) for (const c of [rule.from].flat()) out.add(c);
-  if (rules.symbol?.from) out.add(rules.symbol.from);
-  return [...out];
+/**
+ * The source columns a transform reads (an input lacking one cannot be ingested), each with
+ * the type a typed reader should give it: a number wherever the value becomes a number, text
+ * otherwise (dates, symbols, nanosecond epochs that a double would round).
+ */
+export function sourceReadTypes(rules: TransformRules, dataset: DatasetDef): Record<string, ReadType> {
+  const types = new Map<string, ReadType>();
+  const want = (source: string, type: ReadType) => types.set(source, types.has(source) && types.get(source) !== type ? 'VARCHAR' : type);
+  const byName = new Map(dataset.columns.map((c) => [c.name, c]));
+  for (const [name, rule] of Object.entries(rules.columns)) {
+    const sources = [rule.from].flat();
+    const col = byName.get(name);
+    const numeric =
+      sources.length === 1 &&
+      ((col?.type === 'double' || col?.type === 'bigint') || (rule.epoch !== undefined && rule.epoch !== 'ns'));
+    for (const source of sources) want(source, numeric ? 'DOUBLE' : 'VARCHAR');
+  }
+  if (rules.symbol?.from) want(rules.symbol.from, 'VARCHAR');
+  return Object.fromEntries(types);
 }
 
 function cleanText(source: string, nulls: readonly string[]): string {

@@ -263,6 +263,34 @@ describe('awkward files', () => {
   });
 });
 
+describe('JSON pages', () => {
+  test('Polygon-shaped pages: record path, document fields beside each record, integers and decimals alike, an empty page', async () => {
+    const dir = path.join(root, 'pages');
+    mkdirSync(dir, { recursive: true });
+    const page = (ticker: string, results: object[] | undefined) =>
+      JSON.stringify({ ticker, queryCount: results?.length ?? 0, resultsCount: results?.length ?? 0, adjusted: false, ...(results ? { results } : {}), status: 'OK', request_id: 'r', count: results?.length ?? 0 });
+    // 09:30 and 09:31 New York on 2024-03-08 (EST) are 14:30Z and 14:31Z.
+    writeFileSync(path.join(dir, 'AAPL-1.json'), page('AAPL', [{ v: 100, vw: 170.5, o: 170, c: 171, h: 172, l: 169, t: 1709908200000, n: 12 }]));
+    writeFileSync(path.join(dir, 'AAPL-2.json'), page('AAPL', [{ v: 1.12117471e8, vw: 170.75, o: 171.25, c: 170.5, h: 171.5, l: 170.25, t: 1709908260000, n: 7 }]));
+    writeFileSync(path.join(dir, 'MSFT-1.json'), page('MSFT', undefined));
+    writeFileSync(path.join(configs, 'transforms', 'pages.yml'), readFileSync(path.join(configs, 'transforms', 'polygon-aggs.yml'), 'utf8'));
+    writeFileSync(path.join(configs, 'jobs', 'pages.yml'), `dataset: ohlcv\ngranularity: 1m\nsource: { name: pages, adapter: file, files: ['../../pages/*.json'] }\ntransform: pages\n`);
+    const r = await runIngest(ctx, job('pages'), all);
+    expect(r.counts).toEqual({ recordsIn: 2, out: 2, deduped: 0, quarantined: 0, filtered: 0 });
+    const duck = await ctx.duck();
+    const rows = await duck.all(
+      `SELECT symbol, strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts, open, high, low, close, volume, vwap, trades FROM read_parquet('${path.join(ctx.paths.lake, r.writes[0]!.uri)}') ORDER BY ts`,
+    );
+    expect(rows).toEqual([
+      { symbol: 'AAPL', ts: '2024-03-08T14:30:00Z', open: 170, high: 172, low: 169, close: 171, volume: 100, vwap: 170.5, trades: 12 },
+      { symbol: 'AAPL', ts: '2024-03-08T14:31:00Z', open: 171.25, high: 171.5, low: 170.25, close: 170.5, volume: 112117471, vwap: 170.75, trades: 7 },
+    ]);
+    const lineage = await catalog.sql<{ raw_uri: string; records_in: number }[]>`
+      select raw_uri, sum(records_in)::int as records_in from mdw.lineage_item where batch_id = ${r.batchId} group by 1 order by 1`;
+    expect(lineage.map((l) => [path.basename(l.raw_uri), l.records_in])).toEqual([['AAPL-1.json', 1], ['AAPL-2.json', 1], ['MSFT-1.json', 0]]);
+  });
+});
+
 describe('recovery', () => {
   test('a batch that crashed between its catalog commit and its renames is rolled forward', async () => {
     const file = path.join(ctx.paths.lake, yearFile);

@@ -20,7 +20,7 @@ function rawRelation(columns: string[], rows: (string | null)[][], file = '/data
 }
 
 async function transform(rules: TransformRules, granularity: string, columns: string[], rows: (string | null)[][], file?: string) {
-  const sql = compileTransform({ rules, dataset: datasets.ohlcv, granularity: parseGranularity(granularity), sourceColumns: columns, from: rawRelation(columns, rows, file) });
+  const sql = compileTransform({ rules, dataset: datasets.ohlcv, granularity: parseGranularity(granularity), sourceColumns: columns.map((name) => ({ name, type: 'VARCHAR' as const })), from: rawRelation(columns, rows, file) });
   return duck.all<Record<string, unknown>>(`SELECT symbol, strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts, open, high, low, close, volume, vwap, trades, adj_close, _errors FROM (${sql}) ORDER BY _rn`);
 }
 
@@ -76,7 +76,7 @@ describe('transform rules compile to SQL that DuckDB runs', () => {
       ['20240310', '0230'], // does not exist
       ['20240310', '0300'],
     ].map((r) => [...r, '1', '1', '1', '1', '1']);
-    const sql = compileTransform({ rules, dataset: datasets.ohlcv, granularity: parseGranularity('1m'), sourceColumns: cols, from: rawRelation(cols, rows) });
+    const sql = compileTransform({ rules, dataset: datasets.ohlcv, granularity: parseGranularity('1m'), sourceColumns: cols.map((name) => ({ name, type: 'VARCHAR' as const })), from: rawRelation(cols, rows) });
     await duck.run(`CREATE OR REPLACE TABLE tf AS ${sql}`);
     expect((await duck.all<{ n: number }>(`SELECT count(*) AS n FROM tf WHERE _fold`))[0]!.n).toBe(2);
     await duck.run(resolveFoldsSql('tf', datasets.ohlcv));
@@ -165,7 +165,7 @@ describe('record rules', () => {
 
   async function check(rows: (string | null)[][], r: ValidationRules = rules) {
     const cols = ['d', 'o', 'h', 'l', 'c', 'v'];
-    const transformed = compileTransform({ rules: tf, dataset: datasets.ohlcv, granularity: parseGranularity('1d'), sourceColumns: cols, from: rawRelation(cols, rows) });
+    const transformed = compileTransform({ rules: tf, dataset: datasets.ohlcv, granularity: parseGranularity('1d'), sourceColumns: cols.map((name) => ({ name, type: 'VARCHAR' as const })), from: rawRelation(cols, rows) });
     const sql = compileRecordRules({ rules: r, dataset: datasets.ohlcv, from: `(${transformed})` });
     return duck.all<{ _rules: string[]; _detail: string | null }>(`SELECT _rules, _detail FROM (${sql}) ORDER BY _rn`);
   }

@@ -1,0 +1,85 @@
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Job } from '../../config/jobs.js';
+import type { ReadOptions } from '../../config/types.js';
+import { ConfigError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { ident, literal, pathList } from '../../core/sql.js';
+import type { ExtractRequest, RawBatch, RawColumn, ReadType } from '../adapter.js';
+
+/** How many files are opened to learn where each field lives. */
+const sampleFiles = 20;
+
+/**
+ * Reads JSON documents (one per file, e.g. a vendor's page) or NDJSON. With `records`, each
+ * element of that array is a record and the document's own fields (say `ticker`) sit beside
+ * it. DuckDB is given the columns and their types instead of inferring them from a sample,
+ * so a price that is 130 in one page and 130.5 in the next is read as the same number.
+ */
+export async function readJson(job: Job, files: readonly string[], read: ReadOptions, request: ExtractRequest, logger: Logger): Promise<RawBatch> {
+  const records = read.records?.split('.') ?? [];
+  const nonEmpty = files.filter((f) => {
+    if (statSync(f).size > 0) return true;
+    logger.warn(`${f} is empty; nothing to read`);
+    return false;
+  });
+  const where = locateFields(job, nonEmpty, read, records, Object.keys(request.columns));
+  const typeOf = (name: string): ReadType => request.columns[name] ?? 'VARCHAR';
+  const columns: RawColumn[] = Object.keys(request.columns).map((name) => ({ name, type: typeOf(name) }));
+  const top = columns.filter((c) => where.get(c.name) === 'document');
+  const inRecord = columns.filter((c) => where.get(c.name) === 'record');
+  const spec: string[] = top.map((c) => `${literal(c.name)}: ${literal(c.type)}`);
+  if (records.length > 0) {
+    let type = `STRUCT(${inRecord.map((c) => `${ident(c.name)} ${c.type}`).join(', ')})[]`;
+    for (const key of records.slice(1).reverse()) type = `STRUCT(${ident(key)} ${type})`;
+    spec.push(`${literal(records[0]!)}: ${literal(type)}`);
+  }
+  const recordSelect = records.length > 0 ? [`unnest(${records.map(ident).join('.')}, recursive := true)`] : [];
+  const relation = nonEmpty.length
+    ? `(SELECT filename AS _file, row_number() OVER () AS _rn, ${columns.map((c) => ident(c.name)).join(', ')} FROM (` +
+      `SELECT filename, ${[...top.map((c) => ident(c.name)), ...recordSelect].join(', ')} ` +
+      `FROM read_json(${pathList(nonEmpty)}, format = ${literal(read.format === 'ndjson' ? 'newline_delimited' : 'auto')}, ` +
+      `filename = true, columns = {${spec.join(', ')}})))`
+    : `(SELECT NULL::VARCHAR AS _file, NULL::BIGINT AS _rn, ${columns.map((c) => `NULL::${c.type} AS ${ident(c.name)}`).join(', ')} WHERE false)`;
+  return { relation, columns, inputs: files, rejects: null, reread: null, prepare: [] };
+}
+
+/** Whether each needed field is one of the document's own fields or one of a record's. */
+function locateFields(job: Job, files: readonly string[], read: ReadOptions, records: readonly string[], needed: readonly string[]): Map<string, 'document' | 'record'> {
+  const documentKeys = new Set<string>();
+  const recordKeys = new Set<string>();
+  for (const file of files.slice(0, sampleFiles)) {
+    const text = readFileSync(file, 'utf8');
+    const docs = read.format === 'ndjson' ? text.split('\n').filter((l) => l.trim()).slice(0, 100) : [text];
+    for (const doc of docs) {
+      let value: unknown;
+      try {
+        value = JSON.parse(doc);
+      } catch (err) {
+        throw new ConfigError(`${path.basename(file)} is not valid JSON: ${(err as Error).message}`, { file });
+      }
+      if (records.length === 0) {
+        for (const k of Object.keys(value as object)) recordKeys.add(k);
+        continue;
+      }
+      for (const k of Object.keys(value as object)) documentKeys.add(k);
+      let list: unknown = value;
+      for (const key of records) list = (list as Record<string, unknown> | undefined)?.[key];
+      if (Array.isArray(list)) for (const r of list.slice(0, 100)) for (const k of Object.keys(r as object)) recordKeys.add(k);
+    }
+  }
+  const where = new Map<string, 'document' | 'record'>();
+  for (const name of needed) {
+    if (recordKeys.has(name)) where.set(name, 'record');
+    else if (documentKeys.has(name)) where.set(name, 'document');
+    else if (files.length > 0) {
+      throw new ConfigError(
+        `no field "${name}" (read by transform "${job.spec.transform}") in the ${records.length ? `documents or their ${records.join('.')} records` : 'records'} ` +
+          `of ${path.basename(files[0]!)}${files.length > 1 ? ` and ${Math.min(files.length, sampleFiles) - 1} more` : ''} ` +
+          `(fields: ${[...new Set([...recordKeys, ...documentKeys])].join(', ') || 'none'})`,
+        { file: files[0]! },
+      );
+    }
+  }
+  return where;
+}
