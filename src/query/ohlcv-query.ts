@@ -28,8 +28,14 @@ export interface OhlcvPlan {
   readonly columns: readonly string[];
 }
 
+/** As typed and in capitals: `aapl` finds AAPL, and a symbol stored in lower case is found too. */
+function symbolVariants(symbols: readonly string[]): string[] {
+  return [...new Set(symbols.flatMap((s) => [s, s.toUpperCase()]))];
+}
+
 /** Plans the read: the partition files from the layout, and one SQL over exactly those. */
-export function planOhlcvQuery(lakeRoot: string, req: OhlcvRequest): OhlcvPlan {
+export function planOhlcvQuery(lakeRoot: string, request: OhlcvRequest): OhlcvPlan {
+  const req = { ...request, symbols: symbolVariants(request.symbols) };
   const sources = req.source ? [req.source] : listSources(lakeRoot, 'ohlcv');
   const found = sources
     .map((source) => ({ source, files: seriesFiles(lakeRoot, { dataset: 'ohlcv', source, granularity: req.granularity, symbols: req.symbols, window: req.window }) }))
@@ -63,8 +69,9 @@ export function planOhlcvQuery(lakeRoot: string, req: OhlcvRequest): OhlcvPlan {
  */
 export async function resolveOhlcvQuery(duck: DuckSession, lakeRoot: string, req: OhlcvRequest): Promise<OhlcvPlan> {
   const plan = planOhlcvQuery(lakeRoot, req);
+  const symbols = symbolVariants(req.symbols);
   if (plan.sources.length <= 1 || plan.columns.includes('source')) return plan;
-  const where = [`symbol IN (SELECT unnest(${stringList(req.symbols)}))`];
+  const where = [`symbol IN (SELECT unnest(${stringList(symbols)}))`];
   if (req.window.from) where.push(`ts >= ${timestampLiteral(req.window.from)}`);
   if (req.window.toExclusive) where.push(`ts < ${timestampLiteral(req.window.toExclusive)}`);
   const have = (

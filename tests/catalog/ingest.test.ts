@@ -11,6 +11,7 @@ import { failOrphanedRuns } from '../../src/catalog/runs.js';
 import { datasets } from '../../src/core/datasets.js';
 import os from 'node:os';
 import { recoverPendingWrites } from '../../src/pipeline/recover.js';
+import { Warehouse } from '../../src/index.js';
 import { copyConfigs, freshCatalog, lakeHashes, removeDir, tempDir, testContext } from '../support/helpers.js';
 
 const all: IngestOptions = { window: { from: null, toExclusive: null }, symbols: null, dryRun: false, runId: null };
@@ -127,6 +128,25 @@ describe('ingest of the demo job (Yahoo layout, planted bad rows)', () => {
     expect(path.join(ctx.settings.home, batch!.quarantine_uri)).toBe(first.quarantine!.file);
     const instruments = await catalog.sql<{ symbol: string }[]>`select symbol from mdw.instrument order by symbol`;
     expect(instruments.map((i) => i.symbol)).toEqual(expect.arrayContaining(['AAPL', 'MSFT', 'SPY']));
+  });
+
+  test('the library reads it back as typed arrays', async () => {
+    const wh = await Warehouse.open({ home: ctx.settings.home, threads: 1 });
+    try {
+      const bars = await wh.ohlcv({ symbols: ['msft'], from: '2023-06-01', to: '2023-06-02', columns: ['ts', 'close', 'vwap'] });
+      expect(bars.names).toEqual(['ts', 'close', 'vwap']);
+      expect(bars.rowCount).toBe(2);
+      const line = readFileSync(path.join(root, 'fixtures/csv/yahoo/MSFT.csv'), 'utf8').split('\n').find((l) => l.startsWith('2023-06-01,'))!;
+      expect(bars.columns[0]).toEqual(new BigInt64Array([BigInt(Date.parse('2023-06-01T00:00:00Z')) * 1000n, BigInt(Date.parse('2023-06-02T00:00:00Z')) * 1000n]));
+      expect((bars.columns[1] as Float64Array)[0]).toBe(Number(line.split(',')[4]));
+      expect(Number.isNaN((bars.columns[2] as Float64Array)[0])).toBe(true); // Yahoo has no VWAP: NULL
+      expect(bars.nulls[2]).toEqual(new Uint8Array([1, 1]));
+      const counts = await wh.sql('select symbol, count(*) as n from ohlcv group by 1 order by 1');
+      expect([...(counts.columns[0] as string[])]).toEqual(['AAPL', 'MSFT', 'SPY']);
+      expect(counts.columns[1]).toEqual(new BigInt64Array([246n, 250n, 250n]));
+    } finally {
+      wh.close();
+    }
   });
 
   test('running it again changes no file and stores nothing new', async () => {

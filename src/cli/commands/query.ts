@@ -1,10 +1,8 @@
 import os from 'node:os';
-import { datasetNames, datasets, duckdbType } from '../../core/datasets.js';
 import { ExitCode } from '../../core/errors.js';
 import { parseGranularity } from '../../core/granularity.js';
-import { ident, pathList } from '../../core/sql.js';
 import { parseWindow } from '../../core/time-window.js';
-import { allDatasetFiles } from '../../query/lake-files.js';
+import { createDatasetViews } from '../../query/dataset-views.js';
 import { resolveOhlcvQuery } from '../../query/ohlcv-query.js';
 import { writeQueryResult } from '../write-result.js';
 import { formatRecords, queryFormats, resolveFormat, type Cell } from '../output.js';
@@ -17,8 +15,7 @@ export async function queryOhlcvCommand(opts: GlobalOptions, symbols: string[]):
   return withContext(opts, 'mdw query ohlcv', async (ctx) => {
     const duck = await ctx.duck();
     const plan = await resolveOhlcvQuery(duck, ctx.paths.lake, {
-      // As typed and in capitals: `aapl` finds AAPL, and a symbol stored in lower case is found too.
-      symbols: [...new Set(symbols.flatMap((s) => [s, s.toUpperCase()]))],
+      symbols,
       window,
       granularity,
       source: opts.source as string | undefined,
@@ -39,14 +36,7 @@ export async function querySqlCommand(opts: GlobalOptions, sql: string): Promise
   const format = resolveFormat(opts.format, stdoutIsTty(), queryFormats);
   return withContext(opts, 'mdw query sql', async (ctx) => {
     const duck = await ctx.duck();
-    for (const name of datasetNames) {
-      const files = allDatasetFiles(ctx.paths.lake, name);
-      const def = datasets[name];
-      const body = files.length
-        ? `SELECT * FROM read_parquet(${pathList(files)}, union_by_name = true, hive_partitioning = false)`
-        : `SELECT ${[...def.columns.map((c) => `CAST(NULL AS ${duckdbType[c.type]}) AS ${ident(c.name)}`), `CAST(NULL AS VARCHAR) AS granularity`, `CAST(NULL AS VARCHAR) AS source`, `CAST(NULL AS VARCHAR) AS batch_id`].join(', ')} WHERE false`;
-      await duck.run(`CREATE OR REPLACE VIEW ${ident(name)} AS ${body}`);
-    }
+    await createDatasetViews(duck, ctx.paths.lake);
     const statement = sql.trim().replace(/;+\s*$/, '');
     if (/^(select|with|from|values|table|\()/i.test(statement)) {
       await writeQueryResult(duck, statement, format, process.stdout, os.tmpdir());

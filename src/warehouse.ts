@@ -1,0 +1,63 @@
+import { homePaths, resolveSettings } from './core/settings.js';
+import { parseWindow } from './core/time-window.js';
+import { DuckSession, type TypedColumns } from './lake/duckdb.js';
+import { createDatasetViews } from './query/dataset-views.js';
+import { resolveOhlcvQuery } from './query/ohlcv-query.js';
+
+export interface OhlcvQuery {
+  readonly symbols: readonly string[];
+  /** A date (YYYY-MM-DD, inclusive) or an ISO date-time with offset. */
+  readonly from?: string;
+  readonly to?: string;
+  /** Default 1d. */
+  readonly granularity?: string;
+  readonly source?: string;
+  readonly columns?: readonly string[];
+}
+
+/**
+ * The library API: the same reads as `mdw query`, in-process, with results as typed arrays.
+ * Open once and query many times; reads never need the catalog.
+ *
+ *   const wh = await Warehouse.open({ home: '/srv/mdw/warehouse' });
+ *   const bars = await wh.ohlcv({ symbols: ['AAPL'], from: '2024-01-02', to: '2024-01-31', granularity: '1m' });
+ *   const close = bars.columns[bars.names.indexOf('close')] as Float64Array;
+ */
+export class Warehouse {
+  private constructor(
+    readonly home: string,
+    private readonly lake: string,
+    private readonly duck: DuckSession,
+  ) {}
+
+  static async open(options: { home?: string; env?: NodeJS.ProcessEnv; threads?: number } = {}): Promise<Warehouse> {
+    const settings = resolveSettings({ home: options.home }, options.env ?? process.env);
+    const paths = homePaths(settings.home);
+    const duck = await DuckSession.open({ threads: options.threads ?? settings.duckdbThreads, memoryLimit: settings.duckdbMemoryLimit, tempDir: paths.tmp });
+    return new Warehouse(settings.home, paths.lake, duck);
+  }
+
+  /** Bars of one or more symbols; ts is microseconds since the epoch (UTC) in a BigInt64Array. */
+  async ohlcv(query: OhlcvQuery): Promise<TypedColumns> {
+    const plan = await resolveOhlcvQuery(this.duck, this.lake, {
+      symbols: query.symbols,
+      window: parseWindow(query.from, query.to),
+      granularity: query.granularity ?? '1d',
+      source: query.source,
+      columns: query.columns,
+      isoTimes: false,
+    });
+    return this.duck.typed(plan.sql);
+  }
+
+  /** Any SELECT over views named after the datasets (built over the files as they are now). */
+  async sql(query: string): Promise<TypedColumns> {
+    await createDatasetViews(this.duck, this.lake);
+    return this.duck.typed(query);
+  }
+
+  close(): void {
+    this.duck.close();
+  }
+}
+
