@@ -56,3 +56,7 @@ fixtures: build
 
 clean:
 	rm -rf dist warehouse
+
+## bench: measure ingest, re-run, queries and memory on a generated data set (see bench/run.ts)
+bench: build
+	node dist/bench/run.js

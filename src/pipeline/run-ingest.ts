@@ -47,8 +47,11 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
   const window = intersectWindows(parseWindow(job.spec.window?.from, job.spec.window?.to, 'window.'), options.window);
   const symbols = normalizeSymbols(job, options.symbols ?? job.spec.symbols ?? null);
   const adapter = adapters[job.spec.source.adapter];
+  const lap = stopwatch();
   const duck = await ctx.duck();
+  lap('open DuckDB');
   const raw = await readChecked(ctx, duck, job, window, symbols);
+  lap('read, transform, validate');
   const def = job.dataset;
   const rejects = raw.rejects ? 'mdw_rejects' : null;
   if (raw.rejects) await duck.run(`CREATE OR REPLACE TABLE mdw_rejects AS SELECT * FROM ${raw.rejects}`);
@@ -77,13 +80,16 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
     };
     const lockKey = `mdw:load:${ref.dataset}:${ref.source}:${ref.granularity}`;
     return await catalog.withLock(lockKey, ctx.settings.lockTimeoutMs, async () => {
+      lap('open catalog');
       const ids = await ensureSeries(catalog.sql, ref);
       await recoverPendingWrites(ctx, catalog, def, ids, ref.granularity);
       const plan = await stageBatch(duck, target, rejects, raw.inputs);
       await keepRawOfConflicts(duck, raw);
+      lap('stage (dedupe, compare with the lake)');
       const dirty = plan.partitions.filter((p) => p.changes > 0).length;
       ctx.progress.step(`${job.name}: ${plan.counts.recordsIn} records; writing ${dirty} of ${plan.partitions.length} partitions`);
       const written = await writePartitions(duck, target, plan, batchId, Math.max(1, ctx.settings.duckdbThreads));
+      lap('write partitions');
       const at = ctx.clock.now();
       const quarantine = await writeQuarantine(
         duck,
@@ -126,8 +132,11 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
         })),
         plan.symbols,
       );
+      lap('quarantine and catalog');
       commitPartitions(written);
       if (written.length > 0) await completeBatch(catalog.sql, batchId, ctx.clock.now());
+      lap('rename and commit');
+      ctx.logger.debug(`${job.name}: timings`, lap.all());
       return summarize(job, batchId, false, raw.inputs.length, plan, written, quarantine);
     });
   } finally {
@@ -187,6 +196,18 @@ async function readChecked(ctx: Context, duck: DuckSession, job: Job, window: Ti
   const stray = await duck.all<{ f: string }>(`SELECT DISTINCT _file AS f FROM checked WHERE _file NOT IN (SELECT unnest(${stringList(raw.inputs)}))`);
   if (stray.length > 0) throw new SourceError(`the reader returned rows of files the job did not name: ${stray.map((r) => r.f).join(', ')}`);
   return raw;
+}
+
+/** Named laps of wall time, for the debug log. */
+function stopwatch(): ((name: string) => void) & { all(): Record<string, number> } {
+  let last = performance.now();
+  const laps: Record<string, number> = {};
+  const lap = (name: string) => {
+    const now = performance.now();
+    laps[name] = Math.round(now - last);
+    last = now;
+  };
+  return Object.assign(lap, { all: () => ({ ...laps }) });
 }
 
 /**

@@ -36,7 +36,7 @@ export function compileTransform(input: {
   };
 
   const select: string[] = [];
-  const errors: string[] = [];
+  const errors: ErrorCase[] = [];
   let zoned: ZonedTime | undefined;
   let fold = 'false';
   for (const col of dataset.columns) {
@@ -76,7 +76,7 @@ export function compileTransform(input: {
     'SELECT',
     `  ${select.join(',\n  ')},`,
     '  _file, _rn,',
-    `  list_filter([${errors.join(', ')}], e -> e IS NOT NULL) AS _errors,`,
+    `  ${errorList(errors)} AS _errors,`,
     `  ${fold} AS _fold,`,
     '  _raw',
     `FROM ${from}`,
@@ -118,9 +118,38 @@ export function sourceReadTypes(rules: TransformRules, dataset: DatasetDef): Rec
   return Object.fromEntries(types);
 }
 
+/**
+ * Text as the transform reads it: null markers become NULL, surrounding spaces go. Written to
+ * stay cheap on millions of rows: trim() copies every string, and `x IN (...)` in a projection
+ * becomes a join, so spaces are trimmed only where there are some and markers are looked up
+ * with list_contains.
+ */
 function cleanText(source: string, nulls: readonly string[]): string {
-  const t = `trim(CAST(${source} AS VARCHAR))`;
-  return nulls.length ? `CASE WHEN ${t} IN (${nulls.map((n) => literal(n)).join(', ')}) THEN NULL ELSE ${t} END` : t;
+  const markers = `[${nulls.map((n) => literal(n)).join(', ')}]`;
+  const isMarker = (x: string) => (nulls.length ? `list_contains(${markers}, ${x})` : 'false');
+  const trimmed = `trim(${source})`;
+  return (
+    `CASE WHEN ${source} IS NULL OR ${isMarker(source)} THEN NULL ` +
+    `WHEN starts_with(${source}, ' ') OR ends_with(${source}, ' ') THEN (CASE WHEN ${isMarker(trimmed)} THEN NULL ELSE ${trimmed} END) ` +
+    `ELSE ${source} END`
+  );
+}
+
+/** A reason a value could not be read: when it applies, and the text. */
+interface ErrorCase {
+  readonly when: string;
+  readonly message: string;
+}
+
+/**
+ * The reasons of a row as a list, built only for rows that have one: a list per row costs an
+ * allocation, and almost every row has none.
+ */
+function errorList(errors: readonly ErrorCase[]): string {
+  if (errors.length === 0) return '[]::VARCHAR[]';
+  const any = errors.map((e) => `(${e.when})`).join(' OR ');
+  const each = errors.map((e) => `CASE WHEN ${e.when} THEN ${e.message} END`).join(', ');
+  return `(CASE WHEN ${any} THEN list_filter([${each}], e -> e IS NOT NULL) ELSE []::VARCHAR[] END)`;
 }
 
 interface ZonedTime {
@@ -138,13 +167,15 @@ function columnExpr(
   g: Granularity,
   textOf: (source: string) => string,
   dataset: DatasetDef,
-): { value: string; errors: string[]; zoned?: ZonedTime } {
+): { value: string; errors: ErrorCase[]; zoned?: ZonedTime } {
   const sources = [rule.from].flat();
   const text =
     sources.length === 1 ? textOf(sources[0]!) : `nullif(concat_ws(' ', ${sources.map((s) => textOf(s)).join(', ')}), '')`;
   const withDefault = rule.default !== undefined && rule.default !== null ? `coalesce(${text}, ${literal(String(rule.default))})` : text;
-  const cannotRead = (value: string, expect: string) =>
-    `CASE WHEN ${withDefault} IS NOT NULL AND ${value} IS NULL THEN '${col.name}: cannot read "' || ${withDefault} || '" as ${expect.replace(/'/g, "''")}' END`;
+  const cannotRead = (value: string, expect: string): ErrorCase => ({
+    when: `${withDefault} IS NOT NULL AND ${value} IS NULL`,
+    message: `'${col.name}: cannot read "' || ${withDefault} || '" as ${expect.replace(/'/g, "''")}'`,
+  });
   if (col.name === dataset.timeColumn) {
     const time = timeExpr(rule, g, withDefault);
     return { value: time.value, errors: [cannotRead(time.value, time.expect), ...(time.gap ? [time.gap] : [])], ...(time.zoned ? { zoned: time.zoned } : {}) };
@@ -189,7 +220,7 @@ function typedExpr(type: ColumnType, text: string): { value: string; expect: str
  * are arithmetic, and a local time uses its day's offset from a small table (zoneDays), with
  * ICU only on the few days whose offset changes.
  */
-function timeExpr(rule: ColumnRule, g: Granularity, t: string): { value: string; expect: string; gap?: string; zoned?: ZonedTime } {
+function timeExpr(rule: ColumnRule, g: Granularity, t: string): { value: string; expect: string; gap?: ErrorCase; zoned?: ZonedTime } {
   const midnight = (dateExpr: string) => `CAST(${dateExpr} AS TIMESTAMP)`;
   if (rule.date !== undefined) {
     const date = rule.date === '%Y-%m-%d' ? `TRY_CAST(${t} AS DATE)` : `CAST(TRY_STRPTIME(${t}, ${literal(rule.date)}) AS DATE)`;
@@ -223,9 +254,10 @@ function timeExpr(rule: ColumnRule, g: Granularity, t: string): { value: string;
     };
     const value = `(CASE WHEN _tz_shift IS DISTINCT FROM false THEN make_timestamp(epoch_us(${shift('_local')})) ELSE _local - to_seconds(_tz_off) END)`;
     const labelled = rule.label === 'end' ? `(${value} - ${intervalSql(g)})` : value;
-    const gap =
-      `CASE WHEN _tz_shift AND ${shift(shift('_local'))} <> _local THEN ` +
-      `'ts: ' || ${t} || ' does not exist in ' || ${zone!} || ' (the clocks skip it)' END`;
+    const gap: ErrorCase = {
+      when: `coalesce(_tz_shift AND ${shift(shift('_local'))} <> _local, false)`,
+      message: `'ts: ' || ${t} || ' does not exist in ' || ${zone!} || ' (the clocks skip it)'`,
+    };
     return { value: labelled, expect: `a date-time (${rule.datetime!}) in ${rule.timezone!}`, gap, zoned };
   }
   if (isSessionLabelled(g)) {

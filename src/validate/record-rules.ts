@@ -62,6 +62,8 @@ const recordRules: Record<RecordRuleKind, (spec: RecordRuleSpec, def: DatasetDef
 export function compileRecordRules(input: { rules: ValidationRules; dataset: DatasetDef; from: string }): string {
   const compiled = input.rules.rules.map((spec) => ({ name: spec.rule, ...recordRules[spec.rule](spec, input.dataset) }));
   const names = [`CASE WHEN len(_errors) > 0 THEN 'parse' END`, ...compiled.map((r) => `CASE WHEN ${r.violated} THEN ${literal(r.name)} END`)];
+  // The list is built only for rows that break a rule: a list per row costs an allocation.
+  const any = ['len(_errors) > 0', ...compiled.map((r) => `(${r.violated})`)].join(' OR ');
   const details = [
     `CASE WHEN len(_errors) > 0 THEN 'parse: ' || array_to_string(_errors, '; ') END`,
     ...compiled.map((r) => `CASE WHEN ${r.violated} THEN ${literal(`${r.name}: `)} || ${r.detail} END`),
@@ -70,7 +72,7 @@ export function compileRecordRules(input: { rules: ValidationRules; dataset: Dat
     // The detail text is only built for the rows that break a rule.
     `SELECT *, CASE WHEN len(_rules) > 0 THEN array_to_string(list_filter([${details.join(', ')}], x -> x IS NOT NULL), '; ') END AS _detail`,
     'FROM (',
-    `  SELECT *, list_filter([${names.join(', ')}], x -> x IS NOT NULL) AS _rules`,
+    `  SELECT *, CASE WHEN ${any} THEN list_filter([${names.join(', ')}], x -> x IS NOT NULL) ELSE []::VARCHAR[] END AS _rules`,
     `  FROM ${input.from}`,
     ')',
   ].join('\n');

@@ -1,0 +1,275 @@
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { openCatalog } from '../src/catalog/catalog.js';
+import { createLogger } from '../src/core/logger.js';
+import { packageRoot, resolveSettings } from '../src/core/settings.js';
+import { parseWindow } from '../src/core/time-window.js';
+import { DuckSession } from '../src/lake/duckdb.js';
+import { planOhlcvQuery } from '../src/query/ohlcv-query.js';
+import { Warehouse } from '../src/warehouse.js';
+import { generateBenchData, type BenchDataManifest } from './generate.js';
+import { measure, median, percentile, type Measured } from './measure.js';
+
+/**
+ * `make bench`: the data path measured the same way every time. Every figure is reported with
+ * its input size, the machine, medians over several runs, and a ratio to a baseline measured
+ * in the same run. Results print as a table and land in bench/out/results.json.
+ *
+ * Size: BENCH_SYMBOLS (21) x NYSE sessions from BENCH_FROM (2019-01-01) to BENCH_TO
+ * (2023-12-31) of one-minute bars; BENCH_RUNS (3) ingest runs, BENCH_QUERY_RUNS (20)
+ * whole-process queries, BENCH_WARM_RUNS (200) in-process queries.
+ */
+const env = process.env;
+const params = {
+  symbols: Number(env.BENCH_SYMBOLS ?? 21),
+  from: env.BENCH_FROM ?? '2019-01-01',
+  to: env.BENCH_TO ?? '2023-12-31',
+  badShare: Number(env.BENCH_BAD_SHARE ?? 0.001),
+  seed: 7,
+};
+const runs = Number(env.BENCH_RUNS ?? 3);
+const queryRuns = Number(env.BENCH_QUERY_RUNS ?? 20);
+const warmRuns = Number(env.BENCH_WARM_RUNS ?? 200);
+const out = path.join(packageRoot, 'bench', 'out');
+const mdw = path.join(packageRoot, 'bin', 'mdw');
+const node = process.execPath;
+const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
+
+interface Figure {
+  readonly name: string;
+  readonly input: string;
+  readonly value: string;
+  readonly baseline: string;
+  readonly ratio: number | null;
+  readonly target: string;
+  readonly met: boolean | null;
+  readonly detail?: Record<string, unknown>;
+}
+
+const figures: Figure[] = [];
+const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
+const rate = (rows: number, ms: number) => rows / (ms / 1000);
+
+async function machine(): Promise<Record<string, unknown>> {
+  const duck = await DuckSession.open({ threads: 1 });
+  const [v] = await duck.all<{ v: string }>('SELECT version() AS v');
+  duck.close();
+  return {
+    cores: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    duckdb: v!.v,
+    platform: `${os.platform()} ${os.release()}`,
+  };
+}
+
+function writeJobs(dataDir: string): string {
+  const configs = path.join(out, 'configs');
+  rmSync(configs, { recursive: true, force: true });
+  cpSync(path.join(packageRoot, 'configs'), configs, { recursive: true });
+  const job = (name: string, granularity: string, files: string, transform: string, source: string) =>
+    writeFileSync(
+      path.join(configs, 'jobs', `${name}.yml`),
+      `dataset: ohlcv\ngranularity: ${granularity}\nsource: { name: ${source}, adapter: file, files: ['${files}'] }\ntransform: ${transform}\n`,
+    );
+  job('bench-csv-1m', '1m', `${dataDir}/csv-1m/*.csv`, 'yahoo-intraday', 'bench-csv');
+  job('bench-json-1m', '1m', `${dataDir}/polygon-1m/*/*.json`, 'polygon-aggs', 'bench-json');
+  job('bench-csv-1d', '1d', `${dataDir}/csv-1d/*.csv`, 'yahoo', 'bench-csv');
+  return configs;
+}
+
+function mdwArgs(home: string, configs: string, ...args: string[]): string[] {
+  return [mdw, '--home', home, '--config-dir', configs, '--lock-timeout', '0', ...args];
+}
+
+async function checked(what: string, m: Promise<Measured>): Promise<Measured> {
+  const r = await m;
+  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}): ${r.stderr.slice(0, 2000)}`);
+  return r;
+}
+
+/** Catalog rows one ingest wrote, against its partitions and rows. */
+async function catalogWrites(home: string): Promise<{ partitions: number; manifest: number; series: number; lineage: number; batches: number }> {
+  const settings = resolveSettings({ home }, {});
+  const logger = createLogger({ level: 'error', color: false, today: new Date() });
+  const catalog = await openCatalog(settings, logger, { purpose: 'bench' });
+  try {
+    const [row] = await catalog.sql<{ partitions: number; manifest: number; series: number; lineage: number; batches: number }[]>`
+      select (select count(*)::int from mdw.partition_manifest) as partitions,
+             (select count(*)::int from mdw.partition_manifest) as manifest,
+             (select count(*)::int from mdw.partition_series) as series,
+             (select count(*)::int from mdw.lineage_item) as lineage,
+             (select count(*)::int from mdw.batch) as batches`;
+    return row!;
+  } finally {
+    await catalog.close();
+  }
+}
+
+async function benchIngest(kind: 'csv' | 'json', job: string, manifest: BenchDataManifest, dataDir: string, configs: string): Promise<string> {
+  const rows = manifest.minuteBars;
+  const input = `${rows.toLocaleString('en-US')} one-minute bars (${manifest.symbols.length} symbols x ${manifest.sessions} sessions), ${kind === 'csv' ? `${manifest.symbols.length} CSV files` : `${(manifest.symbols.length * manifest.sessions).toLocaleString('en-US')} Polygon JSON pages`}`;
+  const first: Measured[] = [];
+  const again: Measured[] = [];
+  const base: Measured[] = [];
+  let home = '';
+  for (let i = 0; i < runs; i++) {
+    home = path.join(out, 'runs', `${kind}-${i}`);
+    rmSync(home, { recursive: true, force: true });
+    await checked('mdw init', measure(node, mdwArgs(home, configs, 'init', '--yes')));
+    log(`${kind} ingest run ${i + 1}/${runs}`);
+    const r = await checked('mdw ingest', measure(node, mdwArgs(home, configs, 'ingest', job, '--format', 'json')));
+    const summary = (JSON.parse(r.stdout) as { stored: number; quarantined: number }[])[0]!;
+    if (summary.stored + summary.quarantined !== rows || summary.quarantined !== manifest.minuteBad) {
+      throw new Error(`${job}: stored ${summary.stored} + quarantined ${summary.quarantined}, expected ${rows - manifest.minuteBad} + ${manifest.minuteBad}`);
+    }
+    first.push(r);
+    again.push(await checked('mdw ingest (re-run)', measure(node, mdwArgs(home, configs, 'ingest', job, '--format', 'json'))));
+    const baseOut = path.join(out, 'runs', `${kind}-baseline`);
+    rmSync(baseOut, { recursive: true, force: true });
+    log(`${kind} DuckDB baseline run ${i + 1}/${runs}`);
+    base.push(await checked('baseline', measure(node, [path.join(packageRoot, 'dist/bench/duckdb-baseline.js'), kind, dataDir, baseOut])));
+  }
+  const ms = median(first.map((r) => r.ms));
+  const baseMs = median(base.map((r) => r.ms));
+  const ratio = rate(rows, ms) / rate(rows, baseMs);
+  figures.push({
+    name: `ingest, ${kind === 'csv' ? 'CSV' : 'vendor JSON'}`,
+    input,
+    value: `${fmt(rate(rows, ms) / 1e6, 2)}M rows/s (${fmt(ms / 1000, 1)} s)`,
+    baseline: `DuckDB ${kind === 'csv' ? 'read_csv' : 'read_json'} -> partitioned Parquet: ${fmt(rate(rows, baseMs) / 1e6, 2)}M rows/s (${fmt(baseMs / 1000, 1)} s)`,
+    ratio,
+    target: '>= 0.5x baseline',
+    met: ratio >= 0.5,
+    detail: { runsMs: first.map((r) => Math.round(r.ms)), baselineMs: base.map((r) => Math.round(r.ms)) },
+  });
+  const againMs = median(again.map((r) => r.ms));
+  figures.push({
+    name: `re-run, ${kind === 'csv' ? 'CSV' : 'vendor JSON'} (nothing changed)`,
+    input,
+    value: `${fmt(againMs / 1000, 1)} s`,
+    baseline: `first run ${fmt(ms / 1000, 1)} s`,
+    ratio: againMs / ms,
+    target: '<= 0.2x first run',
+    met: againMs / ms <= 0.2,
+    detail: { runsMs: again.map((r) => Math.round(r.ms)) },
+  });
+  const peak = Math.max(...first.map((r) => r.peakRssMb), ...again.map((r) => r.peakRssMb));
+  figures.push({
+    name: `peak RSS, ${kind === 'csv' ? 'CSV' : 'vendor JSON'} ingest`,
+    input,
+    value: `${fmt(peak, 0)} MB`,
+    baseline: `DuckDB baseline ${fmt(Math.max(...base.map((r) => r.peakRssMb)), 0)} MB`,
+    ratio: null,
+    target: '< 1024 MB',
+    met: peak < 1024,
+  });
+  const writes = await catalogWrites(home);
+  const catalogRows = writes.manifest + writes.series + writes.lineage + writes.batches;
+  figures.push({
+    name: `catalog writes, ${kind === 'csv' ? 'CSV' : 'vendor JSON'} ingest`,
+    input,
+    value: `${catalogRows.toLocaleString('en-US')} rows for ${writes.partitions.toLocaleString('en-US')} partitions (${fmt(catalogRows / writes.partitions, 1)} per partition, ${fmt((catalogRows / rows) * 1e6, 0)} per million bars)`,
+    baseline: `manifest ${writes.manifest}, series ${writes.series}, lineage ${writes.lineage}, batches ${writes.batches} (2 runs)`,
+    ratio: null,
+    target: 'grow with partitions, not rows',
+    met: catalogRows <= 4 * writes.partitions + 10,
+  });
+  return home;
+}
+
+async function benchQueries(home: string, configs: string, manifest: BenchDataManifest): Promise<void> {
+  await checked('daily ingest', measure(node, mdwArgs(home, configs, 'ingest', 'bench-csv-1d')));
+  const symbol = manifest.symbols[0]!;
+  const lastYear = params.to.slice(0, 4);
+  const cases = [
+    { name: 'a month of 1-minute bars', granularity: '1m', from: `${lastYear}-06-01`, to: `${lastYear}-06-30`, warmTarget: 5 },
+    { name: `${manifest.sessions} sessions of daily bars`, granularity: '1d', from: params.from, to: params.to, warmTarget: 10 },
+  ];
+  const lake = path.join(home, 'lake');
+  const wh = await Warehouse.open({ home, threads: os.availableParallelism() });
+  try {
+    for (const c of cases) {
+      const plan = planOhlcvQuery(lake, { symbols: [symbol], window: parseWindow(c.from, c.to), granularity: c.granularity, isoTimes: true });
+      const [{ n }] = (await (async () => {
+        const duck = await DuckSession.open({ threads: 1 });
+        try {
+          return await duck.all<{ n: number }>(`SELECT count(*) AS n FROM (${plan.sql})`);
+        } finally {
+          duck.close();
+        }
+      })()) as [{ n: number }];
+      const input = `${symbol}, ${n.toLocaleString('en-US')} rows from ${plan.files.length} file${plan.files.length === 1 ? '' : 's'}`;
+      log(`query ${c.name}: ${queryRuns} whole-process runs and the floor`);
+      const whole: number[] = [];
+      const floor: number[] = [];
+      for (let i = 0; i < queryRuns; i++) {
+        whole.push((await checked('mdw query', measure(node, [mdw, '--home', home, 'query', 'ohlcv', symbol, '-g', c.granularity, '--from', c.from, '--to', c.to, '--format', 'csv'], { stdout: 'null' }))).ms);
+        floor.push((await checked('floor', measure(node, [path.join(packageRoot, 'dist/bench/query-floor.js'), plan.sql], { stdout: 'null' }))).ms);
+      }
+      const ratio = median(whole) / median(floor);
+      figures.push({
+        name: `query, whole process: ${c.name}`,
+        input,
+        value: `p50 ${fmt(median(whole), 0)} ms, p95 ${fmt(percentile(whole, 0.95), 0)} ms`,
+        baseline: `bare node + DuckDB, same SQL and files: p50 ${fmt(median(floor), 0)} ms, p95 ${fmt(percentile(floor, 0.95), 0)} ms`,
+        ratio,
+        target: '<= 1.3x floor',
+        met: ratio <= 1.3,
+      });
+      const warm: number[] = [];
+      for (let i = 0; i < warmRuns + 10; i++) {
+        const t = performance.now();
+        const r = await wh.ohlcv({ symbols: [symbol], from: c.from, to: c.to, granularity: c.granularity });
+        if (i >= 10) warm.push(performance.now() - t);
+        if (r.rowCount !== n) throw new Error(`warm query returned ${r.rowCount} rows, expected ${n}`);
+      }
+      figures.push({
+        name: `query, warm in-process: ${c.name}`,
+        input,
+        value: `p50 ${fmt(median(warm), 2)} ms, p95 ${fmt(percentile(warm, 0.95), 2)} ms`,
+        baseline: `(${warmRuns} runs after 10 warm-up; typed arrays)`,
+        ratio: null,
+        target: `p50 < ${c.warmTarget} ms`,
+        met: median(warm) < c.warmTarget,
+      });
+    }
+  } finally {
+    wh.close();
+  }
+}
+
+function printTable(info: Record<string, unknown>, manifest: BenchDataManifest): void {
+  const lines = [
+    `mdw bench - ${new Date().toISOString()}`,
+    `machine: ${info.cores} cores (${info.cpu}), ${info.memoryGb} GB, node ${info.node}, DuckDB ${info.duckdb}, ${info.platform}`,
+    `data: ${manifest.minuteBars.toLocaleString('en-US')} one-minute bars (${manifest.minuteBad} bad) and ${manifest.dailyBars.toLocaleString('en-US')} daily bars, ${manifest.symbols.length} symbols, ${params.from}..${params.to}; medians over ${runs} ingest runs, ${queryRuns} whole-process and ${warmRuns} warm queries`,
+    '',
+  ];
+  for (const f of figures) {
+    lines.push(`${f.met === null ? '    ' : f.met ? 'MET ' : 'MISS'} ${f.name}`);
+    lines.push(`       ${f.value}${f.ratio !== null ? `  = ${fmt(f.ratio, 2)}x` : ''}   target ${f.target}`);
+    lines.push(`       vs ${f.baseline}`);
+    lines.push(`       input: ${f.input}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+const started = Date.now();
+mkdirSync(out, { recursive: true });
+const info = await machine();
+const dataDir = path.join(out, `data-${params.symbols}-${params.from}-${params.to}-${params.badShare}`);
+log(`data set ${dataDir}`);
+const manifest = generateBenchData(dataDir, params, log);
+const configs = writeJobs(dataDir);
+const home = await benchIngest('csv', 'bench-csv-1m', manifest, dataDir, configs);
+await benchIngest('json', 'bench-json-1m', manifest, dataDir, configs);
+await benchQueries(home, configs, manifest);
+figures.push({ name: 'audit', input: '-', value: 'n/a: mdw audit comes with issue 4', baseline: '-', ratio: null, target: '-', met: null });
+printTable(info, manifest);
+const result = { at: new Date().toISOString(), machine: info, params, data: manifest, runs: { ingest: runs, query: queryRuns, warm: warmRuns }, seconds: (Date.now() - started) / 1000, figures };
+writeFileSync(path.join(out, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);
+log(`done in ${fmt((Date.now() - started) / 1000, 0)} s; results in ${path.join(out, 'results.json')}`);
