@@ -19,6 +19,11 @@ export interface ExtractRequest {
   readonly columns: Readonly<Record<string, ReadType>>;
   /** Inputs to read once more without quote handling (a stray quote swallowed their rest). */
   readonly unquoted?: ReadonlySet<string>;
+  /**
+   * Number the records in read order (`_rn`): needed when a later step joins (which does not
+   * keep order) and still needs the order. It costs a window over every record.
+   */
+  readonly numbered?: boolean;
 }
 
 export interface AdapterContext {
@@ -27,13 +32,15 @@ export interface AdapterContext {
 }
 
 /**
- * Raw records as a SQL relation: text columns exactly as the source has them, plus `_file`
- * (the input they came from) and `_rn` (their order across the batch). Renames, casts, units
+ * Raw records as a SQL relation, in read order: the source's columns as it has them (text, or
+ * numbers from typed formats), plus `_file`, the input they came from. Renames, casts, units
  * and zones are the transform's business, not the adapter's.
  */
 export interface RawBatch {
   readonly relation: string;
   readonly columns: readonly RawColumn[];
+  /** The relation also has `_rn`, the records' read order (when the request asked for it). */
+  readonly numbered: boolean;
   /** Every input (file or landed page), in read order, for lineage; empty ones included. */
   readonly inputs: readonly string[];
   /**
@@ -47,8 +54,19 @@ export interface RawBatch {
   readonly prepare: readonly string[];
 }
 
+/** One input an adapter reads: a file, or a landed page. */
+export interface InputRef {
+  readonly uri: string;
+  readonly bytes: number;
+  /** Changes whenever the content may have (size, times, inode): equal means already read. */
+  readonly fingerprint: string;
+}
+
 /** One interface per vendor or file kind; registered in adapters/registry.ts. */
 export interface Adapter {
   readonly name: AdapterName;
-  extract(ctx: AdapterContext, request: ExtractRequest): Promise<RawBatch>;
+  /** The inputs a request reads, in order. */
+  list(ctx: AdapterContext, request: ExtractRequest): Promise<InputRef[]>;
+  /** Raw records of some of those inputs (a chunk), as a relation. */
+  extract(ctx: AdapterContext, request: ExtractRequest, inputs: readonly InputRef[]): Promise<RawBatch>;
 }

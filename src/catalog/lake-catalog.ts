@@ -46,6 +46,9 @@ export interface LineageWrite {
   readonly deduped: number;
   readonly quarantined: number;
   readonly filtered: number;
+  /** The input's fingerprint and the rules and scope it was read under: a re-run skips it while both match. */
+  readonly fingerprint: string | null;
+  readonly configKey: string;
 }
 
 /** Registers the dataset, the source and their binding; returns their ids. */
@@ -128,6 +131,8 @@ export async function recordBatch(
           deduped: l.deduped,
           quarantined: l.quarantined,
           filtered: l.filtered,
+          fingerprint: l.fingerprint,
+          config_key: l.configKey,
         })),
       )}`;
     }
@@ -252,4 +257,22 @@ export async function repairManifest(
       .map((s) => ({ manifest_id: m.id, symbol: s.symbol, rows: s.rows, first_ts: s.firstTs, last_ts: s.lastTs }));
     if (rows.length) await tx`insert into mdw.partition_series ${tx(rows)}`;
   });
+}
+
+/**
+ * Of these inputs, the fingerprints under which a committed batch of this series read them
+ * with the same rules and scope (configKey).
+ */
+export async function readInputs(sql: Sql, ids: SeriesIds, granularity: string, configKey: string, uris: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const chunk of chunks(uris, 5000)) {
+    const rows = await sql<{ raw_uri: string; fingerprint: string }[]>`
+      select distinct l.raw_uri, l.fingerprint
+      from mdw.lineage_item l join mdw.batch b on b.id = l.batch_id
+      where l.raw_uri = any(${chunk}) and l.config_key = ${configKey} and l.fingerprint is not null
+        and b.status = 'committed' and b.dataset_id = ${ids.datasetId} and b.source_id = ${ids.sourceId}
+        and b.granularity = ${granularity}`;
+    for (const r of rows) out.set(r.raw_uri, r.fingerprint);
+  }
+  return out;
 }

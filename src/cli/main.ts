@@ -98,6 +98,7 @@ function buildProgram(): Command {
     .option('--to <date>', 'only bars up to this date (inclusive) or time')
     .option('--symbols <list>', 'only these symbols, comma-separated', splitList)
     .option('--dry-run', 'read, transform and validate, report what would be written, write nothing')
+    .option('--full', 'read every input, also those already loaded and unchanged since (they are skipped by default)')
     .addOption(new Option('--format <format>', formatHelp))
     .addHelpText('after', '\nExamples:\n  mdw ingest demo\n  mdw ingest demo --from 2020-01-01 --symbols AAPL,MSFT --dry-run\n  mdw ingest ./my-job.yml')
     .action(lazy(async () => (await import('./commands/ingest.js')).ingestCommand));

@@ -28,6 +28,8 @@ export interface Settings {
   /** DuckDB working-memory cap; beyond it DuckDB spills to home/tmp. */
   readonly duckdbMemoryLimit: string;
   readonly duckdbThreads: number;
+  /** Inputs are loaded in chunks of about this many bytes, so memory stays bounded. */
+  readonly chunkBytes: number;
   readonly logLevel: string;
 }
 
@@ -62,6 +64,7 @@ export function resolveSettings(
     lockTimeoutMs: Math.max(0, lockSeconds) * 1000,
     duckdbMemoryLimit: env.MDW_DUCKDB_MEMORY ?? '1GB',
     duckdbThreads: numberFrom(env.MDW_THREADS) ?? Math.max(1, os.availableParallelism()),
+    chunkBytes: (numberFrom(env.MDW_CHUNK_MB) ?? 256) * 2 ** 20,
     logLevel: input.logLevel ?? env.MDW_LOG_LEVEL ?? 'info',
   });
 }

@@ -1,18 +1,38 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { PartitionRule } from '../config/types.js';
+import type { PartitionPeriod, PartitionRule } from '../config/types.js';
 import { duckdbType, lineageColumns, valueColumns, type DatasetDef } from '../core/datasets.js';
-import { ident, literal, pathList, pathLiteral } from '../core/sql.js';
+import { ident, literal, pathList, pathLiteral, stringList } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
-import { partitionUri, periodFormat, type PartitionKey } from '../lake/layout.js';
+import { partitionUri, type PartitionKey } from '../lake/layout.js';
 import { fsyncDir, fsyncFile, hashFile, mkdirDurably, renameDurably } from './file-io.js';
 
 /**
- * The load stage. Input: a DuckDB table of checked rows, each with `_state` 'ok', 'bad' or
- * 'filtered'. It removes repeated keys, assigns partitions, compares with what the lake holds,
- * and rewrites only the partitions whose content changes: one Parquet file per partition,
- * merged, deduplicated, sorted, written beside the old file and renamed over it.
+ * The load stage. Input: the table `checked`, one row per record of a chunk of inputs, in read
+ * order (its rowid), with the dataset's columns, `_file`, `_period` (the partition period as an
+ * integer), `_state` ('ok', 'bad' or 'filtered'), `_rules` (comma-separated), `_detail`,
+ * `_raw_json`, `_fold`.
+ *
+ * It marks repeated keys, compares the rows of partitions that already have a file with that
+ * file, and rewrites only the partitions whose content changes: one Parquet file per
+ * partition, merged, deduplicated, sorted, written beside the old file and renamed over it.
+ * Partitions that are new are written straight from `checked`; rows arrive clustered by input,
+ * so a partition's rows sit in a few row groups and each write reads little.
+ *
+ * `_state` after staging: 'ok' (stored: new or changed), 'dup' and 'same' (already there),
+ * 'bad' and 'conflict' (quarantined), 'filtered' (outside the run's scope).
  */
+
+export const checkedTable = 'checked';
+
+const T = {
+  dupKeys: 'mdw_dup_keys',
+  parts: 'mdw_parts',
+  old: 'mdw_old',
+  cmp: 'mdw_cmp',
+  removed: 'mdw_removed',
+  merge: 'mdw_merge',
+} as const;
 
 export interface SeriesTarget {
   readonly dataset: DatasetDef;
@@ -20,11 +40,16 @@ export interface SeriesTarget {
   readonly source: string;
   readonly granularity: string;
   readonly lakeRoot: string;
+  /** Batches of this run already committed (earlier chunks): a row they stored that a later
+   * chunk contradicts is a conflict within the run, not a correction. */
+  readonly runBatchIds: readonly string[];
 }
 
 export interface PartitionPlan {
   readonly pid: number;
   readonly key: PartitionKey;
+  /** The period as `_period` holds it. */
+  readonly periodValue: number;
   /** Relative to the lake root. */
   readonly uri: string;
   readonly path: string;
@@ -52,6 +77,8 @@ export interface StagePlan {
   readonly lineage: readonly LineageRow[];
   /** Symbols with at least one stored row in this batch. */
   readonly symbols: readonly string[];
+  /** Rows an earlier chunk of this run stored that this one contradicts (quarantined too). */
+  readonly removed: number;
 }
 
 export interface SeriesStats {
@@ -72,125 +99,117 @@ export interface WrittenPartition {
   readonly series: readonly SeriesStats[];
 }
 
-const T = {
-  checked: 'checked',
-  dupKeys: 'mdw_dup_keys',
-  parts: 'mdw_parts',
-  old: 'mdw_old',
-  staged: 'mdw_staged',
-  final: 'mdw_final',
-} as const;
-
 const isoMicros = (col: string) => `strftime(${col}, '%Y-%m-%dT%H:%M:%S.%fZ')`;
 
-/** Rows that repeat a key: exact repeats are counted once, conflicting ones are quarantined. */
-async function markRepeatedKeys(duck: DuckSession, def: DatasetDef): Promise<void> {
-  const key = def.key.map(ident).join(', ');
-  const values = valueColumns(def).map((c) => `${ident(c)} := ${ident(c)}`).join(', ');
-  await duck.run(
-    `CREATE OR REPLACE TABLE ${T.dupKeys} AS SELECT ${key}, count(*) AS n, count(DISTINCT struct_pack(${values})) AS variants ` +
-      `FROM ${T.checked} WHERE _state = 'ok' GROUP BY ${key} HAVING count(*) > 1`,
-  );
-  const [{ n }] = await duck.all<{ n: number }>(`SELECT count(*) AS n FROM ${T.dupKeys}`) as [{ n: number }];
-  if (n > 0) {
-    const shown = (k: string) =>
-      k === def.timeColumn ? `strftime(c.${ident(k)}, '%Y-%m-%dT%H:%M:%SZ')` : `CAST(c.${ident(k)} AS VARCHAR)`;
-    const keyText = def.key.map((k) => `${literal(`${k} `)} || ${shown(k)}`).join(` || ' ' || `);
-    await duck.run(
-      `UPDATE ${T.checked} SET _state = x.state, _rules = x.rules, _detail = x.detail FROM (` +
-        `SELECT c._rn, CASE WHEN d.variants > 1 THEN 'conflict' ELSE 'dup' END AS state, ` +
-        `CASE WHEN d.variants > 1 THEN ['duplicate_key'] ELSE [] END AS rules, ` +
-        `CASE WHEN d.variants > 1 THEN 'duplicate_key: ' || d.n || ' rows with different values share ' || ${keyText} END AS detail, ` +
-        `d.variants, row_number() OVER (PARTITION BY ${def.key.map((k) => `c.${ident(k)}`).join(', ')} ORDER BY c._rn) AS k ` +
-        `FROM ${T.checked} c JOIN ${T.dupKeys} d USING (${key}) WHERE c._state = 'ok'` +
-        `) x WHERE ${T.checked}._rn = x._rn AND (x.variants > 1 OR x.k > 1)`,
-    );
-  }
+const periodScale: Record<PartitionPeriod, (ts: string) => string> = {
+  year: (ts) => `year(${ts})`,
+  month: (ts) => `(year(${ts}) * 100 + month(${ts}))`,
+  day: (ts) => `(year(${ts}) * 10000 + month(${ts}) * 100 + day(${ts}))`,
+};
+
+/** The partition period of a timestamp as an integer (2024, 202403, 20240315): cheap to compute and to filter on. */
+export function periodSql(period: PartitionPeriod, ts: string): string {
+  return periodScale[period](ts);
+}
+
+/** The label a period integer has in the lake's paths (2024, 2024-03, 2024-03-15). */
+export function periodLabel(period: PartitionPeriod, value: number): string {
+  const s = String(value);
+  if (period === 'year') return s.padStart(4, '0');
+  if (period === 'month') return `${s.slice(0, -2).padStart(4, '0')}-${s.slice(-2)}`;
+  return `${s.slice(0, -4).padStart(4, '0')}-${s.slice(-4, -2)}-${s.slice(-2)}`;
+}
+
+/** The rows of one partition in `checked`. */
+function partitionFilter(def: DatasetDef, grain: PartitionRule, p: PartitionPlan, alias = ''): string {
+  const terms = [`${alias}_period = ${p.periodValue}`];
+  if (grain.by_symbol && def.symbolColumn) terms.push(`${alias}${ident(def.symbolColumn)} = ${literal(p.key.symbol!)}`);
+  return terms.join(' AND ');
 }
 
 /**
- * Plans the batch: which partitions it touches, which of them change, and the lineage counts.
- * Reads the touched partitions' current files; writes nothing.
+ * Rows that repeat a key within the chunk: exact repeats keep their first occurrence ('dup'
+ * for the others); repeats that disagree are all quarantined ('conflict'), because nothing
+ * says which is right.
+ */
+async function markRepeatedKeys(duck: DuckSession, def: DatasetDef): Promise<void> {
+  const key = def.key.map(ident).join(', ');
+  await duck.run(
+    `CREATE OR REPLACE TABLE ${T.dupKeys} AS SELECT ${key} FROM ${checkedTable} WHERE _state = 'ok' GROUP BY ${key} HAVING count(*) > 1`,
+  );
+  const [{ n }] = (await duck.all<{ n: number }>(`SELECT count(*) AS n FROM ${T.dupKeys}`)) as [{ n: number }];
+  if (n === 0) return;
+  const values = valueColumns(def).map((c) => `${ident(c)} := c.${ident(c)}`).join(', ');
+  const shown = (k: string) => (k === def.timeColumn ? `strftime(c.${ident(k)}, '%Y-%m-%dT%H:%M:%SZ')` : `CAST(c.${ident(k)} AS VARCHAR)`);
+  const keyText = def.key.map((k) => `${literal(`${k} `)} || ${shown(k)}`).join(` || ' ' || `);
+  const partition = def.key.map((k) => `c.${ident(k)}`).join(', ');
+  await duck.run(
+    `UPDATE ${checkedTable} SET _state = x.state, _rules = x.rules, _detail = x.detail FROM (` +
+      `SELECT row, CASE WHEN variants > 1 THEN 'conflict' ELSE 'dup' END AS state, ` +
+      `CASE WHEN variants > 1 THEN 'duplicate_key' END AS rules, ` +
+      `CASE WHEN variants > 1 THEN 'duplicate_key: ' || n || ' rows with different values share ' || key_text END AS detail, k, variants FROM (` +
+      `SELECT c.rowid AS row, ${keyText} AS key_text, count(*) OVER w AS n, count(DISTINCT struct_pack(${values})) OVER w AS variants, ` +
+      `row_number() OVER (PARTITION BY ${partition} ORDER BY c.rowid) AS k ` +
+      `FROM ${checkedTable} c JOIN ${T.dupKeys} d USING (${key}) WHERE c._state = 'ok' WINDOW w AS (PARTITION BY ${partition}))` +
+      `) x WHERE ${checkedTable}.rowid = x.row AND (x.variants > 1 OR x.k > 1)`,
+  );
+}
+
+/**
+ * Plans the chunk: which partitions it touches, which of them change, and the lineage counts.
+ * Reads the current files of touched partitions that have one; writes nothing.
  */
 export async function stageBatch(duck: DuckSession, target: SeriesTarget, rejects: string | null, inputs: readonly string[]): Promise<StagePlan> {
   const { dataset: def, grain } = target;
   await markRepeatedKeys(duck, def);
 
-  const sym = def.symbolColumn && grain.by_symbol ? `c.${ident(def.symbolColumn)}` : 'NULL';
-  const period = `strftime(c.${ident(def.timeColumn)}, ${literal(periodFormat(grain.period))})`;
-  const keys = await duck.all<{ psym: string | null; period: string }>(
-    `SELECT DISTINCT ${sym} AS psym, ${period} AS period FROM ${T.checked} c WHERE _state = 'ok' ORDER BY ALL`,
+  const symCol = def.symbolColumn ? ident(def.symbolColumn) : 'NULL';
+  const sym = grain.by_symbol && def.symbolColumn ? symCol : 'NULL';
+  const keys = await duck.all<{ psym: string | null; period: number; rows: number }>(
+    `SELECT ${sym} AS psym, _period AS period, count(*) FILTER (WHERE _state = 'ok') AS rows FROM ${checkedTable} ` +
+      `WHERE _state IN ('ok', 'dup') GROUP BY ALL ORDER BY ALL`,
   );
-  const partitions: PartitionPlan[] = keys.map((k, pid) => {
-    const key: PartitionKey = { dataset: def.name, source: target.source, granularity: target.granularity, symbol: k.psym, period: k.period };
+  let partitions: PartitionPlan[] = keys.map((k, pid) => {
+    const key: PartitionKey = { dataset: def.name, source: target.source, granularity: target.granularity, symbol: k.psym, period: periodLabel(grain.period, k.period) };
     const uri = partitionUri(key, grain);
     const file = path.join(target.lakeRoot, ...uri.split('/'));
-    return { pid, key, uri, path: file, existed: existsSync(file), changes: 0 };
+    return { pid, key, periodValue: k.period, uri, path: file, existed: existsSync(file), changes: k.rows };
   });
-  await duck.run(`CREATE OR REPLACE TABLE ${T.parts} (pid INTEGER, psym VARCHAR, period VARCHAR, path VARCHAR)`);
-  for (let i = 0; i < partitions.length; i += 1000) {
-    const values = partitions
-      .slice(i, i + 1000)
-      .map((p) => `(${p.pid}, ${literal(p.key.symbol)}, ${literal(p.key.period)}, ${literal(p.path)})`);
-    await duck.run(`INSERT INTO ${T.parts} VALUES ${values.join(', ')}`);
-  }
 
-  const existing = partitions.filter((p) => p.existed).map((p) => p.path);
-  const columns = [...def.columns, ...lineageColumns];
+  let removed = 0;
+  const existing = partitions.filter((p) => p.existed);
+  for (const t of [T.parts, T.old, T.cmp, T.removed]) await duck.run(`DROP TABLE IF EXISTS ${t}`);
   if (existing.length > 0) {
-    await duck.run(
-      `CREATE OR REPLACE TABLE ${T.old} AS SELECT p.pid AS _pid, ` +
-        columns.map((c) => `CAST(o.${ident(c.name)} AS ${duckdbType[c.type]}) AS ${ident(c.name)}`).join(', ') +
-        ` FROM read_parquet(${pathList(existing)}, filename = true, union_by_name = true, hive_partitioning = false) o JOIN ${T.parts} p ON p.path = o.filename`,
+    removed = await compareWithLake(duck, target, existing);
+    const changes = new Map(
+      (await duck.all<{ pid: number; n: number }>(`SELECT _pid AS pid, count(*) FILTER (WHERE _status IN ('new', 'changed')) AS n FROM ${T.cmp} GROUP BY ALL`)).map((r) => [r.pid, r.n]),
     );
-  } else {
-    await duck.run(
-      `CREATE OR REPLACE TABLE ${T.old} (_pid INTEGER, ${columns.map((c) => `${ident(c.name)} ${duckdbType[c.type]}`).join(', ')})`,
+    const dropped = new Map(
+      (await duck.all<{ pid: number; n: number }>(`SELECT _pid AS pid, count(*) AS n FROM ${T.removed} GROUP BY ALL`)).map((r) => [r.pid, r.n]),
     );
+    partitions = partitions.map((p) => (p.existed ? { ...p, changes: (changes.get(p.pid) ?? 0) + (dropped.get(p.pid) ?? 0) } : p));
   }
 
-  const keyJoin = def.key.map((k) => `o.${ident(k)} = c.${ident(k)}`).join(' AND ');
-  const same = valueColumns(def).map((v) => `c.${ident(v)} IS NOT DISTINCT FROM o.${ident(v)}`).join(' AND ');
-  const partJoin = [`p.period = ${period}`, ...(sym === 'NULL' ? [] : [`p.psym = ${sym}`])].join(' AND ');
-  await duck.run(
-    `CREATE OR REPLACE TABLE ${T.staged} AS SELECT c.*, p.pid AS _pid, ` +
-      `CASE WHEN c._state <> 'ok' THEN NULL WHEN o._pid IS NULL THEN 'new' WHEN ${same} THEN 'same' ELSE 'changed' END AS _status ` +
-      `FROM ${T.checked} c LEFT JOIN ${T.parts} p ON c._state IN ('ok', 'dup') AND ${partJoin} ` +
-      `LEFT JOIN ${T.old} o ON o._pid = p.pid AND ${keyJoin}`,
-  );
-  await duck.run(`DROP TABLE ${T.checked}`);
-
-  for (const row of await duck.all<{ pid: number; changes: number }>(
-    `SELECT _pid AS pid, count(*) AS changes FROM ${T.staged} WHERE _status IN ('new', 'changed') GROUP BY _pid`,
-  )) {
-    const p = partitions[row.pid]!;
-    partitions[row.pid] = { ...p, changes: row.changes };
-  }
-
-  const fate = (alias: string) =>
+  const pidOf = new Map(partitions.map((p) => [`${p.key.symbol ?? ''}\u0000${p.periodValue}`, p.pid]));
+  const fate =
     `count(*) AS recordsIn, ` +
-    `count(*) FILTER (WHERE ${alias}_status IN ('new', 'changed')) AS out, ` +
-    `count(*) FILTER (WHERE ${alias}_state = 'dup' OR ${alias}_status = 'same') AS deduped, ` +
-    `count(*) FILTER (WHERE ${alias}_state IN ('bad', 'conflict')) AS quarantined, ` +
-    `count(*) FILTER (WHERE ${alias}_state = 'filtered') AS filtered`;
-  const lineage = await duck.all<LineageRow>(
-    `SELECT _file AS input, _pid AS pid, ${fate('')} FROM ${T.staged} GROUP BY ALL ORDER BY input, pid NULLS FIRST`,
+    `count(*) FILTER (WHERE _state = 'ok') AS out, ` +
+    `count(*) FILTER (WHERE _state IN ('dup', 'same')) AS deduped, ` +
+    `count(*) FILTER (WHERE _state IN ('bad', 'conflict')) AS quarantined, ` +
+    `count(*) FILTER (WHERE _state = 'filtered') AS filtered`;
+  const rows = await duck.all<BatchCounts & { input: string; psym: string | null; period: number | null; stored: boolean }>(
+    `SELECT _file AS input, CASE WHEN _state IN ('ok', 'dup', 'same') THEN ${sym} END AS psym, ` +
+      `CASE WHEN _state IN ('ok', 'dup', 'same') THEN _period END AS period, ${fate} FROM ${checkedTable} GROUP BY ALL ORDER BY ALL`,
   );
-  if (rejects) {
-    // Unparseable lines reached no partition: they join their file's no-partition row.
-    for (const r of await duck.all<{ input: string; n: number }>(`SELECT _file AS input, count(*) AS n FROM ${rejects} GROUP BY ALL ORDER BY 1`)) {
-      const i = lineage.findIndex((l) => l.input === r.input && l.pid === null);
-      const prior = i >= 0 ? lineage[i]! : { input: r.input, pid: null, recordsIn: 0, out: 0, deduped: 0, quarantined: 0, filtered: 0 };
-      const merged = { ...prior, recordsIn: prior.recordsIn + r.n, quarantined: prior.quarantined + r.n };
-      if (i >= 0) lineage[i] = merged;
-      else lineage.push(merged);
-    }
-  }
+  const lineage: LineageRow[] = rows.map(({ input, psym, period, ...counts }) => ({
+    input,
+    pid: period === null ? null : (pidOf.get(`${psym ?? ''}\u0000${period}`) ?? null),
+    ...counts,
+  }));
+  mergeRejects(lineage, rejects ? await duck.all<{ input: string; n: number }>(`SELECT _file AS input, count(*) AS n FROM ${rejects} GROUP BY ALL ORDER BY 1`) : []);
   // An input with no records at all (an empty file) is accounted for too.
   const seen = new Set(lineage.map((l) => l.input));
-  for (const input of inputs) {
-    if (!seen.has(input)) lineage.push({ input, pid: null, recordsIn: 0, out: 0, deduped: 0, quarantined: 0, filtered: 0 });
-  }
+  for (const input of inputs) if (!seen.has(input)) lineage.push({ input, pid: null, recordsIn: 0, out: 0, deduped: 0, quarantined: 0, filtered: 0 });
   const counts = lineage.reduce<BatchCounts>(
     (a, r) => ({
       recordsIn: a.recordsIn + r.recordsIn,
@@ -202,9 +221,64 @@ export async function stageBatch(duck: DuckSession, target: SeriesTarget, reject
     { recordsIn: 0, out: 0, deduped: 0, quarantined: 0, filtered: 0 },
   );
   const symbols = def.symbolColumn
-    ? (await duck.all<{ s: string }>(`SELECT DISTINCT ${ident(def.symbolColumn)} AS s FROM ${T.staged} WHERE _state = 'ok' ORDER BY 1`)).map((r) => r.s)
+    ? (await duck.all<{ s: string }>(`SELECT DISTINCT ${symCol} AS s FROM ${checkedTable} WHERE _state = 'ok' ORDER BY 1`)).map((r) => r.s)
     : [];
-  return { partitions, counts, lineage, symbols };
+  return { partitions, counts, lineage, symbols, removed };
+}
+
+/** Unparseable lines reached no partition: they join their input's no-partition row. */
+function mergeRejects(lineage: LineageRow[], rejects: readonly { input: string; n: number }[]): void {
+  for (const r of rejects) {
+    const i = lineage.findIndex((l) => l.input === r.input && l.pid === null);
+    const prior = i >= 0 ? lineage[i]! : { input: r.input, pid: null, recordsIn: 0, out: 0, deduped: 0, quarantined: 0, filtered: 0 };
+    const merged = { ...prior, recordsIn: prior.recordsIn + r.n, quarantined: prior.quarantined + r.n };
+    if (i >= 0) lineage[i] = merged;
+    else lineage.push(merged);
+  }
+}
+
+/**
+ * The chunk's rows of partitions that have a file, against that file: 'new', 'same' (marked
+ * 'same' in checked), 'changed', or 'conflict' with a row an earlier chunk of this run stored
+ * (both are quarantined; the stored one is listed in mdw_removed). Returns how many stored
+ * rows are removed that way.
+ */
+async function compareWithLake(duck: DuckSession, target: SeriesTarget, existing: readonly PartitionPlan[]): Promise<number> {
+  const { dataset: def, grain } = target;
+  const columns = [...def.columns, ...lineageColumns];
+  await duck.run(`CREATE TABLE ${T.parts} (pid INTEGER, psym VARCHAR, period INTEGER, path VARCHAR)`);
+  for (let i = 0; i < existing.length; i += 1000) {
+    const values = existing.slice(i, i + 1000).map((p) => `(${p.pid}, ${literal(p.key.symbol)}, ${p.periodValue}, ${literal(p.path)})`);
+    await duck.run(`INSERT INTO ${T.parts} VALUES ${values.join(', ')}`);
+  }
+  await duck.run(
+    `CREATE TABLE ${T.old} AS SELECT p.pid AS _pid, ` +
+      columns.map((c) => `CAST(o.${ident(c.name)} AS ${duckdbType[c.type]}) AS ${ident(c.name)}`).join(', ') +
+      ` FROM read_parquet(${pathList(existing.map((p) => p.path))}, filename = true, union_by_name = true, hive_partitioning = false) o ` +
+      `JOIN ${T.parts} p ON p.path = o.filename`,
+  );
+  const sym = grain.by_symbol && def.symbolColumn ? `c.${ident(def.symbolColumn)}` : null;
+  const partJoin = [`p.period = c._period`, ...(sym ? [`p.psym = ${sym}`] : [])].join(' AND ');
+  const keyJoin = def.key.map((k) => `o.${ident(k)} = c.${ident(k)}`).join(' AND ');
+  const same = valueColumns(def).map((v) => `c.${ident(v)} IS NOT DISTINCT FROM o.${ident(v)}`).join(' AND ');
+  const earlier = target.runBatchIds.length ? `o.batch_id IN (SELECT unnest(${stringList(target.runBatchIds)}))` : 'false';
+  await duck.run(
+    `CREATE TABLE ${T.cmp} AS SELECT c.rowid AS _row, p.pid AS _pid, ` +
+      `CASE WHEN o._pid IS NULL THEN 'new' WHEN ${same} THEN 'same' WHEN ${earlier} THEN 'conflict' ELSE 'changed' END AS _status ` +
+      `FROM ${checkedTable} c JOIN ${T.parts} p ON ${partJoin} LEFT JOIN ${T.old} o ON o._pid = p.pid AND ${keyJoin} WHERE c._state = 'ok'`,
+  );
+  await duck.run(`UPDATE ${checkedTable} SET _state = 'same' WHERE rowid IN (SELECT _row FROM ${T.cmp} WHERE _status = 'same')`);
+  await duck.run(
+    `CREATE TABLE ${T.removed} AS SELECT o.* FROM ${T.old} o JOIN (SELECT m._pid, ${def.key.map((k) => `c.${ident(k)}`).join(', ')} FROM ${T.cmp} m ` +
+      `JOIN ${checkedTable} c ON c.rowid = m._row WHERE m._status = 'conflict') x ON x._pid = o._pid AND ${def.key.map((k) => `x.${ident(k)} = o.${ident(k)}`).join(' AND ')}`,
+  );
+  await duck.run(
+    `UPDATE ${checkedTable} SET _state = 'conflict', _rules = 'duplicate_key', ` +
+      `_detail = 'duplicate_key: differs from the row an earlier chunk of this run stored for the same ' || ${literal(def.key.join(', '))} ` +
+      `WHERE rowid IN (SELECT _row FROM ${T.cmp} WHERE _status = 'conflict')`,
+  );
+  const [{ n }] = (await duck.all<{ n: number }>(`SELECT count(*) AS n FROM ${T.removed}`)) as [{ n: number }];
+  return n;
 }
 
 /**
@@ -212,60 +286,75 @@ export async function stageBatch(duck: DuckSession, target: SeriesTarget, reject
  * fsynced and hashed. Nothing is renamed yet: commitPartitions does that after the catalog
  * has recorded the intent.
  */
-export async function writePartitions(
-  duck: DuckSession,
-  target: SeriesTarget,
-  plan: StagePlan,
-  batchId: string,
-  width: number,
-): Promise<WrittenPartition[]> {
-  const { dataset: def } = target;
+export async function writePartitions(duck: DuckSession, target: SeriesTarget, plan: StagePlan, batchId: string, width: number): Promise<WrittenPartition[]> {
+  const { dataset: def, grain } = target;
   const dirty = plan.partitions.filter((p) => p.changes > 0);
   if (dirty.length === 0) return [];
   const canon = def.columns.map((c) => ident(c.name));
   const order = [def.symbolColumn, def.timeColumn].filter((c): c is string => c !== null).map(ident).join(', ');
-  const keyMatch = def.key.map((k) => `s.${ident(k)} = o.${ident(k)}`).join(' AND ');
-  await duck.run(
-    `CREATE OR REPLACE TABLE ${T.final} AS SELECT * FROM (` +
-      `SELECT _pid, ${canon.join(', ')}, ${literal(target.granularity)} AS granularity, ${literal(target.source)} AS source, ${literal(batchId)} AS batch_id ` +
-      `FROM ${T.staged} WHERE _status IN ('new', 'changed') ` +
-      `UNION ALL SELECT o._pid, ${canon.map((c) => `o.${c}`).join(', ')}, o.granularity, o.source, o.batch_id FROM ${T.old} o ` +
-      `WHERE o._pid IN (${dirty.map((p) => p.pid).join(', ')}) ` +
-      `AND NOT EXISTS (SELECT 1 FROM ${T.staged} s WHERE s._status = 'changed' AND s._pid = o._pid AND ${keyMatch})` +
-      `) ORDER BY _pid, ${order}`,
-  );
+  const outColumns = [...canon, 'granularity', 'source', 'batch_id'].join(', ');
+  const stamped = `${canon.join(', ')}, ${literal(target.granularity)} AS granularity, ${literal(target.source)} AS source, ${literal(batchId)} AS batch_id`;
+
+  // Partitions that have a file are merged in a small table: their stored rows that stay,
+  // and this chunk's new and changed ones.
+  const merged = dirty.filter((p) => p.existed);
+  if (merged.length > 0) {
+    const ids = merged.map((p) => p.pid).join(', ');
+    const keyMatch = (a: string, b: string) => def.key.map((k) => `${a}.${ident(k)} = ${b}.${ident(k)}`).join(' AND ');
+    await duck.run(
+      `CREATE OR REPLACE TABLE ${T.merge} AS ` +
+        `SELECT m._pid, ${canon.map((c) => `c.${c}`).join(', ')}, ${literal(target.granularity)} AS granularity, ${literal(target.source)} AS source, ${literal(batchId)} AS batch_id ` +
+        `FROM ${T.cmp} m JOIN ${checkedTable} c ON c.rowid = m._row WHERE m._status IN ('new', 'changed') AND m._pid IN (${ids}) ` +
+        `UNION ALL SELECT o._pid, ${canon.map((c) => `o.${c}`).join(', ')}, o.granularity, o.source, o.batch_id FROM ${T.old} o ` +
+        `WHERE o._pid IN (${ids}) AND NOT EXISTS (SELECT 1 FROM ${T.cmp} m JOIN ${checkedTable} c ON c.rowid = m._row ` +
+        `WHERE m._status IN ('changed', 'conflict') AND m._pid = o._pid AND ${keyMatch('c', 'o')})`,
+    );
+  }
+  const source = (p: PartitionPlan) =>
+    p.existed ? `SELECT ${outColumns} FROM ${T.merge} WHERE _pid = ${p.pid}` : `SELECT ${stamped} FROM ${checkedTable} WHERE _state = 'ok' AND ${partitionFilter(def, grain, p)}`;
+
   const symCol = def.symbolColumn ? ident(def.symbolColumn) : 'NULL';
-  const stats = await duck.all<{ pid: number; symbol: string | null; rows: number; firstTs: string; lastTs: string }>(
-    `SELECT _pid AS pid, ${symCol} AS symbol, count(*) AS rows, ${isoMicros(`min(${ident(def.timeColumn)})`)} AS firstTs, ` +
-      `${isoMicros(`max(${ident(def.timeColumn)})`)} AS lastTs FROM ${T.final} GROUP BY ALL ORDER BY ALL`,
-  );
+  const ts = ident(def.timeColumn);
+  const statsOf = async (from: string, group: string) =>
+    duck.all<{ g: string; symbol: string | null; rows: number; firstTs: string; lastTs: string }>(
+      `SELECT ${group} AS g, ${symCol} AS symbol, count(*) AS rows, ${isoMicros(`min(${ts})`)} AS firstTs, ${isoMicros(`max(${ts})`)} AS lastTs ` +
+        `FROM ${from} GROUP BY ALL ORDER BY ALL`,
+    );
+  const stats = new Map<number, SeriesStats[]>();
+  const add = (pid: number, s: SeriesStats) => stats.set(pid, [...(stats.get(pid) ?? []), s]);
+  const fresh = dirty.filter((p) => !p.existed);
+  if (fresh.length > 0) {
+    const sym = grain.by_symbol && def.symbolColumn ? symCol : "''";
+    const pidOf = new Map(fresh.map((p) => [`${p.key.symbol ?? ''}\u0000${p.periodValue}`, p.pid]));
+    for (const r of await statsOf(`(SELECT * FROM ${checkedTable} WHERE _state = 'ok')`, `${sym} || chr(0) || _period`)) {
+      const pid = pidOf.get(r.g);
+      if (pid !== undefined) add(pid, { symbol: r.symbol, rows: r.rows, firstTs: r.firstTs, lastTs: r.lastTs });
+    }
+  }
+  if (merged.length > 0) {
+    for (const r of await statsOf(T.merge, 'CAST(_pid AS VARCHAR)')) add(Number(r.g), { symbol: r.symbol, rows: r.rows, firstTs: r.firstTs, lastTs: r.lastTs });
+  }
+
   const tag = batchId.slice(0, 8);
   const tmpOf = (p: PartitionPlan) => path.join(path.dirname(p.path), `.${path.basename(p.path)}.${tag}.tmp`);
   for (const p of dirty) {
     mkdirDurably(path.dirname(p.path));
     removeStaleTemps(p.path);
   }
-  const outColumns = [...canon, 'granularity', 'source', 'batch_id'].join(', ');
   await duck.runParallel(
-    dirty.map(
-      (p) =>
-        `COPY (SELECT ${outColumns} FROM ${T.final} WHERE _pid = ${p.pid} ORDER BY ${order}) ` +
-        `TO ${literal(tmpOf(p))} (FORMAT PARQUET, COMPRESSION ZSTD)`,
-    ),
+    dirty.map((p) => `COPY (${source(p)} ORDER BY ${order}) TO ${literal(tmpOf(p))} (FORMAT PARQUET, COMPRESSION ZSTD)`),
     width,
   );
-  const written: WrittenPartition[] = [];
   // Before the catalog records these files they must survive a power loss: the files and the
   // folders that name them.
   for (const dir of new Set(dirty.map((p) => path.dirname(p.path)))) fsyncDir(dir);
+  const written: WrittenPartition[] = [];
   for (const p of dirty) {
     const tmpPath = tmpOf(p);
     fsyncFile(tmpPath);
     const { sha256, bytes } = await hashFile(tmpPath);
-    const series = stats.filter((s) => s.pid === p.pid).map(({ symbol, rows, firstTs, lastTs }) => ({ symbol, rows, firstTs, lastTs }));
-    written.push({ plan: p, tmpPath, sha256, bytes, ...summarizeSeries(series) });
+    written.push({ plan: p, tmpPath, sha256, bytes, ...summarizeSeries(stats.get(p.pid) ?? []) });
   }
-  await duck.run(`DROP TABLE ${T.final}`);
   return written;
 }
 
@@ -299,10 +388,13 @@ export function commitPartitions(written: readonly { tmpPath: string; plan: { pa
   for (const w of written) renameDurably(w.tmpPath, w.plan.path);
 }
 
-/** Drops the temp tables of a batch. */
+/** Drops the tables of a chunk. */
 export async function releaseStage(duck: DuckSession): Promise<void> {
-  for (const t of [T.checked, T.dupKeys, T.parts, T.old, T.staged, T.final]) await duck.run(`DROP TABLE IF EXISTS ${t}`);
+  for (const t of [checkedTable, ...Object.values(T)]) await duck.run(`DROP TABLE IF EXISTS ${t}`);
 }
+
+/** Stored rows that this chunk's conflicts removed, for the quarantine. */
+export const removedTable = T.removed;
 
 /**
  * Temp files that a run killed before its catalog commit left beside a partition file. Pending
@@ -315,7 +407,3 @@ function removeStaleTemps(file: string): void {
     if (name.startsWith(prefix) && name.endsWith('.tmp')) rmSync(path.join(dir, name), { force: true });
   }
 }
-
-/** The staged table's name, for the quarantine writer. */
-export const stagedTable = T.staged;
-export const checkedTable = T.checked;

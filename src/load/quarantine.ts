@@ -4,7 +4,7 @@ import type { DatasetDef } from '../core/datasets.js';
 import { ident, literal } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { encodeSegment } from '../lake/layout.js';
-import { stagedTable } from './lake-writer.js';
+import { checkedTable, removedTable } from './lake-writer.js';
 
 export interface QuarantineTarget {
   readonly root: string;
@@ -21,18 +21,19 @@ export function quarantinePath(t: QuarantineTarget): string {
 }
 
 /**
- * Writes every rejected record of the staged batch, and every line the reader could not parse,
- * to one NDJSON file: batch, job, input file, record number (or line for unparseable lines),
- * the rules broken, why, and the record as it came in. Returns the file, or null when nothing
- * was rejected.
+ * Writes every rejected record of the staged chunk, every line the reader could not parse, and
+ * every stored row a conflict removed, to one NDJSON file: batch, job, input file, record
+ * number within the file (or line, for unparseable lines), the rules broken, why, and the
+ * record as it came in. Returns the file, or null when nothing was rejected.
  */
-export async function writeQuarantine(duck: DuckSession, t: QuarantineTarget, rejects: string | null): Promise<{ file: string; rows: number } | null> {
-  const canonical = t.dataset.columns.map((c) => `${ident(c.name)} := ${ident(c.name)}`).join(', ');
+export async function writeQuarantine(duck: DuckSession, t: QuarantineTarget, rejects: string | null, removed: number): Promise<{ file: string; rows: number } | null> {
+  const canonical = (alias: string) => t.dataset.columns.map((c) => `${ident(c.name)} := ${alias}.${ident(c.name)}`).join(', ');
   const head = `${literal(t.batchId)} AS batch_id, ${literal(t.job)} AS job, ${literal(t.dataset.name)} AS dataset, ${literal(t.source)} AS source`;
   const parts = [
-    `SELECT ${head}, s._file AS file, s._rn - st.r0 + 1 AS record, CAST(NULL AS BIGINT) AS line, s._rules AS rules, s._detail AS reason, ` +
-      `coalesce(s._raw_json, to_json(struct_pack(${canonical}))) AS raw ` +
-      `FROM ${stagedTable} s JOIN (SELECT _file, min(_rn) AS r0 FROM ${stagedTable} GROUP BY _file) st USING (_file) ` +
+    // Rows are in read order (rowid), so a row's number within its file is its distance from the file's first.
+    `SELECT ${head}, s._file AS file, s.rowid - st.r0 + 1 AS record, CAST(NULL AS BIGINT) AS line, string_split(s._rules, ',') AS rules, s._detail AS reason, ` +
+      `coalesce(s._raw_json, to_json(struct_pack(${canonical('s')}))) AS raw ` +
+      `FROM ${checkedTable} s JOIN (SELECT _file, min(rowid) AS r0 FROM ${checkedTable} GROUP BY _file) st USING (_file) ` +
       `WHERE s._state IN ('bad', 'conflict')`,
   ];
   if (rejects) {
@@ -40,11 +41,18 @@ export async function writeQuarantine(duck: DuckSession, t: QuarantineTarget, re
       `SELECT ${head}, r._file AS file, CAST(NULL AS BIGINT) AS record, r._line AS line, ['parse'] AS rules, r._reason AS reason, to_json(r._raw) AS raw FROM ${rejects} r`,
     );
   }
+  if (removed > 0) {
+    parts.push(
+      `SELECT ${head}, NULL AS file, CAST(NULL AS BIGINT) AS record, CAST(NULL AS BIGINT) AS line, ['duplicate_key'] AS rules, ` +
+        `'duplicate_key: stored by an earlier chunk of this run (batch ' || o.batch_id || '), contradicted by this one' AS reason, ` +
+        `to_json(struct_pack(${canonical('o')})) AS raw FROM ${removedTable} o`,
+    );
+  }
   const body = parts.join(' UNION ALL ');
   const [{ n }] = (await duck.all<{ n: number }>(`SELECT count(*) AS n FROM (${body})`)) as [{ n: number }];
   if (n === 0) return null;
   const file = quarantinePath(t);
   mkdirSync(path.dirname(file), { recursive: true });
-  await duck.run(`COPY (SELECT * FROM (${body}) ORDER BY file, coalesce(record, line)) TO ${literal(file)} (FORMAT JSON)`);
+  await duck.run(`COPY (SELECT * FROM (${body}) ORDER BY file NULLS LAST, coalesce(record, line)) TO ${literal(file)} (FORMAT JSON)`);
   return { file, rows: n };
 }

@@ -1,17 +1,20 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { RawBatch } from '../adapters/adapter.js';
+import { performance } from 'node:perf_hooks';
+import type { Adapter, ExtractRequest, InputRef, RawBatch } from '../adapters/adapter.js';
 import { adapters } from '../adapters/registry.js';
-import { ensureSeries, completeBatch, recordBatch, type SeriesRef } from '../catalog/lake-catalog.js';
+import type { Catalog } from '../catalog/catalog.js';
+import { completeBatch, ensureSeries, readInputs, recordBatch, type SeriesIds, type SeriesRef } from '../catalog/lake-catalog.js';
 import type { Job } from '../config/jobs.js';
 import type { Context } from '../context.js';
 import { SourceError } from '../core/errors.js';
 import { ident, stringList, timestampLiteral } from '../core/sql.js';
-import type { DuckSession } from '../lake/duckdb.js';
 import { intersectWindows, parseWindow, type TimeWindow } from '../core/time-window.js';
+import type { DuckSession } from '../lake/duckdb.js';
 import {
+  checkedTable,
   commitPartitions,
-  stagedTable,
+  periodSql,
   releaseStage,
   stageBatch,
   writePartitions,
@@ -20,7 +23,7 @@ import {
   type StagePlan,
 } from '../load/lake-writer.js';
 import { writeQuarantine } from '../load/quarantine.js';
-import { compileTransform, resolveFoldsSql, sourceReadTypes } from '../transform/compile-transform.js';
+import { compileTransform, needsReadOrder, resolveFoldsSql, sourceReadTypes } from '../transform/compile-transform.js';
 import { compileRecordRules } from '../validate/record-rules.js';
 import { recoverPendingWrites } from './recover.js';
 
@@ -29,116 +32,170 @@ export interface IngestOptions {
   readonly symbols: readonly string[] | null;
   readonly dryRun: boolean;
   readonly runId: string | null;
+  /** Read every input, also those a committed batch already read unchanged. */
+  readonly full?: boolean;
 }
 
 export interface IngestResult {
   readonly job: string;
-  readonly batchId: string;
+  /** One batch per chunk of inputs. */
+  readonly batchIds: readonly string[];
   readonly dryRun: boolean;
   readonly inputs: number;
+  /** Inputs not read because a committed batch read them unchanged, under the same rules. */
+  readonly skipped: number;
   readonly counts: BatchCounts;
   readonly partitions: { readonly touched: number; readonly written: number; readonly unchanged: number };
   readonly writes: readonly { readonly uri: string; readonly rows: number; readonly changes: number; readonly sha256: string | null }[];
-  readonly quarantine: { readonly file: string; readonly rows: number } | null;
+  readonly quarantine: { readonly files: readonly string[]; readonly rows: number } | null;
 }
 
-/** Runs one job: adapter -> transform -> validate -> load. */
+/**
+ * Runs one job: adapter -> transform -> validate -> load, in chunks of inputs so that memory
+ * stays bounded whatever the size of the run. Each chunk is one batch: staged, written and
+ * committed before the next is read.
+ */
 export async function runIngest(ctx: Context, job: Job, options: IngestOptions): Promise<IngestResult> {
   const window = intersectWindows(parseWindow(job.spec.window?.from, job.spec.window?.to, 'window.'), options.window);
   const symbols = normalizeSymbols(job, options.symbols ?? job.spec.symbols ?? null);
   const adapter = adapters[job.spec.source.adapter];
-  const lap = stopwatch();
-  const duck = await ctx.duck();
-  lap('open DuckDB');
-  const raw = await readChecked(ctx, duck, job, window, symbols);
-  lap('read, transform, validate');
   const def = job.dataset;
-  const rejects = raw.rejects ? 'mdw_rejects' : null;
-  if (raw.rejects) await duck.run(`CREATE OR REPLACE TABLE mdw_rejects AS SELECT * FROM ${raw.rejects}`);
-
-  const batchId = randomUUID();
-  const target: SeriesTarget = {
-    dataset: def,
-    grain: job.partition,
-    source: job.spec.source.name,
-    granularity: job.granularity.text,
-    lakeRoot: ctx.paths.lake,
+  const request: ExtractRequest = {
+    job,
+    from: window.from,
+    toExclusive: window.toExclusive,
+    symbols,
+    columns: sourceReadTypes(job.transform.value, def),
+    numbered: needsReadOrder(job.transform.value, def, job.granularity),
   };
-  try {
-    if (options.dryRun) {
-      const plan = await stageBatch(duck, target, rejects, raw.inputs);
-      return summarize(job, batchId, true, raw.inputs.length, plan, [], null);
+  const inputs = await adapter.list({ logger: ctx.logger, env: ctx.env }, request);
+  const configKey = runConfigKey(job, window, symbols);
+  const duck = await ctx.duck();
+  const ref: SeriesRef = {
+    dataset: def.name,
+    datasetDescription: def.description,
+    source: job.spec.source.name,
+    adapter: adapter.name,
+    granularity: job.granularity.text,
+    job: job.name,
+  };
+  const base = { dataset: def, grain: job.partition, source: ref.source, granularity: ref.granularity, lakeRoot: ctx.paths.lake };
+  const result = new ResultBuilder(job.name, options.dryRun, inputs.length);
+
+  if (options.dryRun) {
+    for (const chunk of chunked(inputs, ctx.settings.chunkBytes)) {
+      const plan = await loadChunk(ctx, duck, adapter, request, chunk, { ...base, runBatchIds: [] }, null);
+      result.add(randomUUID(), plan.plan, plan.written, plan.quarantine);
     }
-    const catalog = await ctx.catalog(`mdw ingest ${job.name}`);
-    const ref: SeriesRef = {
-      dataset: def.name,
-      datasetDescription: def.description,
-      source: target.source,
-      adapter: adapter.name,
-      granularity: target.granularity,
-      job: job.name,
-    };
-    const lockKey = `mdw:load:${ref.dataset}:${ref.source}:${ref.granularity}`;
-    return await catalog.withLock(lockKey, ctx.settings.lockTimeoutMs, async () => {
-      lap('open catalog');
-      const ids = await ensureSeries(catalog.sql, ref);
-      await recoverPendingWrites(ctx, catalog, def, ids, ref.granularity);
-      const plan = await stageBatch(duck, target, rejects, raw.inputs);
-      await keepRawOfConflicts(duck, raw);
-      lap('stage (dedupe, compare with the lake)');
-      const dirty = plan.partitions.filter((p) => p.changes > 0).length;
-      ctx.progress.step(`${job.name}: ${plan.counts.recordsIn} records; writing ${dirty} of ${plan.partitions.length} partitions`);
-      const written = await writePartitions(duck, target, plan, batchId, Math.max(1, ctx.settings.duckdbThreads));
-      lap('write partitions');
-      const at = ctx.clock.now();
-      const quarantine = await writeQuarantine(
-        duck,
-        { root: ctx.paths.quarantine, batchId, job: job.name, dataset: def, source: target.source, day: at.toISOString().slice(0, 10) },
-        rejects,
-      );
-      const uriOf = (pid: number | null) => (pid === null ? null : plan.partitions[pid]!.uri);
-      await recordBatch(
-        catalog.sql,
-        ids,
-        ref,
-        {
-          id: batchId,
-          runId: options.runId,
-          counts: plan.counts,
-          quarantineUri: quarantine ? path.relative(ctx.settings.home, quarantine.file) : null,
-          at,
-        },
-        written.map((w) => ({
-          uri: w.plan.uri,
-          tmpUri: path.relative(ctx.paths.lake, w.tmpPath).split(path.sep).join('/'),
-          symbol: w.plan.key.symbol,
-          period: w.plan.key.period,
-          rows: w.rows,
-          bytes: w.bytes,
-          sha256: w.sha256,
-          firstTs: w.firstTs,
-          lastTs: w.lastTs,
-          series: w.series,
-        })),
-        plan.lineage.map((l) => ({
-          rawUri: l.input,
-          uri: uriOf(l.pid),
-          period: l.pid === null ? null : plan.partitions[l.pid]!.key.period,
-          recordsIn: l.recordsIn,
-          out: l.out,
-          deduped: l.deduped,
-          quarantined: l.quarantined,
-          filtered: l.filtered,
-        })),
-        plan.symbols,
-      );
-      lap('quarantine and catalog');
-      commitPartitions(written);
-      if (written.length > 0) await completeBatch(catalog.sql, batchId, ctx.clock.now());
-      lap('rename and commit');
-      ctx.logger.debug(`${job.name}: timings`, lap.all());
-      return summarize(job, batchId, false, raw.inputs.length, plan, written, quarantine);
-    });
+    return result.build();
+  }
+
+  const catalog = await ctx.catalog(`mdw ingest ${job.name}`);
+  return catalog.withLock(`mdw:load:${ref.dataset}:${ref.source}:${ref.granularity}`, ctx.settings.lockTimeoutMs, async () => {
+    const ids = await ensureSeries(catalog.sql, ref);
+    await recoverPendingWrites(ctx, catalog, def, ids, ref.granularity);
+    const known = options.full ? new Map<string, string>() : await readInputs(catalog.sql, ids, ref.granularity, configKey, inputs.map((i) => i.uri));
+    const fresh = inputs.filter((i) => known.get(i.uri) !== i.fingerprint);
+    result.skip(inputs.length - fresh.length);
+    if (fresh.length < inputs.length) ctx.logger.info(`${job.name}: ${inputs.length - fresh.length} of ${inputs.length} inputs are unchanged since they were loaded; skipping them (--full reads them again)`);
+    const chunks = chunked(fresh, ctx.settings.chunkBytes);
+    for (const [i, chunk] of chunks.entries()) {
+      if (chunks.length > 1) ctx.progress.step(`${job.name}: chunk ${i + 1} of ${chunks.length} (${chunk.length} inputs)`);
+      const batchId = randomUUID();
+      const done = await loadChunk(ctx, duck, adapter, request, chunk, { ...base, runBatchIds: result.batchIds }, { catalog, ids, ref, batchId, runId: options.runId, configKey });
+      result.add(batchId, done.plan, done.written, done.quarantine);
+    }
+    return result.build();
+  });
+}
+
+interface CommitTo {
+  readonly catalog: Catalog;
+  readonly ids: SeriesIds;
+  readonly ref: SeriesRef;
+  readonly batchId: string;
+  readonly runId: string | null;
+  readonly configKey: string;
+}
+
+interface ChunkDone {
+  readonly plan: StagePlan;
+  readonly written: readonly { plan: { uri: string; changes: number }; rows: number; sha256: string }[];
+  readonly quarantine: { file: string; rows: number } | null;
+}
+
+/** One chunk end to end; with `commit` null (a dry run) it stops after staging. */
+async function loadChunk(
+  ctx: Context,
+  duck: DuckSession,
+  adapter: Adapter,
+  request: ExtractRequest,
+  inputs: readonly InputRef[],
+  target: SeriesTarget,
+  commit: CommitTo | null,
+): Promise<ChunkDone> {
+  const lap = stopwatch();
+  const job = request.job;
+  const def = job.dataset;
+  try {
+    const raw = await readChecked(ctx, duck, adapter, request, inputs, target);
+    lap('read, transform, validate');
+    const rejects = raw.rejects ? 'mdw_rejects' : null;
+    if (raw.rejects) await duck.run(`CREATE OR REPLACE TABLE mdw_rejects AS SELECT * FROM ${raw.rejects}`);
+    const plan = await stageBatch(duck, target, rejects, raw.inputs);
+    lap('stage');
+    if (!commit) return { plan, written: [], quarantine: null };
+    await keepRawOfConflicts(duck, raw, job);
+    const dirty = plan.partitions.filter((p) => p.changes > 0).length;
+    ctx.progress.step(`${job.name}: ${plan.counts.recordsIn} records; writing ${dirty} of ${plan.partitions.length} partitions`);
+    const written = await writePartitions(duck, target, plan, commit.batchId, Math.max(1, ctx.settings.duckdbThreads));
+    lap('write partitions');
+    const at = ctx.clock.now();
+    const quarantine = await writeQuarantine(
+      duck,
+      { root: ctx.paths.quarantine, batchId: commit.batchId, job: job.name, dataset: def, source: target.source, day: at.toISOString().slice(0, 10) },
+      rejects,
+      plan.removed,
+    );
+    const fingerprints = new Map(inputs.map((i) => [i.uri, i.fingerprint]));
+    const uriOf = (pid: number | null) => (pid === null ? null : plan.partitions[pid]!.uri);
+    await recordBatch(
+      commit.catalog.sql,
+      commit.ids,
+      commit.ref,
+      { id: commit.batchId, runId: commit.runId, counts: plan.counts, quarantineUri: quarantine ? path.relative(ctx.settings.home, quarantine.file) : null, at },
+      written.map((w) => ({
+        uri: w.plan.uri,
+        tmpUri: path.relative(ctx.paths.lake, w.tmpPath).split(path.sep).join('/'),
+        symbol: w.plan.key.symbol,
+        period: w.plan.key.period,
+        rows: w.rows,
+        bytes: w.bytes,
+        sha256: w.sha256,
+        firstTs: w.firstTs,
+        lastTs: w.lastTs,
+        series: w.series,
+      })),
+      plan.lineage.map((l) => ({
+        rawUri: l.input,
+        uri: uriOf(l.pid),
+        period: l.pid === null ? null : plan.partitions[l.pid]!.key.period,
+        recordsIn: l.recordsIn,
+        out: l.out,
+        deduped: l.deduped,
+        quarantined: l.quarantined,
+        filtered: l.filtered,
+        fingerprint: fingerprints.get(l.input) ?? null,
+        configKey: commit.configKey,
+      })),
+      plan.symbols,
+    );
+    lap('quarantine and catalog');
+    commitPartitions(written);
+    if (written.length > 0) await completeBatch(commit.catalog.sql, commit.batchId, ctx.clock.now());
+    lap('rename and commit');
+    ctx.logger.debug(`${job.name}: chunk of ${inputs.length} inputs, ${plan.counts.recordsIn} records: timings (ms)`, lap.all());
+    return { plan, written, quarantine };
   } finally {
     await releaseStage(duck);
     await duck.run('DROP TABLE IF EXISTS mdw_rejects');
@@ -146,56 +203,141 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
 }
 
 /**
- * Extracts the job's raw records and runs them through the transform and the record rules
- * into the table `checked`, each row with its `_state`: 'ok', 'bad' (quarantine) or
- * 'filtered' (outside the window or the symbols). One pass, inside DuckDB.
+ * Extracts a chunk's raw records and runs them through the transform and the record rules
+ * into the table `checked`, in read order, each row with its partition period and `_state`:
+ * 'ok', 'bad' (quarantine) or 'filtered' (outside the window or the symbols). One pass.
  */
-async function readChecked(ctx: Context, duck: DuckSession, job: Job, window: TimeWindow, symbols: readonly string[] | null): Promise<RawBatch> {
-  const adapter = adapters[job.spec.source.adapter];
+async function readChecked(
+  ctx: Context,
+  duck: DuckSession,
+  adapter: Adapter,
+  request: ExtractRequest,
+  inputs: readonly InputRef[],
+  target: SeriesTarget,
+): Promise<RawBatch> {
+  const { job } = request;
   const def = job.dataset;
-  const request = { job, from: window.from, toExclusive: window.toExclusive, symbols, columns: sourceReadTypes(job.transform.value, def) };
-  const inScope = scopeSql(def.timeColumn, def.symbolColumn, window, symbols);
+  const inScope = scopeSql(def.timeColumn, def.symbolColumn, request);
   const known = [def.timeColumn, def.symbolColumn].filter((c): c is string => c !== null).map((c) => `${ident(c)} IS NOT NULL`);
+  const period = periodSql(target.grain.period, ident(def.timeColumn));
   const read = async (raw: RawBatch) => {
     for (const statement of raw.prepare) await duck.run(statement);
-    const transformed = compileTransform({
-      rules: job.transform.value,
-      dataset: def,
-      granularity: job.granularity,
-      sourceColumns: raw.columns,
-      from: raw.relation,
-    });
-    const checked = compileRecordRules({ rules: job.validation.value, dataset: def, from: `(${transformed})` });
+    const checked = compileRecordRules({ rules: job.validation.value, dataset: def, from: `(${transformSql(job, raw)})` });
+    // Rows keep read order as their rowid (re-established by _rn where a join shuffled it);
+    // _rules is text so that later updates keep rows in place (DuckDB moves a row whose list changes).
     await duck.run(
-      `CREATE OR REPLACE TABLE checked AS ` +
-        `SELECT * EXCLUDE (_raw, _errors), CASE WHEN _state = 'bad' THEN to_json(_raw) END AS _raw_json FROM (` +
-        `SELECT *, CASE WHEN ${[...known, `NOT (${inScope})`].join(' AND ')} THEN 'filtered' WHEN len(_rules) > 0 THEN 'bad' ELSE 'ok' END AS _state ` +
-        `FROM (${checked}))`,
+      `CREATE OR REPLACE TABLE ${checkedTable} AS ` +
+        `SELECT * EXCLUDE (_raw, _errors, _rules), array_to_string(_rules, ',') AS _rules, ${period} AS _period, ` +
+        `CASE WHEN _state = 'bad' THEN to_json(_raw) END AS _raw_json FROM (` +
+        `SELECT *, CASE WHEN ${[...known, `NOT (${inScope})`].join(' AND ')} THEN 'filtered' WHEN _rules IS NOT NULL THEN 'bad' ELSE 'ok' END AS _state ` +
+        `FROM (${checked}))${raw.numbered ? ' ORDER BY _rn' : ''}`,
     );
   };
-  let raw = await adapter.extract({ logger: ctx.logger, env: ctx.env }, request);
-  ctx.progress.step(`${job.name}: reading ${raw.inputs.length} input${raw.inputs.length === 1 ? '' : 's'}`);
+  const context = { logger: ctx.logger, env: ctx.env };
+  let raw = await adapter.extract(context, request, inputs);
+  ctx.progress.step(`${job.name}: reading ${inputs.length} input${inputs.length === 1 ? '' : 's'}`);
   await read(raw);
   const again = raw.reread ? (await duck.all<{ _file: string }>(`SELECT _file FROM ${raw.reread}`)).map((r) => r._file) : [];
   if (again.length > 0) {
     ctx.logger.warn(`an unterminated quote in ${again.join(', ')}: reading ${again.length === 1 ? 'it' : 'them'} again without quoting, so that only that line is rejected`);
-    raw = await adapter.extract({ logger: ctx.logger, env: ctx.env }, { ...request, unquoted: new Set(again) });
+    raw = await adapter.extract(context, { ...request, unquoted: new Set(again) }, inputs);
     await read(raw);
   }
   if (def.symbolColumn) {
     const nameless = await duck.all<{ f: string; n: number }>(
-      `SELECT _file AS f, count(*) AS n FROM checked GROUP BY _file HAVING count(${ident(def.symbolColumn)}) = 0 ORDER BY 1`,
+      `SELECT _file AS f, count(*) AS n FROM ${checkedTable} GROUP BY _file HAVING count(${ident(def.symbolColumn)}) = 0 ORDER BY 1`,
     );
     for (const { f, n } of nameless) ctx.logger.warn(`no symbol could be read for any of the ${n} records of ${f}: check the transform's symbol rule`);
   }
-  const [folds] = await duck.all<{ n: number }>(`SELECT count(*) AS n FROM checked WHERE _fold`);
+  const [folds] = await duck.all<{ n: number }>(`SELECT count(*) AS n FROM ${checkedTable} WHERE _fold`);
   if (folds!.n > 0) {
-    await duck.run(resolveFoldsSql('checked', def));
+    await duck.run(resolveFoldsSql(checkedTable, def, [`_period = ${periodSql(target.grain.period, `(${ident(def.timeColumn)} - INTERVAL 1 HOUR)`)}`]));
     ctx.logger.info(`${folds!.n} local times fell in the repeated hour of an autumn clock change; the first of each is read as daylight time`);
   }
-  const stray = await duck.all<{ f: string }>(`SELECT DISTINCT _file AS f FROM checked WHERE _file NOT IN (SELECT unnest(${stringList(raw.inputs)}))`);
+  const stray = await duck.all<{ f: string }>(`SELECT DISTINCT _file AS f FROM ${checkedTable} WHERE _file NOT IN (SELECT unnest(${stringList(raw.inputs)}))`);
   if (stray.length > 0) throw new SourceError(`the reader returned rows of files the job did not name: ${stray.map((r) => r.f).join(', ')}`);
   return raw;
+}
+
+function transformSql(job: Job, raw: RawBatch): string {
+  return compileTransform({
+    rules: job.transform.value,
+    dataset: job.dataset,
+    granularity: job.granularity,
+    sourceColumns: raw.columns,
+    from: raw.relation,
+    numbered: raw.numbered,
+  });
+}
+
+/**
+ * Rows that disagree on one key are only found after the transform, when their raw form is no
+ * longer kept (keeping it for every row would double a chunk in memory). For those few rows
+ * their inputs are read again, so the quarantine shows them as the source had them.
+ */
+async function keepRawOfConflicts(duck: DuckSession, raw: RawBatch, job: Job): Promise<void> {
+  const def = job.dataset;
+  const files = (await duck.all<{ f: string }>(`SELECT DISTINCT _file AS f FROM ${checkedTable} WHERE _state = 'conflict'`)).map((r) => r.f);
+  if (files.length === 0) return;
+  const match = [...def.key, ...def.columns.map((c) => c.name).filter((c) => !def.key.includes(c))]
+    .map((c) => `${checkedTable}.${ident(c)} IS NOT DISTINCT FROM r.${ident(c)}`)
+    .join(' AND ');
+  await duck.run(
+    `UPDATE ${checkedTable} SET _raw_json = r.raw FROM (` +
+      `SELECT *, to_json(_raw) AS raw FROM (${transformSql(job, raw)}) WHERE _file IN (SELECT unnest(${stringList(files)}))` +
+      `) r WHERE ${checkedTable}._state = 'conflict' AND ${checkedTable}._file = r._file AND ${match}`,
+  );
+}
+
+/** Symbols asked for by a person, in the case the transform stores them (upper by default). */
+function normalizeSymbols(job: Job, symbols: readonly string[] | null): string[] | null {
+  if (!symbols) return null;
+  const kase = job.transform.value.symbol?.case ?? 'upper';
+  return symbols.map((s) => (kase === 'upper' ? s.toUpperCase() : kase === 'lower' ? s.toLowerCase() : s));
+}
+
+function scopeSql(ts: string, symbol: string | null, request: ExtractRequest): string {
+  const terms: string[] = [];
+  if (request.from) terms.push(`${ident(ts)} >= ${timestampLiteral(request.from)}`);
+  if (request.toExclusive) terms.push(`${ident(ts)} < ${timestampLiteral(request.toExclusive)}`);
+  if (request.symbols && symbol) terms.push(`${ident(symbol)} IN (SELECT unnest(${stringList(request.symbols)}))`);
+  return terms.length ? terms.join(' AND ') : 'TRUE';
+}
+
+/**
+ * What an input's rows depend on besides its bytes: the rules that read and check them, where
+ * they go, and the scope of the run. An input read before under another key is read again.
+ */
+function runConfigKey(job: Job, window: TimeWindow, symbols: readonly string[] | null): string {
+  const what = {
+    dataset: job.dataset.name,
+    granularity: job.granularity.text,
+    transform: job.transform.value,
+    read: job.spec.source.read ?? null,
+    validation: job.validation.value,
+    partition: job.partition,
+    window: [window.from?.toISOString() ?? null, window.toExclusive?.toISOString() ?? null],
+    symbols,
+  };
+  return createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 32);
+}
+
+/** Inputs in order, grouped so that each group holds about `bytes` (one big input stays alone). */
+function chunked(inputs: readonly InputRef[], bytes: number): InputRef[][] {
+  const out: InputRef[][] = [];
+  let current: InputRef[] = [];
+  let size = 0;
+  for (const input of inputs) {
+    if (current.length > 0 && size + input.bytes > bytes) {
+      out.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(input);
+    size += input.bytes;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
 }
 
 /** Named laps of wall time, for the debug log. */
@@ -210,56 +352,60 @@ function stopwatch(): ((name: string) => void) & { all(): Record<string, number>
   return Object.assign(lap, { all: () => ({ ...laps }) });
 }
 
-/**
- * Rows that disagree on one key are only found after the transform, when their raw form is no
- * longer kept (keeping it for every row would double the batch in memory). For those few rows
- * the inputs are read again to fetch it, so the quarantine shows them as the source had them.
- */
-async function keepRawOfConflicts(duck: DuckSession, raw: RawBatch): Promise<void> {
-  const [conflicts] = await duck.all<{ n: number }>(`SELECT count(*) AS n FROM ${stagedTable} WHERE _state = 'conflict'`);
-  if (conflicts!.n === 0) return;
-  const record = raw.columns.map((c) => `${ident(c.name)} := ${ident(c.name)}`).join(', ');
-  await duck.run(
-    `UPDATE ${stagedTable} SET _raw_json = r.raw FROM (` +
-      `SELECT _rn, to_json(struct_pack(${record})) AS raw FROM ${raw.relation} WHERE _rn IN (SELECT _rn FROM ${stagedTable} WHERE _state = 'conflict')` +
-      `) r WHERE ${stagedTable}._rn = r._rn`,
-  );
-}
+/** Sums the chunks of a run into one result. */
+class ResultBuilder {
+  readonly batchIds: string[] = [];
+  private skipped = 0;
+  private counts: BatchCounts = { recordsIn: 0, out: 0, deduped: 0, quarantined: 0, filtered: 0 };
+  private touched = 0;
+  private unchanged = 0;
+  private readonly writes: IngestResult['writes'][number][] = [];
+  private readonly quarantineFiles: string[] = [];
+  private quarantined = 0;
 
-/** Symbols asked for by a person, in the case the transform stores them (upper by default). */
-function normalizeSymbols(job: Job, symbols: readonly string[] | null): string[] | null {
-  if (!symbols) return null;
-  const kase = job.transform.value.symbol?.case ?? 'upper';
-  return symbols.map((s) => (kase === 'upper' ? s.toUpperCase() : kase === 'lower' ? s.toLowerCase() : s));
-}
+  constructor(
+    private readonly job: string,
+    private readonly dryRun: boolean,
+    private readonly inputs: number,
+  ) {}
 
-function scopeSql(ts: string, symbol: string | null, window: TimeWindow, symbols: readonly string[] | null): string {
-  const terms: string[] = [];
-  if (window.from) terms.push(`${ident(ts)} >= ${timestampLiteral(window.from)}`);
-  if (window.toExclusive) terms.push(`${ident(ts)} < ${timestampLiteral(window.toExclusive)}`);
-  if (symbols && symbol) terms.push(`${ident(symbol)} IN (SELECT unnest(${stringList(symbols)}))`);
-  return terms.length ? terms.join(' AND ') : 'TRUE';
-}
+  skip(n: number): void {
+    this.skipped += n;
+  }
 
-function summarize(
-  job: Job,
-  batchId: string,
-  dryRun: boolean,
-  inputs: number,
-  plan: StagePlan,
-  written: readonly { plan: { uri: string; changes: number }; rows: number; sha256: string }[],
-  quarantine: IngestResult['quarantine'],
-): IngestResult {
-  const dirty = plan.partitions.filter((p) => p.changes > 0);
-  const byUri = new Map(written.map((w) => [w.plan.uri, w]));
-  return {
-    job: job.name,
-    batchId,
-    dryRun,
-    inputs,
-    counts: plan.counts,
-    partitions: { touched: plan.partitions.length, written: dirty.length, unchanged: plan.partitions.length - dirty.length },
-    writes: dirty.map((p) => ({ uri: p.uri, rows: byUri.get(p.uri)?.rows ?? p.changes, changes: p.changes, sha256: byUri.get(p.uri)?.sha256 ?? null })),
-    quarantine,
-  };
+  add(batchId: string, plan: StagePlan, written: ChunkDone['written'], quarantine: ChunkDone['quarantine']): void {
+    this.batchIds.push(batchId);
+    const c = plan.counts;
+    this.counts = {
+      recordsIn: this.counts.recordsIn + c.recordsIn,
+      out: this.counts.out + c.out,
+      deduped: this.counts.deduped + c.deduped,
+      quarantined: this.counts.quarantined + c.quarantined,
+      filtered: this.counts.filtered + c.filtered,
+    };
+    const byUri = new Map(written.map((w) => [w.plan.uri, w]));
+    for (const p of plan.partitions) {
+      this.touched++;
+      if (p.changes === 0) this.unchanged++;
+      else this.writes.push({ uri: p.uri, rows: byUri.get(p.uri)?.rows ?? p.changes, changes: p.changes, sha256: byUri.get(p.uri)?.sha256 ?? null });
+    }
+    if (quarantine) {
+      this.quarantineFiles.push(quarantine.file);
+      this.quarantined += quarantine.rows;
+    }
+  }
+
+  build(): IngestResult {
+    return {
+      job: this.job,
+      batchIds: this.batchIds,
+      dryRun: this.dryRun,
+      inputs: this.inputs,
+      skipped: this.skipped,
+      counts: this.counts,
+      partitions: { touched: this.touched, written: this.writes.length, unchanged: this.unchanged },
+      writes: this.writes,
+      quarantine: this.quarantineFiles.length ? { files: this.quarantineFiles, rows: this.quarantined } : null,
+    };
+  }
 }

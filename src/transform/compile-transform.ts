@@ -9,9 +9,10 @@ export const defaultNulls = ['', 'null', 'NULL', 'NaN', 'nan', 'N/A', 'NA', '#N/
 
 /**
  * Compiles transform rules into one SQL SELECT over a raw relation. The raw relation has
- * `_file`, `_rn` and the source columns as text; the result has the dataset's canonical
- * columns, `_file`, `_rn`, `_errors` (why a value could not be read) and `_raw` (the source
- * record, kept for quarantine). Pure: no I/O; DuckDB runs it columnar.
+ * `_file` and the source columns; the result has the dataset's canonical columns, `_file`,
+ * `_errors` (why a value could not be read, NULL for most rows), `_fold` (a local time in the
+ * repeated autumn hour) and `_raw` (the source record, kept for quarantine). Pure: no I/O;
+ * DuckDB runs it columnar, in read order.
  */
 export function compileTransform(input: {
   rules: TransformRules;
@@ -21,6 +22,8 @@ export function compileTransform(input: {
   sourceColumns: readonly RawColumn[];
   /** The relation to read from: a table name or a parenthesised subquery. */
   from: string;
+  /** The relation numbers its records (`_rn`); it is passed through. */
+  numbered?: boolean;
 }): string {
   const { rules, dataset, granularity, sourceColumns } = input;
   const nulls = rules.nulls ?? defaultNulls;
@@ -66,7 +69,8 @@ export function compileTransform(input: {
     ([source, alias]) => `${typeOf.get(source) === 'DOUBLE' ? ident(source) : cleanText(ident(source), nulls)} AS ${ident(alias)}`,
   );
   const raw = sourceColumns.map((c) => `${ident(c.name)} := ${ident(c.name)}`).join(', ');
-  const inner = `SELECT _file, _rn, ${cleaned.length ? `${cleaned.join(', ')}, ` : ''}struct_pack(${raw}) AS _raw FROM ${input.from}`;
+  const rn = input.numbered ? '_rn, ' : '';
+  const inner = `SELECT _file, ${rn}${cleaned.length ? `${cleaned.join(', ')}, ` : ''}struct_pack(${raw}) AS _raw FROM ${input.from}`;
   // A local date-time is parsed once, then shifted to UTC by its day's offset (see zoneDays).
   const from = zoned
     ? `(SELECT m.*, z._tz_off, z._tz_shift FROM (SELECT *, ${zoned.local} AS _local FROM (${inner})) m ` +
@@ -75,7 +79,7 @@ export function compileTransform(input: {
   return [
     'SELECT',
     `  ${select.join(',\n  ')},`,
-    '  _file, _rn,',
+    `  _file,${input.numbered ? ' _rn,' : ''}`,
     `  ${errorList(errors)} AS _errors,`,
     `  ${fold} AS _fold,`,
     '  _raw',
@@ -84,16 +88,17 @@ export function compileTransform(input: {
 }
 
 /**
- * After a load into `table`: a local time that the autumn clock change makes happen twice was
- * read as the later (standard-time) instant. The first occurrence of each such time, in file
- * order, is the earlier one (daylight time), so it moves back by the hour the clocks repeated.
+ * After a load into `table` (rows in read order): a local time that the autumn clock change
+ * makes happen twice was read as the later (standard-time) instant. The first occurrence of
+ * each such time is the earlier one (daylight time), so it moves back by the hour the clocks
+ * repeated. `also` are assignments to redo for the moved rows (a partition period, say).
  */
-export function resolveFoldsSql(table: string, dataset: DatasetDef): string {
+export function resolveFoldsSql(table: string, dataset: DatasetDef, also: readonly string[] = []): string {
   const key = dataset.key.map(ident).join(', ');
   const ts = ident(dataset.timeColumn);
   return (
-    `UPDATE ${table} SET ${ts} = ${ts} - INTERVAL 1 HOUR WHERE _rn IN (` +
-    `SELECT _rn FROM (SELECT _rn, row_number() OVER (PARTITION BY ${key} ORDER BY _rn) AS k FROM ${table} WHERE _fold) WHERE k = 1)`
+    `UPDATE ${table} SET ${[`${ts} = ${ts} - INTERVAL 1 HOUR`, ...also].join(', ')} WHERE rowid IN (` +
+    `SELECT row FROM (SELECT rowid AS row, row_number() OVER (PARTITION BY ${key} ORDER BY rowid) AS k FROM ${table} WHERE _fold) WHERE k = 1)`
   );
 }
 
@@ -146,10 +151,10 @@ interface ErrorCase {
  * allocation, and almost every row has none.
  */
 function errorList(errors: readonly ErrorCase[]): string {
-  if (errors.length === 0) return '[]::VARCHAR[]';
+  if (errors.length === 0) return 'NULL::VARCHAR[]';
   const any = errors.map((e) => `(${e.when})`).join(' OR ');
   const each = errors.map((e) => `CASE WHEN ${e.when} THEN ${e.message} END`).join(', ');
-  return `(CASE WHEN ${any} THEN list_filter([${each}], e -> e IS NOT NULL) ELSE []::VARCHAR[] END)`;
+  return `(CASE WHEN ${any} THEN list_filter([${each}], e -> e IS NOT NULL) END)`;
 }
 
 interface ZonedTime {
@@ -301,3 +306,12 @@ function symbolExpr(rule: SymbolRule, textOf: (source: string) => string): strin
   return `nullif(${s}, '')`;
 }
 
+
+/**
+ * Whether the transform needs its records numbered: a local time is shifted by a join on its
+ * day, and a join does not keep read order, which the autumn repeated hour depends on.
+ */
+export function needsReadOrder(rules: TransformRules, dataset: DatasetDef, g: Granularity): boolean {
+  const ts = rules.columns[dataset.timeColumn];
+  return Boolean(ts && ts.datetime !== undefined && ts.datetime !== 'iso' && !isSessionLabelled(g));
+}

@@ -15,7 +15,8 @@ const num = (c: string) => `coalesce(CAST(${col(c)} AS VARCHAR), 'null')`;
 const recordRules: Record<RecordRuleKind, (spec: RecordRuleSpec, def: DatasetDef) => CompiledRule> = {
   required: (_spec, def) => {
     // A value that is there but unreadable is already a 'parse' failure, not a missing one.
-    const missing = (c: string) => `(${col(c)} IS NULL AND NOT list_contains(list_transform(_errors, e -> split_part(e, ':', 1)), ${literal(c)}))`;
+    const missing = (c: string) =>
+      `(${col(c)} IS NULL AND NOT coalesce(list_contains(list_transform(_errors, e -> split_part(e, ':', 1)), ${literal(c)}), false))`;
     const cols = def.columns.filter((c) => c.required).map((c) => c.name);
     return {
       violated: cols.map(missing).join(' OR '),
@@ -57,22 +58,22 @@ const recordRules: Record<RecordRuleKind, (spec: RecordRuleSpec, def: DatasetDef
 
 /**
  * Wraps a transformed relation with `_rules` (names of the rules a row breaks, 'parse' first when
- * a value could not be read) and `_detail` (why, for people). Pure: returns SQL.
+ * a value could not be read; NULL when none) and `_detail` (why, for people). Pure: returns SQL.
  */
 export function compileRecordRules(input: { rules: ValidationRules; dataset: DatasetDef; from: string }): string {
   const compiled = input.rules.rules.map((spec) => ({ name: spec.rule, ...recordRules[spec.rule](spec, input.dataset) }));
-  const names = [`CASE WHEN len(_errors) > 0 THEN 'parse' END`, ...compiled.map((r) => `CASE WHEN ${r.violated} THEN ${literal(r.name)} END`)];
+  const names = [`CASE WHEN _errors IS NOT NULL THEN 'parse' END`, ...compiled.map((r) => `CASE WHEN ${r.violated} THEN ${literal(r.name)} END`)];
   // The list is built only for rows that break a rule: a list per row costs an allocation.
-  const any = ['len(_errors) > 0', ...compiled.map((r) => `(${r.violated})`)].join(' OR ');
+  const any = ['_errors IS NOT NULL', ...compiled.map((r) => `(${r.violated})`)].join(' OR ');
   const details = [
-    `CASE WHEN len(_errors) > 0 THEN 'parse: ' || array_to_string(_errors, '; ') END`,
+    `CASE WHEN _errors IS NOT NULL THEN 'parse: ' || array_to_string(_errors, '; ') END`,
     ...compiled.map((r) => `CASE WHEN ${r.violated} THEN ${literal(`${r.name}: `)} || ${r.detail} END`),
   ];
   return [
     // The detail text is only built for the rows that break a rule.
-    `SELECT *, CASE WHEN len(_rules) > 0 THEN array_to_string(list_filter([${details.join(', ')}], x -> x IS NOT NULL), '; ') END AS _detail`,
+    `SELECT *, CASE WHEN _rules IS NOT NULL THEN array_to_string(list_filter([${details.join(', ')}], x -> x IS NOT NULL), '; ') END AS _detail`,
     'FROM (',
-    `  SELECT *, CASE WHEN ${any} THEN list_filter([${names.join(', ')}], x -> x IS NOT NULL) ELSE []::VARCHAR[] END AS _rules`,
+    `  SELECT *, CASE WHEN ${any} THEN list_filter([${names.join(', ')}], x -> x IS NOT NULL) END AS _rules`,
     `  FROM ${input.from}`,
     ')',
   ].join('\n');

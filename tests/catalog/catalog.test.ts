@@ -27,12 +27,12 @@ afterAll(async () => {
 describe(`catalog schema (${process.env.MDW_TEST_DATABASE_URL ? 'Postgres server' : 'embedded PGlite'})`, () => {
   test('opening applies every numbered migration once and records it', async () => {
     const files = loadMigrations();
-    expect(files.map((m) => m.name)).toEqual(['001_catalog']);
+    expect(files.map((m) => m.name)).toEqual(['001_catalog', '002_input_fingerprints']);
     const status = await migrationStatus(catalog.sql);
-    expect(status.map((m) => [m.version, m.appliedAt instanceof Date])).toEqual([[1, true]]);
+    expect(status.map((m) => [m.version, m.appliedAt instanceof Date])).toEqual([[1, true], [2, true]]);
     expect(await migrate(catalog.sql)).toEqual([]);
     const n = (await catalog.sql<{ n: number }[]>`select count(*)::int as n from mdw.schema_migration`)[0]!.n;
-    expect(n).toBe(1);
+    expect(n).toBe(2);
   });
 
   test('a migration edited after it was applied is refused', async () => {

@@ -47,7 +47,7 @@ describe('the mdw command line, end to end', () => {
     const r = await mdw('init', '--yes');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`warehouse  ${home}`);
-    expect(r.stdout).toMatch(/catalog {4}(embedded PGlite at .*\/catalog|Postgres server from MDW_DATABASE_URL) \(schema mdw, 1 migrations applied\)/);
+    expect(r.stdout).toMatch(/catalog {4}(embedded PGlite at .*\/catalog|Postgres server from MDW_DATABASE_URL) \(schema mdw, 2 migrations applied\)/);
     for (const dir of ['lake', 'quarantine', 'logs', 'tmp', 'run']) expect(existsSync(path.join(home, dir))).toBe(true);
     const status = await mdw('db', 'status', '--format', 'csv');
     expect(status.stdout.split('\n')[1]).toMatch(/^1,001_catalog,\d{4}-\d\d-\d\dT/);
@@ -57,8 +57,8 @@ describe('the mdw command line, end to end', () => {
     const r = await mdw('ingest', 'demo');
     expect(r.code).toBe(0);
     const [header, row] = r.stdout.trim().split('\n');
-    expect(header).toBe('job,batch_id,dry_run,inputs,records_in,stored,deduped,quarantined,filtered,partitions_written,partitions_unchanged,quarantine_file');
-    expect(row).toMatch(/^demo,[0-9a-f-]{36},false,3,752,746,1,5,0,1,0,.*\.ndjson$/);
+    expect(header).toBe('job,batches,dry_run,inputs,inputs_skipped,records_in,stored,deduped,quarantined,filtered,partitions_written,partitions_unchanged,quarantine_files');
+    expect(row).toMatch(/^demo,1,false,3,0,752,746,1,5,0,1,0,.*\.ndjson$/);
     expect(r.stderr).toMatch(/demo: 752 records from 3 inputs; 746 stored, 1 already stored or repeated, 5 quarantined/);
     expect(r.stderr).toMatch(/5 records quarantined: .*quarantine\/ohlcv\/source=demo\//);
     // JSON lines land in the log file too.

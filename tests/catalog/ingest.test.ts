@@ -84,11 +84,11 @@ describe('ingest of the demo job (Yahoo layout, planted bad rows)', () => {
     const line = readFileSync(path.join(root, 'fixtures/csv/yahoo/MSFT.csv'), 'utf8').split('\n').find((l) => l.startsWith('2023-06-01,'))!;
     const [, o, h, l, c, adj, v] = line.split(',').map(Number);
     const [row] = await parquetRows(yearFile, `symbol = 'MSFT' AND ts = '2023-06-01'::TIMESTAMP`);
-    expect(row).toMatchObject({ symbol: 'MSFT', day: '2023-06-01', open: o, high: h, low: l, close: c, adj_close: adj, volume: v, batch_id: first.batchId });
+    expect(row).toMatchObject({ symbol: 'MSFT', day: '2023-06-01', open: o, high: h, low: l, close: c, adj_close: adj, volume: v, batch_id: first.batchIds[0]! });
   });
 
   test('the quarantine file holds each rejected record with its rule, reason and raw form', () => {
-    const lines = readFileSync(first.quarantine!.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(first.quarantine!.files[0]!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(first.quarantine!.rows).toBe(5);
     const csv = readFileSync(path.join(root, 'fixtures/csv/yahoo/AAPL.csv'), 'utf8').split('\n');
     const truncatedLine = csv.findIndex((l) => l.split(',').length === 3) + 1;
@@ -99,7 +99,7 @@ describe('ingest of the demo job (Yahoo layout, planted bad rows)', () => {
       [['duplicate_key'], 32, null],
       [['parse'], null, truncatedLine],
     ]);
-    expect(lines[0]).toMatchObject({ job: 'demo', dataset: 'ohlcv', source: 'demo', batch_id: first.batchId, file: path.join(root, 'fixtures/csv/yahoo/AAPL.csv') });
+    expect(lines[0]).toMatchObject({ job: 'demo', dataset: 'ohlcv', source: 'demo', batch_id: first.batchIds[0], file: path.join(root, 'fixtures/csv/yahoo/AAPL.csv') });
     expect(lines[0]!.reason).toMatch(/^ohlc_bracket: open 48\.41 high 46\.06 low 46\.53 close 47\.31: high < low/);
     expect(lines[0]!.raw).toEqual({ Date: '2023-01-18', Open: '48.41', High: '46.06', Low: '46.53', Close: '47.31', 'Adj Close': '46.36', Volume: '2175325' });
     expect(lines[2]!.reason).toBe('duplicate_key: 2 rows with different values share symbol AAPL ts 2023-02-15T00:00:00Z');
@@ -115,7 +115,7 @@ describe('ingest of the demo job (Yahoo layout, planted bad rows)', () => {
     const rows = await catalog.sql<{ raw_uri: string; uri: string | null; records_in: number; records_out: number; deduped: number; quarantined: number; filtered: number }[]>`
       select l.raw_uri, m.uri, l.records_in, l.records_out, l.deduped, l.quarantined, l.filtered
       from mdw.lineage_item l left join mdw.partition_manifest m on m.id = l.manifest_id
-      where l.batch_id = ${first.batchId} order by l.raw_uri, m.uri nulls first`;
+      where l.batch_id = ${first.batchIds[0]!} order by l.raw_uri, m.uri nulls first`;
     const aapl = rows.filter((r) => r.raw_uri.endsWith('AAPL.csv'));
     expect(aapl).toEqual([
       { raw_uri: expect.stringMatching(/AAPL\.csv$/), uri: null, records_in: 5, records_out: 0, deduped: 0, quarantined: 5, filtered: 0 },
@@ -123,9 +123,9 @@ describe('ingest of the demo job (Yahoo layout, planted bad rows)', () => {
     ]);
     expect(rows.reduce((n, r) => n + r.records_in, 0)).toBe(752);
     const [batch] = await catalog.sql<{ status: string; records_in: number; records_out: number; quarantined: number; quarantine_uri: string }[]>`
-      select status, records_in, records_out, quarantined, quarantine_uri from mdw.batch where id = ${first.batchId}`;
+      select status, records_in, records_out, quarantined, quarantine_uri from mdw.batch where id = ${first.batchIds[0]!}`;
     expect(batch).toMatchObject({ status: 'committed', records_in: 752, records_out: 746, quarantined: 5 });
-    expect(path.join(ctx.settings.home, batch!.quarantine_uri)).toBe(first.quarantine!.file);
+    expect(path.join(ctx.settings.home, batch!.quarantine_uri)).toBe(first.quarantine!.files[0]!);
     const instruments = await catalog.sql<{ symbol: string }[]>`select symbol from mdw.instrument order by symbol`;
     expect(instruments.map((i) => i.symbol)).toEqual(expect.arrayContaining(['AAPL', 'MSFT', 'SPY']));
   });
@@ -149,12 +149,14 @@ describe('ingest of the demo job (Yahoo layout, planted bad rows)', () => {
     }
   });
 
-  test('running it again changes no file and stores nothing new', async () => {
+  test('running it again skips the unchanged inputs; with --full it reads them and changes no file', async () => {
     const before = lakeHashes(ctx.paths.lake);
     const [m0] = await catalog.sql<{ updated_at: Date }[]>`select updated_at from mdw.partition_manifest where uri = ${yearFile}`;
     const again = await runIngest(ctx, job('demo'), all);
-    expect(again.counts).toEqual({ recordsIn: 752, out: 0, deduped: 747, quarantined: 5, filtered: 0 });
-    expect(again.partitions).toEqual({ touched: 1, written: 0, unchanged: 1 });
+    expect([again.skipped, again.batchIds.length, again.counts.recordsIn]).toEqual([3, 0, 0]);
+    const full = await runIngest(ctx, job('demo'), { ...all, full: true });
+    expect(full.counts).toEqual({ recordsIn: 752, out: 0, deduped: 747, quarantined: 5, filtered: 0 });
+    expect(full.partitions).toEqual({ touched: 1, written: 0, unchanged: 1 });
     expect(lakeHashes(ctx.paths.lake)).toEqual(before);
     const [m1] = await catalog.sql<{ updated_at: Date; rows: number }[]>`select updated_at, rows from mdw.partition_manifest where uri = ${yearFile}`;
     expect(m1!.updated_at).toEqual(m0!.updated_at);
@@ -200,9 +202,9 @@ describe('changes in the source', () => {
       expect(sha(path.join(ctx.paths.lake, uri2023))).not.toBe(hash2023);
       const [row] = await parquetRows(uri2023, `symbol = 'KO' AND ts = '2023-07-03'::TIMESTAMP`);
       expect(row!.close).toBe(Number(fields[4]));
-      expect(row!.batch_id).toBe(r.batchId);
+      expect(row!.batch_id).toBe(r.batchIds[0]!);
       const [other] = await parquetRows(uri2023, `symbol = 'KO' AND ts = '2023-07-05'::TIMESTAMP`);
-      expect(other!.batch_id).not.toBe(r.batchId);
+      expect(other!.batch_id).not.toBe(r.batchIds[0]!);
       expect((await parquetRows(uri2023)).length).toBe(496);
     } finally {
       writeFileSync(csvPath, original);
@@ -261,7 +263,7 @@ describe('awkward files', () => {
     const r = await runIngest(ctx, job('odd'), all);
     expect(r.inputs).toBe(4);
     expect(r.counts).toEqual({ recordsIn: 6, out: 5, deduped: 0, quarantined: 1, filtered: 0 });
-    const q = readFileSync(r.quarantine!.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const q = readFileSync(r.quarantine!.files[0]!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(q).toHaveLength(1);
     expect(q[0]).toMatchObject({ rules: ['parse'], reason: 'parse: open: cannot read ""10.0" as a number' });
     const rows = await parquetRows('ohlcv/source=odd/granularity=1d/year=2023/data.parquet');
@@ -273,7 +275,7 @@ describe('awkward files', () => {
       ['SPY', '2023-01-04', 383],
     ]);
     const lineage = await catalog.sql<{ raw_uri: string; records_in: number }[]>`
-      select raw_uri, sum(records_in)::int as records_in from mdw.lineage_item where batch_id = ${r.batchId} group by 1 order by 1`;
+      select raw_uri, sum(records_in)::int as records_in from mdw.lineage_item where batch_id = ${r.batchIds[0]!} group by 1 order by 1`;
     expect(lineage.map((l) => [path.relative(dir, l.raw_uri), l.records_in])).toEqual([
       ['BRK-B.csv', 4],
       ['EMPTY.csv', 0],
@@ -306,7 +308,7 @@ describe('JSON pages', () => {
       { symbol: 'AAPL', ts: '2024-03-08T14:31:00Z', open: 171.25, high: 171.5, low: 170.25, close: 170.5, volume: 112117471, vwap: 170.75, trades: 7 },
     ]);
     const lineage = await catalog.sql<{ raw_uri: string; records_in: number }[]>`
-      select raw_uri, sum(records_in)::int as records_in from mdw.lineage_item where batch_id = ${r.batchId} group by 1 order by 1`;
+      select raw_uri, sum(records_in)::int as records_in from mdw.lineage_item where batch_id = ${r.batchIds[0]!} group by 1 order by 1`;
     expect(lineage.map((l) => [path.basename(l.raw_uri), l.records_in])).toEqual([['AAPL-1.json', 1], ['AAPL-2.json', 1], ['MSFT-1.json', 0]]);
   });
 });

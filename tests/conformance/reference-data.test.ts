@@ -97,7 +97,7 @@ describe.each(cases)('$job', ({ job: name, layout, spot }) => {
     }
 
     const hashes = lakeHashes(ctx.paths.lake);
-    const again = await runIngest(ctx, job, { window: { from: null, toExclusive: null }, symbols: null, dryRun: false, runId: null });
+    const again = await runIngest(ctx, job, { window: { from: null, toExclusive: null }, symbols: null, dryRun: false, runId: null, full: true });
     expect(again.counts.out).toBe(0);
     expect(again.partitions.written).toBe(0);
     expect(lakeHashes(ctx.paths.lake)).toEqual(hashes);

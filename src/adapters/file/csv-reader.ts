@@ -11,9 +11,6 @@ import { readFirstLines, splitCsvLine } from './csv-header.js';
 type CsvOptions = ReadOptions & Required<Pick<ReadOptions, 'delimiter' | 'header' | 'skip' | 'quote'>>;
 const defaults: CsvOptions = { delimiter: ',', header: true, skip: 0, quote: '"' };
 
-/** Records of one scan are numbered from scan * scanStride. */
-const scanStride = 2 ** 40;
-
 /** Files read by one DuckDB scan: same columns, line ending and quoting. */
 interface Scan {
   readonly columns: readonly string[];
@@ -30,6 +27,8 @@ interface Scan {
 export async function readCsv(job: Job, files: readonly string[], options: ReadOptions, request: ExtractRequest, logger: Logger): Promise<RawBatch> {
   const read: CsvOptions = { ...defaults, ...options };
   const scans = await planScans(job, files, read, request, logger);
+  // Records of one scan are numbered from scan * 2^40, so that scans never overlap.
+  const numbering = (i: number) => (request.numbered ? `${i} * 1099511627776 + row_number() OVER () AS _rn, ` : '');
   const selects = scans.map((scan, i) => {
     const quote = scan.quoted ? read.quote : '';
     const settings = [
@@ -46,18 +45,20 @@ export async function readCsv(job: Job, files: readonly string[], options: ReadO
       "store_rejects = true, rejects_table = 'mdw_reject_errors', rejects_scan = 'mdw_reject_scans'",
     ];
     return (
-      `SELECT filename AS _file, ${i} * ${scanStride} + row_number() OVER () AS _rn, ${scan.columns.map(ident).join(', ')} ` +
+      `SELECT filename AS _file, ${numbering(i)}${scan.columns.map(ident).join(', ')} ` +
       `FROM read_csv(${pathList(scan.files)}, ${settings.join(', ')})`
     );
   });
-  const names = [...new Set(scans.flatMap((s) => s.columns))];
+  // With every file empty there is no header to go by: the columns are those the transform reads.
+  const names = scans.length ? [...new Set(scans.flatMap((s) => s.columns))] : Object.keys(request.columns);
   const relation = selects.length
     ? `(${selects.join(' UNION ALL BY NAME ')})`
-    : `(SELECT NULL::VARCHAR AS _file, NULL::BIGINT AS _rn, ${names.map((c) => `NULL::VARCHAR AS ${ident(c)}`).join(', ') || 'NULL AS _none'} WHERE false)`;
+    : `(SELECT NULL::VARCHAR AS _file, ${request.numbered ? 'NULL::BIGINT AS _rn, ' : ''}${names.map((c) => `NULL::VARCHAR AS ${ident(c)}`).join(', ') || 'NULL AS _none'} WHERE false)`;
   const errors = `mdw_reject_errors e JOIN mdw_reject_scans s USING (scan_id, file_id)`;
   return {
     relation,
     columns: names.map((name) => ({ name, type: 'VARCHAR' as const })),
+    numbered: Boolean(request.numbered),
     inputs: files,
     // DuckDB reports each missing column of a short line: the first one says it all.
     rejects: selects.length

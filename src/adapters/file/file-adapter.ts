@@ -1,7 +1,8 @@
 import type { Job } from '../../config/jobs.js';
 import type { ReadOptions } from '../../config/types.js';
 import { expandGlob } from '../../core/glob.js';
-import type { Adapter, ExtractRequest, RawBatch } from '../adapter.js';
+import { statSync } from 'node:fs';
+import type { Adapter, ExtractRequest, InputRef, RawBatch } from '../adapter.js';
 import { readCsv } from './csv-reader.js';
 import { readJson } from './json-reader.js';
 
@@ -12,9 +13,15 @@ import { readJson } from './json-reader.js';
  */
 export const fileAdapter: Adapter = {
   name: 'file',
-  async extract(ctx, request: ExtractRequest): Promise<RawBatch> {
+  async list(_ctx, request: ExtractRequest): Promise<InputRef[]> {
+    return resolveFiles(request.job).map((uri) => {
+      const st = statSync(uri, { bigint: true });
+      return { uri, bytes: Number(st.size), fingerprint: `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}` };
+    });
+  },
+  async extract(ctx, request: ExtractRequest, inputs: readonly InputRef[]): Promise<RawBatch> {
     const { job } = request;
-    const files = resolveFiles(job);
+    const files = inputs.map((i) => i.uri);
     const read: ReadOptions = { ...job.transform.value.read, ...job.spec.source.read };
     return read.format === 'json' || read.format === 'ndjson'
       ? readJson(job, files, read, request, ctx.logger)

@@ -36,12 +36,12 @@ export async function readJson(job: Job, files: readonly string[], read: ReadOpt
   }
   const recordSelect = records.length > 0 ? [`unnest(${records.map(ident).join('.')}, recursive := true)`] : [];
   const relation = nonEmpty.length
-    ? `(SELECT filename AS _file, row_number() OVER () AS _rn, ${columns.map((c) => ident(c.name)).join(', ')} FROM (` +
+    ? `(SELECT filename AS _file, ${request.numbered ? 'row_number() OVER () AS _rn, ' : ''}${columns.map((c) => ident(c.name)).join(', ')} FROM (` +
       `SELECT filename, ${[...top.map((c) => ident(c.name)), ...recordSelect].join(', ')} ` +
       `FROM read_json(${pathList(nonEmpty)}, format = ${literal(read.format === 'ndjson' ? 'newline_delimited' : 'auto')}, ` +
       `filename = true, columns = {${spec.join(', ')}})))`
-    : `(SELECT NULL::VARCHAR AS _file, NULL::BIGINT AS _rn, ${columns.map((c) => `NULL::${c.type} AS ${ident(c.name)}`).join(', ')} WHERE false)`;
-  return { relation, columns, inputs: files, rejects: null, reread: null, prepare: [] };
+    : `(SELECT NULL::VARCHAR AS _file, ${request.numbered ? 'NULL::BIGINT AS _rn, ' : ''}${columns.map((c) => `NULL::${c.type} AS ${ident(c.name)}`).join(', ')} WHERE false)`;
+  return { relation, columns, numbered: Boolean(request.numbered), inputs: files, rejects: null, reread: null, prepare: [] };
 }
 
 /** Whether each needed field is one of the document's own fields or one of a record's. */

@@ -25,7 +25,7 @@ export async function ingestCommand(opts: GlobalOptions, jobName: string): Promi
       const runId = await startRun(catalog.sql, { command: 'ingest', job: job.name, args, at: ctx.clock.now() });
       await logRunEvent(catalog.sql, runId, { level: 'info', event: 'started', message: `ingest ${job.name}`, data: args, at: ctx.clock.now() });
       try {
-        result = await runIngest(ctx, job, { window, symbols, dryRun, runId });
+        result = await runIngest(ctx, job, { window, symbols, dryRun, runId, full: Boolean(opts.full) });
       } catch (err) {
         const exitCode = err instanceof MdwError ? err.exitCode : ExitCode.failed;
         const message = errorMessage(err);
@@ -37,13 +37,13 @@ export async function ingestCommand(opts: GlobalOptions, jobName: string): Promi
         level: 'info',
         event: 'finished',
         message: summaryLine(result),
-        data: { batchId: result.batchId, ...result.counts, ...result.partitions },
+        data: { batchIds: result.batchIds, skipped: result.skipped, ...result.counts, ...result.partitions },
         at: ctx.clock.now(),
       });
       await finishRun(catalog.sql, runId, { status: 'ok', exitCode: 0, at: ctx.clock.now() });
     }
     ctx.logger.info(summaryLine(result));
-    if (result.quarantine) ctx.logger.warn(`${result.quarantine.rows} records quarantined: ${result.quarantine.file}`);
+    if (result.quarantine) ctx.logger.warn(`${result.quarantine.rows} records quarantined: ${result.quarantine.files.join(', ')}`);
     process.stdout.write(render(result, format));
     return ExitCode.ok;
   });
@@ -52,7 +52,9 @@ export async function ingestCommand(opts: GlobalOptions, jobName: string): Promi
 function summaryLine(r: IngestResult): string {
   const c = r.counts;
   return (
-    `${r.job}${r.dryRun ? ' (dry run)' : ''}: ${c.recordsIn} records from ${r.inputs} inputs; ` +
+    `${r.job}${r.dryRun ? ' (dry run)' : ''}: ${c.recordsIn} records from ${r.inputs - r.skipped} inputs` +
+    (r.skipped ? ` (${r.skipped} unchanged, skipped)` : '') +
+    '; ' +
     `${c.out} stored, ${c.deduped} already stored or repeated, ${c.quarantined} quarantined, ${c.filtered} outside the window or symbols; ` +
     `${r.partitions.written} partitions ${r.dryRun ? 'would be ' : ''}written, ${r.partitions.unchanged} unchanged`
   );
@@ -61,9 +63,10 @@ function summaryLine(r: IngestResult): string {
 function render(r: IngestResult, format: ReturnType<typeof resolveFormat>): string {
   const record: Record<string, Cell> = {
     job: r.job,
-    batch_id: r.batchId,
+    batches: r.batchIds.length,
     dry_run: r.dryRun,
     inputs: r.inputs,
+    inputs_skipped: r.skipped,
     records_in: r.counts.recordsIn,
     stored: r.counts.out,
     deduped: r.counts.deduped,
@@ -71,7 +74,7 @@ function render(r: IngestResult, format: ReturnType<typeof resolveFormat>): stri
     filtered: r.counts.filtered,
     partitions_written: r.partitions.written,
     partitions_unchanged: r.partitions.unchanged,
-    quarantine_file: r.quarantine?.file ?? null,
+    quarantine_files: r.quarantine?.files.join(' ') ?? null,
   };
   if (format === 'table') {
     return formatRecords(Object.entries(record).map(([field, value]) => ({ field, value })), ['field', 'value'], 'table');
