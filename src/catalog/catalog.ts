@@ -103,7 +103,9 @@ async function openEmbedded(settings: Settings, logger: Logger, purpose: string)
       import('@electric-sql/pglite-socket'),
     ]);
     const started = Date.now();
-    const db = await PGlite.create(paths.catalog);
+    // Postgres' default 128 MB of shared buffers is most of PGlite's memory; the catalog's
+    // working set is a small fraction of that.
+    const db = await PGlite.create(paths.catalog, { postgresqlconf: ['shared_buffers = 32MB'] });
     const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0 });
     await server.start();
     const [host, port] = server.getServerConn().split(':');

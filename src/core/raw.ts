@@ -5,4 +5,9 @@ export type ReadType = 'VARCHAR' | 'DOUBLE';
 export interface RawColumn {
   readonly name: string;
   readonly type: ReadType;
+  /** The reader already turned the null markers into NULL (CSV's nullstr). */
+  readonly nullsMapped?: boolean;
 }
+
+/** Texts that mean "no value" unless a transform lists its own (`nulls:`). */
+export const defaultNulls: readonly string[] = ['', 'null', 'NULL', 'NaN', 'nan', 'N/A', 'NA', '#N/A'];

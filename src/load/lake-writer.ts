@@ -5,7 +5,7 @@ import { duckdbType, lineageColumns, valueColumns, type DatasetDef } from '../co
 import { ident, literal, pathList, pathLiteral, stringList } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { partitionUri, type PartitionKey } from '../lake/layout.js';
-import { fsyncDir, fsyncFile, hashFile, mkdirDurably, renameDurably } from './file-io.js';
+import { fsyncDir, fsyncFileAsync, hashFile, mapLimited, mkdirDurably, renameDurably } from './file-io.js';
 
 /**
  * The load stage. Input: the table `checked`, one row per record of a chunk of inputs, in read
@@ -36,6 +36,8 @@ const T = {
 
 export interface SeriesTarget {
   readonly dataset: DatasetDef;
+  /** The dataset columns `checked` carries; the others are NULL in what is written. */
+  readonly columns: readonly string[];
   readonly grain: PartitionRule;
   readonly source: string;
   readonly granularity: string;
@@ -79,6 +81,8 @@ export interface StagePlan {
   readonly symbols: readonly string[];
   /** Rows an earlier chunk of this run stored that this one contradicts (quarantined too). */
   readonly removed: number;
+  /** Per new partition: the coverage of the rows it will hold. */
+  readonly stats: ReadonlyMap<number, readonly SeriesStats[]>;
 }
 
 export interface SeriesStats {
@@ -132,14 +136,17 @@ function partitionFilter(def: DatasetDef, grain: PartitionRule, p: PartitionPlan
  * for the others); repeats that disagree are all quarantined ('conflict'), because nothing
  * says which is right.
  */
-async function markRepeatedKeys(duck: DuckSession, def: DatasetDef): Promise<void> {
+async function markRepeatedKeys(duck: DuckSession, def: DatasetDef, columns: readonly string[]): Promise<void> {
   const key = def.key.map(ident).join(', ');
   await duck.run(
     `CREATE OR REPLACE TABLE ${T.dupKeys} AS SELECT ${key} FROM ${checkedTable} WHERE _state = 'ok' GROUP BY ${key} HAVING count(*) > 1`,
   );
   const [{ n }] = (await duck.all<{ n: number }>(`SELECT count(*) AS n FROM ${T.dupKeys}`)) as [{ n: number }];
   if (n === 0) return;
-  const values = valueColumns(def).map((c) => `${ident(c)} := c.${ident(c)}`).join(', ');
+  const values = valueColumns(def)
+    .filter((c) => columns.includes(c))
+    .map((c) => `${ident(c)} := c.${ident(c)}`)
+    .join(', ');
   const shown = (k: string) => (k === def.timeColumn ? `strftime(c.${ident(k)}, '%Y-%m-%dT%H:%M:%SZ')` : `CAST(c.${ident(k)} AS VARCHAR)`);
   const keyText = def.key.map((k) => `${literal(`${k} `)} || ${shown(k)}`).join(` || ' ' || `);
   const partition = def.key.map((k) => `c.${ident(k)}`).join(', ');
@@ -161,7 +168,7 @@ async function markRepeatedKeys(duck: DuckSession, def: DatasetDef): Promise<voi
  */
 export async function stageBatch(duck: DuckSession, target: SeriesTarget, rejects: string | null, inputs: readonly string[]): Promise<StagePlan> {
   const { dataset: def, grain } = target;
-  await markRepeatedKeys(duck, def);
+  await markRepeatedKeys(duck, def, target.columns);
 
   const symCol = def.symbolColumn ? ident(def.symbolColumn) : 'NULL';
   const sym = grain.by_symbol && def.symbolColumn ? symCol : 'NULL';
@@ -190,22 +197,45 @@ export async function stageBatch(duck: DuckSession, target: SeriesTarget, reject
     partitions = partitions.map((p) => (p.existed ? { ...p, changes: (changes.get(p.pid) ?? 0) + (dropped.get(p.pid) ?? 0) } : p));
   }
 
+  // One pass over the chunk gives lineage, the stored symbols and the coverage of new partitions.
   const pidOf = new Map(partitions.map((p) => [`${p.key.symbol ?? ''}\u0000${p.periodValue}`, p.pid]));
-  const fate =
-    `count(*) AS recordsIn, ` +
-    `count(*) FILTER (WHERE _state = 'ok') AS out, ` +
-    `count(*) FILTER (WHERE _state IN ('dup', 'same')) AS deduped, ` +
-    `count(*) FILTER (WHERE _state IN ('bad', 'conflict')) AS quarantined, ` +
-    `count(*) FILTER (WHERE _state = 'filtered') AS filtered`;
-  const rows = await duck.all<BatchCounts & { input: string; psym: string | null; period: number | null; stored: boolean }>(
-    `SELECT _file AS input, CASE WHEN _state IN ('ok', 'dup', 'same') THEN ${sym} END AS psym, ` +
-      `CASE WHEN _state IN ('ok', 'dup', 'same') THEN _period END AS period, ${fate} FROM ${checkedTable} GROUP BY ALL ORDER BY ALL`,
+  const placed = `_state IN ('ok', 'dup', 'same')`;
+  const ts = ident(def.timeColumn);
+  const groups = await duck.all<BatchCounts & { input: string; psym: string | null; period: number | null; symbol: string | null; firstTs: string | null; lastTs: string | null }>(
+    `SELECT _file AS input, CASE WHEN ${placed} THEN ${sym} END AS psym, CASE WHEN ${placed} THEN _period END AS period, ${symCol} AS symbol, ` +
+      `count(*) AS recordsIn, count(*) FILTER (WHERE _state = 'ok') AS out, ` +
+      `count(*) FILTER (WHERE _state IN ('dup', 'same')) AS deduped, ` +
+      `count(*) FILTER (WHERE _state IN ('bad', 'conflict')) AS quarantined, ` +
+      `count(*) FILTER (WHERE _state = 'filtered') AS filtered, ` +
+      `${isoMicros(`min(${ts}) FILTER (WHERE _state = 'ok')`)} AS firstTs, ${isoMicros(`max(${ts}) FILTER (WHERE _state = 'ok')`)} AS lastTs ` +
+      `FROM ${checkedTable} GROUP BY ALL ORDER BY ALL`,
   );
-  const lineage: LineageRow[] = rows.map(({ input, psym, period, ...counts }) => ({
-    input,
-    pid: period === null ? null : (pidOf.get(`${psym ?? ''}\u0000${period}`) ?? null),
-    ...counts,
-  }));
+  const lineageByKey = new Map<string, LineageRow>();
+  const stats = new Map<number, SeriesStats[]>();
+  const symbols = new Set<string>();
+  for (const g of groups) {
+    const pid = g.period === null ? null : (pidOf.get(`${g.psym ?? ''}\u0000${g.period}`) ?? null);
+    const key = `${g.input}\u0000${pid ?? ''}`;
+    const prior = lineageByKey.get(key) ?? { input: g.input, pid, recordsIn: 0, out: 0, deduped: 0, quarantined: 0, filtered: 0 };
+    lineageByKey.set(key, {
+      ...prior,
+      recordsIn: prior.recordsIn + g.recordsIn,
+      out: prior.out + g.out,
+      deduped: prior.deduped + g.deduped,
+      quarantined: prior.quarantined + g.quarantined,
+      filtered: prior.filtered + g.filtered,
+    });
+    if (g.out > 0 && g.symbol !== null) symbols.add(g.symbol);
+    if (g.out > 0 && pid !== null && !partitions[pid]!.existed) {
+      const list = stats.get(pid) ?? [];
+      const same = list.find((x) => x.symbol === g.symbol);
+      const merged = same
+        ? { symbol: g.symbol, rows: same.rows + g.out, firstTs: g.firstTs! < same.firstTs ? g.firstTs! : same.firstTs, lastTs: g.lastTs! > same.lastTs ? g.lastTs! : same.lastTs }
+        : { symbol: g.symbol, rows: g.out, firstTs: g.firstTs!, lastTs: g.lastTs! };
+      stats.set(pid, [...list.filter((x) => x !== same), merged]);
+    }
+  }
+  const lineage = [...lineageByKey.values()];
   mergeRejects(lineage, rejects ? await duck.all<{ input: string; n: number }>(`SELECT _file AS input, count(*) AS n FROM ${rejects} GROUP BY ALL ORDER BY 1`) : []);
   // An input with no records at all (an empty file) is accounted for too.
   const seen = new Set(lineage.map((l) => l.input));
@@ -220,10 +250,7 @@ export async function stageBatch(duck: DuckSession, target: SeriesTarget, reject
     }),
     { recordsIn: 0, out: 0, deduped: 0, quarantined: 0, filtered: 0 },
   );
-  const symbols = def.symbolColumn
-    ? (await duck.all<{ s: string }>(`SELECT DISTINCT ${symCol} AS s FROM ${checkedTable} WHERE _state = 'ok' ORDER BY 1`)).map((r) => r.s)
-    : [];
-  return { partitions, counts, lineage, symbols, removed };
+  return { partitions, counts, lineage, symbols: [...symbols].sort(), removed, stats };
 }
 
 /** Unparseable lines reached no partition: they join their input's no-partition row. */
@@ -260,7 +287,9 @@ async function compareWithLake(duck: DuckSession, target: SeriesTarget, existing
   const sym = grain.by_symbol && def.symbolColumn ? `c.${ident(def.symbolColumn)}` : null;
   const partJoin = [`p.period = c._period`, ...(sym ? [`p.psym = ${sym}`] : [])].join(' AND ');
   const keyJoin = def.key.map((k) => `o.${ident(k)} = c.${ident(k)}`).join(' AND ');
-  const same = valueColumns(def).map((v) => `c.${ident(v)} IS NOT DISTINCT FROM o.${ident(v)}`).join(' AND ');
+  const same = valueColumns(def)
+    .map((v) => `${target.columns.includes(v) ? `c.${ident(v)}` : 'NULL'} IS NOT DISTINCT FROM o.${ident(v)}`)
+    .join(' AND ');
   const earlier = target.runBatchIds.length ? `o.batch_id IN (SELECT unnest(${stringList(target.runBatchIds)}))` : 'false';
   await duck.run(
     `CREATE TABLE ${T.cmp} AS SELECT c.rowid AS _row, p.pid AS _pid, ` +
@@ -291,9 +320,12 @@ export async function writePartitions(duck: DuckSession, target: SeriesTarget, p
   const dirty = plan.partitions.filter((p) => p.changes > 0);
   if (dirty.length === 0) return [];
   const canon = def.columns.map((c) => ident(c.name));
+  // A column the transform does not produce is written as a typed NULL.
+  const fromChecked = (alias: string) =>
+    def.columns.map((c) => (target.columns.includes(c.name) ? `${alias}${ident(c.name)}` : `CAST(NULL AS ${duckdbType[c.type]}) AS ${ident(c.name)}`));
   const order = [def.symbolColumn, def.timeColumn].filter((c): c is string => c !== null).map(ident).join(', ');
   const outColumns = [...canon, 'granularity', 'source', 'batch_id'].join(', ');
-  const stamped = `${canon.join(', ')}, ${literal(target.granularity)} AS granularity, ${literal(target.source)} AS source, ${literal(batchId)} AS batch_id`;
+  const stamped = `${fromChecked('').join(', ')}, ${literal(target.granularity)} AS granularity, ${literal(target.source)} AS source, ${literal(batchId)} AS batch_id`;
 
   // Partitions that have a file are merged in a small table: their stored rows that stay,
   // and this chunk's new and changed ones.
@@ -303,7 +335,7 @@ export async function writePartitions(duck: DuckSession, target: SeriesTarget, p
     const keyMatch = (a: string, b: string) => def.key.map((k) => `${a}.${ident(k)} = ${b}.${ident(k)}`).join(' AND ');
     await duck.run(
       `CREATE OR REPLACE TABLE ${T.merge} AS ` +
-        `SELECT m._pid, ${canon.map((c) => `c.${c}`).join(', ')}, ${literal(target.granularity)} AS granularity, ${literal(target.source)} AS source, ${literal(batchId)} AS batch_id ` +
+        `SELECT m._pid, ${fromChecked('c.').join(', ')}, ${literal(target.granularity)} AS granularity, ${literal(target.source)} AS source, ${literal(batchId)} AS batch_id ` +
         `FROM ${T.cmp} m JOIN ${checkedTable} c ON c.rowid = m._row WHERE m._status IN ('new', 'changed') AND m._pid IN (${ids}) ` +
         `UNION ALL SELECT o._pid, ${canon.map((c) => `o.${c}`).join(', ')}, o.granularity, o.source, o.batch_id FROM ${T.old} o ` +
         `WHERE o._pid IN (${ids}) AND NOT EXISTS (SELECT 1 FROM ${T.cmp} m JOIN ${checkedTable} c ON c.rowid = m._row ` +
@@ -313,26 +345,16 @@ export async function writePartitions(duck: DuckSession, target: SeriesTarget, p
   const source = (p: PartitionPlan) =>
     p.existed ? `SELECT ${outColumns} FROM ${T.merge} WHERE _pid = ${p.pid}` : `SELECT ${stamped} FROM ${checkedTable} WHERE _state = 'ok' AND ${partitionFilter(def, grain, p)}`;
 
-  const symCol = def.symbolColumn ? ident(def.symbolColumn) : 'NULL';
-  const ts = ident(def.timeColumn);
-  const statsOf = async (from: string, group: string) =>
-    duck.all<{ g: string; symbol: string | null; rows: number; firstTs: string; lastTs: string }>(
-      `SELECT ${group} AS g, ${symCol} AS symbol, count(*) AS rows, ${isoMicros(`min(${ts})`)} AS firstTs, ${isoMicros(`max(${ts})`)} AS lastTs ` +
-        `FROM ${from} GROUP BY ALL ORDER BY ALL`,
-    );
-  const stats = new Map<number, SeriesStats[]>();
-  const add = (pid: number, s: SeriesStats) => stats.set(pid, [...(stats.get(pid) ?? []), s]);
-  const fresh = dirty.filter((p) => !p.existed);
-  if (fresh.length > 0) {
-    const sym = grain.by_symbol && def.symbolColumn ? symCol : "''";
-    const pidOf = new Map(fresh.map((p) => [`${p.key.symbol ?? ''}\u0000${p.periodValue}`, p.pid]));
-    for (const r of await statsOf(`(SELECT * FROM ${checkedTable} WHERE _state = 'ok')`, `${sym} || chr(0) || _period`)) {
-      const pid = pidOf.get(r.g);
-      if (pid !== undefined) add(pid, { symbol: r.symbol, rows: r.rows, firstTs: r.firstTs, lastTs: r.lastTs });
-    }
-  }
+  const stats = new Map<number, SeriesStats[]>(plan.stats as Map<number, SeriesStats[]>);
   if (merged.length > 0) {
-    for (const r of await statsOf(T.merge, 'CAST(_pid AS VARCHAR)')) add(Number(r.g), { symbol: r.symbol, rows: r.rows, firstTs: r.firstTs, lastTs: r.lastTs });
+    const symCol = def.symbolColumn ? ident(def.symbolColumn) : 'NULL';
+    const ts = ident(def.timeColumn);
+    for (const r of await duck.all<{ pid: number; symbol: string | null; rows: number; firstTs: string; lastTs: string }>(
+      `SELECT _pid AS pid, ${symCol} AS symbol, count(*) AS rows, ${isoMicros(`min(${ts})`)} AS firstTs, ${isoMicros(`max(${ts})`)} AS lastTs ` +
+        `FROM ${T.merge} GROUP BY ALL ORDER BY ALL`,
+    )) {
+      stats.set(r.pid, [...(stats.get(r.pid) ?? []), { symbol: r.symbol, rows: r.rows, firstTs: r.firstTs, lastTs: r.lastTs }]);
+    }
   }
 
   const tag = batchId.slice(0, 8);
@@ -348,14 +370,12 @@ export async function writePartitions(duck: DuckSession, target: SeriesTarget, p
   // Before the catalog records these files they must survive a power loss: the files and the
   // folders that name them.
   for (const dir of new Set(dirty.map((p) => path.dirname(p.path)))) fsyncDir(dir);
-  const written: WrittenPartition[] = [];
-  for (const p of dirty) {
+  return mapLimited(dirty, 8, async (p): Promise<WrittenPartition> => {
     const tmpPath = tmpOf(p);
-    fsyncFile(tmpPath);
+    await fsyncFileAsync(tmpPath);
     const { sha256, bytes } = await hashFile(tmpPath);
-    written.push({ plan: p, tmpPath, sha256, bytes, ...summarizeSeries(stats.get(p.pid) ?? []) });
-  }
-  return written;
+    return { plan: p, tmpPath, sha256, bytes, ...summarizeSeries([...(stats.get(p.pid) ?? [])]) };
+  });
 }
 
 /** Rows, first and last ts and per-symbol coverage of a partition file as it is on disk. */

@@ -11,6 +11,8 @@ export interface QuarantineTarget {
   readonly batchId: string;
   readonly job: string;
   readonly dataset: DatasetDef;
+  /** The dataset columns the batch carries. */
+  readonly columns: readonly string[];
   readonly source: string;
   readonly day: string;
 }
@@ -27,7 +29,7 @@ export function quarantinePath(t: QuarantineTarget): string {
  * record as it came in. Returns the file, or null when nothing was rejected.
  */
 export async function writeQuarantine(duck: DuckSession, t: QuarantineTarget, rejects: string | null, removed: number): Promise<{ file: string; rows: number } | null> {
-  const canonical = (alias: string) => t.dataset.columns.map((c) => `${ident(c.name)} := ${alias}.${ident(c.name)}`).join(', ');
+  const canonical = (alias: string) => t.columns.map((c) => `${ident(c)} := ${alias}.${ident(c)}`).join(', ');
   const head = `${literal(t.batchId)} AS batch_id, ${literal(t.job)} AS job, ${literal(t.dataset.name)} AS dataset, ${literal(t.source)} AS source`;
   const parts = [
     // Rows are in read order (rowid), so a row's number within its file is its distance from the file's first.

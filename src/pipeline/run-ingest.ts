@@ -23,7 +23,7 @@ import {
   type StagePlan,
 } from '../load/lake-writer.js';
 import { writeQuarantine } from '../load/quarantine.js';
-import { compileTransform, needsReadOrder, resolveFoldsSql, sourceReadTypes } from '../transform/compile-transform.js';
+import { compileTransform, needsReadOrder, producedColumns, resolveFoldsSql, sourceReadTypes } from '../transform/compile-transform.js';
 import { compileRecordRules } from '../validate/record-rules.js';
 import { recoverPendingWrites } from './recover.js';
 
@@ -79,7 +79,14 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
     granularity: job.granularity.text,
     job: job.name,
   };
-  const base = { dataset: def, grain: job.partition, source: ref.source, granularity: ref.granularity, lakeRoot: ctx.paths.lake };
+  const base = {
+    dataset: def,
+    columns: producedColumns(job.transform.value, def),
+    grain: job.partition,
+    source: ref.source,
+    granularity: ref.granularity,
+    lakeRoot: ctx.paths.lake,
+  };
   const result = new ResultBuilder(job.name, options.dryRun, inputs.length);
 
   if (options.dryRun) {
@@ -153,7 +160,7 @@ async function loadChunk(
     const at = ctx.clock.now();
     const quarantine = await writeQuarantine(
       duck,
-      { root: ctx.paths.quarantine, batchId: commit.batchId, job: job.name, dataset: def, source: target.source, day: at.toISOString().slice(0, 10) },
+      { root: ctx.paths.quarantine, batchId: commit.batchId, job: job.name, dataset: def, columns: target.columns, source: target.source, day: at.toISOString().slice(0, 10) },
       rejects,
       plan.removed,
     );
@@ -220,18 +227,20 @@ async function readChecked(
   const inScope = scopeSql(def.timeColumn, def.symbolColumn, request);
   const known = [def.timeColumn, def.symbolColumn].filter((c): c is string => c !== null).map((c) => `${ident(c)} IS NOT NULL`);
   const period = periodSql(target.grain.period, ident(def.timeColumn));
+  const rules = compileRecordRules({ rules: job.validation.value, dataset: def, columns: target.columns });
   const read = async (raw: RawBatch) => {
     for (const statement of raw.prepare) await duck.run(statement);
-    const checked = compileRecordRules({ rules: job.validation.value, dataset: def, from: `(${transformSql(job, raw)})` });
-    // Rows keep read order as their rowid (re-established by _rn where a join shuffled it);
-    // _rules is text so that later updates keep rows in place (DuckDB moves a row whose list changes).
+    // Rows keep read order as their rowid (re-established by _rn where a join shuffled it).
+    // _rules and _detail are text, filled in below for the few failed rows only: an update of
+    // text keeps a row in place, while DuckDB moves a row whose list changes.
     await duck.run(
       `CREATE OR REPLACE TABLE ${checkedTable} AS ` +
-        `SELECT * EXCLUDE (_raw, _errors, _rules), array_to_string(_rules, ',') AS _rules, ${period} AS _period, ` +
+        `SELECT * EXCLUDE (_raw), ${period} AS _period, NULL::VARCHAR AS _rules, NULL::VARCHAR AS _detail, ` +
         `CASE WHEN _state = 'bad' THEN to_json(_raw) END AS _raw_json FROM (` +
-        `SELECT *, CASE WHEN ${[...known, `NOT (${inScope})`].join(' AND ')} THEN 'filtered' WHEN _rules IS NOT NULL THEN 'bad' ELSE 'ok' END AS _state ` +
-        `FROM (${checked}))${raw.numbered ? ' ORDER BY _rn' : ''}`,
+        `SELECT *, CASE WHEN ${[...known, `NOT (${inScope})`].join(' AND ')} THEN 'filtered' WHEN ${rules.failed} THEN 'bad' ELSE 'ok' END AS _state ` +
+        `FROM (${transformSql(job, raw)}))${raw.numbered ? ' ORDER BY _rn' : ''}`,
     );
+    await duck.run(rules.explain(checkedTable, `_state = 'bad'`));
   };
   const context = { logger: ctx.logger, env: ctx.env };
   let raw = await adapter.extract(context, request, inputs);
@@ -279,7 +288,7 @@ async function keepRawOfConflicts(duck: DuckSession, raw: RawBatch, job: Job): P
   const def = job.dataset;
   const files = (await duck.all<{ f: string }>(`SELECT DISTINCT _file AS f FROM ${checkedTable} WHERE _state = 'conflict'`)).map((r) => r.f);
   if (files.length === 0) return;
-  const match = [...def.key, ...def.columns.map((c) => c.name).filter((c) => !def.key.includes(c))]
+  const match = producedColumns(job.transform.value, def)
     .map((c) => `${checkedTable}.${ident(c)} IS NOT DISTINCT FROM r.${ident(c)}`)
     .join(' AND ');
   await duck.run(

@@ -12,14 +12,17 @@ interface CompiledRule {
 const col = ident;
 const num = (c: string) => `coalesce(CAST(${col(c)} AS VARCHAR), 'null')`;
 
-const recordRules: Record<RecordRuleKind, (spec: RecordRuleSpec, def: DatasetDef) => CompiledRule> = {
+/** The dataset's columns that this batch carries (the transform produces them). */
+type Present = (name: string) => boolean;
+
+const recordRules: Record<RecordRuleKind, (spec: RecordRuleSpec, def: DatasetDef, present: Present) => CompiledRule> = {
   required: (_spec, def) => {
     // A value that is there but unreadable is already a 'parse' failure, not a missing one.
-    const missing = (c: string) =>
-      `(${col(c)} IS NULL AND NOT coalesce(list_contains(list_transform(_errors, e -> split_part(e, ':', 1)), ${literal(c)}), false))`;
+    const missing = (c: string) => `(${col(c)} IS NULL AND NOT contains('; ' || coalesce(_errors, ''), ${literal(`; ${c}:`)}))`;
     const cols = def.columns.filter((c) => c.required).map((c) => c.name);
     return {
-      violated: cols.map(missing).join(' OR '),
+      // The list lookup only runs for the rare rows with a parse error.
+      violated: `CASE WHEN _errors IS NULL THEN ${cols.map((c) => `${col(c)} IS NULL`).join(' OR ')} ELSE ${cols.map(missing).join(' OR ')} END`,
       detail: `'missing ' || array_to_string(list_filter([${cols.map((c) => `CASE WHEN ${missing(c)} THEN ${literal(c)} END`).join(', ')}], x -> x IS NOT NULL), ', ')`,
     };
   },
@@ -40,15 +43,17 @@ const recordRules: Record<RecordRuleKind, (spec: RecordRuleSpec, def: DatasetDef
         `CASE WHEN ${lowAboveBody} THEN 'low > min(open, close)' END], x -> x IS NOT NULL), ', ')`,
     };
   },
-  positive_prices: (_spec, def) => {
-    const prices = def.columns.filter((c) => c.role === 'price').map((c) => c.name);
+  positive_prices: (_spec, def, present) => {
+    const prices = def.columns.filter((c) => c.role === 'price' && present(c.name)).map((c) => c.name);
+    if (prices.length === 0) return { violated: '', detail: "''" };
     return {
       violated: `coalesce(${prices.map((p) => `${col(p)} <= 0`).join(' OR ')}, false)`,
       detail: `array_to_string(list_filter([${prices.map((p) => `CASE WHEN ${col(p)} <= 0 THEN ${literal(`${p} `)} || ${num(p)} || ' <= 0' END`).join(', ')}], x -> x IS NOT NULL), ', ')`,
     };
   },
-  non_negative_volume: (_spec, def) => {
-    const vols = def.columns.filter((c) => c.role === 'volume').map((c) => c.name);
+  non_negative_volume: (_spec, def, present) => {
+    const vols = def.columns.filter((c) => c.role === 'volume' && present(c.name)).map((c) => c.name);
+    if (vols.length === 0) return { violated: '', detail: "''" };
     return {
       violated: `coalesce(${vols.map((v) => `${col(v)} < 0`).join(' OR ')}, false)`,
       detail: `array_to_string(list_filter([${vols.map((v) => `CASE WHEN ${col(v)} < 0 THEN ${literal(`${v} `)} || ${num(v)} || ' < 0' END`).join(', ')}], x -> x IS NOT NULL), ', ')`,
@@ -56,25 +61,34 @@ const recordRules: Record<RecordRuleKind, (spec: RecordRuleSpec, def: DatasetDef
   },
 };
 
+/** Record rules as SQL in two steps, cheap for the many rows that pass and exact for the few that fail. */
+export interface CompiledRecordRules {
+  /** True for a row that breaks a rule or has an unreadable value: the row is quarantined. */
+  readonly failed: string;
+  /**
+   * For a table of transformed rows: sets `_rules` (comma-separated names, 'parse' first) and
+   * `_detail` (why, for people) on the rows `where` picks.
+   */
+  explain(table: string, where: string): string;
+}
+
 /**
- * Wraps a transformed relation with `_rules` (names of the rules a row breaks, 'parse' first when
- * a value could not be read; NULL when none) and `_detail` (why, for people). Pure: returns SQL.
+ * Compiles the record rules over the transformed columns (`columns`: those the batch carries).
+ * The rules are one boolean expression per row; the names and texts are built afterwards only
+ * for rows that failed, which costs far less than building them (even as NULL) for every row.
+ * Pure: returns SQL.
  */
-export function compileRecordRules(input: { rules: ValidationRules; dataset: DatasetDef; from: string }): string {
-  const compiled = input.rules.rules.map((spec) => ({ name: spec.rule, ...recordRules[spec.rule](spec, input.dataset) }));
-  const names = [`CASE WHEN _errors IS NOT NULL THEN 'parse' END`, ...compiled.map((r) => `CASE WHEN ${r.violated} THEN ${literal(r.name)} END`)];
-  // The list is built only for rows that break a rule: a list per row costs an allocation.
-  const any = ['_errors IS NOT NULL', ...compiled.map((r) => `(${r.violated})`)].join(' OR ');
-  const details = [
-    `CASE WHEN _errors IS NOT NULL THEN 'parse: ' || array_to_string(_errors, '; ') END`,
-    ...compiled.map((r) => `CASE WHEN ${r.violated} THEN ${literal(`${r.name}: `)} || ${r.detail} END`),
-  ];
-  return [
-    // The detail text is only built for the rows that break a rule.
-    `SELECT *, CASE WHEN _rules IS NOT NULL THEN array_to_string(list_filter([${details.join(', ')}], x -> x IS NOT NULL), '; ') END AS _detail`,
-    'FROM (',
-    `  SELECT *, CASE WHEN ${any} THEN list_filter([${names.join(', ')}], x -> x IS NOT NULL) END AS _rules`,
-    `  FROM ${input.from}`,
-    ')',
-  ].join('\n');
+export function compileRecordRules(input: { rules: ValidationRules; dataset: DatasetDef; columns: readonly string[] }): CompiledRecordRules {
+  const present: Present = (name) => input.columns.includes(name);
+  const compiled = input.rules.rules
+    .map((spec) => ({ name: spec.rule, ...recordRules[spec.rule](spec, input.dataset, present) }))
+    .filter((r) => r.violated !== '');
+  const flag = (r: CompiledRule) => `coalesce(${r.violated}, false)`;
+  const names = [`CASE WHEN _errors IS NOT NULL THEN 'parse' END`, ...compiled.map((r) => `CASE WHEN ${flag(r)} THEN ${literal(r.name)} END`)];
+  const details = [`CASE WHEN _errors IS NOT NULL THEN 'parse: ' || _errors END`, ...compiled.map((r) => `CASE WHEN ${flag(r)} THEN ${literal(`${r.name}: `)} || ${r.detail} END`)];
+  return {
+    failed: ['_errors IS NOT NULL', ...compiled.map(flag)].join(' OR '),
+    explain: (table, where) =>
+      `UPDATE ${table} SET _rules = concat_ws(',', ${names.join(', ')}), _detail = concat_ws('; ', ${details.join(', ')}) WHERE ${where}`,
+  };
 }

@@ -4,7 +4,8 @@ import type { Job } from '../../config/jobs.js';
 import type { ReadOptions } from '../../config/types.js';
 import { ConfigError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { ident, literal, pathList } from '../../core/sql.js';
+import { defaultNulls } from '../../core/raw.js';
+import { ident, literal, pathList, stringList } from '../../core/sql.js';
 import type { ExtractRequest, RawBatch } from '../adapter.js';
 import { readFirstLines, splitCsvLine } from './csv-header.js';
 
@@ -26,6 +27,7 @@ interface Scan {
  */
 export async function readCsv(job: Job, files: readonly string[], options: ReadOptions, request: ExtractRequest, logger: Logger): Promise<RawBatch> {
   const read: CsvOptions = { ...defaults, ...options };
+  const nulls = job.transform.value.nulls ?? defaultNulls;
   const scans = await planScans(job, files, read, request, logger);
   // Records of one scan are numbered from scan * 2^40, so that scans never overlap.
   const numbering = (i: number) => (request.numbered ? `${i} * 1099511627776 + row_number() OVER () AS _rn, ` : '');
@@ -39,7 +41,10 @@ export async function readCsv(job: Job, files: readonly string[], options: ReadO
       `quote = ${literal(quote)}`,
       `escape = ${literal(quote)}`,
       `new_line = ${literal(scan.crlf ? '\\r\\n' : '\\n')}`,
+      // Every value is read as text, so that a rejected record can be shown as the file has it;
+      // the null markers become NULL right here.
       `columns = {${scan.columns.map((c) => `${literal(c)}: 'VARCHAR'`).join(', ')}}`,
+      `nullstr = ${stringList(nulls)}`,
       'filename = true',
       // Unreadable lines are kept, with their line number and text, for the quarantine.
       "store_rejects = true, rejects_table = 'mdw_reject_errors', rejects_scan = 'mdw_reject_scans'",
@@ -57,7 +62,7 @@ export async function readCsv(job: Job, files: readonly string[], options: ReadO
   const errors = `mdw_reject_errors e JOIN mdw_reject_scans s USING (scan_id, file_id)`;
   return {
     relation,
-    columns: names.map((name) => ({ name, type: 'VARCHAR' as const })),
+    columns: names.map((name) => ({ name, type: 'VARCHAR' as const, nullsMapped: true })),
     numbered: Boolean(request.numbered),
     inputs: files,
     // DuckDB reports each missing column of a short line: the first one says it all.
