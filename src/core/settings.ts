@@ -64,7 +64,7 @@ export function resolveSettings(
     lockTimeoutMs: Math.max(0, lockSeconds) * 1000,
     duckdbMemoryLimit: env.MDW_DUCKDB_MEMORY ?? '1GB',
     duckdbThreads: numberFrom(env.MDW_THREADS) ?? Math.max(1, os.availableParallelism()),
-    chunkBytes: (numberFrom(env.MDW_CHUNK_MB) ?? 256) * 2 ** 20,
+    chunkBytes: (numberFrom(env.MDW_CHUNK_MB) ?? 64) * 2 ** 20,
     logLevel: input.logLevel ?? env.MDW_LOG_LEVEL ?? 'info',
   });
 }

@@ -92,15 +92,20 @@ export interface SeriesStats {
   readonly lastTs: string;
 }
 
+/** A partition's new content, written to a temporary file beside it. */
 export interface WrittenPartition {
   readonly plan: PartitionPlan;
   readonly tmpPath: string;
-  readonly sha256: string;
-  readonly bytes: number;
   readonly rows: number;
   readonly firstTs: string | null;
   readonly lastTs: string | null;
   readonly series: readonly SeriesStats[];
+}
+
+/** A written partition made durable, with the hash and size the manifest records. */
+export interface SealedPartition extends WrittenPartition {
+  readonly sha256: string;
+  readonly bytes: number;
 }
 
 const isoMicros = (col: string) => `strftime(${col}, '%Y-%m-%dT%H:%M:%S.%fZ')`;
@@ -311,9 +316,9 @@ async function compareWithLake(duck: DuckSession, target: SeriesTarget, existing
 }
 
 /**
- * Writes the new content of every changed partition to a temporary file beside its target,
- * fsynced and hashed. Nothing is renamed yet: commitPartitions does that after the catalog
- * has recorded the intent.
+ * Writes the new content of every changed partition to a temporary file beside its target.
+ * Nothing is renamed yet: sealPartitions makes the files durable and hashes them, and
+ * commitPartitions renames them after the catalog has recorded the intent.
  */
 export async function writePartitions(duck: DuckSession, target: SeriesTarget, plan: StagePlan, batchId: string, width: number): Promise<WrittenPartition[]> {
   const { dataset: def, grain } = target;
@@ -367,15 +372,21 @@ export async function writePartitions(duck: DuckSession, target: SeriesTarget, p
     dirty.map((p) => `COPY (${source(p)} ORDER BY ${order}) TO ${literal(tmpOf(p))} (FORMAT PARQUET, COMPRESSION ZSTD)`),
     width,
   );
-  // Before the catalog records these files they must survive a power loss: the files and the
-  // folders that name them.
-  for (const dir of new Set(dirty.map((p) => path.dirname(p.path)))) fsyncDir(dir);
-  return mapLimited(dirty, 8, async (p): Promise<WrittenPartition> => {
-    const tmpPath = tmpOf(p);
-    await fsyncFileAsync(tmpPath);
-    const { sha256, bytes } = await hashFile(tmpPath);
-    return { plan: p, tmpPath, sha256, bytes, ...summarizeSeries([...(stats.get(p.pid) ?? [])]) };
+  return dirty.map((p) => ({ plan: p, tmpPath: tmpOf(p), ...summarizeSeries([...(stats.get(p.pid) ?? [])]) }));
+}
+
+/**
+ * Before the catalog records written files they must survive a power loss: the files and the
+ * folders that name them are fsynced, and each file is hashed. Needs no DuckDB, so it can run
+ * while DuckDB reads the next chunk.
+ */
+export async function sealPartitions(written: readonly WrittenPartition[]): Promise<SealedPartition[]> {
+  const sealed = await mapLimited(written, 8, async (w): Promise<SealedPartition> => {
+    await fsyncFileAsync(w.tmpPath);
+    return { ...w, ...(await hashFile(w.tmpPath)) };
   });
+  for (const dir of new Set(written.map((w) => path.dirname(w.tmpPath)))) fsyncDir(dir);
+  return sealed;
 }
 
 /** Rows, first and last ts and per-symbol coverage of a partition file as it is on disk. */

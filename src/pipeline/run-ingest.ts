@@ -6,6 +6,7 @@ import { adapters } from '../adapters/registry.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { completeBatch, ensureSeries, readInputs, recordBatch, type SeriesIds, type SeriesRef } from '../catalog/lake-catalog.js';
 import type { Job } from '../config/jobs.js';
+import type { PartitionRule } from '../config/types.js';
 import type { Context } from '../context.js';
 import { SourceError } from '../core/errors.js';
 import { ident, stringList, timestampLiteral } from '../core/sql.js';
@@ -16,11 +17,14 @@ import {
   commitPartitions,
   periodSql,
   releaseStage,
+  sealPartitions,
   stageBatch,
   writePartitions,
   type BatchCounts,
+  type SealedPartition,
   type SeriesTarget,
   type StagePlan,
+  type WrittenPartition,
 } from '../load/lake-writer.js';
 import { writeQuarantine } from '../load/quarantine.js';
 import { compileTransform, needsReadOrder, producedColumns, resolveFoldsSql, sourceReadTypes } from '../transform/compile-transform.js';
@@ -91,8 +95,13 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
 
   if (options.dryRun) {
     for (const chunk of chunked(inputs, ctx.settings.chunkBytes)) {
-      const plan = await loadChunk(ctx, duck, adapter, request, chunk, { ...base, runBatchIds: [] }, null);
-      result.add(randomUUID(), plan.plan, plan.written, plan.quarantine);
+      const raw = await readChecked(ctx, duck, adapter, request, chunk, base.grain);
+      try {
+        const plan = await stageBatch(duck, { ...base, runBatchIds: [] }, await rejectsOf(duck, raw), raw.inputs);
+        result.add(randomUUID(), plan, [], null);
+      } finally {
+        await releaseChunk(duck);
+      }
     }
     return result.build();
   }
@@ -106,11 +115,30 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
     result.skip(inputs.length - fresh.length);
     if (fresh.length < inputs.length) ctx.logger.info(`${job.name}: ${inputs.length - fresh.length} of ${inputs.length} inputs are unchanged since they were loaded; skipping them (--full reads them again)`);
     const chunks = chunked(fresh, ctx.settings.chunkBytes);
-    for (const [i, chunk] of chunks.entries()) {
-      if (chunks.length > 1) ctx.progress.step(`${job.name}: chunk ${i + 1} of ${chunks.length} (${chunk.length} inputs)`);
-      const batchId = randomUUID();
-      const done = await loadChunk(ctx, duck, adapter, request, chunk, { ...base, runBatchIds: result.batchIds }, { catalog, ids, ref, batchId, runId: options.runId, configKey });
-      result.add(batchId, done.plan, done.written, done.quarantine);
+    // Chunk k+1 is read (DuckDB) while chunk k is committed (hashing, fsync, the catalog): the
+    // two use different threads. Staging k+1 waits for k's commit, as it compares with the lake.
+    const read = (i: number) => {
+      if (chunks.length > 1) ctx.progress.step(`${job.name}: chunk ${i + 1} of ${chunks.length} (${chunks[i]!.length} inputs)`);
+      return readChecked(ctx, duck, adapter, request, chunks[i]!, base.grain);
+    };
+    let next: Promise<ReadChunk> | null = chunks.length > 0 ? read(0) : null;
+    try {
+      for (let i = 0; i < chunks.length; i++) {
+        const raw = await next!;
+        next = null;
+        const lap = stopwatch();
+        const commit: CommitTo = { catalog, ids, ref, batchId: randomUUID(), runId: options.runId, configKey };
+        const written = await writeChunk(ctx, duck, raw, { ...base, runBatchIds: result.batchIds }, commit);
+        lap('stage and write');
+        if (i + 1 < chunks.length) next = read(i + 1);
+        const done = await commitChunk(ctx, chunks[i]!, written, commit);
+        lap('seal and commit');
+        ctx.logger.debug(`${job.name}: chunk ${i + 1} of ${chunks.length}, ${written.plan.counts.recordsIn} records: timings (ms)`, { ...raw.timings, ...lap.all() });
+        result.add(commit.batchId, written.plan, done, written.quarantine);
+      }
+    } finally {
+      // A failed commit must not leave a read running against tables the next run reuses.
+      await next?.catch(() => {});
     }
     return result.build();
   });
@@ -125,88 +153,102 @@ interface CommitTo {
   readonly configKey: string;
 }
 
-interface ChunkDone {
+interface WrittenChunk {
   readonly plan: StagePlan;
-  readonly written: readonly { plan: { uri: string; changes: number }; rows: number; sha256: string }[];
+  readonly files: readonly WrittenPartition[];
   readonly quarantine: { file: string; rows: number } | null;
 }
 
-/** One chunk end to end; with `commit` null (a dry run) it stops after staging. */
-async function loadChunk(
-  ctx: Context,
-  duck: DuckSession,
-  adapter: Adapter,
-  request: ExtractRequest,
-  inputs: readonly InputRef[],
-  target: SeriesTarget,
-  commit: CommitTo | null,
-): Promise<ChunkDone> {
-  const lap = stopwatch();
-  const job = request.job;
-  const def = job.dataset;
+/** Reject rows of a chunk's read, kept in their own table. */
+async function rejectsOf(duck: DuckSession, raw: RawBatch): Promise<string | null> {
+  if (!raw.rejects) return null;
+  await duck.run(`CREATE OR REPLACE TABLE mdw_rejects AS SELECT * FROM ${raw.rejects}`);
+  return 'mdw_rejects';
+}
+
+async function releaseChunk(duck: DuckSession): Promise<void> {
+  await releaseStage(duck);
+  await duck.run('DROP TABLE IF EXISTS mdw_rejects');
+}
+
+/** Everything DuckDB does for a read chunk: stage, write the partition files, the quarantine. */
+async function writeChunk(ctx: Context, duck: DuckSession, raw: ReadChunk, target: SeriesTarget, commit: CommitTo): Promise<WrittenChunk> {
+  const job = raw.job;
   try {
-    const raw = await readChecked(ctx, duck, adapter, request, inputs, target);
-    lap('read, transform, validate');
-    const rejects = raw.rejects ? 'mdw_rejects' : null;
-    if (raw.rejects) await duck.run(`CREATE OR REPLACE TABLE mdw_rejects AS SELECT * FROM ${raw.rejects}`);
+    const rejects = await rejectsOf(duck, raw);
     const plan = await stageBatch(duck, target, rejects, raw.inputs);
-    lap('stage');
-    if (!commit) return { plan, written: [], quarantine: null };
     await keepRawOfConflicts(duck, raw, job);
     const dirty = plan.partitions.filter((p) => p.changes > 0).length;
     ctx.progress.step(`${job.name}: ${plan.counts.recordsIn} records; writing ${dirty} of ${plan.partitions.length} partitions`);
-    const written = await writePartitions(duck, target, plan, commit.batchId, Math.max(1, ctx.settings.duckdbThreads));
-    lap('write partitions');
-    const at = ctx.clock.now();
+    // Small partition files are written many at a time: each COPY is mostly one thread, and
+    // creating and closing files waits on the disk.
+    const files = await writePartitions(duck, target, plan, commit.batchId, Math.max(4, 4 * ctx.settings.duckdbThreads));
     const quarantine = await writeQuarantine(
       duck,
-      { root: ctx.paths.quarantine, batchId: commit.batchId, job: job.name, dataset: def, columns: target.columns, source: target.source, day: at.toISOString().slice(0, 10) },
+      {
+        root: ctx.paths.quarantine,
+        batchId: commit.batchId,
+        job: job.name,
+        dataset: job.dataset,
+        columns: target.columns,
+        source: target.source,
+        day: ctx.clock.now().toISOString().slice(0, 10),
+      },
       rejects,
       plan.removed,
     );
-    const fingerprints = new Map(inputs.map((i) => [i.uri, i.fingerprint]));
-    const uriOf = (pid: number | null) => (pid === null ? null : plan.partitions[pid]!.uri);
-    await recordBatch(
-      commit.catalog.sql,
-      commit.ids,
-      commit.ref,
-      { id: commit.batchId, runId: commit.runId, counts: plan.counts, quarantineUri: quarantine ? path.relative(ctx.settings.home, quarantine.file) : null, at },
-      written.map((w) => ({
-        uri: w.plan.uri,
-        tmpUri: path.relative(ctx.paths.lake, w.tmpPath).split(path.sep).join('/'),
-        symbol: w.plan.key.symbol,
-        period: w.plan.key.period,
-        rows: w.rows,
-        bytes: w.bytes,
-        sha256: w.sha256,
-        firstTs: w.firstTs,
-        lastTs: w.lastTs,
-        series: w.series,
-      })),
-      plan.lineage.map((l) => ({
-        rawUri: l.input,
-        uri: uriOf(l.pid),
-        period: l.pid === null ? null : plan.partitions[l.pid]!.key.period,
-        recordsIn: l.recordsIn,
-        out: l.out,
-        deduped: l.deduped,
-        quarantined: l.quarantined,
-        filtered: l.filtered,
-        fingerprint: fingerprints.get(l.input) ?? null,
-        configKey: commit.configKey,
-      })),
-      plan.symbols,
-    );
-    lap('quarantine and catalog');
-    commitPartitions(written);
-    if (written.length > 0) await completeBatch(commit.catalog.sql, commit.batchId, ctx.clock.now());
-    lap('rename and commit');
-    ctx.logger.debug(`${job.name}: chunk of ${inputs.length} inputs, ${plan.counts.recordsIn} records: timings (ms)`, lap.all());
-    return { plan, written, quarantine };
+    return { plan, files, quarantine };
   } finally {
-    await releaseStage(duck);
-    await duck.run('DROP TABLE IF EXISTS mdw_rejects');
+    await releaseChunk(duck);
   }
+}
+
+/** Makes a chunk's files durable, records its batch in the catalog, renames the files into place. */
+async function commitChunk(ctx: Context, inputs: readonly InputRef[], chunk: WrittenChunk, commit: CommitTo): Promise<SealedPartition[]> {
+  const { plan, quarantine } = chunk;
+  const sealed = await sealPartitions(chunk.files);
+  const fingerprints = new Map(inputs.map((i) => [i.uri, i.fingerprint]));
+  const uriOf = (pid: number | null) => (pid === null ? null : plan.partitions[pid]!.uri);
+  await recordBatch(
+    commit.catalog.sql,
+    commit.ids,
+    commit.ref,
+    {
+      id: commit.batchId,
+      runId: commit.runId,
+      counts: plan.counts,
+      quarantineUri: quarantine ? path.relative(ctx.settings.home, quarantine.file) : null,
+      at: ctx.clock.now(),
+    },
+    sealed.map((w) => ({
+      uri: w.plan.uri,
+      tmpUri: path.relative(ctx.paths.lake, w.tmpPath).split(path.sep).join('/'),
+      symbol: w.plan.key.symbol,
+      period: w.plan.key.period,
+      rows: w.rows,
+      bytes: w.bytes,
+      sha256: w.sha256,
+      firstTs: w.firstTs,
+      lastTs: w.lastTs,
+      series: w.series,
+    })),
+    plan.lineage.map((l) => ({
+      rawUri: l.input,
+      uri: uriOf(l.pid),
+      period: l.pid === null ? null : plan.partitions[l.pid]!.key.period,
+      recordsIn: l.recordsIn,
+      out: l.out,
+      deduped: l.deduped,
+      quarantined: l.quarantined,
+      filtered: l.filtered,
+      fingerprint: fingerprints.get(l.input) ?? null,
+      configKey: commit.configKey,
+    })),
+    plan.symbols,
+  );
+  commitPartitions(sealed);
+  if (sealed.length > 0) await completeBatch(commit.catalog.sql, commit.batchId, ctx.clock.now());
+  return sealed;
 }
 
 /**
@@ -220,14 +262,16 @@ async function readChecked(
   adapter: Adapter,
   request: ExtractRequest,
   inputs: readonly InputRef[],
-  target: SeriesTarget,
-): Promise<RawBatch> {
+  grain: PartitionRule,
+): Promise<ReadChunk> {
+  const started = performance.now();
   const { job } = request;
   const def = job.dataset;
+  const columns = producedColumns(job.transform.value, def);
   const inScope = scopeSql(def.timeColumn, def.symbolColumn, request);
   const known = [def.timeColumn, def.symbolColumn].filter((c): c is string => c !== null).map((c) => `${ident(c)} IS NOT NULL`);
-  const period = periodSql(target.grain.period, ident(def.timeColumn));
-  const rules = compileRecordRules({ rules: job.validation.value, dataset: def, columns: target.columns });
+  const period = periodSql(grain.period, ident(def.timeColumn));
+  const rules = compileRecordRules({ rules: job.validation.value, dataset: def, columns });
   const read = async (raw: RawBatch) => {
     for (const statement of raw.prepare) await duck.run(statement);
     // Rows keep read order as their rowid (re-established by _rn where a join shuffled it).
@@ -260,12 +304,18 @@ async function readChecked(
   }
   const [folds] = await duck.all<{ n: number }>(`SELECT count(*) AS n FROM ${checkedTable} WHERE _fold`);
   if (folds!.n > 0) {
-    await duck.run(resolveFoldsSql(checkedTable, def, [`_period = ${periodSql(target.grain.period, `(${ident(def.timeColumn)} - INTERVAL 1 HOUR)`)}`]));
+    await duck.run(resolveFoldsSql(checkedTable, def, [`_period = ${periodSql(grain.period, `(${ident(def.timeColumn)} - INTERVAL 1 HOUR)`)}`]));
     ctx.logger.info(`${folds!.n} local times fell in the repeated hour of an autumn clock change; the first of each is read as daylight time`);
   }
   const stray = await duck.all<{ f: string }>(`SELECT DISTINCT _file AS f FROM ${checkedTable} WHERE _file NOT IN (SELECT unnest(${stringList(raw.inputs)}))`);
   if (stray.length > 0) throw new SourceError(`the reader returned rows of files the job did not name: ${stray.map((r) => r.f).join(', ')}`);
-  return raw;
+  return { ...raw, job, timings: { 'read, transform, validate': Math.round(performance.now() - started) } };
+}
+
+/** A chunk read into `checked`. */
+interface ReadChunk extends RawBatch {
+  readonly job: Job;
+  readonly timings: Record<string, number>;
 }
 
 function transformSql(job: Job, raw: RawBatch): string {
@@ -284,7 +334,7 @@ function transformSql(job: Job, raw: RawBatch): string {
  * longer kept (keeping it for every row would double a chunk in memory). For those few rows
  * their inputs are read again, so the quarantine shows them as the source had them.
  */
-async function keepRawOfConflicts(duck: DuckSession, raw: RawBatch, job: Job): Promise<void> {
+async function keepRawOfConflicts(duck: DuckSession, raw: ReadChunk, job: Job): Promise<void> {
   const def = job.dataset;
   const files = (await duck.all<{ f: string }>(`SELECT DISTINCT _file AS f FROM ${checkedTable} WHERE _state = 'conflict'`)).map((r) => r.f);
   if (files.length === 0) return;
@@ -382,7 +432,7 @@ class ResultBuilder {
     this.skipped += n;
   }
 
-  add(batchId: string, plan: StagePlan, written: ChunkDone['written'], quarantine: ChunkDone['quarantine']): void {
+  add(batchId: string, plan: StagePlan, written: readonly SealedPartition[], quarantine: WrittenChunk['quarantine']): void {
     this.batchIds.push(batchId);
     const c = plan.counts;
     this.counts = {

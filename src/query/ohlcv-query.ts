@@ -1,6 +1,6 @@
 import { datasets } from '../core/datasets.js';
 import { UsageError } from '../core/errors.js';
-import { ident, pathList, stringList, timestampLiteral } from '../core/sql.js';
+import { ident, literal, pathList, timestampLiteral } from '../core/sql.js';
 import type { TimeWindow } from '../core/time-window.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { listSources, seriesFiles } from './lake-files.js';
@@ -28,6 +28,11 @@ export interface OhlcvPlan {
   readonly columns: readonly string[];
 }
 
+/** Files are read in the order given; that order is time order when it is already sorted. */
+function inTimeOrder(files: readonly string[]): boolean {
+  return files.every((f, i) => i === 0 || files[i - 1]! <= f);
+}
+
 /** As typed and in capitals: `aapl` finds AAPL, and a symbol stored in lower case is found too. */
 function symbolVariants(symbols: readonly string[]): string[] {
   return [...new Set(symbols.flatMap((s) => [s, s.toUpperCase()]))];
@@ -50,12 +55,15 @@ export function planOhlcvQuery(lakeRoot: string, request: OhlcvRequest): OhlcvPl
   if (files.length === 0) {
     sql = `SELECT ${columns.map((c) => `CAST(NULL AS VARCHAR) AS ${ident(c)}`).join(', ')} WHERE false`;
   } else {
-    const where = [`symbol IN (SELECT unnest(${stringList(req.symbols)}))`];
+    // A literal IN list, not a subquery: a subquery becomes a join instead of a pushed-down filter.
+    const where = [`symbol IN (${req.symbols.map((x) => literal(x)).join(', ')})`];
     if (req.window.from) where.push(`ts >= ${timestampLiteral(req.window.from)}`);
     if (req.window.toExclusive) where.push(`ts < ${timestampLiteral(req.window.toExclusive)}`);
     sql =
-      `SELECT ${select.join(', ')} FROM read_parquet(${pathList(files)}, hive_partitioning = false) WHERE ${where.join(' AND ')} ` +
-      `ORDER BY symbol, ts${found.length > 1 ? ', source' : ''}` +
+      `SELECT ${select.join(', ')} FROM read_parquet(${pathList(files)}, hive_partitioning = false) WHERE ${where.join(' AND ')}` +
+      // Files hold rows sorted by symbol and ts, and are listed in time order: one symbol from
+      // one source needs no sort (for a minute of bars, the sort is a third of the query).
+      (found.length > 1 || request.symbols.length > 1 || !inTimeOrder(files) ? ` ORDER BY symbol, ts${found.length > 1 ? ', source' : ''}` : '') +
       (req.limit ? ` LIMIT ${Math.floor(req.limit)}` : '');
   }
   return { sql, files, sources: found.map((s) => s.source), columns };
@@ -71,7 +79,7 @@ export async function resolveOhlcvQuery(duck: DuckSession, lakeRoot: string, req
   const plan = planOhlcvQuery(lakeRoot, req);
   const symbols = symbolVariants(req.symbols);
   if (plan.sources.length <= 1 || plan.columns.includes('source')) return plan;
-  const where = [`symbol IN (SELECT unnest(${stringList(symbols)}))`];
+  const where = [`symbol IN (${symbols.map((x) => literal(x)).join(', ')})`];
   if (req.window.from) where.push(`ts >= ${timestampLiteral(req.window.from)}`);
   if (req.window.toExclusive) where.push(`ts < ${timestampLiteral(req.window.toExclusive)}`);
   const have = (
