@@ -128,8 +128,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
         next = null;
         const lap = stopwatch();
         const commit: CommitTo = { catalog, ids, ref, batchId: randomUUID(), runId: options.runId, configKey };
-        const written = await writeChunk(ctx, duck, raw, { ...base, runBatchIds: result.batchIds }, commit);
-        lap('stage and write');
+        const written = await writeChunk(ctx, duck, raw, { ...base, runBatchIds: result.batchIds }, commit, lap);
         if (i + 1 < chunks.length) next = read(i + 1);
         const done = await commitChunk(ctx, chunks[i]!, written, commit);
         lap('seal and commit');
@@ -172,17 +171,19 @@ async function releaseChunk(duck: DuckSession): Promise<void> {
 }
 
 /** Everything DuckDB does for a read chunk: stage, write the partition files, the quarantine. */
-async function writeChunk(ctx: Context, duck: DuckSession, raw: ReadChunk, target: SeriesTarget, commit: CommitTo): Promise<WrittenChunk> {
+async function writeChunk(ctx: Context, duck: DuckSession, raw: ReadChunk, target: SeriesTarget, commit: CommitTo, lap: (name: string) => void): Promise<WrittenChunk> {
   const job = raw.job;
   try {
     const rejects = await rejectsOf(duck, raw);
     const plan = await stageBatch(duck, target, rejects, raw.inputs);
     await keepRawOfConflicts(duck, raw, job);
+    lap('stage');
     const dirty = plan.partitions.filter((p) => p.changes > 0).length;
     ctx.progress.step(`${job.name}: ${plan.counts.recordsIn} records; writing ${dirty} of ${plan.partitions.length} partitions`);
     // Small partition files are written many at a time: each COPY is mostly one thread, and
     // creating and closing files waits on the disk.
     const files = await writePartitions(duck, target, plan, commit.batchId, Math.max(4, 4 * ctx.settings.duckdbThreads));
+    lap('write partitions');
     const quarantine = await writeQuarantine(
       duck,
       {
@@ -197,6 +198,7 @@ async function writeChunk(ctx: Context, duck: DuckSession, raw: ReadChunk, targe
       rejects,
       plan.removed,
     );
+    lap('quarantine');
     return { plan, files, quarantine };
   } finally {
     await releaseChunk(duck);

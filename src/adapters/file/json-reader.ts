@@ -4,7 +4,7 @@ import type { Job } from '../../config/jobs.js';
 import type { ReadOptions } from '../../config/types.js';
 import { ConfigError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { ident, literal, pathList } from '../../core/sql.js';
+import { ident, literal, pathList, stringList } from '../../core/sql.js';
 import type { ExtractRequest, RawBatch, RawColumn, ReadType } from '../adapter.js';
 
 /** How many files are opened to learn where each field lives. */
@@ -34,14 +34,25 @@ export async function readJson(job: Job, files: readonly string[], read: ReadOpt
     for (const key of records.slice(1).reverse()) type = `STRUCT(${ident(key)} ${type})`;
     spec.push(`${literal(records[0]!)}: ${literal(type)}`);
   }
-  const recordSelect = records.length > 0 ? [`unnest(${records.map(ident).join('.')}, recursive := true)`] : [];
+  // Records of a records path are numbered by (file, position in its list), which DuckDB
+  // computes in parallel; a table built in that order is built in parallel too, where one
+  // built in the reader's own order is built on one thread (JSON scans keep no batch order).
+  // Other records are numbered by a window over all of them, and only when asked.
+  const ordinals = `mdw_json_files`;
+  const byPosition = records.length > 0;
+  const numbered = byPosition || Boolean(request.numbered);
+  const recordSelect = byPosition ? [`generate_subscripts(${records.map(ident).join('.')}, 1) AS _pos`, `unnest(${records.map(ident).join('.')}, recursive := true)`] : [];
+  const rn = !numbered ? '' : byPosition ? 'o.i * 4294967296 + _pos AS _rn, ' : 'row_number() OVER () AS _rn, ';
   const relation = nonEmpty.length
-    ? `(SELECT filename AS _file, ${request.numbered ? 'row_number() OVER () AS _rn, ' : ''}${columns.map((c) => ident(c.name)).join(', ')} FROM (` +
+    ? `(SELECT filename AS _file, ${rn}${columns.map((c) => ident(c.name)).join(', ')} FROM (` +
       `SELECT filename, ${[...top.map((c) => ident(c.name)), ...recordSelect].join(', ')} ` +
       `FROM read_json(${pathList(nonEmpty)}, format = ${literal(read.format === 'ndjson' ? 'newline_delimited' : 'auto')}, ` +
-      `filename = true, columns = {${spec.join(', ')}})))`
-    : `(SELECT NULL::VARCHAR AS _file, ${request.numbered ? 'NULL::BIGINT AS _rn, ' : ''}${columns.map((c) => `NULL::${c.type} AS ${ident(c.name)}`).join(', ')} WHERE false)`;
-  return { relation, columns, numbered: Boolean(request.numbered), inputs: files, rejects: null, reread: null, prepare: [] };
+      `filename = true, columns = {${spec.join(', ')}}))${byPosition ? ` JOIN ${ordinals} o ON o.name = filename` : ''})`
+    : `(SELECT NULL::VARCHAR AS _file, ${numbered ? 'NULL::BIGINT AS _rn, ' : ''}${columns.map((c) => `NULL::${c.type} AS ${ident(c.name)}`).join(', ')} WHERE false)`;
+  const prepare = byPosition
+    ? [`CREATE OR REPLACE TEMP TABLE ${ordinals} AS SELECT unnest(${stringList(nonEmpty)}) AS name, generate_subscripts(${stringList(nonEmpty)}, 1) AS i`]
+    : [];
+  return { relation, columns, numbered, inputs: files, rejects: null, reread: null, prepare };
 }
 
 /** Whether each needed field is one of the document's own fields or one of a record's. */
