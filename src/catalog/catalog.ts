@@ -5,6 +5,7 @@ import { acquireFileLock, type FileLock } from '../core/file-lock.js';
 import type { Logger } from '../core/logger.js';
 import type { Settings } from '../core/settings.js';
 import { homePaths } from '../core/settings.js';
+import { bindLake } from './lake-catalog.js';
 import { migrate } from './migrate.js';
 
 export type Sql = postgres.Sql<Record<string, never>>;
@@ -40,6 +41,13 @@ export async function openCatalog(settings: Settings, logger: Logger, options: O
     } catch (err) {
       await catalog.close();
       throw err instanceof CatalogError ? err : new CatalogError(`catalog migration failed: ${errorMessage(err)}`, { cause: err });
+    }
+    try {
+      const bound = await bindLake(catalog.sql, homePaths(settings.home).lake);
+      if (bound?.moved) logger.info(`catalog: the lake moved from ${bound.moved}; recorded its new place`);
+    } catch (err) {
+      await catalog.close();
+      throw err;
     }
   }
   return catalog;

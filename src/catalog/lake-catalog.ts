@@ -1,3 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from '../core/errors.js';
+import { fsyncDir } from '../load/file-io.js';
 import type { Sql, TxSql } from './catalog.js';
 
 /** What the catalog needs to know about one (dataset, source, granularity) series. */
@@ -275,4 +280,56 @@ export async function readInputs(sql: Sql, ids: SeriesIds, granularity: string, 
     for (const r of rows) out.set(r.raw_uri, r.fingerprint);
   }
   return out;
+}
+
+/** The file in the lake's root that names the lake. */
+export const lakeIdFile = '.mdw-lake-id';
+
+/**
+ * Binds the catalog to the lake it describes, on first use, and refuses a catalog bound to
+ * another lake: its manifest and input fingerprints would say data is stored that this lake
+ * does not have, and a re-run would skip loading it. A lake folder that does not exist yet
+ * (a command run before `mdw init`) binds nothing.
+ */
+export async function bindLake(sql: Sql, lakeDir: string): Promise<{ id: string; moved: string | null } | null> {
+  if (!existsSync(lakeDir)) return null;
+  const id = readOrCreateLakeId(lakeDir);
+  const where = path.resolve(lakeDir);
+  await sql`insert into mdw.lake (id, path) values (${id}, ${where}) on conflict (singleton) do nothing`;
+  const [bound] = await sql<{ id: string; path: string }[]>`select id::text as id, path from mdw.lake`;
+  if (bound!.id !== id) {
+    throw new ConfigError(
+      `this catalog describes another lake (id ${bound!.id}, last seen at ${bound!.path}), not the one at ${where} (id ${id}). ` +
+        `Point MDW_DATABASE_URL (or MDW_HOME) at this warehouse's own catalog. If this lake is a copy or restore of that one, ` +
+        `put ${bound!.id} in ${path.join(where, lakeIdFile)}.`,
+    );
+  }
+  if (bound!.path === where) return { id, moved: null };
+  await sql`update mdw.lake set path = ${where}`;
+  return { id, moved: bound!.path };
+}
+
+/** The lake's id, created (atomically, first writer wins) when the lake has none. */
+function readOrCreateLakeId(lakeDir: string): string {
+  const file = path.join(lakeDir, lakeIdFile);
+  const read = () => readFileSync(file, 'utf8').trim();
+  if (existsSync(file)) return validLakeId(read(), file);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${randomUUID()}\n`, { flush: true });
+  try {
+    linkSync(tmp, file);
+    fsyncDir(lakeDir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  return validLakeId(read(), file);
+}
+
+function validLakeId(text: string, file: string): string {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text)) {
+    throw new ConfigError(`"${text}" is not a lake id (a UUID)`, { file });
+  }
+  return text.toLowerCase();
 }

@@ -52,6 +52,9 @@ describe(`one writer at a time (${server ? 'Postgres advisory lock' : 'embedded 
   test('two ingests started together: one loads, the other loads nothing or is turned away; the lake is the same', async () => {
     const home = path.join(root, 'race');
     mkdirSync(home);
+    // A catalog of its own: the one above describes the lake of another home.
+    await drop();
+    ({ url, drop } = await freshCatalog());
     const [a, b] = await Promise.all([
       runMdw(['--home', home, '--lock-timeout', '0', 'ingest', 'demo', '--format', 'json'], { env: envFor() }),
       runMdw(['--home', home, '--lock-timeout', '0', 'ingest', 'demo', '--format', 'json'], { env: envFor() }),
