@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadJob } from '../../src/config/jobs.js';
-import { ConfigError } from '../../src/core/errors.js';
+import { ConfigError, UsageError } from '../../src/core/errors.js';
+import { resolveSettings } from '../../src/core/settings.js';
 import { copyConfigs, removeDir, runMdw, tempDir } from '../support/helpers.js';
 
 let root: string;
@@ -122,5 +123,17 @@ describe('mdw jobs validate and config errors on the command line', () => {
     const missing = await runMdw(['--home', home, '--config-dir', configs, 'ingest', 'no-such-job']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no job named "no-such-job" in .*jobs \(jobs: .*demo/);
+  });
+});
+
+describe('settings from the environment', () => {
+  test('numbers are read, defaults apply, and a value that is not a number is a usage error', () => {
+    const at = (env: NodeJS.ProcessEnv) => resolveSettings({ home: root, configDir: configs }, env);
+    expect(at({}).chunkBytes).toBe(48 * 2 ** 20);
+    expect(at({}).lockTimeoutMs).toBe(10_000);
+    expect(at({ MDW_CHUNK_MB: '8', MDW_LOCK_TIMEOUT: '0', MDW_THREADS: '3' })).toMatchObject({ chunkBytes: 8 * 2 ** 20, lockTimeoutMs: 0, duckdbThreads: 3 });
+    expect(() => at({ MDW_CHUNK_MB: '64MB' })).toThrow(new UsageError('MDW_CHUNK_MB=64MB is not a number of at least 1'));
+    expect(() => at({ MDW_THREADS: '0' })).toThrow(new UsageError('MDW_THREADS=0 is not a number of at least 1'));
+    expect(() => at({ MDW_LOCK_TIMEOUT: '-1' })).toThrow(new UsageError('MDW_LOCK_TIMEOUT=-1 is not a number of at least 0'));
   });
 });
