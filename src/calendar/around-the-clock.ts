@@ -15,6 +15,9 @@ export const allWeek: TradingCalendar = {
     }));
   },
   holidays: () => [],
+  checkedFrom: '1970-01-01',
+  checkedTo: '9999-12-31',
+  extendedHours: (s) => s,
 };
 
 /**
@@ -35,4 +38,7 @@ export const weekdaysAroundTheClock: TradingCalendar = {
     return out;
   },
   holidays: () => [],
+  checkedFrom: '1970-01-01',
+  checkedTo: '9999-12-31',
+  extendedHours: (s) => s,
 };

@@ -26,6 +26,14 @@ export interface TradingCalendar {
   sessions(from: string, to: string): Session[];
   /** Weekdays in [from, to] with no session, and why. */
   holidays(from: string, to: string): Holiday[];
+  /**
+   * The dates the calendar is known to be right for; outside them (unannounced closures,
+   * rules that changed before) nothing is judged against it.
+   */
+  readonly checkedFrom: string;
+  readonly checkedTo: string;
+  /** A session's hours with the pre- and post-market (the same as regular where there is none). */
+  extendedHours(session: Session): { readonly open: Date; readonly close: Date };
 }
 
 export const dayMs = 86_400_000;

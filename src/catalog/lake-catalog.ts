@@ -56,6 +56,23 @@ export interface LineageWrite {
   readonly configKey: string;
 }
 
+/** One rejected record, as the quarantine file has it. */
+export interface QuarantineWrite {
+  readonly inputUri: string | null;
+  readonly recordNo: number | null;
+  readonly lineNo: number | null;
+  readonly rules: readonly string[];
+  readonly reason: string;
+  readonly raw: string;
+}
+
+/** A batch's validation counts: rows per record rule, series flag and input finding. */
+export interface SummaryWrite {
+  readonly kind: 'record' | 'series' | 'input';
+  readonly rule: string;
+  readonly rows: number;
+}
+
 /** Registers the dataset, the source and their binding; returns their ids. */
 export async function ensureSeries(sql: Sql, ref: SeriesRef): Promise<SeriesIds> {
   return sql.begin(async (tx) => {
@@ -88,6 +105,10 @@ export async function recordBatch(
   writes: readonly ManifestWrite[],
   lineage: readonly LineageWrite[],
   symbols: readonly string[],
+  quality: { readonly rejected: readonly QuarantineWrite[]; readonly summary: readonly SummaryWrite[]; readonly replayed?: readonly string[] } = {
+    rejected: [],
+    summary: [],
+  },
 ): Promise<void> {
   await sql.begin(async (tx) => {
     await tx`
@@ -143,6 +164,32 @@ export async function recordBatch(
     }
     for (const chunk of chunks(symbols, 1000)) {
       await tx`insert into mdw.instrument ${tx(chunk.map((symbol) => ({ symbol })))} on conflict (symbol) do nothing`;
+    }
+    for (const chunk of chunks(quality.rejected, 1000)) {
+      await tx`insert into mdw.quarantine_record ${tx(
+        chunk.map((q) => ({
+          batch_id: batch.id,
+          job: ref.job,
+          dataset_id: ids.datasetId,
+          source_id: ids.sourceId,
+          granularity: ref.granularity,
+          input_uri: q.inputUri,
+          record_no: q.recordNo,
+          line_no: q.lineNo,
+          rules: tx.array([...q.rules]),
+          reason: q.reason,
+          raw: q.raw,
+          created_at: batch.at,
+        })),
+      )}`;
+    }
+    for (const chunk of chunks(quality.replayed ?? [], 1000)) {
+      await tx`update mdw.quarantine_record set state = 'replayed', replay_batch_id = ${batch.id}, replayed_at = ${batch.at}
+               where id = any(${chunk}::uuid[]) and state = 'open'`;
+    }
+    const summary = quality.summary.filter((r) => r.rows > 0);
+    if (summary.length > 0) {
+      await tx`insert into mdw.validation_summary ${tx(summary.map((r) => ({ batch_id: batch.id, kind: r.kind, rule: r.rule, rows: r.rows })))}`;
     }
   });
 }

@@ -112,10 +112,15 @@ function buildProgram(): Command {
     .option('--to <date>', 'last date, inclusive, or time')
     .option('-g, --granularity <g>', 'bar size: 1m, 5m, 1h, 1d ...', '1d')
     .option('--source <name>', 'one source (default: every source with the series; a source column is added when there are several)')
-    .option('--columns <list>', 'columns to show, comma-separated (symbol,ts,open,high,low,close,volume,vwap,trades,adj_close,source,granularity,batch_id)', splitList)
+    .option('--columns <list>', 'columns to show, comma-separated (symbol,ts,open,high,low,close,volume,vwap,trades,adj_close,source,granularity,batch_id,quality,flags)', splitList)
     .option('--limit <n>', 'at most n rows', parsePositiveInt)
+    .option('--min-quality <score>', 'only rows whose quality score (0-1) is at least this; 0.85 keeps the validated rows', parseScore)
     .addOption(new Option('--format <format>', `${formatHelp}, arrow, parquet`))
-    .addHelpText('after', '\nExamples:\n  mdw query ohlcv AAPL --from 2024-01-01 --to 2024-01-31\n  mdw query ohlcv AAPL MSFT -g 1m --from 2024-03-01 --to 2024-03-01 --format json')
+    .addHelpText(
+      'after',
+      '\nEvery stored bar has a quality score (1 = nothing flagged) and its series flags (gap, volume_spike,\nvolume_low, stale): add quality,flags to --columns to see them.\n' +
+        '\nExamples:\n  mdw query ohlcv AAPL --from 2024-01-01 --to 2024-01-31\n  mdw query ohlcv AAPL MSFT -g 1m --from 2024-03-01 --to 2024-03-01 --format json\n  mdw query ohlcv AAPL --min-quality 0.85 --columns ts,close,quality,flags',
+    )
     .action(lazy(async () => (await import('./commands/query.js')).queryOhlcvCommand));
   query
     .command('sql')
@@ -131,6 +136,65 @@ function buildProgram(): Command {
     .option('--source <name>', 'only this source')
     .addOption(new Option('--format <format>', formatHelp))
     .action(lazy(async () => (await import('./commands/status.js')).statusCommand));
+
+  const quarantine = program
+    .command('quarantine')
+    .description('records that failed a record rule: list them, show one whole, replay them after a fix')
+    .addHelpText(
+      'after',
+      '\nA rejected record keeps its raw form, rule, reason, job, batch and input (file and record number)\n' +
+        'in the catalog and in MDW_HOME/quarantine. After a fix to a transform or a rule, replay runs the\n' +
+        "open records through the job's current rules and loads those that now pass, once.\n" +
+        '\nExamples:\n  mdw quarantine list demo\n  mdw quarantine show 3f2a9c1e\n  mdw quarantine replay demo --dry-run\n  mdw quarantine replay demo --rule ohlc_bracket',
+    );
+  quarantine
+    .command('list')
+    .description('quarantined records, newest first (open ones unless --all)')
+    .argument('[job]', 'only records of this job')
+    .option('--source <name>', 'only this source')
+    .option('--batch <id>', 'only this batch (an id or its first characters)')
+    .option('--rule <rule>', 'only records that broke this rule (e.g. ohlc_bracket, parse, in_session)')
+    .option('--all', 'replayed records too')
+    .option('--limit <n>', 'at most n records (default 50 in a table, all otherwise)', parsePositiveInt)
+    .addOption(new Option('--format <format>', formatHelp))
+    .action(lazy(async () => (await import('./commands/quarantine.js')).quarantineListCommand));
+  quarantine
+    .command('show')
+    .description('one record whole: rules, reason, input, and the record as the source had it')
+    .argument('<id>', 'a record id, or its first 8 characters as list shows them')
+    .addOption(new Option('--format <format>', formatHelp))
+    .action(lazy(async () => (await import('./commands/quarantine.js')).quarantineShowCommand));
+  quarantine
+    .command('replay')
+    .description("run a job's open quarantined records through its current rules; load those that pass")
+    .argument('<job>', 'the job whose records to replay')
+    .option('--batch <id>', 'only records of this batch')
+    .option('--rule <rule>', 'only records that broke this rule')
+    .option('--dry-run', 'say what would load, load nothing')
+    .addOption(new Option('--format <format>', formatHelp))
+    .action(lazy(async () => (await import('./commands/quarantine.js')).quarantineReplayCommand));
+
+  const calendar = program.command('calendar').description('trading calendars: sessions in UTC and the weekdays without one (no warehouse needed)');
+  const range = (cmd: Command) =>
+    cmd
+      .option('--from <date>', 'first date, YYYY-MM-DD (default: 1 January this year)')
+      .option('--to <date>', 'last date, inclusive (default: 31 December this year)')
+      .addOption(new Option('--format <format>', formatHelp));
+  calendar
+    .command('list')
+    .description('the calendars jobs can name')
+    .addOption(new Option('--format <format>', formatHelp))
+    .action(lazy(async () => (await import('./commands/calendar.js')).calendarListCommand));
+  range(calendar.command('sessions'))
+    .description('each session with its open and close in UTC (ISO 8601, Z) and whether it closes early')
+    .argument('<calendar>', 'XNYS, 24/7 (crypto) or 24/5 (FX)')
+    .addHelpText('after', '\nExamples:\n  mdw calendar sessions XNYS --from 2024-11-25 --to 2024-11-29\n  mdw calendar sessions XNYS --from 2024-01-01 --to 2024-12-31 --format csv > sessions.csv')
+    .action(lazy(async () => (await import('./commands/calendar.js')).calendarSessionsCommand));
+  range(calendar.command('holidays'))
+    .description('the weekdays with no session, and why')
+    .argument('<calendar>', 'XNYS, 24/7 or 24/5')
+    .addHelpText('after', '\nExample:\n  mdw calendar holidays XNYS --from 2025-01-01 --to 2025-12-31')
+    .action(lazy(async () => (await import('./commands/calendar.js')).calendarHolidaysCommand));
 
   const jobs = program.command('jobs').description('the jobs in configs/jobs');
   jobs
@@ -166,6 +230,12 @@ function splitList(value: string): string[] {
 function parseSeconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of seconds');
+  return n;
+}
+
+function parseScore(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('expected a score from 0 to 1, e.g. 0.85');
   return n;
 }
 

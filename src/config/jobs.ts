@@ -1,5 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import type { TradingCalendar } from '../calendar/calendar.js';
+import { calendars } from '../calendar/registry.js';
 import { datasets, type DatasetDef } from '../core/datasets.js';
 import { ConfigError, UsageError } from '../core/errors.js';
 import { isSessionLabelled, parseGranularity, type Granularity } from '../core/granularity.js';
@@ -19,6 +21,8 @@ export interface Job {
   readonly transform: YamlFile<TransformRules>;
   readonly validation: YamlFile<ValidationRules>;
   readonly partition: PartitionRule;
+  /** The trading calendar its bars follow, when the job names one: session rules and audit completeness use it. */
+  readonly calendar: TradingCalendar | null;
   /** A ConfigError at a place in the job file. */
   errorAt(pointer: string, message: string, at?: 'key' | 'value'): ConfigError;
 }
@@ -96,10 +100,12 @@ export function loadJob(configDir: string, nameOrPath: string, env: NodeJS.Proce
   if (spec.window?.from && spec.window.to && spec.window.from > spec.window.to) {
     throw jobFile.errorAt('/window', `window.from ${spec.window.from} is after window.to ${spec.window.to}`);
   }
+  if (spec.extended_hours && !spec.calendar) throw jobFile.errorAt('/extended_hours', `extended_hours needs a calendar (e.g. calendar: XNYS)`);
   return {
     name,
     file,
     dir: path.dirname(file),
+    calendar: spec.calendar ? calendars[spec.calendar] : null,
     spec,
     dataset,
     granularity,

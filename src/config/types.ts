@@ -1,3 +1,4 @@
+import type { CalendarName } from '../calendar/calendar.js';
 import type { DatasetName } from '../core/datasets.js';
 
 /** As written in configs/transforms/*.yml (schema: configs/schema/transform.schema.json). */
@@ -45,17 +46,27 @@ export interface TransformRules {
   readonly nulls?: readonly string[];
 }
 
-export type RecordRuleKind = 'required' | 'ohlc_bracket' | 'positive_prices' | 'non_negative_volume';
+export type RecordRuleKind = 'required' | 'ohlc_bracket' | 'positive_prices' | 'non_negative_volume' | 'max_move' | 'in_session';
 
 export interface RecordRuleSpec {
   readonly rule: RecordRuleKind;
   readonly tolerance?: number;
+  readonly limit?: number;
+}
+
+/** Series rules: they flag rows and lower their quality score, and never drop a row. */
+export interface SeriesRuleSpecs {
+  readonly gap?: { readonly threshold?: number; readonly penalty?: number };
+  readonly volume?: { readonly window?: number; readonly above?: number; readonly below?: number; readonly penalty?: number };
+  readonly stale?: { readonly bars?: number; readonly penalty?: number };
 }
 
 export interface ValidationRules {
   readonly description?: string;
   readonly dataset: DatasetName;
   readonly rules: readonly RecordRuleSpec[];
+  readonly series?: SeriesRuleSpecs;
+  readonly quality?: { readonly threshold?: number };
 }
 
 export type PartitionPeriod = 'year' | 'month' | 'day';
@@ -76,6 +87,8 @@ export interface JobSpec {
   readonly description?: string;
   readonly dataset: DatasetName;
   readonly granularity: string;
+  readonly calendar?: CalendarName;
+  readonly extended_hours?: boolean;
   readonly source: {
     readonly name: string;
     readonly adapter: 'file';

@@ -60,6 +60,12 @@ export const lineageColumns: readonly ColumnDef[] = [
   { name: 'batch_id', type: 'varchar', required: true, description: 'the batch that last wrote this row' },
 ];
 
+/** Columns the loader writes beside the data of every row, from the series rules (validate/series-rules.ts). */
+export const qualityColumns: readonly ColumnDef[] = [
+  { name: 'quality', type: 'double', required: false, description: 'quality score 0-1: 1 minus the penalties of the flags; validated when at least the threshold (0.85 by default)' },
+  { name: 'flags', type: 'varchar', required: false, description: 'series flags, comma-separated: gap (possible split or halt), volume_spike, volume_low, stale; NULL when none' },
+];
+
 /** Columns compared to decide whether a stored row changed. */
 export function valueColumns(def: DatasetDef): string[] {
   return def.columns.map((c) => c.name).filter((n) => !def.key.includes(n));

@@ -5,6 +5,7 @@ import { duckdbType, lineageColumns, valueColumns, type DatasetDef } from '../co
 import { ident, literal, pathList, pathLiteral, stringList } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { partitionUri, type PartitionKey } from '../lake/layout.js';
+import type { CompiledSeriesRules } from '../validate/series-rules.js';
 import { fsyncDir, fsyncFileAsync, hashFile, mapLimited, mkdirDurably, renameDurably } from './file-io.js';
 
 /**
@@ -32,6 +33,8 @@ const T = {
   cmp: 'mdw_cmp',
   removed: 'mdw_removed',
   merge: 'mdw_merge',
+  ctxParts: 'mdw_ctx_parts',
+  context: 'mdw_context',
 } as const;
 
 export interface SeriesTarget {
@@ -45,6 +48,23 @@ export interface SeriesTarget {
   /** Batches of this run already committed (earlier chunks): a row they stored that a later
    * chunk contradicts is a conflict within the run, not a correction. */
   readonly runBatchIds: readonly string[];
+  /** Series rules, computed over each written partition with the bars just before it. */
+  readonly series: SeriesWrite | null;
+  /**
+   * A stored row that differs from the incoming one stays as it is, and the incoming row is
+   * marked 'differs' (replays: an old record must not overwrite what a later load stored).
+   */
+  readonly keepStored?: boolean;
+}
+
+/** How the series flags and quality score are written beside the data. */
+export interface SeriesWrite {
+  readonly rules: CompiledSeriesRules;
+  /** A row is validated when its quality is at least this. */
+  readonly threshold: number;
+  /** Bars before a partition the rules look at, and how far back in time they may lie. */
+  readonly bars: number;
+  readonly interval: string;
 }
 
 export interface PartitionPlan {
@@ -127,6 +147,22 @@ export function periodLabel(period: PartitionPeriod, value: number): string {
   if (period === 'year') return s.padStart(4, '0');
   if (period === 'month') return `${s.slice(0, -2).padStart(4, '0')}-${s.slice(-2)}`;
   return `${s.slice(0, -4).padStart(4, '0')}-${s.slice(-4, -2)}-${s.slice(-2)}`;
+}
+
+/** The period before a period integer (2024 -> 2023, 202401 -> 202312, 20240301 -> 20240229). */
+export function previousPeriod(period: PartitionPeriod, value: number): number {
+  if (period === 'year') return value - 1;
+  if (period === 'month') return value % 100 === 1 ? value - 89 : value - 1;
+  const label = periodLabel('day', value);
+  const d = new Date(Date.parse(`${label}T00:00:00Z`) - 86_400_000);
+  return d.getUTCFullYear() * 10000 + (d.getUTCMonth() + 1) * 100 + d.getUTCDate();
+}
+
+/** The first instant of a period integer, as a SQL timestamp. */
+function periodStartSql(period: PartitionPeriod, value: number): string {
+  const label = periodLabel(period, value);
+  const day = period === 'year' ? `${label}-01-01` : period === 'month' ? `${label}-01` : label;
+  return `TIMESTAMP '${day} 00:00:00'`;
 }
 
 /** The rows of one partition in `checked`. */
@@ -298,10 +334,18 @@ async function compareWithLake(duck: DuckSession, target: SeriesTarget, existing
   const earlier = target.runBatchIds.length ? `o.batch_id IN (SELECT unnest(${stringList(target.runBatchIds)}))` : 'false';
   await duck.run(
     `CREATE TABLE ${T.cmp} AS SELECT c.rowid AS _row, p.pid AS _pid, ` +
-      `CASE WHEN o._pid IS NULL THEN 'new' WHEN ${same} THEN 'same' WHEN ${earlier} THEN 'conflict' ELSE 'changed' END AS _status ` +
+      `CASE WHEN o._pid IS NULL THEN 'new' WHEN ${same} THEN 'same' WHEN ${earlier} THEN 'conflict' ${target.keepStored ? `ELSE 'differs'` : `ELSE 'changed'`} END AS _status ` +
       `FROM ${checkedTable} c JOIN ${T.parts} p ON ${partJoin} LEFT JOIN ${T.old} o ON o._pid = p.pid AND ${keyJoin} WHERE c._state = 'ok'`,
   );
   await duck.run(`UPDATE ${checkedTable} SET _state = 'same' WHERE rowid IN (SELECT _row FROM ${T.cmp} WHERE _status = 'same')`);
+  if (target.keepStored) {
+    await duck.run(
+      `UPDATE ${checkedTable} SET _state = 'differs', _rules = 'stored_differs', ` +
+        `_detail = 'stored_differs: the lake holds another row for this ' || ${literal(def.key.join(', '))} || ' (batch ' || o.batch_id || '); it is kept' ` +
+        `FROM ${T.cmp} m JOIN ${checkedTable} c ON c.rowid = m._row JOIN ${T.old} o ON o._pid = m._pid AND ${def.key.map((k) => `o.${ident(k)} = c.${ident(k)}`).join(' AND ')} ` +
+        `WHERE m._status = 'differs' AND ${checkedTable}.rowid = m._row`,
+    );
+  }
   await duck.run(
     `CREATE TABLE ${T.removed} AS SELECT o.* FROM ${T.old} o JOIN (SELECT m._pid, ${def.key.map((k) => `c.${ident(k)}`).join(', ')} FROM ${T.cmp} m ` +
       `JOIN ${checkedTable} c ON c.rowid = m._row WHERE m._status = 'conflict') x ON x._pid = o._pid AND ${def.key.map((k) => `x.${ident(k)} = o.${ident(k)}`).join(' AND ')}`,
@@ -368,11 +412,76 @@ export async function writePartitions(duck: DuckSession, target: SeriesTarget, p
     mkdirDurably(path.dirname(p.path));
     removeStaleTemps(p.path);
   }
+  const series = target.series;
+  if (series) await buildContext(duck, target, dirty, series);
+  // With series rules, the flags of a partition's rows are computed over its rows and the bars
+  // just before it (mdw_context), which are not written again.
+  const content = (p: PartitionPlan) =>
+    series
+      ? `SELECT ${outColumns}, ${series.rules.quality} AS quality, ${series.rules.flags} AS flags FROM (` +
+        `SELECT *, ${series.rules.helpers} FROM (SELECT *, false AS _ctx FROM (${source(p)}) UNION ALL BY NAME ` +
+        `SELECT * EXCLUDE (_pid), true AS _ctx FROM ${T.context} WHERE _pid = ${p.pid}) WINDOW ${series.rules.windows}) WHERE NOT _ctx`
+      : source(p);
   await duck.runParallel(
-    dirty.map((p) => `COPY (${source(p)} ORDER BY ${order}) TO ${literal(tmpOf(p))} (FORMAT PARQUET, COMPRESSION ZSTD)`),
+    dirty.map((p) => `COPY (${content(p)} ORDER BY ${order}) TO ${literal(tmpOf(p))} (FORMAT PARQUET, COMPRESSION ZSTD)`),
     width,
   );
   return dirty.map((p) => ({ plan: p, tmpPath: tmpOf(p), ...summarizeSeries([...(stats.get(p.pid) ?? [])]) }));
+}
+
+/**
+ * The bars just before each dirty partition, per symbol: the last `bars` of them within
+ * `interval` of its start, from this chunk's rows of the period before and from that period's
+ * file in the lake (this chunk's rows win where both have a bar).
+ */
+async function buildContext(duck: DuckSession, target: SeriesTarget, dirty: readonly PartitionPlan[], series: SeriesWrite): Promise<void> {
+  const { dataset: def, grain } = target;
+  await duck.run(`CREATE OR REPLACE TABLE ${T.ctxParts} (pid INTEGER, psym VARCHAR, pred INTEGER, cut TIMESTAMP, path VARCHAR)`);
+  const preds = dirty.map((p) => {
+    const pred = previousPeriod(grain.period, p.periodValue);
+    const key: PartitionKey = { ...p.key, period: periodLabel(grain.period, pred) };
+    const file = path.join(target.lakeRoot, ...partitionUri(key, grain).split('/'));
+    return { p, pred, file, exists: existsSync(file) };
+  });
+  for (let i = 0; i < preds.length; i += 1000) {
+    const values = preds
+      .slice(i, i + 1000)
+      .map(({ p, pred, file }) => `(${p.pid}, ${literal(p.key.symbol)}, ${pred}, ${periodStartSql(grain.period, p.periodValue)} - ${series.interval}, ${literal(file)})`);
+    await duck.run(`INSERT INTO ${T.ctxParts} VALUES ${values.join(', ')}`);
+  }
+  const bars = ['symbol', 'ts', 'open', 'high', 'low', 'close', 'volume'];
+  const pick = (alias: string) => bars.map((c) => `${alias}.${ident(c)}`).join(', ');
+  const symMatch = (alias: string) => (grain.by_symbol && def.symbolColumn ? ` AND p.psym = ${alias}.symbol` : '');
+  const parts = [
+    `SELECT p.pid AS _pid, ${pick('c')}, 0 AS _pref FROM ${checkedTable} c JOIN ${T.ctxParts} p ON c._period = p.pred${symMatch('c')} ` +
+      `WHERE c._state IN ('ok', 'same') AND c.ts >= p.cut`,
+  ];
+  const files = preds.filter((x) => x.exists).map((x) => x.file);
+  if (files.length > 0) {
+    parts.push(
+      `SELECT p.pid AS _pid, ${pick('o')}, 1 AS _pref FROM read_parquet(${pathList([...new Set(files)])}, filename = true, hive_partitioning = false) o ` +
+        `JOIN ${T.ctxParts} p ON p.path = o.filename${symMatch('o')} WHERE o.ts >= p.cut`,
+    );
+  }
+  await duck.run(
+    `CREATE OR REPLACE TABLE ${T.context} AS SELECT _pid, ${bars.map(ident).join(', ')} FROM (` +
+      `SELECT *, row_number() OVER (PARTITION BY _pid, symbol ORDER BY ts DESC) AS _k FROM (` +
+      `SELECT DISTINCT ON (_pid, symbol, ts) * FROM (${parts.join(' UNION ALL ')}) ORDER BY _pid, symbol, ts, _pref)) ` +
+      `WHERE _k <= ${series.bars}`,
+  );
+}
+
+/** Per series flag (and 'below_threshold'), the rows of this batch in written files that carry it. */
+export async function flagCounts(duck: DuckSession, written: readonly WrittenPartition[], batchId: string, threshold: number): Promise<Record<string, number>> {
+  if (written.length === 0) return {};
+  const rows = await duck.all<{ flag: string; n: number }>(
+    `SELECT flag, count(*) AS n FROM (` +
+      `SELECT unnest(string_split(flags, ',')) AS flag FROM read_parquet(${pathList(written.map((w) => w.tmpPath))}, hive_partitioning = false) ` +
+      `WHERE batch_id = ${literal(batchId)} AND flags IS NOT NULL ` +
+      `UNION ALL SELECT 'below_threshold' FROM read_parquet(${pathList(written.map((w) => w.tmpPath))}, hive_partitioning = false) ` +
+      `WHERE batch_id = ${literal(batchId)} AND quality < ${literal(threshold)}) GROUP BY ALL ORDER BY ALL`,
+  );
+  return Object.fromEntries(rows.map((r) => [r.flag, Number(r.n)]));
 }
 
 /**

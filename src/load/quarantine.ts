@@ -22,13 +22,28 @@ export function quarantinePath(t: QuarantineTarget): string {
   return path.join(t.root, t.dataset.name, `source=${encodeSegment(t.source)}`, `${t.day}-${t.batchId}.ndjson`);
 }
 
+/** One rejected record, for the catalog. */
+export interface RejectedRecord {
+  readonly inputUri: string | null;
+  readonly recordNo: number | null;
+  readonly lineNo: number | null;
+  readonly rules: readonly string[];
+  readonly reason: string;
+  readonly raw: string;
+}
+
 /**
  * Writes every rejected record of the staged chunk, every line the reader could not parse, and
  * every stored row a conflict removed, to one NDJSON file: batch, job, input file, record
  * number within the file (or line, for unparseable lines), the rules broken, why, and the
- * record as it came in. Returns the file, or null when nothing was rejected.
+ * record as it came in. Returns the file and its records, or null when nothing was rejected.
  */
-export async function writeQuarantine(duck: DuckSession, t: QuarantineTarget, rejects: string | null, removed: number): Promise<{ file: string; rows: number } | null> {
+export async function writeQuarantine(
+  duck: DuckSession,
+  t: QuarantineTarget,
+  rejects: string | null,
+  removed: number,
+): Promise<{ file: string; rows: number; records: RejectedRecord[] } | null> {
   const canonical = (alias: string) => t.columns.map((c) => `${ident(c)} := ${alias}.${ident(c)}`).join(', ');
   const head = `${literal(t.batchId)} AS batch_id, ${literal(t.job)} AS job, ${literal(t.dataset.name)} AS dataset, ${literal(t.source)} AS source`;
   const parts = [
@@ -50,11 +65,22 @@ export async function writeQuarantine(duck: DuckSession, t: QuarantineTarget, re
         `to_json(struct_pack(${canonical('o')})) AS raw FROM ${removedTable} o`,
     );
   }
-  const body = parts.join(' UNION ALL ');
-  const [{ n }] = (await duck.all<{ n: number }>(`SELECT count(*) AS n FROM (${body})`)) as [{ n: number }];
-  if (n === 0) return null;
-  const file = quarantinePath(t);
-  mkdirSync(path.dirname(file), { recursive: true });
-  await duck.run(`COPY (SELECT * FROM (${body}) ORDER BY file NULLS LAST, coalesce(record, line)) TO ${literal(file)} (FORMAT JSON)`);
-  return { file, rows: n };
+  const table = 'mdw_quarantine';
+  await duck.run(`CREATE OR REPLACE TABLE ${table} AS SELECT * FROM (${parts.join(' UNION ALL ')}) ORDER BY file NULLS LAST, coalesce(record, line)`);
+  try {
+    const records = (
+      await duck.all<{ file: string | null; record: number | null; line: number | null; rules: string[]; reason: string; raw: string }>(
+        `SELECT file, record, line, rules, reason, CAST(raw AS VARCHAR) AS raw FROM ${table}`,
+      )
+    ).map((r) => ({ inputUri: r.file, recordNo: num(r.record), lineNo: num(r.line), rules: [...r.rules], reason: r.reason, raw: r.raw }));
+    if (records.length === 0) return null;
+    const file = quarantinePath(t);
+    mkdirSync(path.dirname(file), { recursive: true });
+    await duck.run(`COPY ${table} TO ${literal(file)} (FORMAT JSON)`);
+    return { file, rows: records.length, records };
+  } finally {
+    await duck.run(`DROP TABLE IF EXISTS ${table}`);
+  }
 }
+
+const num = (v: number | bigint | null) => (v === null ? null : Number(v));

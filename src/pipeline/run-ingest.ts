@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { Adapter, ExtractRequest, InputRef, RawBatch } from '../adapters/adapter.js';
 import { adapters } from '../adapters/registry.js';
 import type { Catalog } from '../catalog/catalog.js';
-import { completeBatch, ensureSeries, readInputs, recordBatch, type SeriesIds, type SeriesRef } from '../catalog/lake-catalog.js';
+import { completeBatch, ensureSeries, readInputs, recordBatch, type SeriesIds, type SeriesRef, type SummaryWrite } from '../catalog/lake-catalog.js';
 import type { Job } from '../config/jobs.js';
 import type { PartitionRule } from '../config/types.js';
 import type { Context } from '../context.js';
@@ -23,12 +23,17 @@ import {
   type BatchCounts,
   type SealedPartition,
   type SeriesTarget,
+  type SeriesWrite,
+  flagCounts,
   type StagePlan,
   type WrittenPartition,
 } from '../load/lake-writer.js';
-import { writeQuarantine } from '../load/quarantine.js';
+import { writeQuarantine, type RejectedRecord } from '../load/quarantine.js';
 import { compileTransform, needsReadOrder, producedColumns, resolveFoldsSql, sourceReadTypes } from '../transform/compile-transform.js';
 import { compileRecordRules } from '../validate/record-rules.js';
+import { compileSeriesRules, lookbackBars, seriesSettings } from '../validate/series-rules.js';
+import { applySessionRule } from '../validate/session-rule.js';
+import { intervalSql, isSessionLabelled } from '../core/granularity.js';
 import { recoverPendingWrites } from './recover.js';
 
 export interface IngestOptions {
@@ -75,22 +80,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
   const inputs = await adapter.list({ logger: ctx.logger, env: ctx.env }, request);
   const configKey = runConfigKey(job, window, symbols);
   const duck = await ctx.duck();
-  const ref: SeriesRef = {
-    dataset: def.name,
-    datasetDescription: def.description,
-    source: job.spec.source.name,
-    adapter: adapter.name,
-    granularity: job.granularity.text,
-    job: job.name,
-  };
-  const base = {
-    dataset: def,
-    columns: producedColumns(job.transform.value, def),
-    grain: job.partition,
-    source: ref.source,
-    granularity: ref.granularity,
-    lakeRoot: ctx.paths.lake,
-  };
+  const { ref, base } = seriesOf(ctx, job);
   const result = new ResultBuilder(job.name, options.dryRun, inputs.length);
 
   if (options.dryRun) {
@@ -107,7 +97,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
   }
 
   const catalog = await ctx.catalog(`mdw ingest ${job.name}`);
-  return catalog.withLock(`mdw:load:${ref.dataset}:${ref.source}:${ref.granularity}`, ctx.settings.lockTimeoutMs, async () => {
+  return catalog.withLock(seriesLock(ref), ctx.settings.lockTimeoutMs, async () => {
     const ids = await ensureSeries(catalog.sql, ref);
     await recoverPendingWrites(ctx, catalog, def, ids, ref.granularity);
     const known = options.full ? new Map<string, string>() : await readInputs(catalog.sql, ids, ref.granularity, configKey, inputs.map((i) => i.uri));
@@ -143,7 +133,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
   });
 }
 
-interface CommitTo {
+export interface CommitTo {
   readonly catalog: Catalog;
   readonly ids: SeriesIds;
   readonly ref: SeriesRef;
@@ -152,10 +142,13 @@ interface CommitTo {
   readonly configKey: string;
 }
 
-interface WrittenChunk {
+export interface WrittenChunk {
+  /** Replays only: each record's state after staging and why, in read order ('ok', 'same', 'dup' were placed). */
+  readonly states?: readonly { readonly state: string; readonly detail: string | null }[];
   readonly plan: StagePlan;
   readonly files: readonly WrittenPartition[];
-  readonly quarantine: { file: string; rows: number } | null;
+  readonly quarantine: { file: string; rows: number; records: readonly RejectedRecord[] } | null;
+  readonly summary: readonly SummaryWrite[];
 }
 
 /** Reject rows of a chunk's read, kept in their own table. */
@@ -170,13 +163,26 @@ async function releaseChunk(duck: DuckSession): Promise<void> {
   await duck.run('DROP TABLE IF EXISTS mdw_rejects');
 }
 
-/** Everything DuckDB does for a read chunk: stage, write the partition files, the quarantine. */
-async function writeChunk(ctx: Context, duck: DuckSession, raw: ReadChunk, target: SeriesTarget, commit: CommitTo, lap: (name: string) => void): Promise<WrittenChunk> {
+/**
+ * Everything DuckDB does for a read chunk: stage, write the partition files, the quarantine. A
+ * replay of quarantined records writes no new quarantine (what still fails stays where it is)
+ * and reports each record's state instead.
+ */
+export async function writeChunk(
+  ctx: Context,
+  duck: DuckSession,
+  raw: ReadChunk,
+  target: SeriesTarget,
+  commit: CommitTo,
+  lap: (name: string) => void,
+  mode: 'ingest' | 'replay' = 'ingest',
+): Promise<WrittenChunk> {
   const job = raw.job;
   try {
     const rejects = await rejectsOf(duck, raw);
     const plan = await stageBatch(duck, target, rejects, raw.inputs);
-    await keepRawOfConflicts(duck, raw, job);
+    await keepRawOfLateRejects(duck, raw, job);
+    const input = await inputFindings(duck, job);
     lap('stage');
     const dirty = plan.partitions.filter((p) => p.changes > 0).length;
     ctx.progress.step(`${job.name}: ${plan.counts.recordsIn} records; writing ${dirty} of ${plan.partitions.length} partitions`);
@@ -184,6 +190,11 @@ async function writeChunk(ctx: Context, duck: DuckSession, raw: ReadChunk, targe
     // creating and closing files waits on the disk.
     const files = await writePartitions(duck, target, plan, commit.batchId, Math.max(4, 4 * ctx.settings.duckdbThreads));
     lap('write partitions');
+    if (mode === 'replay') {
+      const states = await duck.all<{ state: string; detail: string | null }>(`SELECT _state AS state, _detail AS detail FROM ${checkedTable} ORDER BY rowid`);
+      const series = target.series ? await flagCounts(duck, files, commit.batchId, target.series.threshold) : {};
+      return { plan, files, quarantine: null, summary: Object.entries(series).map(([rule, rows]) => ({ kind: 'series' as const, rule, rows })), states };
+    }
     const quarantine = await writeQuarantine(
       duck,
       {
@@ -198,15 +209,56 @@ async function writeChunk(ctx: Context, duck: DuckSession, raw: ReadChunk, targe
       rejects,
       plan.removed,
     );
+    const series = target.series ? await flagCounts(duck, files, commit.batchId, target.series.threshold) : {};
     lap('quarantine');
-    return { plan, files, quarantine };
+    const summary: SummaryWrite[] = [
+      ...ruleCounts(quarantine?.records ?? []),
+      ...Object.entries(series).map(([rule, rows]) => ({ kind: 'series' as const, rule, rows })),
+      ...input,
+    ];
+    return { plan, files, quarantine, summary };
   } finally {
     await releaseChunk(duck);
   }
 }
 
-/** Makes a chunk's files durable, records its batch in the catalog, renames the files into place. */
-async function commitChunk(ctx: Context, inputs: readonly InputRef[], chunk: WrittenChunk, commit: CommitTo): Promise<SealedPartition[]> {
+/** Rejected records per rule (a record that broke two rules counts for each). */
+function ruleCounts(records: readonly RejectedRecord[]): SummaryWrite[] {
+  const n = new Map<string, number>();
+  for (const r of records) for (const rule of r.rules) n.set(rule, (n.get(rule) ?? 0) + 1);
+  return [...n].map(([rule, rows]) => ({ kind: 'record', rule, rows }));
+}
+
+/**
+ * What the reader saw in the order of the input: exact repeats of a bar (kept once), and bars
+ * that came earlier in time than the bar before them in the same input (stored in order).
+ */
+async function inputFindings(duck: DuckSession, job: Job): Promise<SummaryWrite[]> {
+  const def = job.dataset;
+  const ts = ident(def.timeColumn);
+  const sameSeries = def.symbolColumn ? ` AND a.${ident(def.symbolColumn)} = b.${ident(def.symbolColumn)}` : '';
+  const [r] = await duck.all<{ dup: number; ooo: number }>(
+    `SELECT (SELECT count(*) FROM ${checkedTable} WHERE _state = 'dup') AS dup, ` +
+      `(SELECT count(*) FROM ${checkedTable} a JOIN ${checkedTable} b ON b.rowid = a.rowid + 1 ` +
+      `WHERE a._file = b._file${sameSeries} AND b.${ts} < a.${ts} AND b._state <> 'filtered') AS ooo`,
+  );
+  return [
+    { kind: 'input', rule: 'duplicate', rows: Number(r!.dup) },
+    { kind: 'input', rule: 'out_of_order', rows: Number(r!.ooo) },
+  ];
+}
+
+/**
+ * Makes a chunk's files durable, records its batch in the catalog, renames the files into place.
+ * `replayed`: quarantined records this chunk loaded, marked replayed in the same transaction.
+ */
+export async function commitChunk(
+  ctx: Context,
+  inputs: readonly InputRef[],
+  chunk: WrittenChunk,
+  commit: CommitTo,
+  replayed: readonly string[] = [],
+): Promise<SealedPartition[]> {
   const { plan, quarantine } = chunk;
   const sealed = await sealPartitions(chunk.files);
   const fingerprints = new Map(inputs.map((i) => [i.uri, i.fingerprint]));
@@ -247,6 +299,7 @@ async function commitChunk(ctx: Context, inputs: readonly InputRef[], chunk: Wri
       configKey: commit.configKey,
     })),
     plan.symbols,
+    { rejected: quarantine?.records ?? [], summary: chunk.summary, replayed },
   );
   commitPartitions(sealed);
   if (sealed.length > 0) await completeBatch(commit.catalog.sql, commit.batchId, ctx.clock.now());
@@ -258,7 +311,7 @@ async function commitChunk(ctx: Context, inputs: readonly InputRef[], chunk: Wri
  * into the table `checked`, in read order, each row with its partition period and `_state`:
  * 'ok', 'bad' (quarantine) or 'filtered' (outside the window or the symbols). One pass.
  */
-async function readChecked(
+export async function readChecked(
   ctx: Context,
   duck: DuckSession,
   adapter: Adapter,
@@ -287,6 +340,9 @@ async function readChecked(
         `FROM (${transformSql(job, raw)}))${raw.numbered ? ' ORDER BY _rn' : ''}`,
     );
     await duck.run(rules.explain(checkedTable, `_state = 'bad'`));
+    if (job.calendar && job.validation.value.rules.some((r) => r.rule === 'in_session')) {
+      await applySessionRule(duck, checkedTable, { calendar: job.calendar, granularity: job.granularity, extended: job.spec.extended_hours ?? false });
+    }
   };
   const context = { logger: ctx.logger, env: ctx.env };
   let raw = await adapter.extract(context, request, inputs);
@@ -315,7 +371,7 @@ async function readChecked(
 }
 
 /** A chunk read into `checked`. */
-interface ReadChunk extends RawBatch {
+export interface ReadChunk extends RawBatch {
   readonly job: Job;
   readonly timings: Record<string, number>;
 }
@@ -332,13 +388,15 @@ function transformSql(job: Job, raw: RawBatch): string {
 }
 
 /**
- * Rows that disagree on one key are only found after the transform, when their raw form is no
- * longer kept (keeping it for every row would double a chunk in memory). For those few rows
- * their inputs are read again, so the quarantine shows them as the source had them.
+ * Rows that disagree on one key, or fall outside the calendar's sessions, are only found after
+ * the transform, when their raw form is no longer kept (keeping it for every row would double a
+ * chunk in memory). For those few rows their inputs are read again, so the quarantine shows
+ * them as the source had them.
  */
-async function keepRawOfConflicts(duck: DuckSession, raw: ReadChunk, job: Job): Promise<void> {
+async function keepRawOfLateRejects(duck: DuckSession, raw: ReadChunk, job: Job): Promise<void> {
   const def = job.dataset;
-  const files = (await duck.all<{ f: string }>(`SELECT DISTINCT _file AS f FROM ${checkedTable} WHERE _state = 'conflict'`)).map((r) => r.f);
+  const late = `_state IN ('bad', 'conflict') AND _raw_json IS NULL`;
+  const files = (await duck.all<{ f: string }>(`SELECT DISTINCT _file AS f FROM ${checkedTable} WHERE ${late}`)).map((r) => r.f);
   if (files.length === 0) return;
   const match = producedColumns(job.transform.value, def)
     .map((c) => `${checkedTable}.${ident(c)} IS NOT DISTINCT FROM r.${ident(c)}`)
@@ -346,8 +404,49 @@ async function keepRawOfConflicts(duck: DuckSession, raw: ReadChunk, job: Job): 
   await duck.run(
     `UPDATE ${checkedTable} SET _raw_json = r.raw FROM (` +
       `SELECT *, to_json(_raw) AS raw FROM (${transformSql(job, raw)}) WHERE _file IN (SELECT unnest(${stringList(files)}))` +
-      `) r WHERE ${checkedTable}._state = 'conflict' AND ${checkedTable}._file = r._file AND ${match}`,
+      `) r WHERE ${checkedTable}._state IN ('bad', 'conflict') AND ${checkedTable}._raw_json IS NULL AND ${checkedTable}._file = r._file AND ${match}`,
   );
+}
+
+/** Where a job's rows go: the catalog's series, and the writer's target (less the run's batches). */
+export function seriesOf(ctx: Context, job: Job): { ref: SeriesRef; base: Omit<SeriesTarget, 'runBatchIds'> } {
+  const def = job.dataset;
+  const ref: SeriesRef = {
+    dataset: def.name,
+    datasetDescription: def.description,
+    source: job.spec.source.name,
+    adapter: job.spec.source.adapter,
+    granularity: job.granularity.text,
+    job: job.name,
+  };
+  const base = {
+    dataset: def,
+    columns: producedColumns(job.transform.value, def),
+    grain: job.partition,
+    series: seriesWrite(job),
+    source: ref.source,
+    granularity: ref.granularity,
+    lakeRoot: ctx.paths.lake,
+  };
+  return { ref, base };
+}
+
+/** The lock every load of one series takes. */
+export function seriesLock(ref: SeriesRef): string {
+  return `mdw:load:${ref.dataset}:${ref.source}:${ref.granularity}`;
+}
+
+/** The job's series rules as the writer applies them. */
+export function seriesWrite(job: Job): SeriesWrite {
+  const settings = seriesSettings(job.validation.value);
+  const bars = lookbackBars(settings);
+  return {
+    rules: compileSeriesRules(settings, isSessionLabelled(job.granularity)),
+    threshold: settings.threshold,
+    bars,
+    // Far enough back to find that many bars across a weekend and a holiday.
+    interval: `(${bars * 3} * ${intervalSql(job.granularity)} + INTERVAL 4 DAY)`,
+  };
 }
 
 /** Symbols asked for by a person, in the case the transform stores them (upper by default). */
@@ -402,7 +501,7 @@ function chunked(inputs: readonly InputRef[], bytes: number): InputRef[][] {
 }
 
 /** Named laps of wall time, for the debug log. */
-function stopwatch(): ((name: string) => void) & { all(): Record<string, number> } {
+export function stopwatch(): ((name: string) => void) & { all(): Record<string, number> } {
   let last = performance.now();
   const laps: Record<string, number> = {};
   const lap = (name: string) => {

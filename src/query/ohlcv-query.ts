@@ -1,4 +1,4 @@
-import { datasets } from '../core/datasets.js';
+import { datasets, qualityColumns } from '../core/datasets.js';
 import { UsageError } from '../core/errors.js';
 import { ident, literal, pathList, timestampLiteral } from '../core/sql.js';
 import type { TimeWindow } from '../core/time-window.js';
@@ -16,10 +16,13 @@ export interface OhlcvRequest {
   readonly isoTimes: boolean;
   /** At most this many rows. */
   readonly limit?: number | undefined;
+  /** Only rows whose quality score is at least this (0-1). */
+  readonly minQuality?: number | undefined;
 }
 
 export const defaultOhlcvColumns = ['symbol', 'ts', 'open', 'high', 'low', 'close', 'volume'] as const;
-const selectable = [...datasets.ohlcv.columns.map((c) => c.name), 'granularity', 'source', 'batch_id'];
+const selectable = [...datasets.ohlcv.columns.map((c) => c.name), 'granularity', 'source', 'batch_id', ...qualityColumns.map((c) => c.name)];
+const derived = new Set(qualityColumns.map((c) => c.name));
 
 export interface OhlcvPlan {
   readonly sql: string;
@@ -59,8 +62,11 @@ export function planOhlcvQuery(lakeRoot: string, request: OhlcvRequest): OhlcvPl
     const where = [`symbol IN (${req.symbols.map((x) => literal(x)).join(', ')})`];
     if (req.window.from) where.push(`ts >= ${timestampLiteral(req.window.from)}`);
     if (req.window.toExclusive) where.push(`ts < ${timestampLiteral(req.window.toExclusive)}`);
+    if (req.minQuality !== undefined) where.push(`quality >= ${literal(req.minQuality)}`);
+    // Files written before quality scores existed lack those columns: read them by name.
+    const byName = req.minQuality !== undefined || columns.some((c) => derived.has(c)) ? ', union_by_name = true' : '';
     sql =
-      `SELECT ${select.join(', ')} FROM read_parquet(${pathList(files)}, hive_partitioning = false) WHERE ${where.join(' AND ')}` +
+      `SELECT ${select.join(', ')} FROM read_parquet(${pathList(files)}, hive_partitioning = false${byName}) WHERE ${where.join(' AND ')}` +
       // Files hold rows sorted by symbol and ts, and are listed in time order: one symbol from
       // one source needs no sort (for a minute of bars, the sort is a third of the query).
       (found.length > 1 || request.symbols.length > 1 || !inTimeOrder(files) ? ` ORDER BY symbol, ts${found.length > 1 ? ', source' : ''}` : '') +

@@ -59,6 +59,16 @@ const recordRules: Record<RecordRuleKind, (spec: RecordRuleSpec, def: DatasetDef
       detail: `array_to_string(list_filter([${vols.map((v) => `CASE WHEN ${col(v)} < 0 THEN ${literal(`${v} `)} || ${num(v)} || ' < 0' END`).join(', ')}], x -> x IS NOT NULL), ', ')`,
     };
   },
+  max_move: (spec) => {
+    // Open to close of one bar; a bigger move is a bad print far more often than a real one.
+    const move = `abs(close / open - 1)`;
+    return {
+      violated: `coalesce(open > 0 AND ${move} > ${literal(spec.limit!)}, false)`,
+      detail: `'open ' || ${num('open')} || ' close ' || ${num('close')} || ': a move of ' || round(100 * ${move}, 1) || '% is over ' || ${literal(`${spec.limit! * 100}%`)}`,
+    };
+  },
+  // Needs the calendar's sessions: run as a join after the row rules (validate/session-rule.ts).
+  in_session: () => ({ violated: '', detail: "''" }),
 };
 
 /** Record rules as SQL in two steps, cheap for the many rows that pass and exact for the few that fail. */

@@ -27,12 +27,12 @@ afterAll(async () => {
 describe(`catalog schema (${process.env.MDW_TEST_DATABASE_URL ? 'Postgres server' : 'embedded PGlite'})`, () => {
   test('opening applies every numbered migration once and records it', async () => {
     const files = loadMigrations();
-    expect(files.map((m) => m.name)).toEqual(['001_catalog', '002_input_fingerprints', '003_lake_binding']);
+    expect(files.map((m) => m.name)).toEqual(['001_catalog', '002_input_fingerprints', '003_lake_binding', '004_quality']);
     const status = await migrationStatus(catalog.sql);
-    expect(status.map((m) => [m.version, m.appliedAt instanceof Date])).toEqual([[1, true], [2, true], [3, true]]);
+    expect(status.map((m) => [m.version, m.appliedAt instanceof Date])).toEqual([[1, true], [2, true], [3, true], [4, true]]);
     expect(await migrate(catalog.sql)).toEqual([]);
     const n = (await catalog.sql<{ n: number }[]>`select count(*)::int as n from mdw.schema_migration`)[0]!.n;
-    expect(n).toBe(3);
+    expect(n).toBe(4);
   });
 
   test('a migration edited after it was applied is refused', async () => {
@@ -44,18 +44,20 @@ describe(`catalog schema (${process.env.MDW_TEST_DATABASE_URL ? 'Postgres server
     const tables = await catalog.sql<{ table_name: string }[]>`
       select table_name from information_schema.tables where table_schema = 'mdw' order by 1`;
     expect(tables.map((t) => t.table_name)).toEqual([
-      'batch', 'data_source', 'dataset', 'dataset_binding', 'ingest_log', 'ingest_run', 'instrument', 'lake',
-      'lineage_item', 'partition_manifest', 'partition_series', 'pending_write', 'schema_migration', 'vendor_credential',
+      'batch', 'completeness', 'data_source', 'dataset', 'dataset_binding', 'ingest_log', 'ingest_run', 'instrument', 'lake',
+      'lineage_item', 'partition_manifest', 'partition_series', 'pending_write', 'quarantine_record', 'schema_migration', 'validation_summary',
+      'vendor_credential',
     ]);
     const uuids = await catalog.sql<{ table_name: string }[]>`
       select table_name from information_schema.columns
       where table_schema = 'mdw' and column_name = 'id' and data_type = 'uuid' order by 1`;
     expect(uuids.map((t) => t.table_name)).toEqual([
-      'batch', 'data_source', 'dataset', 'dataset_binding', 'ingest_log', 'ingest_run', 'instrument', 'lake', 'lineage_item', 'partition_manifest', 'vendor_credential',
+      'batch', 'data_source', 'dataset', 'dataset_binding', 'ingest_log', 'ingest_run', 'instrument', 'lake', 'lineage_item', 'partition_manifest',
+      'quarantine_record', 'vendor_credential',
     ]);
     const indexes = await catalog.sql<{ indexname: string }[]>`select indexname from pg_indexes where schemaname = 'mdw'`;
     const names = indexes.map((i) => i.indexname);
-    for (const idx of ['partition_manifest_series_idx', 'lineage_item_batch_idx', 'lineage_item_manifest_idx', 'ingest_log_run_idx', 'batch_series_idx', 'partition_series_symbol_idx']) {
+    for (const idx of ['partition_manifest_series_idx', 'lineage_item_batch_idx', 'lineage_item_manifest_idx', 'ingest_log_run_idx', 'batch_series_idx', 'partition_series_symbol_idx', 'quarantine_record_series_idx', 'quarantine_record_batch_idx']) {
       expect(names).toContain(idx);
     }
   });

@@ -47,7 +47,7 @@ describe('the mdw command line, end to end', () => {
     const r = await mdw('init', '--yes');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`warehouse  ${home}`);
-    expect(r.stdout).toMatch(/catalog {4}(embedded PGlite at .*\/catalog|Postgres server from MDW_DATABASE_URL) \(schema mdw, 3 migrations applied\)/);
+    expect(r.stdout).toMatch(/catalog {4}(embedded PGlite at .*\/catalog|Postgres server from MDW_DATABASE_URL) \(schema mdw, 4 migrations applied\)/);
     for (const dir of ['lake', 'quarantine', 'logs', 'tmp', 'run']) expect(existsSync(path.join(home, dir))).toBe(true);
     const status = await mdw('db', 'status', '--format', 'csv');
     expect(status.stdout.split('\n')[1]).toMatch(/^1,001_catalog,\d{4}-\d\d-\d\dT/);
@@ -60,7 +60,7 @@ describe('the mdw command line, end to end', () => {
     expect(header).toBe('job,batches,dry_run,inputs,inputs_skipped,records_in,stored,deduped,quarantined,filtered,partitions_written,partitions_unchanged,quarantine_files');
     expect(row).toMatch(/^demo,1,false,3,0,752,746,1,5,0,1,0,.*\.ndjson$/);
     expect(r.stderr).toMatch(/demo: 752 records from 3 inputs; 746 stored, 1 already stored or repeated, 5 quarantined/);
-    expect(r.stderr).toMatch(/5 records quarantined: .*quarantine\/ohlcv\/source=demo\//);
+    expect(r.stderr).toMatch(/5 records quarantined \(.*quarantine\/ohlcv\/source=demo\/.*\.ndjson\); see them with `mdw quarantine list demo`/);
     // JSON lines land in the log file too.
     const logs = readFileSync(path.join(home, 'logs', `mdw-${new Date().toISOString().slice(0, 10)}.log`), 'utf8');
     expect(logs).toMatch(/"message":"demo: 752 records/);
@@ -127,7 +127,7 @@ describe('the mdw command line, end to end', () => {
     expect(r.stdout).toBe('symbol,n\nAAPL,246\nMSFT,250\nSPY,250\n');
     const d = await mdw('query', 'sql', 'describe ohlcv', '--format', 'json');
     expect((JSON.parse(d.stdout) as { column_name: string }[]).map((c) => c.column_name)).toEqual([
-      'symbol', 'ts', 'open', 'high', 'low', 'close', 'volume', 'vwap', 'trades', 'adj_close', 'granularity', 'source', 'batch_id',
+      'symbol', 'ts', 'open', 'high', 'low', 'close', 'volume', 'vwap', 'trades', 'adj_close', 'granularity', 'source', 'batch_id', 'quality', 'flags',
     ]);
     const bad = await mdw('query', 'sql', 'select nope from ohlcv');
     expect(bad.code).toBe(1);

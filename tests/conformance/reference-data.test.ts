@@ -5,7 +5,7 @@ import { loadJob } from '../../src/config/jobs.js';
 import type { Context } from '../../src/context.js';
 import { expandGlob } from '../../src/core/glob.js';
 import { runIngest } from '../../src/pipeline/run-ingest.js';
-import { configDir, lakeHashes, removeDir, tempDir, testContext } from '../support/helpers.js';
+import { configDir, lakeHashes, removeDir, repoRoot, tempDir, testContext } from '../support/helpers.js';
 
 /**
  * The example jobs against the real files in ../shared/reference-data. Expected values come
@@ -43,8 +43,21 @@ function readFile(file: string, layout: Layout): FileRow[] {
   });
 }
 
-function isValid(r: FileRow): boolean {
+/** XNYS closures from the calendar test's independent reference (1990-2030). */
+const xnysHolidays = new Set(
+  (JSON.parse(readFileSync(path.join(repoRoot, 'tests/unit/fixtures/xnys-1990-2030.json'), 'utf8')) as { holidays: string[] }).holidays,
+);
+
+/** A bar of a job with the XNYS calendar must fall on a session (judged 1990-2030, where the calendar is checked). */
+function onSession(day: string): boolean {
+  if (day < '1990-01-01' || day > '2030-12-31') return true;
+  const dow = new Date(`${day}T00:00:00Z`).getUTCDay();
+  return dow !== 0 && dow !== 6 && !xnysHolidays.has(day);
+}
+
+function isValid(r: FileRow, calendar: boolean): boolean {
   return (
+    (!calendar || onSession(r.day)) &&
     [r.open, r.high, r.low, r.close, r.volume].every(Number.isFinite) &&
     r.high >= Math.max(r.open, r.close) && r.low <= Math.min(r.open, r.close) && r.high >= r.low &&
     Math.min(r.open, r.high, r.low, r.close) > 0 && r.volume >= 0
@@ -76,7 +89,7 @@ describe.each(cases)('$job', ({ job: name, layout, spot }) => {
     const files = (job.spec.source.files ?? []).flatMap((p) => expandGlob(p, job.dir));
     expect(files.length).toBeGreaterThan(0);
     const rows = files.flatMap((f) => readFile(f, layout));
-    const valid = rows.filter(isValid);
+    const valid = rows.filter((r) => isValid(r, job.spec.calendar === 'XNYS'));
     const keys = new Set(valid.map((r) => `${r.symbol} ${r.day}`));
     expect(keys.size).toBe(valid.length); // the reference files have no repeated dates
 

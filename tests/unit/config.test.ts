@@ -47,7 +47,7 @@ describe('job config errors name the file, line and column', () => {
     expect(job.name).toBe('ok');
     expect(job.granularity.text).toBe('1d');
     expect(job.partition).toEqual({ granularities: ['1d', '1w', '1mo'], by_symbol: false, period: 'year' });
-    expect(job.validation.value.rules.map((r) => r.rule)).toEqual(['required', 'ohlc_bracket', 'positive_prices', 'non_negative_volume']);
+    expect(job.validation.value.rules.map((r) => r.rule)).toEqual(['required', 'ohlc_bracket', 'positive_prices', 'non_negative_volume', 'in_session']);
   });
 
   test('an unknown key points at that key', () => {

@@ -1,10 +1,10 @@
-import { failOrphanedRuns, finishRun, logRunEvent, startRun } from '../../catalog/runs.js';
 import { loadJob } from '../../config/jobs.js';
-import { MdwError, errorMessage, ExitCode } from '../../core/errors.js';
+import { ExitCode } from '../../core/errors.js';
 import { parseWindow } from '../../core/time-window.js';
 import { runIngest, type IngestResult } from '../../pipeline/run-ingest.js';
 import { formatRecords, resolveFormat, type Cell } from '../output.js';
 import { requireHome, stdoutIsTty, withContext, type GlobalOptions } from '../run-command.js';
+import { trackedRun } from '../tracked-run.js';
 
 export async function ingestCommand(opts: GlobalOptions, jobName: string): Promise<number> {
   const format = resolveFormat(opts.format, stdoutIsTty());
@@ -20,30 +20,20 @@ export async function ingestCommand(opts: GlobalOptions, jobName: string): Promi
     } else {
       const catalog = await ctx.catalog(`mdw ingest ${job.name}`);
       const args = { from: opts.from ?? null, to: opts.to ?? null, symbols };
-      const orphans = await failOrphanedRuns(catalog.sql, isAlive, ctx.clock.now());
-      if (orphans > 0) ctx.logger.warn(`${orphans} earlier run${orphans === 1 ? '' : 's'} on this host ended without recording it; marked failed`);
-      const runId = await startRun(catalog.sql, { command: 'ingest', job: job.name, args, at: ctx.clock.now() });
-      await logRunEvent(catalog.sql, runId, { level: 'info', event: 'started', message: `ingest ${job.name}`, data: args, at: ctx.clock.now() });
-      try {
-        result = await runIngest(ctx, job, { window, symbols, dryRun, runId, full: Boolean(opts.full) });
-      } catch (err) {
-        const exitCode = err instanceof MdwError ? err.exitCode : ExitCode.failed;
-        const message = errorMessage(err);
-        await logRunEvent(catalog.sql, runId, { level: 'error', event: 'failed', message, at: ctx.clock.now() });
-        await finishRun(catalog.sql, runId, { status: exitCode === ExitCode.partial ? 'partial' : 'failed', exitCode, error: message, at: ctx.clock.now() });
-        throw err;
-      }
-      await logRunEvent(catalog.sql, runId, {
-        level: 'info',
-        event: 'finished',
-        message: summaryLine(result),
-        data: { batchIds: result.batchIds, skipped: result.skipped, ...result.counts, ...result.partitions },
-        at: ctx.clock.now(),
-      });
-      await finishRun(catalog.sql, runId, { status: 'ok', exitCode: 0, at: ctx.clock.now() });
+      result = await trackedRun(
+        ctx,
+        catalog,
+        { command: 'ingest', job: job.name, args },
+        (runId) => runIngest(ctx, job, { window, symbols, dryRun, runId, full: Boolean(opts.full) }),
+        (r) => ({ message: summaryLine(r), data: { batchIds: r.batchIds, skipped: r.skipped, ...r.counts, ...r.partitions } }),
+      );
     }
     ctx.logger.info(summaryLine(result));
-    if (result.quarantine) ctx.logger.warn(`${result.quarantine.rows} records quarantined: ${result.quarantine.files.join(', ')}`);
+    if (result.quarantine) {
+      const files = result.quarantine.files;
+      const where = files.length === 1 ? files[0]! : `${files.length} files under ${commonDir(files)}`;
+      ctx.logger.warn(`${result.quarantine.rows} records quarantined (${where}); see them with \`mdw quarantine list ${result.job}\``);
+    }
     process.stdout.write(render(result, format));
     return ExitCode.ok;
   });
@@ -82,11 +72,11 @@ function render(r: IngestResult, format: ReturnType<typeof resolveFormat>): stri
   return formatRecords([record], Object.keys(record), format);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** The deepest folder that holds every one of these files. */
+function commonDir(files: readonly string[]): string {
+  const parts = files.map((f) => f.split('/').slice(0, -1));
+  const first = parts[0] ?? [];
+  let n = first.length;
+  for (const p of parts) while (n > 0 && p.slice(0, n).join('/') !== first.slice(0, n).join('/')) n--;
+  return first.slice(0, n).join('/') || '/';
 }

@@ -22,6 +22,7 @@ export async function queryOhlcvCommand(opts: GlobalOptions, symbols: string[]):
       columns: opts.columns as string[] | undefined,
       isoTimes: format !== 'arrow' && format !== 'parquet',
       limit: opts.limit as number | undefined,
+      minQuality: opts.minQuality as number | undefined,
     });
     if (plan.files.length === 0) {
       ctx.logger.warn(`no ${granularity} ohlcv data for ${symbols.join(', ')}${opts.source ? ` from ${String(opts.source)}` : ''} in ${ctx.paths.lake}`);

@@ -1,0 +1,71 @@
+import type { ValidationRules } from '../config/types.js';
+import { literal } from '../core/sql.js';
+
+/**
+ * Series rules look at a bar beside its neighbours. They flag, never drop: each flag costs its
+ * penalty off the row's quality score (1 = nothing found), and a row is "validated" when its
+ * score is at least the threshold. Pure: settings in, SQL out. For OHLCV bars.
+ */
+export type SeriesFlag = 'gap' | 'volume_spike' | 'volume_low' | 'stale';
+
+export interface SeriesSettings {
+  readonly gap: { readonly threshold: number; readonly penalty: number };
+  readonly volume: { readonly window: number; readonly above: number; readonly below: number; readonly penalty: number };
+  readonly stale: { readonly bars: number; readonly penalty: number };
+  readonly threshold: number;
+}
+
+export const defaultQualityThreshold = 0.85;
+
+/** The settings of a validation file, with the defaults for what it leaves out. */
+export function seriesSettings(rules: ValidationRules): SeriesSettings {
+  const s = rules.series ?? {};
+  return {
+    gap: { threshold: s.gap?.threshold ?? 0.2, penalty: s.gap?.penalty ?? 0.5 },
+    volume: { window: s.volume?.window ?? 20, above: s.volume?.above ?? 10, below: s.volume?.below ?? 0.1, penalty: s.volume?.penalty ?? 0.1 },
+    stale: { bars: s.stale?.bars ?? 5, penalty: s.stale?.penalty ?? 0.2 },
+    threshold: rules.quality?.threshold ?? defaultQualityThreshold,
+  };
+}
+
+/** How many earlier bars of a series the rules look back on. */
+export function lookbackBars(s: SeriesSettings): number {
+  return Math.max(s.volume.window, s.stale.bars - 1, 1);
+}
+
+export interface CompiledSeriesRules {
+  /** Helper columns over window `w` (per symbol, by ts): select them first, then `flags` and `quality` over them. */
+  readonly helpers: string;
+  readonly windows: string;
+  readonly flags: string;
+  readonly quality: string;
+}
+
+/**
+ * The flags as SQL over a relation of bars with symbol, ts, open, high, low, close, volume.
+ * `daily`: every bar follows a break in trading (so a gap is checked at every bar); intraday,
+ * a break is more than an hour between bars (overnight, a weekend, a halt).
+ */
+export function compileSeriesRules(s: SeriesSettings, daily: boolean): CompiledSeriesRules {
+  const n = (x: number) => literal(x);
+  const breakBefore = daily ? '_pt IS NOT NULL' : `ts - _pt > INTERVAL 1 HOUR`;
+  const checks: Record<SeriesFlag, { when: string; penalty: number }> = {
+    gap: { when: `${breakBefore} AND _pc > 0 AND abs(open / _pc - 1) > ${n(s.gap.threshold)}`, penalty: s.gap.penalty },
+    // The median needs half its window, so the first bars of a series are not judged on two neighbours.
+    volume_spike: { when: `_nv * 2 >= ${s.volume.window} AND _mv > 0 AND volume > ${n(s.volume.above)} * _mv`, penalty: s.volume.penalty },
+    volume_low: { when: `_nv * 2 >= ${s.volume.window} AND _mv > 0 AND volume < ${n(s.volume.below)} * _mv`, penalty: s.volume.penalty },
+    stale: { when: `_ns = ${s.stale.bars} AND _cmin = _cmax AND _rmax = 0`, penalty: s.stale.penalty },
+  };
+  const entries = Object.entries(checks) as [SeriesFlag, { when: string; penalty: number }][];
+  return {
+    helpers:
+      `lag(close) OVER w AS _pc, lag(ts) OVER w AS _pt, median(volume) OVER wv AS _mv, count(volume) OVER wv AS _nv, ` +
+      `min(close) OVER ws AS _cmin, max(close) OVER ws AS _cmax, max(high - low) OVER ws AS _rmax, count(*) OVER ws AS _ns`,
+    windows:
+      `w AS (PARTITION BY symbol ORDER BY ts), ` +
+      `wv AS (PARTITION BY symbol ORDER BY ts ROWS BETWEEN ${s.volume.window} PRECEDING AND 1 PRECEDING), ` +
+      `ws AS (PARTITION BY symbol ORDER BY ts ROWS BETWEEN ${s.stale.bars - 1} PRECEDING AND CURRENT ROW)`,
+    flags: `nullif(concat_ws(',', ${entries.map(([name, c]) => `CASE WHEN coalesce(${c.when}, false) THEN '${name}' END`).join(', ')}), '')`,
+    quality: `round(greatest(0, 1 - (${entries.map(([, c]) => `CASE WHEN coalesce(${c.when}, false) THEN ${n(c.penalty)} ELSE 0 END`).join(' + ')})), 4)`,
+  };
+}

@@ -1,0 +1,232 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Catalog } from '../../src/catalog/catalog.js';
+import { listQuarantine } from '../../src/catalog/quarantine-catalog.js';
+import { calendars } from '../../src/calendar/registry.js';
+import { loadJob } from '../../src/config/jobs.js';
+import type { Context } from '../../src/context.js';
+import { replayQuarantine } from '../../src/pipeline/replay.js';
+import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
+import { copyConfigs, freshCatalog, removeDir, tempDir, testContext } from '../support/helpers.js';
+
+/**
+ * Data quality on the load path: the session rule, series flags and quality scores written
+ * beside the data, the quarantine kept in the catalog, and a replay after a rule change.
+ */
+const all: IngestOptions = { window: { from: null, toExclusive: null }, symbols: null, dryRun: false, runId: null };
+
+let root: string;
+let configs: string;
+let ctx: Context;
+let catalog: Catalog;
+let drop: () => Promise<void>;
+
+beforeAll(async () => {
+  root = tempDir();
+  configs = copyConfigs(root);
+  const target = await freshCatalog();
+  drop = target.drop;
+  ctx = testContext({ home: path.join(root, 'home'), databaseUrl: target.url, configDir: configs });
+  catalog = await ctx.catalog();
+});
+
+afterAll(async () => {
+  await ctx.close();
+  await drop();
+  removeDir(root);
+});
+
+interface Bar {
+  day: string;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+}
+
+/** Writes a Yahoo-layout file and a daily job over it (XNYS, the given validation). */
+function dailyJob(name: string, symbol: string, bars: readonly Bar[], validation = 'default'): string {
+  const dir = path.join(root, 'data', name);
+  mkdirSync(dir, { recursive: true });
+  const lines = bars.map((b) => `${b.day},${b.open},${b.high},${b.low},${b.close},${b.close},${b.volume}`);
+  writeFileSync(path.join(dir, `${symbol}.csv`), ['Date,Open,High,Low,Close,Adj Close,Volume', ...lines].join('\n') + '\n');
+  writeFileSync(
+    path.join(configs, 'jobs', `${name}.yml`),
+    `dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nvalidation: ${validation}\nsource: { name: ${name}, adapter: file, files: ['${dir}/*.csv'] }\ntransform: yahoo\n`,
+  );
+  return name;
+}
+
+/** Flat bars, one per XNYS session, at `price` (varying a little so nothing is stale). */
+function sessions(from: string, to: string, price: (i: number, day: string) => number, volume = (_i: number) => 1000): Bar[] {
+  return calendars.XNYS.sessions(from, to).map((s, i) => {
+    const p = price(i, s.date);
+    const wiggle = (i % 3) * 0.01 * p;
+    return { day: s.date, open: p, high: p + wiggle + 0.02 * p, low: p - 0.02 * p, close: p + wiggle, volume: volume(i) };
+  });
+}
+
+async function stored(source: string, where = 'true') {
+  const duck = await ctx.duck();
+  return duck.all<{ day: string; close: number; quality: number; flags: string | null }>(
+    `SELECT strftime(ts, '%Y-%m-%d') AS day, close, quality, flags FROM read_parquet('${ctx.paths.lake}/ohlcv/source=${source}/**/*.parquet') WHERE ${where} ORDER BY ts`,
+  );
+}
+
+describe('series flags and quality scores', () => {
+  test('a 7:1 split is a flagged gap in raw prices, also across a year boundary, and none once adjusted', async () => {
+    // Raw prices fall from ~600 to ~86 at the split (2014-06-09) and at the first session of 2015.
+    const raw = sessions('2014-05-01', '2015-01-31', (_i, d) => (d >= '2015-01-01' ? 12 : d >= '2014-06-09' ? 86 : 600));
+    await runIngest(ctx, loadJob(configs, dailyJob('raw', 'AAPL', raw), ctx.env), all);
+    const flagged = await stored('raw', 'flags IS NOT NULL');
+    const close = (day: string) => raw.find((b) => b.day === day)!.close;
+    expect(flagged).toEqual([
+      { day: '2014-06-09', close: close('2014-06-09'), quality: 0.5, flags: 'gap' },
+      // The first bar of the 2015 file is judged against the last bars of the 2014 file.
+      { day: '2015-01-02', close: close('2015-01-02'), quality: 0.5, flags: 'gap' },
+    ]);
+    const adjusted = sessions('2014-05-01', '2015-01-31', () => 86);
+    await runIngest(ctx, loadJob(configs, dailyJob('adjusted', 'AAPL', adjusted), ctx.env), all);
+    expect(await stored('adjusted', 'flags IS NOT NULL')).toEqual([]);
+    expect((await stored('adjusted', 'quality = 1')).length).toBe(adjusted.length);
+  });
+
+  test('volume spikes and droughts against the rolling median, and stale prices, are flagged and scored', async () => {
+    const bars = sessions('2024-01-02', '2024-03-28', () => 50, (i) => (i === 30 ? 50_000 : i === 40 ? 10 : 1000));
+    // Five sessions in a row at one unchanged price (high = low = close).
+    for (let i = 50; i < 55; i++) bars[i] = { ...bars[i]!, open: 51, high: 51, low: 51, close: 51 };
+    const job = loadJob(configs, dailyJob('anomalies', 'ACME', bars), ctx.env);
+    const result = await runIngest(ctx, job, all);
+    const flagged = await stored('anomalies', 'flags IS NOT NULL');
+    expect(flagged.map((r) => [r.day, r.flags, r.quality])).toEqual([
+      [bars[30]!.day, 'volume_spike', 0.9],
+      [bars[40]!.day, 'volume_low', 0.9],
+      [bars[54]!.day, 'stale', 0.8],
+    ]);
+    // The batch's validation summary counts them, and the rows below the 0.85 threshold (the stale one).
+    const summary = await catalog.sql<{ kind: string; rule: string; rows: number }[]>`
+      select kind, rule, rows::int as rows from mdw.validation_summary where batch_id = ${result.batchIds[0]!} order by kind, rule`;
+    expect(summary).toEqual([
+      { kind: 'series', rule: 'below_threshold', rows: 1 },
+      { kind: 'series', rule: 'stale', rows: 1 },
+      { kind: 'series', rule: 'volume_low', rows: 1 },
+      { kind: 'series', rule: 'volume_spike', rows: 1 },
+    ]);
+  });
+});
+
+describe('the in_session rule', () => {
+  test('a daily bar on a holiday or a weekend is quarantined with its reason', async () => {
+    const bars = [
+      ...sessions('2024-07-01', '2024-07-03', () => 10),
+      { day: '2024-07-04', open: 10, high: 10.5, low: 9.5, close: 10, volume: 5 }, // Independence Day
+      { day: '2024-07-06', open: 10, high: 10.5, low: 9.5, close: 10, volume: 5 }, // a Saturday
+      ...sessions('2024-07-05', '2024-07-05', () => 10),
+    ];
+    const result = await runIngest(ctx, loadJob(configs, dailyJob('holiday', 'HOL', bars), ctx.env), all);
+    expect(result.counts).toMatchObject({ recordsIn: 6, out: 4, quarantined: 2 });
+    const { records } = await listQuarantine(catalog.sql, { source: 'holiday' });
+    expect(records.map((r) => [r.record_no, r.rules, r.reason])).toEqual([
+      [4, ['in_session'], 'in_session: 2024-07-04 is not a XNYS session'],
+      [5, ['in_session'], 'in_session: 2024-07-06 is not a XNYS session'],
+    ]);
+    // The raw form is the line as the file had it, found again after the transform.
+    expect(JSON.parse(records[0]!.raw)).toEqual({ Date: '2024-07-04', Open: '10', High: '10.5', Low: '9.5', Close: '10', 'Adj Close': '10', Volume: '5' });
+  });
+
+  test('a minute bar outside regular hours is quarantined, and kept with extended_hours', async () => {
+    const dir = path.join(root, 'data', 'minute');
+    mkdirSync(dir, { recursive: true });
+    // 2024-03-08: regular hours 09:30-16:00 New York; 08:00 is pre-market, 16:00 is the close.
+    const rows = ['09:29', '09:30', '15:59', '16:00', '08:00'].map((t) => `acme;2024/03/08;${t};1000;1001;999;1000;10`);
+    writeFileSync(path.join(dir, 'bars.csv'), ['ticker;day;time;o;h;l;c;qty', ...rows].join('\n') + '\n');
+    const write = (name: string, extended: boolean) =>
+      writeFileSync(
+        path.join(configs, 'jobs', `${name}.yml`),
+        `dataset: ohlcv\ngranularity: 1m\ncalendar: XNYS\nextended_hours: ${extended}\nsource: { name: ${name}, adapter: file, files: ['${dir}/bars.csv'] }\ntransform: custom-minute\n`,
+      );
+    write('regular', false);
+    write('extended', true);
+    const regular = await runIngest(ctx, loadJob(configs, 'regular', ctx.env), all);
+    expect(regular.counts).toMatchObject({ recordsIn: 5, out: 2, quarantined: 3 });
+    const { records } = await listQuarantine(catalog.sql, { source: 'regular' });
+    expect(records.map((r) => r.reason)).toEqual([
+      'in_session: 2024-03-08T14:29:00Z is outside every XNYS session (regular hours); the one before it: 2024-03-07 14:30-21:00Z',
+      'in_session: 2024-03-08T21:00:00Z is outside every XNYS session (regular hours); the one before it: 2024-03-08 14:30-21:00Z',
+      'in_session: 2024-03-08T13:00:00Z is outside every XNYS session (regular hours); the one before it: 2024-03-07 14:30-21:00Z',
+    ]);
+    const extended = await runIngest(ctx, loadJob(configs, 'extended', ctx.env), all);
+    expect(extended.counts).toMatchObject({ recordsIn: 5, out: 5, quarantined: 0 });
+  });
+});
+
+describe('quarantine in the catalog, and replay after a rule change', () => {
+  test('records rejected by a rule that was too strict load once after the fix, and a second replay loads nothing', async () => {
+    writeFileSync(
+      path.join(configs, 'validation', 'strict.yml'),
+      'dataset: ohlcv\nrules:\n  - rule: ohlc_bracket\n  - rule: max_move\n    limit: 0.03\n',
+    );
+    const demoFiles = path.join(configs, '..', 'fixtures', 'csv', 'yahoo');
+    writeFileSync(
+      path.join(configs, 'jobs', 'strict.yml'),
+      `dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nvalidation: strict\nsource: { name: strict, adapter: file, files: ['${demoFiles}/*.csv'] }\ntransform: yahoo\n`,
+    );
+    const first = await runIngest(ctx, loadJob(configs, 'strict', ctx.env), all);
+    const { records: rejected } = await listQuarantine(catalog.sql, { source: 'strict', rule: 'max_move' });
+    expect(rejected.length).toBeGreaterThan(50);
+    expect(first.counts.quarantined).toBe((await listQuarantine(catalog.sql, { source: 'strict' })).total);
+    // Every record keeps its batch, job, input, number, rule, reason and raw form.
+    const r0 = rejected[rejected.length - 1]!;
+    expect(r0).toMatchObject({ job: 'strict', batch_id: first.batchIds[0], state: 'open', rules: ['max_move'] });
+    expect(r0.input_uri).toMatch(/fixtures\/csv\/yahoo\/[A-Z]+\.csv$/);
+    expect(r0.reason).toMatch(/^max_move: open [\d.]+ close [\d.]+: a move of [\d.]+% is over 3%$/);
+    const line = readFileSync(r0.input_uri!, 'utf8').split('\n')[r0.record_no!]!;
+    expect(Object.values(JSON.parse(r0.raw) as Record<string, string>).join(',')).toBe(line);
+
+    // The fix: a limit that suits daily bars. The rejected records replay into the lake once.
+    writeFileSync(path.join(configs, 'validation', 'strict.yml'), 'dataset: ohlcv\nrules:\n  - rule: ohlc_bracket\n  - rule: max_move\n    limit: 0.5\n');
+    const job = loadJob(configs, 'strict', ctx.env);
+    const dry = await replayQuarantine(ctx, job, { rule: 'max_move' }, { dryRun: true, runId: null });
+    expect(dry.outcomes.every((o) => o.outcome === 'would_load')).toBe(true);
+    const replay = await replayQuarantine(ctx, job, { rule: 'max_move' }, { dryRun: false, runId: null });
+    const loaded = replay.outcomes.filter((o) => o.outcome === 'loaded');
+    expect(loaded.length).toBe(rejected.length);
+    const [lineage] = await catalog.sql<{ records_in: number; records_out: number; quarantined: number }[]>`
+      select sum(records_in)::int as records_in, sum(records_out)::int as records_out, sum(quarantined)::int as quarantined
+      from mdw.lineage_item where batch_id = ${replay.batchId!}`;
+    expect(lineage).toEqual({ records_in: rejected.length, records_out: rejected.length, quarantined: 0 });
+    const states = await catalog.sql<{ state: string; replay_batch_id: string }[]>`
+      select distinct state, replay_batch_id from mdw.quarantine_record q join mdw.data_source s on s.id = q.source_id
+      where s.name = 'strict' and 'max_move' = any(q.rules)`;
+    expect(states).toEqual([{ state: 'replayed', replay_batch_id: replay.batchId }]);
+
+    // In queries each bar is there exactly once, as a plain ingest under the fixed rule stores it.
+    const duck = await ctx.duck();
+    const [counts] = await duck.all<{ n: number; keys: number }>(
+      `SELECT count(*) AS n, count(DISTINCT (symbol, ts)) AS keys FROM read_parquet('${ctx.paths.lake}/ohlcv/source=strict/**/*.parquet')`,
+    );
+    expect(counts).toEqual({ n: first.counts.out + rejected.length, keys: first.counts.out + rejected.length });
+    const again = await replayQuarantine(ctx, job, {}, { dryRun: false, runId: null });
+    expect(again.outcomes.filter((o) => o.outcome === 'loaded')).toEqual([]);
+    const [after] = await duck.all<{ n: number }>(`SELECT count(*) AS n FROM read_parquet('${ctx.paths.lake}/ohlcv/source=strict/**/*.parquet')`);
+    expect(after!.n).toBe(counts!.n);
+  });
+
+  test('a replayed record does not overwrite a bar the lake holds with other values', async () => {
+    const bars = sessions('2024-02-01', '2024-02-09', () => 20);
+    bars[2] = { ...bars[2]!, high: 1 }; // high below low: rejected
+    const name = dailyJob('keep', 'KEEP', bars);
+    await runIngest(ctx, loadJob(configs, name, ctx.env), all);
+    // The source is corrected and loaded again; then an operator replays the old record under a rule set without ohlc_bracket.
+    bars[2] = { ...bars[2]!, high: 21, close: 20.5 };
+    dailyJob('keep', 'KEEP', bars, 'loose');
+    writeFileSync(path.join(configs, 'validation', 'loose.yml'), 'dataset: ohlcv\nrules:\n  - rule: positive_prices\n');
+    await runIngest(ctx, loadJob(configs, name, ctx.env), all);
+    const replay = await replayQuarantine(ctx, loadJob(configs, name, ctx.env), {}, { dryRun: false, runId: null });
+    expect(replay.outcomes.map((o) => o.outcome)).toEqual(['stored_differs']);
+    expect(replay.outcomes[0]!.reason).toMatch(/^stored_differs: the lake holds another row for this symbol, ts \(batch [0-9a-f-]{36}\); it is kept$/);
+    expect((await stored('keep', `ts = TIMESTAMP '${bars[2]!.day}'`)).map((r) => r.close)).toEqual([20.5]);
+  });
+});
