@@ -184,19 +184,22 @@ export function renderHeatmapSvg(h: Heatmap): string {
 
 // ---------------------------------------------------------------- html
 
-export function renderHeatmapHtml(h: Heatmap): string {
-  const unit = escapeXml(h.unit ?? 'sessions');
+export function renderHeatmapHtml(maps: Heatmap | readonly Heatmap[], pageTitle?: string): string {
+  const list: readonly Heatmap[] = Array.isArray(maps) ? maps : [maps as Heatmap];
+  const title = pageTitle ?? list[0]?.title ?? 'completeness';
+  const unit = escapeXml(list[0]?.unit ?? 'sessions');
+  const one = list.length === 1;
   return [
     '<!doctype html>',
     '<html lang="en">',
     '<head>',
     '<meta charset="utf-8">',
-    `<title>${escapeXml(h.title)}</title>`,
-    `<style>body{font-family:system-ui,sans-serif;margin:1.5rem;color:${ink}}svg{display:block;max-width:100%;height:auto}p{max-width:48rem}</style>`,
+    `<title>${escapeXml(title)}</title>`,
+    `<style>body{font-family:system-ui,sans-serif;margin:1.5rem;color:${ink}}svg{display:block;max-width:100%;height:auto;margin-bottom:1.5rem}p{max-width:48rem}</style>`,
     '</head>',
     '<body>',
-    `<h1>${escapeXml(h.title)}</h1>`,
-    svgElement(h),
+    `<h1>${escapeXml(title)}</h1>`,
+    ...list.flatMap((h) => (one ? [svgElement(h)] : [`<h2>${escapeXml(h.title)}</h2>`, svgElement(h)])),
     `<p>One row per series, one column per month. Each cell compares the ${unit} present with the ${unit} the trading calendar expects:`,
     `green is complete, amber partial, red missing; grey where nothing was expected (before a series starts or after it ends).`,
     `Hover over a cell for its counts.</p>`,

@@ -137,6 +137,24 @@ function buildProgram(): Command {
     .addOption(new Option('--format <format>', formatHelp))
     .action(lazy(async () => (await import('./commands/status.js')).statusCommand));
 
+  program
+    .command('audit')
+    .description('completeness against the calendar, staleness, file integrity, quality and cross-source agreement')
+    .argument('[jobs...]', 'the jobs whose series to audit (default: every job with data)')
+    .option('--fail-on <list>', 'exit 1 when any is found, comma-separated: red, amber (partial or missing), integrity, disagreement, stale')
+    .option('--tolerance <share>', 'closes of two sources disagree beyond this (0.5% or 0.005)', '0.5%')
+    .option('--section <name>', 'one table for csv, ndjson and json: summary, ledger, staleness, integrity, quality, gaps, disagreements (default: summary; json without it is the whole report)')
+    .option('--out <file>', 'write html, svg or png here instead of stdout')
+    .addOption(new Option('--format <format>', `${formatHelp}; html, svg or png draw the completeness heatmap`))
+    .addHelpText(
+      'after',
+      '\nThe ledger (GREEN complete, AMBER partial, RED missing, per symbol and session) is kept in the\n' +
+        'catalog (mdw.completeness); sessions count from each symbol\'s first bar (or the job window) to its\n' +
+        'last, and what follows is staleness. Jobs without a calendar get every check but those two.\n' +
+        '\nExamples:\n  mdw audit\n  mdw audit demo --section ledger --format csv\n  mdw audit --fail-on red,integrity          # for cron\n  mdw audit --format html --out coverage.html\n  mdw audit demo --format png --out demo.png',
+    )
+    .action(lazy(async () => (await import('./commands/audit.js')).auditCommand));
+
   const quarantine = program
     .command('quarantine')
     .description('records that failed a record rule: list them, show one whole, replay them after a fix')

@@ -112,6 +112,27 @@ describe('the mdw command line, end to end', () => {
     }
   });
 
+  test('calendar commands print sessions in UTC and the holidays, without a warehouse', async () => {
+    const s = await mdw('calendar', 'sessions', 'XNYS', '--from', '2024-11-27', '--to', '2024-12-02');
+    expect(s.code).toBe(0);
+    expect(s.stdout).toBe(
+      'date,open_utc,close_utc,early_close\n' +
+        '2024-11-27,2024-11-27T14:30:00Z,2024-11-27T21:00:00Z,false\n' +
+        '2024-11-29,2024-11-29T14:30:00Z,2024-11-29T18:00:00Z,true\n' +
+        '2024-12-02,2024-12-02T14:30:00Z,2024-12-02T21:00:00Z,false\n',
+    );
+    const h = await mdw('calendar', 'holidays', 'xnys', '--from', '2025-01-01', '--to', '2025-01-31', '--format', 'json');
+    expect(JSON.parse(h.stdout)).toEqual([
+      { date: '2025-01-01', name: "New Year's Day" },
+      { date: '2025-01-09', name: 'National Day of Mourning for Jimmy Carter' },
+      { date: '2025-01-20', name: 'Martin Luther King Jr. Day' },
+    ]);
+    const bad = await mdw('calendar', 'sessions', 'LSE');
+    expect([bad.code, bad.stderr]).toEqual([2, 'mdw: no calendar "LSE": choose one of XNYS, 24/7, 24/5\n']);
+    const order = await mdw('calendar', 'sessions', 'XNYS', '--from', '2024-02-01', '--to', '2024-01-01');
+    expect([order.code, order.stderr]).toEqual([2, 'mdw: --from 2024-02-01 is after --to 2024-01-01\n']);
+  });
+
   test('query reads the lake without the catalog, and says when there is nothing', async () => {
     const none = await mdw('query', 'ohlcv', 'NOPE', '--from', '2023-01-01');
     expect(none.code).toBe(0);

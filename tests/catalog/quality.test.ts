@@ -8,7 +8,7 @@ import { loadJob } from '../../src/config/jobs.js';
 import type { Context } from '../../src/context.js';
 import { replayQuarantine } from '../../src/pipeline/replay.js';
 import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
-import { copyConfigs, freshCatalog, removeDir, tempDir, testContext } from '../support/helpers.js';
+import { copyConfigs, freshCatalog, removeDir, runMdw, tempDir, testContext } from '../support/helpers.js';
 
 /**
  * Data quality on the load path: the session rule, series flags and quality scores written
@@ -87,6 +87,15 @@ describe('series flags and quality scores', () => {
       // The first bar of the 2015 file is judged against the last bars of the 2014 file.
       { day: '2015-01-02', close: close('2015-01-02'), quality: 0.5, flags: 'gap' },
     ]);
+    // Queries show the score and flags, and --min-quality keeps the validated rows only.
+    const query = (...extra: string[]) =>
+      runMdw(['--home', ctx.settings.home, 'query', 'ohlcv', 'AAPL', '--source', 'raw', '--from', '2014-06-05', '--to', '2014-06-10', '--columns', 'ts,quality,flags', ...extra]);
+    expect((await query()).stdout).toBe(
+      'ts,quality,flags\n2014-06-05T00:00:00Z,1.0,\n2014-06-06T00:00:00Z,1.0,\n2014-06-09T00:00:00Z,0.5,gap\n2014-06-10T00:00:00Z,1.0,\n',
+    );
+    expect((await query('--min-quality', '0.85')).stdout).toBe('ts,quality,flags\n2014-06-05T00:00:00Z,1.0,\n2014-06-06T00:00:00Z,1.0,\n2014-06-10T00:00:00Z,1.0,\n');
+    const bad = await query('--min-quality', '85');
+    expect([bad.code, bad.stderr]).toEqual([2, "error: option '--min-quality <score>' argument '85' is invalid. expected a score from 0 to 1, e.g. 0.85\n(run with --help for usage)\n"]);
     const adjusted = sessions('2014-05-01', '2015-01-31', () => 86);
     await runIngest(ctx, loadJob(configs, dailyJob('adjusted', 'AAPL', adjusted), ctx.env), all);
     expect(await stored('adjusted', 'flags IS NOT NULL')).toEqual([]);

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { auditSeries } from '../../src/audit/run-audit.js';
+import { calendars } from '../../src/calendar/registry.js';
 import { loadJob } from '../../src/config/jobs.js';
 import type { Context } from '../../src/context.js';
 import { expandGlob } from '../../src/core/glob.js';
@@ -114,5 +116,31 @@ describe.each(cases)('$job', ({ job: name, layout, spot }) => {
     expect(again.counts.out).toBe(0);
     expect(again.partitions.written).toBe(0);
     expect(lakeHashes(ctx.paths.lake)).toEqual(hashes);
+  });
+});
+
+describe('audit of real daily series', () => {
+  test("AAPL's 7:1 split of 2014-06-09 is a flagged gap in raw prices and none in adjusted ones; Kaggle's holes are RED", async () => {
+    const raw = loadJob(configDir, 'zipline-aapl-raw', ctx.env);
+    await runIngest(ctx, raw, { window: { from: null, toExclusive: null }, symbols: null, dryRun: false, runId: null });
+    const rawAudit = (await auditSeries(ctx, raw, { tolerance: 0.005 }))!;
+    expect(rawAudit.gaps).toEqual([{ symbol: 'AAPL', ts: '2014-06-09T00:00:00Z', previousClose: 645.570023, open: 92.699997, move: -0.8564 }]);
+    expect(rawAudit.ledger).toEqual([{ symbol: 'AAPL', firstSession: '2014-03-03', lastSession: '2014-08-29', status: 'GREEN', sessions: 127, expectedBars: 127, presentBars: 127 }]);
+
+    // kaggle-stocks was loaded above: its prices are adjusted, so 2014 has no gap for AAPL.
+    const kaggle = loadJob(configDir, 'kaggle-stocks', ctx.env);
+    const adjusted = (await auditSeries(ctx, kaggle, { tolerance: 0.005 }))!;
+    expect(adjusted.gaps.filter((g) => g.symbol === 'AAPL' && g.ts.startsWith('2014'))).toEqual([]);
+    // Its RED sessions are exactly the sessions its file lacks, from 1990 (where the calendar is checked) on.
+    const days = new Set(readFile(path.join(reference, 'kaggle-huge-stock-market/Stocks/aapl.us.txt'), 'kaggle').map((r) => r.day));
+    const sorted = [...days].sort();
+    const missing: string[] = [];
+    for (let t = Date.parse(`${sorted[0]! < '1990-01-01' ? '1990-01-01' : sorted[0]!}T00:00:00Z`); t <= Date.parse(`${sorted.at(-1)!}T00:00:00Z`); t += 86_400_000) {
+      const day = new Date(t).toISOString().slice(0, 10);
+      if (onSession(day) && !days.has(day)) missing.push(day);
+    }
+    const red = adjusted.ledger.filter((r) => r.symbol === 'AAPL' && r.status === 'RED').flatMap((r) => calendars.XNYS.sessions(r.firstSession, r.lastSession).map((s) => s.date));
+    expect(red).toEqual(missing);
+    expect(missing.length).toBeGreaterThan(0);
   });
 });

@@ -1,0 +1,147 @@
+import type { TradingCalendar } from '../calendar/calendar.js';
+import type { LedgerRun } from '../catalog/audit-catalog.js';
+import type { Granularity } from '../core/granularity.js';
+import { literal, pathList } from '../core/sql.js';
+import type { DuckSession } from '../lake/duckdb.js';
+import { loadSessions, sessionTable } from '../validate/session-rule.js';
+import type { Heatmap, HeatmapCell } from './heatmap.js';
+
+export interface CompletenessInput {
+  readonly files: readonly string[];
+  readonly calendar: TradingCalendar;
+  readonly granularity: Granularity;
+  readonly extended: boolean;
+  /** Sessions expected from this date (the job's window), else from each symbol's first bar. */
+  readonly from: string | null;
+  /** ... up to this date, else up to each symbol's last bar (what follows is staleness). */
+  readonly to: string | null;
+}
+
+export interface SymbolCompleteness {
+  readonly symbol: string;
+  readonly sessions: number;
+  readonly green: number;
+  readonly amber: number;
+  readonly red: number;
+  readonly expectedBars: number;
+  readonly presentBars: number;
+  /** The last session with a bar. */
+  readonly lastSession: string | null;
+}
+
+export interface Completeness {
+  readonly runs: LedgerRun[];
+  readonly symbols: SymbolCompleteness[];
+  readonly heatmap: Heatmap;
+}
+
+/**
+ * Every (symbol, session) of a series against the calendar: GREEN when it has every bar the
+ * session's hours hold (one for daily bars), AMBER when some, RED when none. Sessions are
+ * expected from each symbol's first bar (or the job's window start) to its last (or the
+ * window's end), so a hole inside the series is RED and a tail that stopped is staleness.
+ */
+export async function computeCompleteness(duck: DuckSession, input: CompletenessInput, title: string): Promise<Completeness> {
+  const g = input.granularity;
+  const daily = g.unit === 'd';
+  const [range] = await duck.all<{ lo: string | null; hi: string | null }>(
+    `SELECT strftime(min(ts), '%Y-%m-%d') AS lo, strftime(max(ts), '%Y-%m-%d') AS hi FROM read_parquet(${pathList(input.files)}, hive_partitioning = false)`,
+  );
+  const lo = [range?.lo, input.from].filter((d): d is string => Boolean(d)).sort()[0];
+  const hi = [range?.hi, input.to].filter((d): d is string => Boolean(d)).sort().reverse()[0];
+  if (!lo || !hi) return { runs: [], symbols: [], heatmap: { title, rows: [], columns: [], cells: [], unit: daily ? 'sessions' : 'bars' } };
+  await loadSessions(duck, input.calendar, lo, hi, input.extended);
+  const stepSeconds = g.count * { s: 1, m: 60, h: 3600, d: 86_400, w: 0, mo: 0 }[g.unit];
+  const expected = daily ? '1' : `CAST(floor(epoch(close - open) / ${stepSeconds}) AS BIGINT)`;
+  const match = daily
+    ? `JOIN ${sessionTable} s ON s.date = CAST(b.ts AS DATE)`
+    : `ASOF JOIN ${sessionTable} s ON b.ts >= s.open`;
+  const inHours = daily ? 'true' : 'b.ts < s.close';
+  const at = (d: string | null, edge: 'from' | 'to') =>
+    d === null ? null : `(SELECT ${edge === 'from' ? 'min' : 'max'}(n) FROM ${sessionTable} WHERE date ${edge === 'from' ? '>=' : '<='} DATE ${literal(d)})`;
+  await duck.run(
+    `CREATE OR REPLACE TEMP TABLE mdw_present AS SELECT b.symbol, s.n, count(*) AS bars FROM read_parquet(${pathList(input.files)}, hive_partitioning = false) b ${match} WHERE ${inHours} GROUP BY ALL`,
+  );
+  await duck.run(
+    `CREATE OR REPLACE TEMP TABLE mdw_ledger AS SELECT r.symbol, s.n, s.date, ${expected} AS expected, coalesce(p.bars, 0) AS present, ` +
+      `CASE WHEN coalesce(p.bars, 0) >= ${expected} THEN 'GREEN' WHEN coalesce(p.bars, 0) > 0 THEN 'AMBER' ELSE 'RED' END AS status ` +
+      `FROM (SELECT symbol, ${at(input.from, 'from') ?? 'min(n)'} AS lo, ${at(input.to, 'to') ?? 'max(n)'} AS hi FROM mdw_present GROUP BY symbol) r ` +
+      `JOIN ${sessionTable} s ON s.n BETWEEN r.lo AND r.hi LEFT JOIN mdw_present p ON p.symbol = r.symbol AND p.n = s.n`,
+  );
+  try {
+    const runs = (
+      await duck.all<{ symbol: string; status: LedgerRun['status']; first: string; last: string; sessions: number; expected: number; present: number }>(
+        `SELECT symbol, status, strftime(min(date), '%Y-%m-%d') AS first, strftime(max(date), '%Y-%m-%d') AS last, count(*) AS sessions, ` +
+          `sum(expected) AS expected, sum(present) AS present FROM (` +
+          `SELECT *, n - row_number() OVER (PARTITION BY symbol, status ORDER BY n) AS grp FROM mdw_ledger) GROUP BY symbol, status, grp ORDER BY symbol, first`,
+      )
+    ).map((r) => ({
+      symbol: r.symbol,
+      firstSession: r.first,
+      lastSession: r.last,
+      status: r.status,
+      sessions: Number(r.sessions),
+      expectedBars: Number(r.expected),
+      presentBars: Number(r.present),
+    }));
+    const symbols = (
+      await duck.all<{ symbol: string; sessions: number; green: number; amber: number; red: number; expected: number; present: number; last: string | null }>(
+        `SELECT symbol, count(*) AS sessions, count(*) FILTER (WHERE status = 'GREEN') AS green, count(*) FILTER (WHERE status = 'AMBER') AS amber, ` +
+          `count(*) FILTER (WHERE status = 'RED') AS red, sum(expected) AS expected, sum(present) AS present, ` +
+          `strftime(max(date) FILTER (WHERE present > 0), '%Y-%m-%d') AS last FROM mdw_ledger GROUP BY symbol ORDER BY symbol`,
+      )
+    ).map((r) => ({
+      symbol: r.symbol,
+      sessions: Number(r.sessions),
+      green: Number(r.green),
+      amber: Number(r.amber),
+      red: Number(r.red),
+      expectedBars: Number(r.expected),
+      presentBars: Number(r.present),
+      lastSession: r.last,
+    }));
+    const months = await duck.all<{ symbol: string; month: string; sessions: number; green: number; red: number; expected: number; present: number }>(
+      `SELECT symbol, strftime(date, '%Y-%m') AS month, count(*) AS sessions, count(*) FILTER (WHERE status = 'GREEN') AS green, ` +
+        `count(*) FILTER (WHERE status = 'RED') AS red, sum(expected) AS expected, sum(present) AS present FROM mdw_ledger GROUP BY ALL ORDER BY ALL`,
+    );
+    return { runs, symbols, heatmap: toHeatmap(title, months, daily ? 'sessions' : 'bars') };
+  } finally {
+    await duck.run('DROP TABLE IF EXISTS mdw_present');
+    await duck.run('DROP TABLE IF EXISTS mdw_ledger');
+  }
+}
+
+/** Symbols x months: GREEN when every session was, RED when every one was, AMBER otherwise. */
+function toHeatmap(
+  title: string,
+  months: readonly { symbol: string; month: string; sessions: number; green: number; red: number; expected: number; present: number }[],
+  unit: string,
+): Heatmap {
+  const rows = [...new Set(months.map((m) => m.symbol))].sort();
+  const seen = months.map((m) => m.month).sort();
+  const columns: string[] = [];
+  if (seen.length > 0) {
+    let [y, mo] = seen[0]!.split('-').map(Number) as [number, number];
+    for (;;) {
+      const label = `${y}-${String(mo).padStart(2, '0')}`;
+      columns.push(label);
+      if (label >= seen[seen.length - 1]!) break;
+      if (mo === 12) {
+        y += 1;
+        mo = 1;
+      } else mo += 1;
+    }
+  }
+  const at = new Map(months.map((m) => [`${m.symbol}\u0000${m.month}`, m]));
+  const cells = rows.map((symbol) =>
+    columns.map((month): HeatmapCell | null => {
+      const m = at.get(`${symbol}\u0000${month}`);
+      if (!m) return null;
+      const status = Number(m.green) === Number(m.sessions) ? 'GREEN' : Number(m.red) === Number(m.sessions) ? 'RED' : 'AMBER';
+      const expected = Number(m.expected);
+      const present = Math.min(Number(m.present), expected);
+      return { status, ratio: expected > 0 ? present / expected : 1, expected, present };
+    }),
+  );
+  return { title, rows, columns, cells, unit };
+}

@@ -1,0 +1,76 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { ManifestEntry } from '../catalog/audit-catalog.js';
+import { errorMessage } from '../core/errors.js';
+import { pathLiteral } from '../core/sql.js';
+import type { DuckSession } from '../lake/duckdb.js';
+import { hashFile, mapLimited } from '../load/file-io.js';
+
+export type IntegrityKind = 'missing' | 'orphan' | 'hash_mismatch' | 'rows_mismatch' | 'unreadable';
+
+export interface IntegrityProblem {
+  readonly uri: string;
+  readonly problem: IntegrityKind;
+  readonly detail: string;
+}
+
+/**
+ * Each manifest entry of a series against its file: there, the same bytes (sha256), readable as
+ * Parquet with the rows the manifest records; and each Parquet file in the series' folder that
+ * the manifest does not name (an orphan). Returns the problems, and the files that can be read:
+ * what a query would read, changed or not, is what completeness and quality are judged on.
+ */
+export async function checkIntegrity(
+  duck: DuckSession,
+  lakeRoot: string,
+  seriesDir: string,
+  manifest: readonly ManifestEntry[],
+): Promise<{ problems: IntegrityProblem[]; readable: string[] }> {
+  const problems: IntegrityProblem[] = [];
+  const abs = (uri: string) => path.join(lakeRoot, ...uri.split('/'));
+  const present = manifest.filter((m) => {
+    if (existsSync(abs(m.uri))) return true;
+    problems.push({ uri: m.uri, problem: 'missing', detail: `the manifest records ${m.rows} rows in a file that is not there` });
+    return false;
+  });
+  const hashed = await mapLimited(present, 4, async (m) => ({ m, ...(await hashFile(abs(m.uri))) }));
+  const readable: string[] = [];
+  for (const { m, sha256, bytes } of hashed) {
+    let rows: number;
+    try {
+      const [r] = await duck.all<{ n: number }>(`SELECT count(*) AS n FROM read_parquet(${pathLiteral(abs(m.uri))}, hive_partitioning = false)`);
+      rows = Number(r!.n);
+    } catch (err) {
+      problems.push({ uri: m.uri, problem: 'unreadable', detail: errorMessage(err).split('\n')[0]! });
+      continue;
+    }
+    readable.push(abs(m.uri));
+    if (sha256 !== m.sha256) {
+      problems.push({
+        uri: m.uri,
+        problem: 'hash_mismatch',
+        detail: `sha256 ${sha256.slice(0, 12)}... (${bytes} bytes, ${rows} rows), the manifest has ${m.sha256.slice(0, 12)}... (${m.bytes} bytes, ${m.rows} rows)`,
+      });
+    } else if (rows !== m.rows) {
+      problems.push({ uri: m.uri, problem: 'rows_mismatch', detail: `${rows} rows in the file, ${m.rows} in the manifest` });
+    }
+  }
+  const known = new Set(manifest.map((m) => m.uri));
+  for (const file of parquetFiles(path.join(lakeRoot, ...seriesDir.split('/')))) {
+    const uri = path.relative(lakeRoot, file).split(path.sep).join('/');
+    if (!known.has(uri)) problems.push({ uri, problem: 'orphan', detail: `${statSync(file).size} bytes the manifest does not know` });
+  }
+  return { problems, readable };
+}
+
+/** Parquet files under a folder (temp files of an interrupted write are the next load's to clear). */
+function parquetFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...parquetFiles(p));
+    else if (e.name.endsWith('.parquet')) out.push(p);
+  }
+  return out.sort();
+}

@@ -1,0 +1,66 @@
+import type { Sql } from './catalog.js';
+import type { SeriesIds } from './lake-catalog.js';
+
+/** One row of the completeness ledger: a run of consecutive sessions with one status. */
+export interface LedgerRun {
+  readonly symbol: string;
+  readonly firstSession: string;
+  readonly lastSession: string;
+  readonly status: 'GREEN' | 'AMBER' | 'RED';
+  readonly sessions: number;
+  readonly expectedBars: number;
+  readonly presentBars: number;
+}
+
+export interface ManifestEntry {
+  readonly uri: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+/** The ids of a series the catalog knows, or null (audit creates nothing). */
+export async function findSeries(sql: Sql, dataset: string, source: string): Promise<SeriesIds | null> {
+  const [row] = await sql<{ dataset_id: string; source_id: string }[]>`
+    select d.id as dataset_id, s.id as source_id from mdw.dataset d, mdw.data_source s where d.name = ${dataset} and s.name = ${source}`;
+  return row ? { datasetId: row.dataset_id, sourceId: row.source_id } : null;
+}
+
+/** What the manifest says the series' files are. */
+export async function seriesManifest(sql: Sql, ids: SeriesIds, granularity: string): Promise<ManifestEntry[]> {
+  return sql<ManifestEntry[]>`
+    select uri, rows::float8 as rows, bytes::float8 as bytes, sha256 from mdw.partition_manifest
+    where dataset_id = ${ids.datasetId} and source_id = ${ids.sourceId} and granularity = ${granularity} order by uri`;
+}
+
+/** Replaces the series' ledger with what this audit found, in one transaction. */
+export async function writeLedger(sql: Sql, ids: SeriesIds, granularity: string, runs: readonly LedgerRun[], at: Date): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`delete from mdw.completeness where dataset_id = ${ids.datasetId} and source_id = ${ids.sourceId} and granularity = ${granularity}`;
+    for (let i = 0; i < runs.length; i += 1000) {
+      await tx`insert into mdw.completeness ${tx(
+        runs.slice(i, i + 1000).map((r) => ({
+          dataset_id: ids.datasetId,
+          source_id: ids.sourceId,
+          granularity,
+          symbol: r.symbol,
+          first_session: r.firstSession,
+          last_session: r.lastSession,
+          status: r.status,
+          sessions: r.sessions,
+          expected_bars: r.expectedBars,
+          present_bars: r.presentBars,
+          audited_at: at,
+        })),
+      )}`;
+    }
+  });
+}
+
+/** Open quarantined records of the series. */
+export async function openQuarantined(sql: Sql, ids: SeriesIds, granularity: string): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    select count(*)::int as n from mdw.quarantine_record
+    where dataset_id = ${ids.datasetId} and source_id = ${ids.sourceId} and granularity = ${granularity} and state = 'open'`;
+  return row?.n ?? 0;
+}
