@@ -53,3 +53,13 @@ export function weekday(date: string): number {
 export function addDays(date: string, days: number): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + days * dayMs).toISOString().slice(0, 10);
 }
+
+/**
+ * The start of every bar of `stepMs` a session's hours hold, in UTC: the bars a complete
+ * session has (a bar that would run past the close is not one).
+ */
+export function sessionBarTimes(hours: { readonly open: Date; readonly close: Date }, stepMs: number): Date[] {
+  const out: Date[] = [];
+  for (let t = hours.open.getTime(); t + stepMs <= hours.close.getTime(); t += stepMs) out.push(new Date(t));
+  return out;
+}

@@ -206,7 +206,12 @@ function buildProgram(): Command {
   range(calendar.command('sessions'))
     .description('each session with its open and close in UTC (ISO 8601, Z) and whether it closes early')
     .argument('<calendar>', 'XNYS, 24/7 (crypto) or 24/5 (FX)')
-    .addHelpText('after', '\nExamples:\n  mdw calendar sessions XNYS --from 2024-11-25 --to 2024-11-29\n  mdw calendar sessions XNYS --from 2024-01-01 --to 2024-12-31 --format csv > sessions.csv')
+    .option('-g, --granularity <g>', 'also the intraday bars a complete session holds: count, first and last bar start (e.g. 1m, 5m, 1h)')
+    .option('--extended', 'pre- and post-market hours too (XNYS 04:00-20:00 New York)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  mdw calendar sessions XNYS --from 2024-11-25 --to 2024-11-29\n  mdw calendar sessions XNYS --from 2024-07-01 --to 2024-07-05 -g 1m\n  mdw calendar sessions XNYS --from 2024-01-01 --to 2024-12-31 --format csv > sessions.csv',
+    )
     .action(lazy(async () => (await import('./commands/calendar.js')).calendarSessionsCommand));
   range(calendar.command('holidays'))
     .description('the weekdays with no session, and why')

@@ -413,15 +413,22 @@ export async function writePartitions(duck: DuckSession, target: SeriesTarget, p
     removeStaleTemps(p.path);
   }
   const series = target.series;
+  // With series rules, each row's flags come from its bars and the ones before it. New
+  // partitions are scored in one pass over the chunk (one window over all of them, a few times
+  // cheaper than a window per small partition); a merged partition is scored over its merged
+  // content. The bars just before (mdw_context) are read, never written again.
+  const fresh = dirty.filter((p) => !p.existed);
   if (series) await buildContext(duck, target, dirty, series);
-  // With series rules, the flags of a partition's rows are computed over its rows and the bars
-  // just before it (mdw_context), which are not written again.
+  if (series && fresh.length > 0) await scoreFresh(duck, target, fresh, series);
+  const freshIds = new Set(fresh.map((p) => p.pid));
   const content = (p: PartitionPlan) =>
-    series
-      ? `SELECT ${outColumns}, ${series.rules.quality} AS quality, ${series.rules.flags} AS flags FROM (` +
-        `SELECT *, ${series.rules.helpers} FROM (SELECT *, false AS _ctx FROM (${source(p)}) UNION ALL BY NAME ` +
-        `SELECT * EXCLUDE (_pid), true AS _ctx FROM ${T.context} WHERE _pid = ${p.pid}) WINDOW ${series.rules.windows}) WHERE NOT _ctx`
-      : source(p);
+    !series
+      ? source(p)
+      : freshIds.has(p.pid)
+        ? `SELECT ${stamped}, quality, flags FROM ${checkedTable} WHERE _state = 'ok' AND ${partitionFilter(def, grain, p)}`
+        : `SELECT ${outColumns}, ${series.rules.quality} AS quality, ${series.rules.flags} AS flags FROM (` +
+          `SELECT *, ${series.rules.helpers} FROM (SELECT *, false AS _ctx FROM (${source(p)}) UNION ALL BY NAME ` +
+          `SELECT * EXCLUDE (_pid), true AS _ctx FROM ${T.context} WHERE _pid = ${p.pid}) WINDOW ${series.rules.windows}) WHERE NOT _ctx`;
   await duck.runParallel(
     dirty.map((p) => `COPY (${content(p)} ORDER BY ${order}) TO ${literal(tmpOf(p))} (FORMAT PARQUET, COMPRESSION ZSTD)`),
     width,
@@ -469,6 +476,37 @@ async function buildContext(duck: DuckSession, target: SeriesTarget, dirty: read
       `SELECT DISTINCT ON (_pid, symbol, ts) * FROM (${parts.join(' UNION ALL ')}) ORDER BY _pid, symbol, ts, _pref)) ` +
       `WHERE _k <= ${series.bars}`,
   );
+}
+
+/**
+ * Scores the rows of new partitions in one window pass over the chunk, with the bars before
+ * each run of new partitions of a symbol (context of a partition whose predecessor is not new
+ * itself), and stores quality and flags as columns of `checked`.
+ */
+async function scoreFresh(duck: DuckSession, target: SeriesTarget, fresh: readonly PartitionPlan[], series: SeriesWrite): Promise<void> {
+  const { grain } = target;
+  const bySymbol = grain.by_symbol && target.dataset.symbolColumn !== null;
+  const key = (sym: string | null, period: number) => `${bySymbol ? (sym ?? '') : ''}\u0000${period}`;
+  const freshKeys = new Set(fresh.map((p) => key(p.key.symbol, p.periodValue)));
+  const leading = fresh.filter((p) => !freshKeys.has(key(p.key.symbol, previousPeriod(grain.period, p.periodValue)))).map((p) => p.pid);
+  await duck.run(`CREATE OR REPLACE TABLE mdw_fresh (psym VARCHAR, period INTEGER)`);
+  for (let i = 0; i < fresh.length; i += 1000) {
+    await duck.run(`INSERT INTO mdw_fresh VALUES ${fresh.slice(i, i + 1000).map((p) => `(${literal(bySymbol ? p.key.symbol : null)}, ${p.periodValue})`).join(', ')}`);
+  }
+  const inFresh = bySymbol ? `(symbol, _period) IN (SELECT (psym, period) FROM mdw_fresh)` : `_period IN (SELECT period FROM mdw_fresh)`;
+  const bars = 'symbol, ts, open, high, low, close, volume';
+  await duck.run(
+    `CREATE OR REPLACE TABLE mdw_scores AS SELECT _row, ${series.rules.quality} AS quality, ${series.rules.flags} AS flags FROM (` +
+      `SELECT *, ${series.rules.helpers} FROM (` +
+      `SELECT rowid AS _row, ${bars} FROM ${checkedTable} WHERE _state = 'ok' AND ${inFresh} ` +
+      `UNION ALL SELECT NULL, ${bars} FROM ${T.context} WHERE _pid IN (${leading.length ? leading.join(', ') : 'NULL'})` +
+      `) WINDOW ${series.rules.windows}) WHERE _row IS NOT NULL`,
+  );
+  await duck.run(`ALTER TABLE ${checkedTable} ADD COLUMN IF NOT EXISTS quality DOUBLE`);
+  await duck.run(`ALTER TABLE ${checkedTable} ADD COLUMN IF NOT EXISTS flags VARCHAR`);
+  await duck.run(`UPDATE ${checkedTable} SET quality = s.quality, flags = s.flags FROM mdw_scores s WHERE ${checkedTable}.rowid = s._row`);
+  await duck.run('DROP TABLE mdw_scores');
+  await duck.run('DROP TABLE mdw_fresh');
 }
 
 /** Per series flag (and 'below_threshold'), the rows of this batch in written files that carry it. */

@@ -127,6 +127,12 @@ describe('the mdw command line, end to end', () => {
       { date: '2025-01-09', name: 'National Day of Mourning for Jimmy Carter' },
       { date: '2025-01-20', name: 'Martin Luther King Jr. Day' },
     ]);
+    const bars = await mdw('calendar', 'sessions', 'XNYS', '--from', '2024-07-03', '--to', '2024-07-05', '-g', '5m', '--format', 'csv');
+    expect(bars.stdout).toBe(
+      'date,open_utc,close_utc,early_close,bars,first_bar,last_bar\n' +
+        '2024-07-03,2024-07-03T13:30:00Z,2024-07-03T17:00:00Z,true,42,2024-07-03T13:30:00Z,2024-07-03T16:55:00Z\n' +
+        '2024-07-05,2024-07-05T13:30:00Z,2024-07-05T20:00:00Z,false,78,2024-07-05T13:30:00Z,2024-07-05T19:55:00Z\n',
+    );
     const bad = await mdw('calendar', 'sessions', 'LSE');
     expect([bad.code, bad.stderr]).toEqual([2, 'mdw: no calendar "LSE": choose one of XNYS, 24/7, 24/5\n']);
     const order = await mdw('calendar', 'sessions', 'XNYS', '--from', '2024-02-01', '--to', '2024-01-01');

@@ -162,9 +162,9 @@ describe('the in_session rule', () => {
     expect(regular.counts).toMatchObject({ recordsIn: 5, out: 2, quarantined: 3 });
     const { records } = await listQuarantine(catalog.sql, { source: 'regular' });
     expect(records.map((r) => r.reason)).toEqual([
-      'in_session: 2024-03-08T14:29:00Z is outside every XNYS session (regular hours); the one before it: 2024-03-07 14:30-21:00Z',
-      'in_session: 2024-03-08T21:00:00Z is outside every XNYS session (regular hours); the one before it: 2024-03-08 14:30-21:00Z',
-      'in_session: 2024-03-08T13:00:00Z is outside every XNYS session (regular hours); the one before it: 2024-03-07 14:30-21:00Z',
+      "in_session: 2024-03-08T14:29:00Z is outside every XNYS session (regular hours); that day's: 14:30-21:00Z",
+      "in_session: 2024-03-08T21:00:00Z is outside every XNYS session (regular hours); that day's: 14:30-21:00Z",
+      "in_session: 2024-03-08T13:00:00Z is outside every XNYS session (regular hours); that day's: 14:30-21:00Z",
     ]);
     const extended = await runIngest(ctx, loadJob(configs, 'extended', ctx.env), all);
     expect(extended.counts).toMatchObject({ recordsIn: 5, out: 5, quarantined: 0 });

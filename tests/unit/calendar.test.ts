@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { sessionBarTimes } from '../../src/calendar/calendar.js';
 import { calendars } from '../../src/calendar/registry.js';
 import { repoRoot } from '../support/helpers.js';
 
@@ -51,6 +52,20 @@ describe('XNYS', () => {
       '2024-11-28 Thanksgiving Day',
       '2024-12-25 Christmas Day',
     ]);
+  });
+});
+
+describe('expected bars of a session', () => {
+  test('one-minute bars fill regular hours: 390 on a full day, 210 before a 13:00 close; extended hours hold 960', () => {
+    const [full] = xnys.sessions('2024-07-05', '2024-07-05');
+    const [early] = xnys.sessions('2024-07-03', '2024-07-03');
+    const bars = sessionBarTimes(full!, 60_000);
+    expect([bars.length, bars[0]!.toISOString(), bars.at(-1)!.toISOString()]).toEqual([390, '2024-07-05T13:30:00.000Z', '2024-07-05T19:59:00.000Z']);
+    expect(sessionBarTimes(early!, 60_000).length).toBe(210);
+    const ext = sessionBarTimes(xnys.extendedHours(full!), 60_000);
+    expect([ext.length, ext[0]!.toISOString(), ext.at(-1)!.toISOString()]).toEqual([960, '2024-07-05T08:00:00.000Z', '2024-07-05T23:59:00.000Z']);
+    // A bar that would run past the close is not one: 6.5 hours hold six whole hourly bars.
+    expect(sessionBarTimes(full!, 3_600_000).map((d) => d.toISOString().slice(11, 16))).toEqual(['13:30', '14:30', '15:30', '16:30', '17:30', '18:30']);
   });
 });
 

@@ -1,5 +1,6 @@
 import { calendars } from '../../calendar/registry.js';
-import type { CalendarName, TradingCalendar } from '../../calendar/calendar.js';
+import { sessionBarTimes, type CalendarName, type TradingCalendar } from '../../calendar/calendar.js';
+import { parseGranularity } from '../../core/granularity.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { formatRecords, resolveFormat, type Cell } from '../output.js';
 import { stdoutIsTty, type GlobalOptions } from '../run-command.js';
@@ -21,12 +22,28 @@ function resolveRange(name: string, opts: GlobalOptions): { calendar: TradingCal
   return { calendar, from, to };
 }
 
-/** `mdw calendar sessions XNYS --from --to`: date, open_utc, close_utc (and early). */
+/**
+ * `mdw calendar sessions XNYS --from --to`: date, open_utc, close_utc, early_close; with
+ * --granularity, the bars a complete session holds (first, last, count), with --extended in
+ * the pre- and post-market hours too.
+ */
 export async function calendarSessionsCommand(opts: GlobalOptions, name: string): Promise<number> {
   const format = resolveFormat(opts.format, stdoutIsTty());
   const { calendar, from, to } = resolveRange(name, opts);
-  const rows: Record<string, Cell>[] = calendar.sessions(from, to).map((s) => ({ date: s.date, open_utc: iso(s.open), close_utc: iso(s.close), early_close: s.early }));
-  process.stdout.write(formatRecords(rows, ['date', 'open_utc', 'close_utc', 'early_close'], format));
+  const g = opts.granularity === undefined ? null : parseGranularity(String(opts.granularity));
+  if (g && !['s', 'm', 'h'].includes(g.unit)) throw new UsageError(`--granularity ${g.text}: expected bars are for intraday bars (s, m, h); a daily bar is one per session`);
+  const step = g ? g.count * { s: 1_000, m: 60_000, h: 3_600_000 }[g.unit as 's' | 'm' | 'h'] : 0;
+  const rows: Record<string, Cell>[] = calendar.sessions(from, to).map((s) => {
+    const hours = opts.extended ? calendar.extendedHours(s) : s;
+    const row: Record<string, Cell> = { date: s.date, open_utc: iso(hours.open), close_utc: iso(hours.close), early_close: s.early };
+    if (g) {
+      const bars = sessionBarTimes(hours, step);
+      Object.assign(row, { bars: bars.length, first_bar: bars[0] ? iso(bars[0]) : null, last_bar: bars.at(-1) ? iso(bars.at(-1)!) : null });
+    }
+    return row;
+  });
+  const columns = ['date', 'open_utc', 'close_utc', 'early_close', ...(g ? ['bars', 'first_bar', 'last_bar'] : [])];
+  process.stdout.write(formatRecords(rows, columns, format));
   return ExitCode.ok;
 }
 
