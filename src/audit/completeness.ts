@@ -50,13 +50,14 @@ export async function computeCompleteness(duck: DuckSession, input: Completeness
   const lo = [range?.lo, input.from].filter((d): d is string => Boolean(d)).sort()[0];
   const hi = [range?.hi, input.to].filter((d): d is string => Boolean(d)).sort().reverse()[0];
   if (!lo || !hi) return { runs: [], symbols: [], heatmap: { title, rows: [], columns: [], cells: [], unit: daily ? 'sessions' : 'bars' } };
-  await loadSessions(duck, input.calendar, lo, hi, input.extended);
+  const { utcDated } = await loadSessions(duck, input.calendar, lo, hi, input.extended);
   const stepSeconds = g.count * { s: 1, m: 60, h: 3600, d: 86_400, w: 0, mo: 0 }[g.unit];
   const expected = daily ? '1' : `CAST(floor(epoch(close - open) / ${stepSeconds}) AS BIGINT)`;
-  const match = daily
-    ? `JOIN ${sessionTable} s ON s.date = CAST(b.ts AS DATE)`
-    : `ASOF JOIN ${sessionTable} s ON b.ts >= s.open`;
-  const inHours = daily ? 'true' : 'b.ts < s.close';
+  // Daily bars carry their session date; intraday bars join on their UTC date where sessions
+  // keep to it (a hash join), else on the session that opened last before them (ASOF, which
+  // sorts every bar).
+  const match = daily || utcDated ? `JOIN ${sessionTable} s ON s.date = CAST(b.ts AS DATE)` : `ASOF JOIN ${sessionTable} s ON b.ts >= s.open`;
+  const inHours = daily ? 'true' : utcDated ? 'b.ts >= s.open AND b.ts < s.close' : 'b.ts < s.close';
   const at = (d: string | null, edge: 'from' | 'to') =>
     d === null ? null : `(SELECT ${edge === 'from' ? 'min' : 'max'}(n) FROM ${sessionTable} WHERE date ${edge === 'from' ? '>=' : '<='} DATE ${literal(d)})`;
   await duck.run(

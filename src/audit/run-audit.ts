@@ -195,11 +195,19 @@ async function summarizeQuality(duck: DuckSession, files: readonly string[], thr
 /** Bars flagged as a gap (possible split or halt), with the close before them. */
 async function flaggedGaps(duck: DuckSession, files: readonly string[]): Promise<FlaggedGap[]> {
   const from = `read_parquet(${pathList(files)}, hive_partitioning = false, union_by_name = true)`;
-  const rows = await duck.all<{ symbol: string; ts: string; pc: number | null; open: number }>(
-    `WITH g AS (SELECT symbol, ts, open FROM ${from} WHERE contains(flags, 'gap')) ` +
-      `SELECT g.symbol, strftime(g.ts, '%Y-%m-%dT%H:%M:%SZ') AS ts, p.close AS pc, g.open FROM g ` +
-      `ASOF LEFT JOIN (SELECT symbol, ts, close FROM ${from}) p ON g.symbol = p.symbol AND g.ts > p.ts ORDER BY g.symbol, g.ts`,
+  const gaps = await duck.all<{ symbol: string; ts: string; open: number }>(
+    `SELECT symbol, strftime(ts, '%Y-%m-%dT%H:%M:%S') AS ts, open FROM ${from} WHERE contains(flags, 'gap') ORDER BY symbol, ts`,
   );
+  if (gaps.length === 0) return [];
+  // The close before each gap: only the bars of those symbols in the days before are read.
+  await duck.run(`CREATE OR REPLACE TEMP TABLE mdw_gaps (symbol VARCHAR, ts TIMESTAMP, open DOUBLE)`);
+  await duck.run(`INSERT INTO mdw_gaps VALUES ${gaps.map((g) => `(${literal(g.symbol)}, TIMESTAMP ${literal(g.ts)}, ${g.open})`).join(', ')}`);
+  const rows = await duck.all<{ symbol: string; ts: string; pc: number | null; open: number }>(
+    `SELECT g.symbol, strftime(g.ts, '%Y-%m-%dT%H:%M:%SZ') AS ts, p.close AS pc, g.open FROM mdw_gaps g ` +
+      `ASOF LEFT JOIN (SELECT b.symbol, b.ts, b.close FROM ${from} b SEMI JOIN mdw_gaps x ON b.symbol = x.symbol AND b.ts < x.ts AND b.ts >= x.ts - INTERVAL 15 DAY) p ` +
+      `ON g.symbol = p.symbol AND g.ts > p.ts ORDER BY g.symbol, g.ts`,
+  );
+  await duck.run('DROP TABLE mdw_gaps');
   return rows.map((r) => ({ symbol: r.symbol, ts: r.ts, previousClose: r.pc, open: r.open, move: r.pc ? Math.round((r.open / r.pc - 1) * 10000) / 10000 : null }));
 }
 
