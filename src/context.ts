@@ -57,8 +57,11 @@ export function createContext(options: {
       );
       return duck;
     },
+    /** Closes what was opened; a second close has nothing left to close. */
     async close() {
       const [c, d] = await Promise.allSettled([catalog, duck]);
+      catalog = undefined;
+      duck = undefined;
       if (d.status === 'fulfilled' && d.value) d.value.close();
       if (c.status === 'fulfilled' && c.value) await c.value.close();
     },

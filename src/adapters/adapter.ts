@@ -1,9 +1,10 @@
 import type { Job } from '../config/jobs.js';
 import type { Logger } from '../core/logger.js';
+import type { RequestBudget } from '../http/http-client.js';
 import type { RawColumn, ReadType } from '../core/raw.js';
 
 export type { RawColumn, ReadType };
-export type AdapterName = 'file';
+export type AdapterName = 'file' | 'polygon';
 
 /** What an extract is asked for: the job, and the window and symbols of this run. */
 export interface ExtractRequest {
@@ -29,6 +30,12 @@ export interface ExtractRequest {
 export interface AdapterContext {
   readonly logger: Logger;
   readonly env: NodeJS.ProcessEnv;
+  /** Vendor adapters: where pages land, the config folder (endpoints.yml), the clock's now. */
+  readonly lakeRoot: string;
+  readonly configDir: string;
+  readonly now: Date;
+  /** The shared daily request budget (null in a dry run, which fetches nothing). */
+  readonly budget: RequestBudget | null;
 }
 
 /**

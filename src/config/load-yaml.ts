@@ -6,7 +6,7 @@ import { ConfigError } from '../core/errors.js';
 import { packageRoot } from '../core/settings.js';
 
 /** The committed JSON Schemas, by file name without `.schema.json`. */
-export type SchemaName = 'job' | 'transform' | 'datasets' | 'validation';
+export type SchemaName = 'job' | 'transform' | 'datasets' | 'validation' | 'endpoints';
 
 const schemaDir = path.join(packageRoot, 'configs', 'schema');
 let ajv: Ajv | undefined;

@@ -91,8 +91,10 @@ export interface JobSpec {
   readonly extended_hours?: boolean;
   readonly source: {
     readonly name: string;
-    readonly adapter: 'file';
+    readonly adapter: 'file' | 'polygon';
     readonly files?: readonly string[];
+    /** polygon: split- and dividend-adjusted prices (default false: store what traded). */
+    readonly adjusted?: boolean;
     readonly read?: ReadOptions;
   };
   readonly transform: string;

@@ -1,14 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Adapter, ExtractRequest, InputRef, RawBatch } from '../adapters/adapter.js';
+import type { Adapter, AdapterContext, ExtractRequest, InputRef, RawBatch } from '../adapters/adapter.js';
+import { spendRequest } from '../catalog/budget-catalog.js';
 import { adapters } from '../adapters/registry.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { completeBatch, ensureSeries, readInputs, recordBatch, type SeriesIds, type SeriesRef, type SummaryWrite } from '../catalog/lake-catalog.js';
 import type { Job } from '../config/jobs.js';
 import type { PartitionRule } from '../config/types.js';
 import type { Context } from '../context.js';
-import { SourceError } from '../core/errors.js';
+import { SourceError, UsageError } from '../core/errors.js';
 import { ident, stringList, timestampLiteral } from '../core/sql.js';
 import { intersectWindows, parseWindow, type TimeWindow } from '../core/time-window.js';
 import type { DuckSession } from '../lake/duckdb.js';
@@ -77,7 +78,10 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
     columns: sourceReadTypes(job.transform.value, def),
     numbered: needsReadOrder(job.transform.value, def, job.granularity),
   };
-  const inputs = await adapter.list({ logger: ctx.logger, env: ctx.env }, request);
+  if (options.dryRun && adapter.name !== 'file') {
+    throw new UsageError(`${job.name}: a dry run reads files only; a ${adapter.name} job would fetch and spend its request budget (narrow it with --from/--to/--symbols instead)`);
+  }
+  const inputs = await adapter.list(await adapterContext(ctx, options.dryRun), request);
   const configKey = runConfigKey(job, window, symbols);
   const duck = await ctx.duck();
   const { ref, base } = seriesOf(ctx, job);
@@ -344,7 +348,7 @@ export async function readChecked(
       await applySessionRule(duck, checkedTable, { calendar: job.calendar, granularity: job.granularity, extended: job.spec.extended_hours ?? false });
     }
   };
-  const context = { logger: ctx.logger, env: ctx.env };
+  const context = await adapterContext(ctx, true);
   let raw = await adapter.extract(context, request, inputs);
   ctx.progress.step(`${job.name}: reading ${inputs.length} input${inputs.length === 1 ? '' : 's'}`);
   await read(raw);
@@ -406,6 +410,23 @@ async function keepRawOfLateRejects(duck: DuckSession, raw: ReadChunk, job: Job)
       `SELECT *, to_json(_raw) AS raw FROM (${transformSql(job, raw)}) WHERE _file IN (SELECT unnest(${stringList(files)}))` +
       `) r WHERE ${checkedTable}._state IN ('bad', 'conflict') AND ${checkedTable}._raw_json IS NULL AND ${checkedTable}._file = r._file AND ${match}`,
   );
+}
+
+/**
+ * What an adapter may use: vendor adapters fetch through the catalog's shared request budget,
+ * which a dry run (and extract, which only reads what list landed) does without.
+ */
+async function adapterContext(ctx: Context, withoutBudget: boolean): Promise<AdapterContext> {
+  const catalog = withoutBudget ? null : await ctx.catalog();
+  const day = () => ctx.clock.now().toISOString().slice(0, 10);
+  return {
+    logger: ctx.logger,
+    env: ctx.env,
+    lakeRoot: ctx.paths.lake,
+    configDir: ctx.settings.configDir,
+    now: ctx.clock.now(),
+    budget: catalog ? { spend: (vendor, limit) => spendRequest(catalog.sql, vendor, day(), limit, ctx.clock.now()) } : null,
+  };
 }
 
 /** Where a job's rows go: the catalog's series, and the writer's target (less the run's batches). */

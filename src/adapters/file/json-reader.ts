@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { Job } from '../../config/jobs.js';
 import type { ReadOptions } from '../../config/types.js';
 import { ConfigError } from '../../core/errors.js';
@@ -60,7 +61,8 @@ function locateFields(job: Job, files: readonly string[], read: ReadOptions, rec
   const documentKeys = new Set<string>();
   const recordKeys = new Set<string>();
   for (const file of files.slice(0, sampleFiles)) {
-    const text = readFileSync(file, 'utf8');
+    // Landed vendor pages are gzipped; DuckDB reads them by their .gz suffix, and so does this.
+    const text = file.endsWith('.gz') ? gunzipSync(readFileSync(file)).toString('utf8') : readFileSync(file, 'utf8');
     const docs = read.format === 'ndjson' ? text.split('\n').filter((l) => l.trim()).slice(0, 100) : [text];
     for (const doc of docs) {
       let value: unknown;
@@ -83,6 +85,8 @@ function locateFields(job: Job, files: readonly string[], read: ReadOptions, rec
   for (const name of needed) {
     if (recordKeys.has(name)) where.set(name, 'record');
     else if (documentKeys.has(name)) where.set(name, 'document');
+    // Pages with no records at all (an empty vendor result) have nothing to check a field against.
+    else if (records.length > 0 && recordKeys.size === 0) where.set(name, 'record');
     else if (files.length > 0) {
       throw new ConfigError(
         `no field "${name}" (read by transform "${job.spec.transform}") in the ${records.length ? `documents or their ${records.join('.')} records` : 'records'} ` +

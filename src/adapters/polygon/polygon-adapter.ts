@@ -1,0 +1,101 @@
+import { addDays } from '../../calendar/calendar.js';
+import { loadEndpoints, provider, providerAuth } from '../../config/endpoints.js';
+import { UsageError } from '../../core/errors.js';
+import type { Granularity, GranularityUnit } from '../../core/granularity.js';
+import { HttpClient, VendorError, pages } from '../../http/http-client.js';
+import { landPage, landedRequest, pageFingerprint, recordRequest } from '../../lake/raw-landing.js';
+import type { Adapter, AdapterContext, ExtractRequest, InputRef, RawBatch } from '../adapter.js';
+import { readJson } from '../file/json-reader.js';
+
+/**
+ * Polygon aggregates (/v2/aggs/ticker/{T}/range/{n}/{span}/{from}/{to}): any multiplier of
+ * second to month bars, `adjusted` explicit (false unless the job asks), pages followed by
+ * next_url. list() fetches what the run needs and lands every page as received; extract()
+ * reads the landed pages with the same JSON reader as any file. The transform
+ * (configs/transforms/polygon-aggs.yml) turns t (epoch ms; daily bars at New York midnight)
+ * into canonical bars.
+ */
+export const polygonAdapter: Adapter = {
+  name: 'polygon',
+  async list(ctx: AdapterContext, request: ExtractRequest): Promise<InputRef[]> {
+    const { job } = request;
+    if (!request.from) throw new UsageError(`${job.name}: a polygon job needs a window: set window.from in the job, or pass --from`);
+    if (!request.symbols?.length) throw new UsageError(`${job.name}: a polygon job needs symbols: set symbols in the job, or pass --symbols`);
+    const today = ctx.now.toISOString().slice(0, 10);
+    const from = request.from.toISOString().slice(0, 10);
+    const last = request.toExclusive ? new Date(request.toExclusive.getTime() - 1).toISOString().slice(0, 10) : today;
+    const to = last > today ? today : last;
+    const endpoints = loadEndpoints(ctx.configDir, ctx.env);
+    const spec = provider(endpoints, 'polygon');
+    const dataset = job.dataset.name;
+    const source = job.spec.source.name;
+    let client: HttpClient | null = null;
+    const http = () =>
+      (client ??= new HttpClient({
+        vendor: 'polygon',
+        baseUrl: spec.base_url,
+        rpm: spec.rpm,
+        dailyBudget: spec.daily_budget,
+        budget: ctx.budget,
+        logger: ctx.logger,
+        ...(spec.timeout_ms ? { timeoutMs: spec.timeout_ms } : {}),
+        ...providerAuth(endpoints, 'polygon', ctx.env),
+      }));
+    const inputs: InputRef[] = [];
+    for (const r of planAggregates(request.symbols, from, to, job.granularity)) {
+      const path = `/v2/aggs/ticker/${encodeURIComponent(r.ticker)}/range/${r.multiplier}/${r.timespan}/${r.from}/${r.to}`;
+      const query = { adjusted: Boolean(job.spec.source.adjusted), sort: 'asc', limit: 50_000 };
+      const key = `${path}?${new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])).toString()}`;
+      // A window that has closed does not change: a complete earlier fetch is used again.
+      const closed = r.to < today;
+      const earlier = closed ? landedRequest(ctx.lakeRoot, source, dataset, key) : null;
+      let files: readonly string[];
+      if (earlier) files = earlier.pages;
+      else {
+        const landed: string[] = [];
+        let n = 0;
+        for await (const page of pages(http(), { path, query }, { kind: 'next_url', field: 'next_url' })) {
+          const body = page.body as { status?: string; error?: string } | null;
+          if (!body || typeof body !== 'object' || body.status === 'ERROR') {
+            throw new VendorError('bad_payload', `polygon ${path}: ${body?.error ?? 'not an aggregates page'}`, 'polygon', path, page.status);
+          }
+          landed.push(landPage(ctx.lakeRoot, { source, dataset, day: today, request: key, n: n++, text: page.text }));
+        }
+        if (closed) recordRequest(ctx.lakeRoot, source, dataset, { request: key, pages: landed, fetchedAt: ctx.now.toISOString() });
+        files = landed;
+      }
+      for (const uri of files) inputs.push({ uri, ...pageFingerprint(uri) });
+    }
+    return inputs;
+  },
+  async extract(ctx, request, inputs): Promise<RawBatch> {
+    const read = { format: 'json' as const, records: 'results', ...request.job.transform.value.read, ...request.job.spec.source.read };
+    return readJson(request.job, inputs.map((i) => i.uri), read, request, ctx.logger);
+  },
+};
+
+const timespans: Record<GranularityUnit, string> = { s: 'second', m: 'minute', h: 'hour', d: 'day', w: 'week', mo: 'month' };
+/** Bars one day can hold at most (extended hours, or 24 hours for crypto): Polygon returns at most 50,000 a request. */
+const perDay: Record<GranularityUnit, number> = { s: 86_400, m: 1_440, h: 24, d: 1, w: 1, mo: 1 };
+
+export interface AggregatesRequest {
+  readonly ticker: string;
+  readonly multiplier: number;
+  readonly timespan: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+/** Splits a window into requests that each stay under Polygon's 50,000 bars. Pure. */
+export function planAggregates(symbols: readonly string[], from: string, to: string, g: Granularity): AggregatesRequest[] {
+  const days = Math.max(1, Math.floor(50_000 / Math.ceil(perDay[g.unit] / g.count)));
+  const out: AggregatesRequest[] = [];
+  for (const ticker of symbols) {
+    for (let start = from; start <= to; ) {
+      const end = addDays(start, days - 1) < to ? addDays(start, days - 1) : to;
+      out.push({ ticker, multiplier: g.count, timespan: timespans[g.unit], from: start, to: end });
+      start = addDays(end, 1);
+    }
+  }
+  return out;
+}

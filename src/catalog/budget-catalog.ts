@@ -1,0 +1,21 @@
+import type { Sql } from './catalog.js';
+
+/**
+ * Spends one request of a vendor's budget for a UTC day, atomically: two processes spending the
+ * last request cannot both get it. Returns whether it was spent, and the count after.
+ */
+export async function spendRequest(sql: Sql, vendor: string, day: string, limit: number, at: Date): Promise<{ ok: boolean; used: number; limit: number }> {
+  const rows = await sql<{ used: number }[]>`
+    insert into mdw.request_budget (vendor, day, used, day_limit, updated_at) values (${vendor}, ${day}, 1, ${limit}, ${at})
+    on conflict (vendor, day) do update set used = mdw.request_budget.used + 1, day_limit = excluded.day_limit, updated_at = excluded.updated_at
+    where mdw.request_budget.used < excluded.day_limit
+    returning used`;
+  if (rows.length > 0) return { ok: true, used: rows[0]!.used, limit };
+  return { ok: false, used: limit, limit };
+}
+
+/** Requests spent per vendor on a day. */
+export async function budgetUsed(sql: Sql, day: string): Promise<Record<string, number>> {
+  const rows = await sql<{ vendor: string; used: number }[]>`select vendor, used from mdw.request_budget where day = ${day} order by vendor`;
+  return Object.fromEntries(rows.map((r) => [r.vendor, r.used]));
+}

@@ -1,0 +1,211 @@
+import Bottleneck from 'bottleneck';
+import got, { RequestError } from 'got';
+import { ExitCode, MdwError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+
+/**
+ * The one HTTP client every vendor adapter uses, and the only module that imports got and
+ * bottleneck. It paces requests per vendor, spends the vendor's daily budget one request at a
+ * time, retries what is transient (429, 5xx, resets, timeouts, a cut or unreadable body) with
+ * exponential backoff and jitter, honouring Retry-After, and turns what is terminal (400, 401,
+ * 403, 404, 422) into a VendorError naming the vendor, endpoint and status. Secrets never
+ * appear in what it logs or throws: keys travel in headers, and every text is redacted.
+ */
+
+/** A failure talking to a vendor. Terminal ones are not retried. */
+export class VendorError extends MdwError {
+  constructor(
+    code: 'http_status' | 'transport' | 'bad_payload' | 'page_loop',
+    message: string,
+    readonly vendor: string,
+    readonly endpoint: string,
+    readonly status: number | null,
+  ) {
+    super(`vendor_${code}`, message, ExitCode.failed);
+  }
+}
+
+/** The day's request budget is spent: the run stops here, and the next one resumes. */
+export class BudgetExhaustedError extends MdwError {
+  constructor(
+    message: string,
+    readonly vendor: string,
+  ) {
+    super('budget_exhausted', message, ExitCode.partial);
+  }
+}
+
+/** Spends one request of a shared daily budget; false when none is left. */
+export interface RequestBudget {
+  spend(vendor: string, limit: number): Promise<{ ok: boolean; used: number; limit: number }>;
+}
+
+export interface HttpClientOptions {
+  readonly vendor: string;
+  readonly baseUrl: string;
+  /** Requests per minute this vendor allows. */
+  readonly rpm: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Values that must never be shown (the keys in the headers). */
+  readonly secrets?: readonly string[];
+  readonly budget?: RequestBudget | null;
+  /** Requests per UTC day, across runs (the budget keeps the count). */
+  readonly dailyBudget?: number;
+  readonly logger: Logger;
+  readonly timeoutMs?: number;
+  /** Attempts for a transient failure, the first included. */
+  readonly attempts?: number;
+  /** First backoff; doubles each attempt, with jitter. */
+  readonly backoffMs?: number;
+  /** Waits longer than this (a Retry-After of an hour) fail instead. */
+  readonly maxWaitMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+}
+
+export interface JsonResponse {
+  readonly body: unknown;
+  /** The bytes as received, for the raw landing. */
+  readonly text: string;
+  readonly status: number;
+  /** The URL fetched, redacted. */
+  readonly url: string;
+}
+
+const transientStatus = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+export class HttpClient {
+  private readonly limiter: Bottleneck;
+  private readonly o: Required<Omit<HttpClientOptions, 'budget' | 'headers' | 'secrets' | 'dailyBudget'>> & Pick<HttpClientOptions, 'budget' | 'headers' | 'secrets' | 'dailyBudget'>;
+  /** Requests sent, retries included. */
+  requests = 0;
+
+  get vendor(): string {
+    return this.o.vendor;
+  }
+
+  constructor(options: HttpClientOptions) {
+    this.o = {
+      timeoutMs: 30_000,
+      attempts: 5,
+      backoffMs: 500,
+      maxWaitMs: 120_000,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      random: Math.random,
+      ...options,
+    };
+    this.limiter = new Bottleneck({ maxConcurrent: 1, minTime: Math.ceil(60_000 / Math.max(1, options.rpm)) });
+  }
+
+  /** Replaces every secret in a text. */
+  redact(text: string): string {
+    let out = text;
+    for (const s of this.o.secrets ?? []) if (s.length >= 4) out = out.split(s).join('***');
+    return out.replace(/([?&](?:apiKey|apikey|api_key|token|key)=)[^&\s]+/gi, '$1***');
+  }
+
+  /** A path under the base URL (with query), or a full URL (a next_url), as the URL to fetch. */
+  resolve(pathOrUrl: string, query: Readonly<Record<string, string | number | boolean>> = {}): URL {
+    const url = new URL(/^https?:\/\//.test(pathOrUrl) ? pathOrUrl : this.o.baseUrl.replace(/\/$/, '') + pathOrUrl);
+    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, String(v));
+    url.searchParams.sort();
+    return url;
+  }
+
+  /** GET a JSON document: a path under the base URL (with query) or a full URL (a next_url). */
+  async getJson(pathOrUrl: string, query: Readonly<Record<string, string | number | boolean>> = {}): Promise<JsonResponse> {
+    const url = this.resolve(pathOrUrl, query);
+    const shown = this.redact(url.toString());
+    const endpoint = this.redact(url.pathname);
+    for (let attempt = 1; ; attempt++) {
+      const failure = await this.attempt(url, shown, endpoint);
+      if ('body' in failure) return failure;
+      if (!failure.transient || attempt >= this.o.attempts) throw failure.error;
+      const wait = failure.retryAfterMs ?? Math.round(this.o.backoffMs * 2 ** (attempt - 1) * (0.5 + this.o.random()));
+      if (wait > this.o.maxWaitMs) throw failure.error;
+      this.o.logger.warn(`${this.o.vendor}: ${failure.error.message}; retry ${attempt} of ${this.o.attempts - 1} in ${(wait / 1000).toFixed(1)} s`);
+      await this.o.sleep(wait);
+    }
+  }
+
+  private async attempt(
+    url: URL,
+    shown: string,
+    endpoint: string,
+  ): Promise<JsonResponse | { transient: boolean; retryAfterMs: number | null; error: MdwError }> {
+    const vendor = this.o.vendor;
+    if (this.o.budget) {
+      const b = await this.o.budget.spend(vendor, this.o.dailyBudget ?? Number.MAX_SAFE_INTEGER);
+      if (!b.ok) throw new BudgetExhaustedError(`${vendor}: the daily budget of ${b.limit} requests is spent; run again tomorrow (or raise daily_budget in configs/endpoints.yml) to resume`, vendor);
+    }
+    this.requests++;
+    let res: { statusCode: number; body: string; headers: Record<string, string | string[] | undefined> };
+    try {
+      res = await this.limiter.schedule(() =>
+        got(url, {
+          headers: { accept: 'application/json', ...this.o.headers },
+          timeout: { request: this.o.timeoutMs },
+          retry: { limit: 0 },
+          throwHttpErrors: false,
+          responseType: 'text',
+          decompress: true,
+        }),
+      );
+    } catch (err) {
+      const e = err as RequestError;
+      const what = e.code === 'ETIMEDOUT' ? `no answer within ${this.o.timeoutMs} ms` : `${e.code ?? 'request failed'}`;
+      return { transient: true, retryAfterMs: null, error: new VendorError('transport', `${vendor} ${endpoint}: ${this.redact(what)}`, vendor, endpoint, null) };
+    }
+    const status = res.statusCode;
+    if (status >= 400) {
+      const hint = status === 401 || status === 403 ? ' (check the API key in the environment variable configs/endpoints.yml names)' : '';
+      const error = new VendorError('http_status', `${vendor} ${endpoint}: HTTP ${status}${hint}`, vendor, endpoint, status);
+      return { transient: transientStatus.has(status), retryAfterMs: retryAfter(res.headers['retry-after']), error };
+    }
+    try {
+      return { body: JSON.parse(res.body) as unknown, text: res.body, status, url: shown };
+    } catch {
+      // A body cut short or garbled in transit reads differently the next time.
+      const error = new VendorError('bad_payload', `${vendor} ${endpoint}: the response is not valid JSON (${res.body.length} bytes)`, vendor, endpoint, status);
+      return { transient: true, retryAfterMs: null, error };
+    }
+  }
+}
+
+/** Retry-After as seconds or an HTTP date, in milliseconds from now. */
+function retryAfter(value: string | string[] | undefined): number | null {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (!v) return null;
+  if (/^\d+(\.\d+)?$/.test(v.trim())) return Math.round(Number(v) * 1000);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
+}
+
+/** Where the next page is: a full URL (Polygon next_url), a token to send back (Alpaca next_page_token), or a cursor. */
+export type PageStyle = { readonly kind: 'next_url'; readonly field: string } | { readonly kind: 'token'; readonly field: string; readonly param: string };
+
+/**
+ * Every page of a paged request, in order. A page that points back at one already read (a
+ * vendor's page loop) is an error, not an endless run; so is going past `maxPages`.
+ */
+export async function* pages(
+  client: HttpClient,
+  first: { readonly path: string; readonly query: Readonly<Record<string, string | number | boolean>> },
+  style: PageStyle,
+  maxPages = 10_000,
+): AsyncGenerator<JsonResponse> {
+  const seen = new Set<string>();
+  let next: { path: string; query: Readonly<Record<string, string | number | boolean>> } | null = first;
+  for (let n = 0; next; n++) {
+    const key = client.resolve(next.path, next.query).toString();
+    if (seen.has(key) || n >= maxPages) {
+      throw new VendorError('page_loop', `${client.vendor} ${client.redact(new URL(next.path, 'http://x').pathname)}: page ${n + 1} points back at a page already read; stopping instead of looping`, client.vendor, client.redact(first.path), null);
+    }
+    seen.add(key);
+    const page = await client.getJson(next.path, next.query);
+    yield page;
+    const value = (page.body as Record<string, unknown> | null)?.[style.field];
+    if (typeof value !== 'string' || value === '') next = null;
+    else next = style.kind === 'next_url' ? { path: value, query: {} } : { path: first.path, query: { ...first.query, [style.param]: value } };
+  }
+}

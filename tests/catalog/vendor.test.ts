@@ -1,0 +1,272 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { planAggregates } from '../../src/adapters/polygon/polygon-adapter.js';
+import { loadJob } from '../../src/config/jobs.js';
+import type { Context } from '../../src/context.js';
+import { parseGranularity } from '../../src/core/granularity.js';
+import { VendorError } from '../../src/http/http-client.js';
+import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
+import { copyConfigs, freshCatalog, lakeContent, removeDir, repoRoot, runMdw, tempDir, testContext } from '../support/helpers.js';
+import { VendorSim } from '../support/vendor-sim.js';
+
+/**
+ * The vendor layer against a local Polygon: pages landed as received, canonical bars in the
+ * lake, faults retried or reported, a daily budget shared by processes, and keys nowhere.
+ */
+const all: IngestOptions = { window: { from: null, toExclusive: null }, symbols: null, dryRun: false, runId: null };
+const key = 'sk-sim-SECRET-7f3a9c';
+
+let root: string;
+let configs: string;
+let url: string | undefined;
+let drop: () => Promise<void>;
+const drops: (() => Promise<void>)[] = [];
+let sim: VendorSim;
+let ctx: Context;
+let home: string;
+let n = 0;
+
+function writeEndpoints(budget: number): void {
+  writeFileSync(
+    path.join(configs, 'endpoints.yml'),
+    `providers:\n  polygon:\n    base_url: \${MDW_POLYGON_URL:-https://api.polygon.io}\n    rpm: 60000\n    daily_budget: ${budget}\n    timeout_ms: 700\n` +
+      `    auth: { kind: bearer, env: POLYGON_API_KEY }\n    datasets:\n      ohlcv: { endpoint: '/v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{from}/{to}', unique: false, weight: 10 }\n`,
+  );
+}
+
+beforeAll(async () => {
+  root = tempDir();
+  configs = copyConfigs(root);
+  ({ url, drop } = await freshCatalog());
+  sim = await new VendorSim().start();
+  sim.key = key;
+  writeFileSync(
+    path.join(configs, 'jobs', 'poly.yml'),
+    'dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsource: { name: poly, adapter: polygon }\nsymbols: [AAPL, MSFT, SPY]\nwindow: { from: 2023-01-01, to: 2024-12-31 }\ntransform: polygon-aggs\n',
+  );
+});
+
+afterAll(async () => {
+  await ctx?.close();
+  await sim.stop();
+  await drop();
+  for (const d of drops) await d();
+  removeDir(root);
+});
+
+/** A fresh warehouse for each test; the catalog server (if any) is shared and told apart by source names. */
+beforeEach(async () => {
+  await ctx?.close();
+  writeEndpoints(10_000);
+  home = path.join(root, `home-${++n}`);
+  ctx = testContext({ home, databaseUrl: url, configDir: configs, env: { MDW_POLYGON_URL: sim.url, POLYGON_API_KEY: key } });
+  await ctx.catalog();
+  sim.requests.length = 0;
+});
+
+async function stored(): Promise<{ symbol: string; day: string; close: number; volume: number; trades: number }[]> {
+  const duck = await ctx.duck();
+  return duck.all(
+    `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, close, volume, trades FROM read_parquet('${ctx.paths.lake}/ohlcv/source=poly/**/*.parquet') ORDER BY symbol, ts`,
+  );
+}
+
+function rawPages(): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    if (!existsSync(d)) return;
+    for (const e of readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(path.join(d, e.name)) : e.name.endsWith('.json.gz') && out.push(path.join(d, e.name));
+  };
+  walk(path.join(ctx.paths.lake, 'raw'));
+  return out.sort();
+}
+
+describe('Polygon aggregates through the simulator', () => {
+  test('requests stay under 50,000 bars (34 days of minute bars around the clock); daily windows are one request per symbol', () => {
+    const minute = planAggregates(['AAPL'], '2024-01-01', '2024-03-31', parseGranularity('1m'));
+    expect(minute.map((r) => [r.from, r.to])).toEqual([['2024-01-01', '2024-02-03'], ['2024-02-04', '2024-03-08'], ['2024-03-09', '2024-03-31']]);
+    expect(planAggregates(['A', 'B'], '2000-01-01', '2024-12-31', parseGranularity('1d')).map((r) => [r.ticker, r.multiplier, r.timespan, r.from, r.to])).toEqual([
+      ['A', 1, 'day', '2000-01-01', '2024-12-31'],
+      ['B', 1, 'day', '2000-01-01', '2024-12-31'],
+    ]);
+  });
+
+  test('a daily job lands every page as received and stores each session once; a second run fetches nothing and changes nothing', async () => {
+    const job = loadJob(configs, 'poly', ctx.env);
+    const first = await runIngest(ctx, job, all);
+    const expected = ['AAPL', 'MSFT', 'SPY'].flatMap((s) => VendorSim.bars(s, 'day', 1, '2023-01-01', '2024-12-31').map((b) => ({ s, b })));
+    expect(first.counts).toMatchObject({ recordsIn: expected.length, out: expected.length, quarantined: 0 });
+    // 502 sessions in 2023-2024: six pages of 100 per symbol, each page landed gzipped as received.
+    expect(sim.aggregateRequests).toBe(18);
+    const pages = rawPages();
+    expect(pages).toHaveLength(18);
+    expect(pages[0]).toMatch(/\/raw\/source=poly\/dataset=ohlcv\/date=2026-11-22\/[0-9a-f]{16}-0000-[0-9a-f]{8}\.json\.gz$/);
+    const landed = JSON.parse(gunzipSync(readFileSync(pages[0]!)).toString()) as { ticker: string; results: unknown[]; next_url?: string };
+    expect(landed.results.length).toBeGreaterThan(0);
+    // Daily bars stamped at New York midnight become their session date; values are the vendor's.
+    const rows = await stored();
+    expect(rows).toHaveLength(expected.length);
+    const spot = expected.find((e) => e.s === 'MSFT' && new Date(e.b.t).toISOString().startsWith('2024-03-11'))!;
+    expect(rows.find((r) => r.symbol === 'MSFT' && r.day === '2024-03-11')).toEqual({ symbol: 'MSFT', day: '2024-03-11', close: spot.b.c, volume: spot.b.v, trades: spot.b.n });
+    // Lineage links each landed page to the partitions it fed.
+    const { sql } = await ctx.catalog();
+    const lineage = await sql<{ raw_uri: string; records_out: number }[]>`
+      select l.raw_uri, l.records_out::int as records_out from mdw.lineage_item l join mdw.batch b on b.id = l.batch_id
+      join mdw.data_source s on s.id = b.source_id where s.name = 'poly' and l.manifest_id is not null order by 1`;
+    expect(new Set(lineage.map((l) => l.raw_uri))).toEqual(new Set(pages));
+    expect(lineage.reduce((a, l) => a + l.records_out, 0)).toBe(expected.length);
+
+    const before = await lakeContent(path.join(ctx.paths.lake, 'ohlcv'));
+    sim.requests.length = 0;
+    const again = await runIngest(ctx, job, all);
+    expect(sim.aggregateRequests).toBe(0);
+    expect(again.counts.out).toBe(0);
+    expect(await lakeContent(path.join(ctx.paths.lake, 'ohlcv'))).toEqual(before);
+  });
+
+  test.each([
+    ['429 with Retry-After', '429' as const, 1],
+    ['a burst of 503s', '503' as const, 2],
+    ['a 500', '500' as const, 1],
+    ['a response slower than the timeout', 'slow' as const, 1],
+    ['a truncated body', 'truncated' as const, 1],
+    ['invalid JSON', 'invalid-json' as const, 1],
+  ])('%s is retried and the run succeeds', async (_name, kind, times) => {
+    sim.fault(kind, times, /MSFT/);
+    const result = await runIngest(ctx, loadJob(configs, 'poly', ctx.env), { ...all, symbols: ['MSFT'] });
+    expect(result.counts.out).toBe(502); // the XNYS sessions of 2023 and 2024
+    expect(sim.aggregateRequests).toBe(6 + times);
+  });
+
+  test('an empty result loads nothing and fails nothing', async () => {
+    sim.fault('empty', 1);
+    const result = await runIngest(ctx, loadJob(configs, 'poly', ctx.env), { ...all, symbols: ['SPY'] });
+    expect(result.counts).toMatchObject({ recordsIn: 0, out: 0 });
+    expect(rawPages()).toHaveLength(1);
+  });
+
+  test('a 401 fails at once with the vendor, endpoint and status, keeps the pages so far, and loads nothing', async () => {
+    sim.fault('401', 1, /MSFT/);
+    const job = loadJob(configs, 'poly', ctx.env);
+    const err = (await runIngest(ctx, job, all).catch((e: unknown) => e)) as VendorError;
+    expect(err).toBeInstanceOf(VendorError);
+    expect([err.status, err.vendor, err.exitCode]).toEqual([401, 'polygon', 1]);
+    expect(err.message).toBe(
+      'polygon /v2/aggs/ticker/MSFT/range/1/day/2023-01-01/2024-12-31: HTTP 401 (check the API key in the environment variable configs/endpoints.yml names)',
+    );
+    expect(sim.aggregateRequests).toBe(7); // AAPL's six pages, then MSFT once: no retry
+    expect(rawPages()).toHaveLength(6);
+    expect(existsSync(path.join(ctx.paths.lake, 'ohlcv'))).toBe(false);
+  });
+
+  test('a page that points back at itself is a page loop, not an endless run', async () => {
+    sim.fault('loop', 1, /SPY/);
+    const err = (await runIngest(ctx, loadJob(configs, 'poly', ctx.env), { ...all, symbols: ['SPY'] }).catch((e: unknown) => e)) as VendorError;
+    expect(err.code).toBe('vendor_page_loop');
+    expect(err.message).toMatch(/^polygon \/v2\/aggs\/ticker\/SPY\/range\/1\/day\/2023-01-01\/2024-12-31: page 2 points back at a page already read/);
+    expect(sim.aggregateRequests).toBe(1);
+  });
+});
+
+describe('budgets, interruptions and secrets, across processes', () => {
+  const mdw = async (...args: string[]) => {
+    await ctx.close();
+    const r = await runMdw(['--home', home, '--config-dir', configs, ...args], {
+      env: { MDW_POLYGON_URL: sim.url, POLYGON_API_KEY: key, ...(url ? { MDW_DATABASE_URL: url } : {}) },
+    });
+    ctx = testContext({ home, databaseUrl: url, configDir: configs, env: { MDW_POLYGON_URL: sim.url, POLYGON_API_KEY: key } });
+    return r;
+  };
+
+  test('a budget of N requests stops at N across two processes with exit 3, and a later run resumes to the same lake', async () => {
+    await ctx.close();
+    const init = await runMdw(['--home', home, 'init', '--yes'], { env: url ? { MDW_DATABASE_URL: url } : {} });
+    expect(init.code).toBe(0);
+    writeEndpoints(10);
+    // Budget spent by earlier tests on a shared server: count from here.
+    ctx = testContext({ home, databaseUrl: url, configDir: configs });
+    await (await ctx.catalog()).sql`delete from mdw.request_budget where vendor = 'polygon'`;
+    const one = await mdw('ingest', 'poly');
+    expect(one.code).toBe(3);
+    expect(one.stderr).toMatch(/mdw: polygon: the daily budget of 10 requests is spent; run again tomorrow \(or raise daily_budget in configs\/endpoints.yml\) to resume\n$/);
+    const two = await mdw('ingest', 'poly');
+    expect(two.code).toBe(3);
+    expect(sim.aggregateRequests).toBe(10);
+    // The operator raises the budget: the run resumes, reusing the complete requests already landed.
+    writeEndpoints(100);
+    const three = await mdw('ingest', 'poly', '--format', 'json');
+    expect(three.code).toBe(0);
+    expect(sim.aggregateRequests).toBe(10 + 18 - 6); // AAPL's 6 pages came whole in the first run
+    const status = await mdw('query', 'sql', "select count(*) as n from ohlcv where source = 'poly'", '--format', 'csv');
+    expect(status.stdout).toBe('n\n1506\n');
+  });
+
+  test('killed halfway and run again, it ends with the lake of an uninterrupted run; no key is written anywhere', async () => {
+    await ctx.close();
+    // A catalog belongs to one lake: on a server, this warehouse gets a database of its own.
+    const own = await freshCatalog();
+    drops.push(own.drop);
+    url = own.url;
+    expect((await runMdw(['--home', home, 'init', '--yes'], { env: url ? { MDW_DATABASE_URL: url } : {} })).code).toBe(0);
+    // The 9th request hangs; the process is killed while waiting for it.
+    sim.fault('hang', 1, /SPY/);
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'mdw'), '--home', home, '--config-dir', configs, 'ingest', 'poly'], {
+      env: { ...process.env, NODE_OPTIONS: '', MDW_POLYGON_URL: sim.url, POLYGON_API_KEY: key, ...(url ? { MDW_DATABASE_URL: url } : { MDW_DATABASE_URL: '' }) },
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise<void>((resolve) => {
+      sim.onRequest = (k) => {
+        if (sim.requests[k - 1]!.url.includes('/SPY/')) setTimeout(() => child.kill('SIGKILL'), 200);
+      };
+      child.on('close', () => resolve());
+    });
+    sim.onRequest = null;
+    const resumed = await mdw('ingest', 'poly');
+    expect(resumed.code).toBe(0);
+    const lake = await lakeContent(path.join(home, 'lake', 'ohlcv'));
+
+    // An uninterrupted run in another warehouse (its own catalog) gives the same partitions.
+    const other = path.join(root, `home-${++n}`);
+    const second = await freshCatalog();
+    try {
+      const env = { MDW_POLYGON_URL: sim.url, POLYGON_API_KEY: key, ...(second.url ? { MDW_DATABASE_URL: second.url } : {}) };
+      expect((await runMdw(['--home', other, 'init', '--yes'], { env })).code).toBe(0);
+      expect((await runMdw(['--home', other, '--config-dir', configs, 'ingest', 'poly'], { env })).code).toBe(0);
+      expect(await lakeContent(path.join(other, 'lake', 'ohlcv'))).toEqual(lake);
+    } finally {
+      await second.drop();
+    }
+
+    // Every key was sent in a header, and appears in no file the runs wrote and in no output.
+    expect(sim.requests.every((r) => r.headers.authorization === `Bearer ${key}` && !r.url.includes(key))).toBe(true);
+    const leaks: string[] = [];
+    const walk = (d: string) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (statSync(p).size < 64 * 2 ** 20) {
+          const bytes = readFileSync(p);
+          const text = p.endsWith('.gz') ? gunzipSync(bytes).toString() : bytes.toString('latin1');
+          if (text.includes(key)) leaks.push(p);
+        }
+      }
+    };
+    walk(home);
+    expect(leaks).toEqual([]);
+    // The catalog too (on a server it lives outside MDW_HOME): runs, their events, quarantine.
+    ctx = testContext({ home, databaseUrl: url, configDir: configs });
+    const { sql } = await ctx.catalog();
+    const like = `%${key}%`;
+    const [found] = await sql<{ n: number }[]>`
+      select (select count(*) from mdw.ingest_run where args::text like ${like} or coalesce(error, '') like ${like})
+           + (select count(*) from mdw.ingest_log where message like ${like} or coalesce(data::text, '') like ${like})
+           + (select count(*) from mdw.lineage_item where raw_uri like ${like}) as n`;
+    expect(Number(found!.n)).toBe(0);
+    expect(Number((await sql<{ n: number }[]>`select count(*) as n from mdw.ingest_run`)[0]!.n)).toBeGreaterThan(0);
+    expect(stderr + resumed.stdout + resumed.stderr).not.toContain(key);
+  });
+});
