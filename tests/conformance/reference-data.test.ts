@@ -144,3 +144,26 @@ describe('audit of real daily series', () => {
     expect(missing.length).toBeGreaterThan(0);
   });
 });
+
+describe('Polygon aggregates payloads', () => {
+  test('every bar of the saved pages becomes a canonical row: session date from t (ms, New York midnight), values as sent', async () => {
+    const job = loadJob(configDir, 'polygon-reference', ctx.env);
+    const files = (job.spec.source.files ?? []).flatMap((p) => expandGlob(p, job.dir));
+    // Read here without the transform: the session date is t's calendar date in New York.
+    const nyDate = (ms: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(ms));
+    const want = files
+      .flatMap((f) => {
+        const page = JSON.parse(readFileSync(f, 'utf8')) as { ticker: string; results: { t: number; o: number; h: number; l: number; c: number; v: number; vw: number; n: number }[] };
+        return page.results.map((r) => ({ symbol: page.ticker, day: nyDate(r.t), open: r.o, high: r.h, low: r.l, close: r.c, volume: r.v, vwap: r.vw, trades: r.n }));
+      })
+      .sort((a, b) => a.day.localeCompare(b.day));
+    expect(want.map((w) => w.day)).toEqual(['2005-04-01', '2005-04-04', '2020-01-02', '2020-01-03', '2022-04-26']);
+    const result = await runIngest(ctx, job, { window: { from: null, toExclusive: null }, symbols: null, dryRun: false, runId: null });
+    expect(result.counts).toMatchObject({ recordsIn: 5, out: 5, quarantined: 0 });
+    const duck = await ctx.duck();
+    const got = await duck.all(
+      `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, open, high, low, close, volume, vwap, trades FROM read_parquet('${ctx.paths.lake}/ohlcv/source=polygon-reference/**/*.parquet') ORDER BY ts`,
+    );
+    expect(got).toEqual(want);
+  });
+});
