@@ -4,7 +4,7 @@ import type { RequestBudget } from '../http/http-client.js';
 import type { RawColumn, ReadType } from '../core/raw.js';
 
 export type { RawColumn, ReadType };
-export type AdapterName = 'file' | 'polygon';
+export type AdapterName = 'file' | 'polygon' | 'alpaca';
 
 /** What an extract is asked for: the job, and the window and symbols of this run. */
 export interface ExtractRequest {

@@ -1,4 +1,5 @@
 import type { Adapter, AdapterName } from './adapter.js';
+import { alpacaAdapter } from './alpaca/alpaca-adapter.js';
 import { fileAdapter } from './file/file-adapter.js';
 import { polygonAdapter } from './polygon/polygon-adapter.js';
 
@@ -6,4 +7,5 @@ import { polygonAdapter } from './polygon/polygon-adapter.js';
 export const adapters: Record<AdapterName, Adapter> = {
   file: fileAdapter,
   polygon: polygonAdapter,
+  alpaca: alpacaAdapter,
 };

@@ -91,10 +91,14 @@ export interface JobSpec {
   readonly extended_hours?: boolean;
   readonly source: {
     readonly name: string;
-    readonly adapter: 'file' | 'polygon';
+    readonly adapter: 'file' | 'polygon' | 'alpaca';
     readonly files?: readonly string[];
     /** polygon: split- and dividend-adjusted prices (default false: store what traded). */
     readonly adjusted?: boolean;
+    /** alpaca: raw (default), split, dividend or all. */
+    readonly adjustment?: 'raw' | 'split' | 'dividend' | 'all';
+    /** alpaca: sip (default), iex or otc. */
+    readonly feed?: 'sip' | 'iex' | 'otc';
     readonly read?: ReadOptions;
   };
   readonly transform: string;

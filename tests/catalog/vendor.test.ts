@@ -171,6 +171,50 @@ describe('Polygon aggregates through the simulator', () => {
   });
 });
 
+describe('Alpaca stock bars through the simulator', () => {
+  test('a multi-symbol daily job follows next_page_token, sends adjustment and feed, and stores each session once', async () => {
+    sim.alpacaKeys = { id: 'AKSIMID', secret: 'sk-alpaca-SECRET-42' };
+    writeFileSync(
+      path.join(configs, 'endpoints.yml'),
+      readFileSync(path.join(configs, 'endpoints.yml'), 'utf8') +
+        `  alpaca:\n    base_url: \${MDW_ALPACA_URL:-https://data.alpaca.markets}\n    rpm: 60000\n    daily_budget: 1000\n    timeout_ms: 700\n` +
+        `    auth: { kind: headers, env: { APCA-API-KEY-ID: ALPACA_KEY_ID, APCA-API-SECRET-KEY: ALPACA_SECRET_KEY } }\n` +
+        `    datasets:\n      ohlcv: { endpoint: /v2/stocks/bars, unique: false, weight: 8 }\n`,
+    );
+    writeFileSync(
+      path.join(configs, 'jobs', 'alp.yml'),
+      'dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsource: { name: alp, adapter: alpaca, adjustment: split, feed: iex }\nsymbols: [AAPL, NIO]\nwindow: { from: 2024-01-01, to: 2024-06-30 }\ntransform: alpaca-bars\n',
+    );
+    await ctx.close();
+    ctx = testContext({ home, databaseUrl: url, configDir: configs, env: { MDW_ALPACA_URL: sim.url, ALPACA_KEY_ID: 'AKSIMID', ALPACA_SECRET_KEY: 'sk-alpaca-SECRET-42' } });
+    const job = loadJob(configs, 'alp', ctx.env);
+    const result = await runIngest(ctx, job, all);
+    const expected = ['AAPL', 'NIO'].flatMap((s) => VendorSim.bars(s, 'day', 1, '2024-01-01', '2024-06-30').map((b) => ({ s, b })));
+    expect(result.counts).toMatchObject({ recordsIn: expected.length, out: expected.length });
+    const asked = sim.requests.filter((r) => r.url.startsWith('/v2/stocks/bars'));
+    expect(asked).toHaveLength(Math.ceil(expected.length / sim.pageSize));
+    const q = new URL(asked[0]!.url, 'http://x').searchParams;
+    expect([q.get('symbols'), q.get('timeframe'), q.get('adjustment'), q.get('feed'), q.get('start'), q.get('end')]).toEqual([
+      'AAPL,NIO', '1Day', 'split', 'iex', '2024-01-01T00:00:00.000Z', '2024-07-01T00:00:00.000Z',
+    ]);
+    expect(asked.slice(1).every((r) => new URL(r.url, 'http://x').searchParams.has('page_token'))).toBe(true);
+    const duck = await ctx.duck();
+    const rows = await duck.all<{ symbol: string; day: string; close: number }>(
+      `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, close FROM read_parquet('${ctx.paths.lake}/ohlcv/source=alp/**/*.parquet') ORDER BY symbol, ts`,
+    );
+    const nyDay = (ms: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date(ms));
+    expect(rows).toEqual(expected.map(({ s, b }) => ({ symbol: s, day: nyDay(b.t), close: b.c })));
+
+    sim.requests.length = 0;
+    sim.fault('loop', 2, /stocks\/bars/);
+    await ctx.close();
+    ctx = testContext({ home: path.join(root, `home-${++n}`), databaseUrl: url, configDir: configs, env: { MDW_ALPACA_URL: sim.url, ALPACA_KEY_ID: 'AKSIMID', ALPACA_SECRET_KEY: 'sk-alpaca-SECRET-42' } });
+    const err = (await runIngest(ctx, job, all).catch((e: unknown) => e)) as VendorError;
+    expect(err.code).toBe('vendor_page_loop');
+    expect(sim.requests).toHaveLength(2);
+  });
+});
+
 describe('budgets, interruptions and secrets, across processes', () => {
   const mdw = async (...args: string[]) => {
     await ctx.close();

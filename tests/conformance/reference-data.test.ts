@@ -167,3 +167,27 @@ describe('Polygon aggregates payloads', () => {
     expect(got).toEqual(want);
   });
 });
+
+describe('Alpaca bars payloads', () => {
+  test('every bar of the saved pages (the empty one included) becomes a canonical row: session date from t (RFC 3339), values as sent', async () => {
+    const job = loadJob(configDir, 'alpaca-reference', ctx.env);
+    const files = (job.spec.source.files ?? []).flatMap((p) => expandGlob(p, job.dir));
+    const nyDate = (iso: string) => new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(iso));
+    type Bar = { t: string; o: number; h: number; l: number; c: number; v: number; vw: number; n: number };
+    const want = files
+      .flatMap((f) =>
+        Object.entries((JSON.parse(readFileSync(f, 'utf8')) as { bars: Record<string, Bar[]> }).bars).flatMap(([symbol, bars]) =>
+          bars.map((r) => ({ symbol, day: nyDate(r.t), open: r.o, high: r.h, low: r.l, close: r.c, volume: r.v, vwap: r.vw, trades: r.n })),
+        ),
+      )
+      .sort((a, b) => a.symbol.localeCompare(b.symbol) || a.day.localeCompare(b.day));
+    expect(want).toHaveLength(12);
+    const result = await runIngest(ctx, job, { window: { from: null, toExclusive: null }, symbols: null, dryRun: false, runId: null });
+    expect(result.counts).toMatchObject({ recordsIn: 12, out: 12, quarantined: 0 });
+    const duck = await ctx.duck();
+    const got = await duck.all(
+      `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, open, high, low, close, volume, vwap, trades FROM read_parquet('${ctx.paths.lake}/ohlcv/source=alpaca-reference/**/*.parquet') ORDER BY symbol, ts`,
+    );
+    expect(got).toEqual(want);
+  });
+});

@@ -56,6 +56,9 @@ export class VendorSim {
     await new Promise<void>((resolve) => this.server?.close(() => resolve()));
   }
 
+  /** Alpaca keys; when set, requests without both headers get 401. */
+  alpacaKeys: { id: string; secret: string } | null = null;
+
   /** The next `times` requests whose URL matches get this fault. */
   fault(kind: FaultKind, times = 1, match = /./): void {
     this.faults.push({ kind, remaining: times, match });
@@ -93,7 +96,11 @@ export class VendorSim {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(body);
     };
-    if (this.key !== null && req.headers.authorization !== `Bearer ${this.key}`) {
+    const alpaca = url.startsWith('/v2/stocks/');
+    if (alpaca && this.alpacaKeys && (req.headers['apca-api-key-id'] !== this.alpacaKeys.id || req.headers['apca-api-secret-key'] !== this.alpacaKeys.secret)) {
+      return send(401, JSON.stringify({ message: 'unauthorized.' }));
+    }
+    if (!alpaca && this.key !== null && req.headers.authorization !== `Bearer ${this.key}`) {
       return send(401, JSON.stringify({ status: 'ERROR', request_id: 'sim', error: 'Unknown API Key' }));
     }
     switch (fault?.kind) {
@@ -112,6 +119,7 @@ export class VendorSim {
       default:
         break;
     }
+    if (url.startsWith('/v2/stocks/bars')) return this.alpacaBars(url, fault?.kind, send);
     const m = /^\/v2\/aggs\/ticker\/([^/]+)\/range\/(\d+)\/(\w+)\/(\d{4}-\d{2}-\d{2})\/(\d{4}-\d{2}-\d{2})/.exec(url);
     if (!m) return send(404, JSON.stringify({ status: 'NOT_FOUND', error: 'no such route' }));
     const [, ticker, mult, span, from, to] = m as unknown as [string, string, string, string, string, string];
@@ -138,5 +146,26 @@ export class VendorSim {
     if (fault?.kind === 'truncated') return send(200, body.slice(0, Math.floor(body.length / 2)));
     if (fault?.kind === 'invalid-json') return send(200, `<html>${body}`);
     return send(200, body);
+  }
+
+  /** Alpaca /v2/stocks/bars: {"bars": {SYM: [...]}, "next_page_token"}, daily bars at New York midnight (RFC 3339). */
+  private alpacaBars(url: string, kind: FaultKind | undefined, send: (status: number, body: string) => void): void {
+    const q = new URL(url, 'http://sim').searchParams;
+    const day = (iso: string | null) => (iso ?? '').slice(0, 10);
+    const end = new Date(Date.parse(q.get('end') ?? '') - 1).toISOString().slice(0, 10);
+    const rows = (q.get('symbols') ?? '')
+      .split(',')
+      .filter(Boolean)
+      .flatMap((sym) => (kind === 'empty' ? [] : VendorSim.bars(sym, 'day', 1, day(q.get('start')), end).map((b) => ({ sym, b }))));
+    const offset = Number(Buffer.from(q.get('page_token') ?? '', 'base64').toString() || 0);
+    const page = rows.slice(offset, offset + this.pageSize);
+    const bars: Record<string, unknown[]> = {};
+    for (const { sym, b } of page) {
+      (bars[sym] ??= []).push({ t: new Date(b.t).toISOString().replace('.000Z', 'Z'), o: b.o, h: b.h, l: b.l, c: b.c, v: b.v, n: b.n, vw: b.vw });
+    }
+    const more = offset + this.pageSize < rows.length;
+    // A page loop: the token handed back is the one this page was asked with (or page 1's).
+    const token = kind === 'loop' ? (q.get('page_token') ?? Buffer.from('0').toString('base64')) : more ? Buffer.from(String(offset + this.pageSize)).toString('base64') : null;
+    send(200, JSON.stringify({ bars, next_page_token: token }));
   }
 }

@@ -3,9 +3,9 @@ import { loadEndpoints, provider, providerAuth } from '../../config/endpoints.js
 import { UsageError } from '../../core/errors.js';
 import type { Granularity, GranularityUnit } from '../../core/granularity.js';
 import { HttpClient, VendorError, pages } from '../../http/http-client.js';
-import { landPage, landedRequest, pageFingerprint, recordRequest } from '../../lake/raw-landing.js';
 import type { Adapter, AdapterContext, ExtractRequest, InputRef, RawBatch } from '../adapter.js';
 import { readJson } from '../file/json-reader.js';
+import { landedPages } from '../vendor-pages.js';
 
 /**
  * Polygon aggregates (/v2/aggs/ticker/{T}/range/{n}/{span}/{from}/{to}): any multiplier of
@@ -47,24 +47,19 @@ export const polygonAdapter: Adapter = {
       const query = { adjusted: Boolean(job.spec.source.adjusted), sort: 'asc', limit: 50_000 };
       const key = `${path}?${new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])).toString()}`;
       // A window that has closed does not change: a complete earlier fetch is used again.
-      const closed = r.to < today;
-      const earlier = closed ? landedRequest(ctx.lakeRoot, source, dataset, key) : null;
-      let files: readonly string[];
-      if (earlier) files = earlier.pages;
-      else {
-        const landed: string[] = [];
-        let n = 0;
-        for await (const page of pages(http(), { path, query }, { kind: 'next_url', field: 'next_url' })) {
+      const landed = await landedPages(
+        ctx,
+        { source, dataset },
+        { key, closed: r.to < today },
+        () => pages(http(), { path, query }, { kind: 'next_url', field: 'next_url' }),
+        (page) => {
           const body = page.body as { status?: string; error?: string } | null;
           if (!body || typeof body !== 'object' || body.status === 'ERROR') {
             throw new VendorError('bad_payload', `polygon ${path}: ${body?.error ?? 'not an aggregates page'}`, 'polygon', path, page.status);
           }
-          landed.push(landPage(ctx.lakeRoot, { source, dataset, day: today, request: key, n: n++, text: page.text }));
-        }
-        if (closed) recordRequest(ctx.lakeRoot, source, dataset, { request: key, pages: landed, fetchedAt: ctx.now.toISOString() });
-        files = landed;
-      }
-      for (const uri of files) inputs.push({ uri, ...pageFingerprint(uri) });
+        },
+      );
+      inputs.push(...landed);
     }
     return inputs;
   },
