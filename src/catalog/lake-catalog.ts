@@ -3,6 +3,7 @@ import { existsSync, linkSync, readFileSync, rmSync, writeFileSync } from 'node:
 import path from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { fsyncDir } from '../load/file-io.js';
+import type { RejectedRecord } from '../load/quarantine.js';
 import type { Sql, TxSql } from './catalog.js';
 
 /** What the catalog needs to know about one (dataset, source, granularity) series. */
@@ -57,14 +58,7 @@ export interface LineageWrite {
 }
 
 /** One rejected record, as the quarantine file has it. */
-export interface QuarantineWrite {
-  readonly inputUri: string | null;
-  readonly recordNo: number | null;
-  readonly lineNo: number | null;
-  readonly rules: readonly string[];
-  readonly reason: string;
-  readonly raw: string;
-}
+export type QuarantineWrite = RejectedRecord;
 
 /** A batch's validation counts: rows per record rule, series flag and input finding. */
 export interface SummaryWrite {

@@ -1,11 +1,9 @@
 import { addDays } from '../../calendar/calendar.js';
-import { loadEndpoints, provider, providerAuth } from '../../config/endpoints.js';
-import { UsageError } from '../../core/errors.js';
 import type { Granularity, GranularityUnit } from '../../core/granularity.js';
-import { HttpClient, VendorError, pages } from '../../http/http-client.js';
+import { VendorError, pages, type HttpClient } from '../../http/http-client.js';
 import type { Adapter, AdapterContext, ExtractRequest, InputRef, RawBatch } from '../adapter.js';
 import { readJson } from '../file/json-reader.js';
-import { landedPages } from '../vendor-pages.js';
+import { landedPages, requestKey, vendorClient, vendorScope } from '../vendor.js';
 
 /**
  * Polygon aggregates (/v2/aggs/ticker/{T}/range/{n}/{span}/{from}/{to}): any multiplier of
@@ -19,33 +17,21 @@ export const polygonAdapter: Adapter = {
   name: 'polygon',
   async list(ctx: AdapterContext, request: ExtractRequest): Promise<InputRef[]> {
     const { job } = request;
-    if (!request.from) throw new UsageError(`${job.name}: a polygon job needs a window: set window.from in the job, or pass --from`);
-    if (!request.symbols?.length) throw new UsageError(`${job.name}: a polygon job needs symbols: set symbols in the job, or pass --symbols`);
+    const scope = vendorScope('polygon', request);
     const today = ctx.now.toISOString().slice(0, 10);
-    const from = request.from.toISOString().slice(0, 10);
+    const from = scope.from.toISOString().slice(0, 10);
     const last = request.toExclusive ? new Date(request.toExclusive.getTime() - 1).toISOString().slice(0, 10) : today;
     const to = last > today ? today : last;
-    const endpoints = loadEndpoints(ctx.configDir, ctx.env);
-    const spec = provider(endpoints, 'polygon');
     const dataset = job.dataset.name;
     const source = job.spec.source.name;
+    // Opened on the first fetch: a run whose windows were all fetched before needs no key.
     let client: HttpClient | null = null;
-    const http = () =>
-      (client ??= new HttpClient({
-        vendor: 'polygon',
-        baseUrl: spec.base_url,
-        rpm: spec.rpm,
-        dailyBudget: spec.daily_budget,
-        budget: ctx.budget,
-        logger: ctx.logger,
-        ...(spec.timeout_ms ? { timeoutMs: spec.timeout_ms } : {}),
-        ...providerAuth(endpoints, 'polygon', ctx.env),
-      }));
+    const http = () => (client ??= vendorClient(ctx, 'polygon'));
     const inputs: InputRef[] = [];
-    for (const r of planAggregates(request.symbols, from, to, job.granularity)) {
+    for (const r of planAggregates(scope.symbols, from, to, job.granularity)) {
       const path = `/v2/aggs/ticker/${encodeURIComponent(r.ticker)}/range/${r.multiplier}/${r.timespan}/${r.from}/${r.to}`;
       const query = { adjusted: Boolean(job.spec.source.adjusted), sort: 'asc', limit: 50_000 };
-      const key = `${path}?${new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])).toString()}`;
+      const key = requestKey(path, query);
       // A window that has closed does not change: a complete earlier fetch is used again.
       const landed = await landedPages(
         ctx,
