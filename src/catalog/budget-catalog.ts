@@ -13,9 +13,3 @@ export async function spendRequest(sql: Sql, vendor: string, day: string, limit:
   if (rows.length > 0) return { ok: true, used: rows[0]!.used, limit };
   return { ok: false, used: limit, limit };
 }
-
-/** Requests spent per vendor on a day. */
-export async function budgetUsed(sql: Sql, day: string): Promise<Record<string, number>> {
-  const rows = await sql<{ vendor: string; used: number }[]>`select vendor, used from mdw.request_budget where day = ${day} order by vendor`;
-  return Object.fromEntries(rows.map((r) => [r.vendor, r.used]));
-}
