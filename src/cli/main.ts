@@ -70,6 +70,9 @@ function buildProgram(): Command {
         '  mdw query ohlcv AAPL --from 2024-01-01 --to 2024-03-31',
         '  mdw query sql "select symbol, count(*) from ohlcv group by 1"',
         '  mdw status',
+        '  mdw audit --fail-on red,integrity',
+        '  mdw quarantine list demo',
+        '  mdw calendar sessions XNYS --from 2024-11-25 --to 2024-11-29',
       ].join('\n'),
     );
   program.configureHelp({ showGlobalOptions: true });
