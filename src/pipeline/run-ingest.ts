@@ -81,13 +81,13 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
   if (options.dryRun && adapter.name !== 'file') {
     throw new UsageError(`${job.name}: a dry run reads files only; a ${adapter.name} job would fetch and spend its request budget (narrow it with --from/--to/--symbols instead)`);
   }
-  const inputs = await adapter.list(await adapterContext(ctx, options.dryRun), request);
   const configKey = runConfigKey(job, window, symbols);
   const duck = await ctx.duck();
   const { ref, base } = seriesOf(ctx, job);
-  const result = new ResultBuilder(job.name, options.dryRun, inputs.length);
 
   if (options.dryRun) {
+    const inputs = await adapter.list(await adapterContext(ctx, true), request);
+    const result = new ResultBuilder(job.name, true, inputs.length);
     for (const chunk of chunked(inputs, ctx.settings.chunkBytes)) {
       const raw = await readChecked(ctx, duck, adapter, request, chunk, base.grain);
       try {
@@ -102,6 +102,10 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
 
   const catalog = await ctx.catalog(`mdw ingest ${job.name}`);
   return catalog.withLock(seriesLock(ref), ctx.settings.lockTimeoutMs, async () => {
+    // Listing fetches a vendor job's pages: under the series lock, so two runs of one job do
+    // not both fetch (the second waits, or exits 4).
+    const inputs = await adapter.list(await adapterContext(ctx, false), request);
+    const result = new ResultBuilder(job.name, false, inputs.length);
     const ids = await ensureSeries(catalog.sql, ref);
     await recoverPendingWrites(ctx, catalog, def, ids, ref.granularity);
     const known = options.full ? new Map<string, string>() : await readInputs(catalog.sql, ids, ref.granularity, configKey, inputs.map((i) => i.uri));
