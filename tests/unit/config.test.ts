@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { loadEndpoints, provider, providerAuth } from '../../src/config/endpoints.js';
 import { loadJob } from '../../src/config/jobs.js';
+import { HttpClient } from '../../src/http/http-client.js';
+import { createLogger } from '../../src/core/logger.js';
 import { ConfigError, UsageError } from '../../src/core/errors.js';
 import { resolveSettings } from '../../src/core/settings.js';
 import { copyConfigs, removeDir, runMdw, tempDir } from '../support/helpers.js';
@@ -135,5 +138,42 @@ describe('settings from the environment', () => {
     expect(() => at({ MDW_CHUNK_MB: '64MB' })).toThrow(new UsageError('MDW_CHUNK_MB=64MB is not a number of at least 1'));
     expect(() => at({ MDW_THREADS: '0' })).toThrow(new UsageError('MDW_THREADS=0 is not a number of at least 1'));
     expect(() => at({ MDW_LOCK_TIMEOUT: '-1' })).toThrow(new UsageError('MDW_LOCK_TIMEOUT=-1 is not a number of at least 0'));
+  });
+});
+
+describe('configs/endpoints.yml', () => {
+  test('the committed file loads; keys come from the variables it names, and a missing one is named, never a value', () => {
+    const endpoints = loadEndpoints(configs, { MDW_POLYGON_URL: 'http://127.0.0.1:9' });
+    expect(provider(endpoints, 'polygon')).toMatchObject({ base_url: 'http://127.0.0.1:9', rpm: 5, daily_budget: 5000, datasets: { ohlcv: { unique: false, weight: 10 } } });
+    expect(provider(endpoints, 'alpaca').base_url).toBe('https://data.alpaca.markets');
+    expect(providerAuth(endpoints, 'alpaca', { ALPACA_KEY_ID: 'AK1', ALPACA_SECRET_KEY: 'sk-2' })).toEqual({
+      headers: { 'APCA-API-KEY-ID': 'AK1', 'APCA-API-SECRET-KEY': 'sk-2' },
+      secrets: ['AK1', 'sk-2'],
+    });
+    const missing = configError(() => providerAuth(endpoints, 'polygon', {}));
+    expect(missing.message).toMatch(/endpoints\.yml:\d+:\d+: POLYGON_API_KEY is not set: export the polygon API key in it$/);
+    expect(() => provider(endpoints, 'finnhub')).toThrow(/no provider "finnhub" in endpoints.yml \(providers: polygon, alpaca\)/);
+  });
+
+  test('a key written into the file instead of a variable name is refused at its line', () => {
+    const file = path.join(configs, 'endpoints.yml');
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, text.replace('auth: { kind: bearer, env: POLYGON_API_KEY }', 'auth: { kind: bearer, env: sk-live-123 }'));
+    try {
+      const err = configError(() => loadEndpoints(configs, {}));
+      expect(err.message).toMatch(/endpoints\.yml:9:32: \/providers\/polygon\/auth\/env must match pattern/);
+    } finally {
+      writeFileSync(file, text);
+    }
+  });
+});
+
+describe('the HTTP client', () => {
+  test('redacts keys in URLs and texts, and resolves next pages to one canonical URL', () => {
+    const logger = createLogger({ level: 'error', color: false, today: new Date() });
+    const client = new HttpClient({ vendor: 'polygon', baseUrl: 'https://api.example/', rpm: 60, secrets: ['sk-SECRET-1'], logger });
+    expect(client.redact('GET https://x/v2?apiKey=abc&limit=5 with sk-SECRET-1')).toBe('GET https://x/v2?apiKey=***&limit=5 with ***');
+    expect(client.resolve('/v2/aggs', { limit: 5, adjusted: false }).toString()).toBe('https://api.example/v2/aggs?adjusted=false&limit=5');
+    expect(client.resolve('https://api.example/v2/aggs?limit=5&adjusted=false').toString()).toBe('https://api.example/v2/aggs?adjusted=false&limit=5');
   });
 });
