@@ -1,10 +1,9 @@
-import path from 'node:path';
 import { addDays } from '../calendar/calendar.js';
 import { findSeries, openQuarantined, seriesManifest, writeLedger, type LedgerRun } from '../catalog/audit-catalog.js';
 import type { Job } from '../config/jobs.js';
 import type { Context } from '../context.js';
 import { literal, pathList } from '../core/sql.js';
-import { allDatasetFiles, listSources } from '../query/lake-files.js';
+import { allSeriesFiles, listSources } from '../query/lake-files.js';
 import { seriesDir } from '../lake/layout.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { seriesSettings } from '../validate/series-rules.js';
@@ -243,8 +242,7 @@ async function compareSources(
   const out: Disagreement[] = [];
   let compared = 0;
   for (const other of listSources(ctx.paths.lake, job.dataset.name).filter((s) => s !== source)) {
-    const dir = path.join(ctx.paths.lake, ...seriesDir(job.dataset.name, other, job.granularity.text).split('/'));
-    const otherFiles = await readableFiles(duck, allDatasetFiles(ctx.paths.lake, job.dataset.name).filter((f) => f.startsWith(dir + path.sep)));
+    const otherFiles = await readableFiles(duck, allSeriesFiles(ctx.paths.lake, job.dataset.name, other, job.granularity.text));
     if (otherFiles.length === 0) continue;
     const join =
       `FROM read_parquet(${pathList(files)}, hive_partitioning = false) a ` +

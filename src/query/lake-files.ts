@@ -55,6 +55,15 @@ function periodFiles(dir: string, window: TimeWindow): string[] {
 
 /** Every data file of a dataset (for ad-hoc SQL over all of it). */
 export function allDatasetFiles(lakeRoot: string, dataset: string): string[] {
+  return dataFilesUnder(path.join(lakeRoot, dataset));
+}
+
+/** Every data file of one (dataset, source, granularity) series. */
+export function allSeriesFiles(lakeRoot: string, dataset: string, source: string, granularity: string): string[] {
+  return dataFilesUnder(path.join(lakeRoot, ...seriesDir(dataset, source, granularity).split('/')));
+}
+
+function dataFilesUnder(root: string): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -62,7 +71,6 @@ export function allDatasetFiles(lakeRoot: string, dataset: string): string[] {
       else if (e.name === dataFileName) out.push(path.join(dir, e.name));
     }
   };
-  const root = path.join(lakeRoot, dataset);
   if (existsSync(root)) walk(root);
   return out.sort();
 }
