@@ -198,10 +198,14 @@ export async function writeChunk(
     // creating and closing files waits on the disk.
     const files = await writePartitions(duck, target, plan, commit.batchId, Math.max(4, 4 * ctx.settings.duckdbThreads));
     lap('write partitions');
+    const flagged: SummaryWrite[] = Object.entries(target.series ? await flagCounts(duck, files, commit.batchId, target.series.threshold) : {}).map(([rule, rows]) => ({
+      kind: 'series',
+      rule,
+      rows,
+    }));
     if (mode === 'replay') {
       const states = await duck.all<{ state: string; detail: string | null }>(`SELECT _state AS state, _detail AS detail FROM ${checkedTable} ORDER BY rowid`);
-      const series = target.series ? await flagCounts(duck, files, commit.batchId, target.series.threshold) : {};
-      return { plan, files, quarantine: null, summary: Object.entries(series).map(([rule, rows]) => ({ kind: 'series' as const, rule, rows })), states };
+      return { plan, files, quarantine: null, summary: flagged, states };
     }
     const quarantine = await writeQuarantine(
       duck,
@@ -217,13 +221,8 @@ export async function writeChunk(
       rejects,
       plan.removed,
     );
-    const series = target.series ? await flagCounts(duck, files, commit.batchId, target.series.threshold) : {};
     lap('quarantine');
-    const summary: SummaryWrite[] = [
-      ...ruleCounts(quarantine?.records ?? []),
-      ...Object.entries(series).map(([rule, rows]) => ({ kind: 'series' as const, rule, rows })),
-      ...input,
-    ];
+    const summary: SummaryWrite[] = [...ruleCounts(quarantine?.records ?? []), ...flagged, ...input];
     return { plan, files, quarantine, summary };
   } finally {
     await releaseChunk(duck);
