@@ -107,9 +107,13 @@ export async function auditSeries(ctx: Context, job: Job, options: AuditOptions)
     integrity: problems,
     openQuarantined: await openQuarantined(sql, ids, granularity),
   };
-  if (readable.length === 0) {
-    const quality = { rows: 0, scored: 0, validated: 0, threshold: settings.threshold, bands: {}, flags: {} };
-    return { ...base, rows: 0, symbols: [], ledger: [], heatmap: null, staleness: [], quality, gaps: [], disagreements: [], compared: 0 };
+  if (readable.length === 0 || !job.dataset.bars) {
+    // Events and reference records get the integrity checks only: they have no sessions to
+    // complete, no scores, and no one value two sources must agree on.
+    const [counted] = readable.length ? await duck.all<{ n: number }>(`SELECT count(*) AS n FROM read_parquet(${pathList(readable)}, hive_partitioning = false)`) : [{ n: 0 }];
+    const rows = Number(counted!.n);
+    const quality = { rows, scored: 0, validated: 0, threshold: settings.threshold, bands: {}, flags: {} };
+    return { ...base, rows, symbols: [], ledger: [], heatmap: null, staleness: [], quality, gaps: [], disagreements: [], compared: 0 };
   }
 
   let completeness: Awaited<ReturnType<typeof computeCompleteness>> | null = null;

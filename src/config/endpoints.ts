@@ -10,7 +10,7 @@ export interface ProviderSpec {
   readonly daily_budget: number;
   readonly timeout_ms?: number;
   readonly auth: { readonly kind: 'bearer'; readonly env: string } | { readonly kind: 'headers'; readonly env: Readonly<Record<string, string>> };
-  readonly datasets: Readonly<Partial<Record<DatasetName, { readonly endpoint: string; readonly unique: boolean; readonly weight: number }>>>;
+  readonly datasets: Readonly<Partial<Record<DatasetName, { readonly endpoint: string | readonly string[]; readonly unique: boolean; readonly weight: number }>>>;
 }
 
 export interface EndpointsConfig {

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { TradingCalendar } from '../calendar/calendar.js';
+import { jobEndpoint } from '../adapters/vendor-endpoints.js';
 import { calendars } from '../calendar/registry.js';
 import { datasets, type DatasetDef } from '../core/datasets.js';
 import { ConfigError, UsageError } from '../core/errors.js';
@@ -73,7 +74,7 @@ export function loadJob(configDir: string, nameOrPath: string, env: NodeJS.Proce
   }
   checkTransformRules(transform, dataset, granularity);
 
-  const validationName = spec.validation ?? 'default';
+  const validationName = spec.validation ?? dataset.defaultValidation;
   const validation = loadNamed<ValidationRules>(configDir, 'validation', validationName, 'validation', env, () =>
     jobFile.errorAt('/validation', `no validation rules "${validationName}" in ${path.join(configDir, 'validation')}`),
   );
@@ -101,6 +102,26 @@ export function loadJob(configDir: string, nameOrPath: string, env: NodeJS.Proce
     throw jobFile.errorAt('/window', `window.from ${spec.window.from} is after window.to ${spec.window.to}`);
   }
   if (spec.extended_hours && !spec.calendar) throw jobFile.errorAt('/extended_hours', `extended_hours needs a calendar (e.g. calendar: XNYS)`);
+  if (!dataset.bars) {
+    // Events and reference records have no sessions to complete and no series to score.
+    if (spec.calendar) throw jobFile.errorAt('/calendar', `a calendar applies to bars; ${spec.dataset} rows are not judged against sessions`, 'key');
+    if (validation.value.series) throw validation.errorAt('/series', `series rules score bars; ${spec.dataset} has none`, 'key');
+    const i = validation.value.rules.findIndex((r) => ['in_session', 'ohlc_bracket', 'max_move'].includes(r.rule));
+    if (i >= 0) throw validation.errorAt(`/rules/${i}/rule`, `${validation.value.rules[i]!.rule} checks bars; ${spec.dataset} has none`);
+  }
+  const known = new Set(dataset.columns.map((c) => c.name));
+  validation.value.rules.forEach((r, i) => {
+    for (const c of [...(r.columns ?? []), ...Object.keys(r.when ?? {})]) {
+      if (!known.has(c)) throw validation.errorAt(`/rules/${i}`, `${r.rule}: "${c}" is not a ${spec.dataset} column`);
+    }
+  });
+  const adapter = spec.source.adapter;
+  if (adapter === 'file' && spec.source.endpoint) throw jobFile.errorAt('/source/endpoint', `endpoint applies to vendor adapters, not to files`, 'key');
+  if (adapter !== 'file') {
+    const endpoint = jobEndpoint(adapter, spec.dataset, spec.source.endpoint);
+    if ('error' in endpoint) throw jobFile.errorAt(spec.source.endpoint ? '/source/endpoint' : '/source', endpoint.error);
+    if (endpoint.endpoint === 'grouped' && granularity.text !== '1d') throw jobFile.errorAt('/granularity', `polygon's grouped endpoint serves daily bars (1d) only`);
+  }
   return {
     name,
     file,
@@ -149,6 +170,9 @@ export function checkTransformRules(tf: YamlFile<TransformRules>, def: DatasetDe
       throw tf.errorAt(at, `"${name}" is not a ${def.name} column (columns: ${[...known.keys()].filter((k) => k !== def.symbolColumn).join(', ')})`, 'key');
     }
     const kinds = timeKinds.filter((k) => rule[k] !== undefined);
+    const isTime = name === def.timeColumn;
+    if (rule.when && col.type === 'timestamp') throw tf.errorAt(`${at}/when`, `a time column cannot depend on the record's kind`);
+    if ((rule.map || rule.case) && col.type !== 'varchar') throw tf.errorAt(`${at}/${rule.map ? 'map' : 'case'}`, `only a text column can be mapped or cased`);
     if (col.type === 'timestamp') {
       if (kinds.length !== 1) throw tf.errorAt(at, `a time column needs exactly one of date, datetime or epoch`);
       for (const key of ['date', 'datetime'] as const) {
@@ -157,7 +181,10 @@ export function checkTransformRules(tf: YamlFile<TransformRules>, def: DatasetDe
         const bad = badStrptime(format);
         if (bad) throw tf.errorAt(`${at}/${key}`, bad);
       }
-      if (rule.date !== undefined && !isSessionLabelled(g)) {
+      if (!isTime && rule.datetime !== undefined && rule.datetime !== 'iso') {
+        throw tf.errorAt(`${at}/datetime`, `only the time column (${def.timeColumn}) may be a local date-time; use iso or epoch for ${name}`);
+      }
+      if (isTime && rule.date !== undefined && !isSessionLabelled(g)) {
         throw tf.errorAt(`${at}/date`, `a plain date cannot stamp ${g.text} bars; use datetime with a timezone`);
       }
       if (rule.datetime !== undefined && rule.datetime !== 'iso' && !rule.timezone) {
@@ -165,12 +192,12 @@ export function checkTransformRules(tf: YamlFile<TransformRules>, def: DatasetDe
       }
       if (rule.date !== undefined && rule.timezone) throw tf.errorAt(`${at}/timezone`, `a session date has no time zone; remove timezone`);
       if (rule.timezone && !isValidZone(rule.timezone)) throw tf.errorAt(`${at}/timezone`, `unknown time zone "${rule.timezone}" (use an IANA name such as America/New_York)`);
-      if (rule.label === 'end' && isSessionLabelled(g)) throw tf.errorAt(`${at}/label`, `label: end only applies to intraday bars`);
+      if (rule.label === 'end' && (!isTime || isSessionLabelled(g))) throw tf.errorAt(`${at}/label`, `label: end only applies to intraday bars`);
       if (rule.scale !== undefined) throw tf.errorAt(`${at}/scale`, `a time column cannot be scaled`);
     } else {
       const bad = [...kinds, ...(rule.timezone ? ['timezone'] : []), ...(rule.label ? ['label'] : [])];
       if (bad.length) throw tf.errorAt(`${at}/${bad[0]}`, `${bad[0]} only applies to the time column`);
-      if (Array.isArray(rule.from) && rule.from.length > 1) throw tf.errorAt(`${at}/from`, `only a time column can join several source columns`);
+      if (Array.isArray(rule.from) && rule.from.length > 1 && !rule.map) throw tf.errorAt(`${at}/from`, `only a time column, or a mapped text column, can join several source columns`);
       if (rule.scale !== undefined && col.type !== 'double') throw tf.errorAt(`${at}/scale`, `only a decimal column can be scaled`);
     }
   }

@@ -11,6 +11,8 @@ export interface ReadOptions {
   readonly columns?: readonly string[];
   readonly skip?: number;
   readonly quote?: string;
+  /** json with keyed records (`a.*`): read only the lists under these keys. */
+  readonly keys?: readonly string[];
 }
 
 export type Scalar = string | number | boolean | null;
@@ -24,6 +26,14 @@ export interface ColumnRule {
   readonly label?: 'start' | 'end';
   readonly scale?: number;
   readonly default?: Scalar;
+  /** Source text -> stored text (after joining several `from` columns with a space); others pass as they are. */
+  readonly map?: Readonly<Record<string, string>>;
+  /** The source may lack this field altogether (a vendor omits empty fields): NULL then. */
+  readonly optional?: boolean;
+  /** Text columns: stored in this case. */
+  readonly case?: 'upper' | 'lower';
+  /** Only records whose source fields hold one of these texts get a value; the others get NULL. */
+  readonly when?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface SymbolRule {
@@ -46,12 +56,18 @@ export interface TransformRules {
   readonly nulls?: readonly string[];
 }
 
-export type RecordRuleKind = 'required' | 'ohlc_bracket' | 'positive_prices' | 'non_negative_volume' | 'max_move' | 'in_session';
+export type RecordRuleKind = 'required' | 'ohlc_bracket' | 'positive_prices' | 'non_negative_volume' | 'max_move' | 'in_session' | 'positive' | 'required_when' | 'one_of';
 
 export interface RecordRuleSpec {
   readonly rule: RecordRuleKind;
   readonly tolerance?: number;
   readonly limit?: number;
+  /** positive, required_when, one_of: the columns it checks. */
+  readonly columns?: readonly string[];
+  /** one_of: the values those columns may hold. */
+  readonly values?: readonly string[];
+  /** required_when: the rows it applies to, column -> the values that select them. */
+  readonly when?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Series rules: they flag rows and lower their quality score, and never drop a row. */
@@ -81,6 +97,9 @@ export interface DatasetsConfig {
   readonly datasets: Readonly<Partial<Record<DatasetName, { readonly partitions: readonly PartitionRule[] }>>>;
 }
 
+/** Endpoints a vendor job can name (polygon: aggs, grouped, splits, dividends, tickers; alpaca: bars, corporate_actions). */
+export type VendorEndpoint = 'aggs' | 'grouped' | 'splits' | 'dividends' | 'tickers' | 'bars' | 'corporate_actions';
+
 /** As written in configs/jobs/*.yml (schema: configs/schema/job.schema.json). */
 export interface JobSpec {
   readonly name?: string;
@@ -99,6 +118,8 @@ export interface JobSpec {
     readonly adjustment?: 'raw' | 'split' | 'dividend' | 'all';
     /** alpaca: sip (default), iex or otc. */
     readonly feed?: 'sip' | 'iex' | 'otc';
+    /** Vendor adapters: which of the vendor's endpoints for the dataset (vendorEndpoints in adapters/vendor.ts). */
+    readonly endpoint?: VendorEndpoint;
     readonly read?: ReadOptions;
   };
   readonly transform: string;

@@ -25,9 +25,17 @@ export interface DatasetDef {
   readonly timeColumn: string;
   /** The column naming the instrument, or null for datasets without one. */
   readonly symbolColumn: string | null;
+  /**
+   * Bars of a trading calendar: series rules (gap, volume, stale) score them, in_session
+   * checks them, and the audit judges their completeness and agreement between sources.
+   * Other datasets are events or reference records: record rules and integrity only.
+   */
+  readonly bars: boolean;
+  /** The validation rules a job uses when it names none (configs/validation/<name>.yml). */
+  readonly defaultValidation: string;
 }
 
-export type DatasetName = 'ohlcv';
+export type DatasetName = 'ohlcv' | 'corporate_actions' | 'tickers';
 
 export const datasets: Record<DatasetName, DatasetDef> = {
   ohlcv: {
@@ -48,6 +56,62 @@ export const datasets: Record<DatasetName, DatasetDef> = {
     key: ['symbol', 'ts'],
     timeColumn: 'ts',
     symbolColumn: 'symbol',
+    bars: true,
+    defaultValidation: 'default',
+  },
+  corporate_actions: {
+    name: 'corporate_actions',
+    description: 'splits and dividends, one row per (symbol, ex_date, action); ex_date is the first session traded without the entitlement, at 00:00Z',
+    columns: [
+      { name: 'symbol', type: 'varchar', required: true, description: 'ticker as the vendor names it on the ex-date' },
+      { name: 'ex_date', type: 'timestamp', required: true, description: 'ex-date (splits: execution date) at 00:00, a session date' },
+      {
+        name: 'action',
+        type: 'varchar',
+        required: true,
+        description: 'split (forward or reverse: compare split_from and split_to), cash_dividend, special_dividend, lt_capital_gain, st_capital_gain or stock_dividend',
+      },
+      { name: 'split_from', type: 'double', required: false, description: 'split: shares held before (a 4-for-1 split is 1 -> 4; a 1-for-50 reverse split is 50 -> 1)' },
+      { name: 'split_to', type: 'double', required: false, description: 'split: shares held after' },
+      { name: 'cash_amount', type: 'double', required: false, description: 'cash dividend per share, in currency' },
+      { name: 'stock_rate', type: 'double', required: false, description: 'stock dividend: new shares per share held (0.05 = 5%)' },
+      { name: 'currency', type: 'varchar', required: false, description: 'currency of cash_amount (ISO 4217, upper case), when the vendor says' },
+      { name: 'declaration_date', type: 'date', required: false, description: 'date the action was declared' },
+      { name: 'record_date', type: 'date', required: false, description: 'holders of record on this date are entitled' },
+      { name: 'pay_date', type: 'date', required: false, description: 'date the cash or shares are paid' },
+      { name: 'frequency', type: 'bigint', required: false, description: 'dividends a year (0 one-off, 1, 2, 4, 12), when the vendor says' },
+      { name: 'vendor_id', type: 'varchar', required: false, description: "the vendor's id of the action, when it has one" },
+    ],
+    key: ['symbol', 'ex_date', 'action'],
+    timeColumn: 'ex_date',
+    symbolColumn: 'symbol',
+    bars: false,
+    defaultValidation: 'corporate-actions',
+  },
+  tickers: {
+    name: 'tickers',
+    description: "reference tickers: one row per symbol and as_of, the vendor's record of the listing as of that date (keeps delisted names, for universes without survivorship bias)",
+    columns: [
+      { name: 'symbol', type: 'varchar', required: true, description: 'ticker as the vendor names it (X:BTCUSD for crypto at Polygon)' },
+      { name: 'as_of', type: 'timestamp', required: true, description: "the date the vendor's record describes, at 00:00 (Polygon: last_updated_utc)" },
+      { name: 'name', type: 'varchar', required: false, description: 'issuer or instrument name' },
+      { name: 'market', type: 'varchar', required: false, description: 'stocks, crypto, fx, otc or indices' },
+      { name: 'locale', type: 'varchar', required: false, description: 'us or global' },
+      { name: 'primary_exchange', type: 'varchar', required: false, description: 'MIC of the primary listing, e.g. XNYS, XNAS' },
+      { name: 'type', type: 'varchar', required: false, description: "the vendor's security type, e.g. CS (common stock), ETF, ADRC" },
+      { name: 'active', type: 'boolean', required: true, description: 'listed and trading as of as_of' },
+      { name: 'currency', type: 'varchar', required: false, description: 'trading currency (ISO 4217, upper case)' },
+      { name: 'cik', type: 'varchar', required: false, description: 'SEC central index key, with its leading zeros' },
+      { name: 'composite_figi', type: 'varchar', required: false, description: 'OpenFIGI composite id' },
+      { name: 'share_class_figi', type: 'varchar', required: false, description: 'OpenFIGI share class id' },
+      { name: 'delisted_at', type: 'timestamp', required: false, description: 'when it was delisted (UTC), for inactive tickers' },
+      { name: 'last_updated', type: 'timestamp', required: false, description: "the vendor's last update of the record (UTC)" },
+    ],
+    key: ['symbol', 'as_of'],
+    timeColumn: 'as_of',
+    symbolColumn: 'symbol',
+    bars: false,
+    defaultValidation: 'tickers',
   },
 };
 

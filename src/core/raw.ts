@@ -7,6 +7,11 @@ export interface RawColumn {
   readonly type: ReadType;
   /** The reader already turned the null markers into NULL (CSV's nullstr). */
   readonly nullsMapped?: boolean;
+  /**
+   * Its name in the relation, when that is not `name`: SQL names ignore case, so of two
+   * fields that differ only in case (Polygon's T and t) the second is renamed.
+   */
+  readonly sql?: string;
 }
 
 /** Texts that mean "no value" unless a transform lists its own (`nulls:`). */

@@ -242,6 +242,8 @@ function ruleCounts(records: readonly RejectedRecord[]): SummaryWrite[] {
  */
 async function inputFindings(duck: DuckSession, job: Job): Promise<SummaryWrite[]> {
   const def = job.dataset;
+  // Events and reference records come in whatever order the vendor lists them.
+  if (!def.bars) return [];
   const ts = ident(def.timeColumn);
   const sameSeries = def.symbolColumn ? ` AND a.${ident(def.symbolColumn)} = b.${ident(def.symbolColumn)}` : '';
   const [r] = await duck.all<{ dup: number; ooo: number }>(
@@ -460,8 +462,9 @@ export function seriesLock(ref: SeriesRef): string {
   return `mdw:load:${ref.dataset}:${ref.source}:${ref.granularity}`;
 }
 
-/** The job's series rules as the writer applies them. */
-export function seriesWrite(job: Job): SeriesWrite {
+/** The job's series rules as the writer applies them (none for datasets that are not bars). */
+export function seriesWrite(job: Job): SeriesWrite | null {
+  if (!job.dataset.bars) return null;
   const settings = seriesSettings(job.validation.value);
   const bars = lookbackBars(settings);
   return {

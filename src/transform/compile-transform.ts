@@ -63,10 +63,11 @@ export function compileTransform(input: {
   // Text is trimmed and null markers become NULL; numbers from a typed reader pass as they are.
   const cleaned = [...texts.entries()].map(([source, alias]) => {
     const column = byName.get(source);
-    const value = column?.type === 'DOUBLE' ? ident(source) : cleanText(ident(source), nulls, column?.nullsMapped ?? false);
+    const name = ident(column?.sql ?? source);
+    const value = column?.type === 'DOUBLE' ? name : cleanText(name, nulls, column?.nullsMapped ?? false);
     return `${value} AS ${ident(alias)}`;
   });
-  const raw = sourceColumns.map((c) => `${ident(c.name)} := ${ident(c.name)}`).join(', ');
+  const raw = sourceColumns.map((c) => `${ident(c.sql ?? c.name)} := ${ident(c.sql ?? c.name)}`).join(', ');
   const rn = input.numbered ? '_rn, ' : '';
   const inner = `SELECT _file, ${rn}${cleaned.length ? `${cleaned.join(', ')}, ` : ''}struct_pack(${raw}) AS _raw FROM ${input.from}`;
   // A local date-time is parsed once, then shifted to UTC by its day's offset (see zoneDays).
@@ -127,6 +128,7 @@ export function sourceReadTypes(rules: TransformRules, dataset: DatasetDef): Rec
       ((col?.type === 'double' || col?.type === 'bigint') || (rule.epoch !== undefined && rule.epoch !== 'ns'));
     for (const source of sources) want(source, numeric ? 'DOUBLE' : 'VARCHAR');
   }
+  for (const rule of Object.values(rules.columns)) for (const field of Object.keys(rule.when ?? {})) want(field, 'VARCHAR');
   if (rules.symbol?.from) want(rules.symbol.from, 'VARCHAR');
   return Object.fromEntries(types);
 }
@@ -189,14 +191,29 @@ function columnExpr(
     when: `${withDefault} IS NOT NULL AND ${value} IS NULL`,
     message: `'${col.name}: cannot read "' || ${withDefault} || '" as ${expect.replace(/'/g, "''")}'`,
   });
-  if (col.name === dataset.timeColumn) {
-    const time = timeExpr(rule, g, withDefault);
+  if (col.type === 'timestamp') {
+    // Only the time column is a bar's stamp: another time (a delisting, say) is an instant.
+    const time = timeExpr(rule, g, withDefault, col.name === dataset.timeColumn && isSessionLabelled(g));
     return { value: time.value, errors: [cannotRead(time.value, time.expect), ...(time.gap ? [time.gap] : [])], ...(time.zoned ? { zoned: time.zoned } : {}) };
   }
-  let { value, expect } = typedExpr(col.type, withDefault);
+  let { value, expect } = typedExpr(col.type, mappedText(rule, withDefault));
   const scale = rule.scale ?? (col.role === 'price' ? rules.price_scale : undefined);
   if (scale !== undefined && scale !== 1) value = scaled(value, scale);
-  return { value, errors: [cannotRead(value, expect)] };
+  const when = Object.entries(rule.when ?? {});
+  if (when.length === 0) return { value, errors: [cannotRead(value, expect)] };
+  // A field that means different things by record kind: the others get NULL, and no error.
+  const applies = when.map(([field, texts]) => `coalesce(list_contains([${texts.map(literal).join(', ')}], ${textOf(field)}), false)`).join(' AND ');
+  const error = cannotRead(value, expect);
+  return { value: `(CASE WHEN ${applies} THEN ${value} END)`, errors: [{ when: `${applies} AND ${error.when}`, message: error.message }] };
+}
+
+/** A text after the rule's map and case: mapped texts are replaced, the others pass as they are. */
+function mappedText(rule: ColumnRule, text: string): string {
+  let s = text;
+  const map = Object.entries(rule.map ?? {});
+  if (map.length) s = `(CASE ${s} ${map.map(([a, b]) => `WHEN ${literal(a)} THEN ${literal(b)}`).join(' ')} ELSE ${s} END)`;
+  if (rule.case) s = `${rule.case}(${s})`;
+  return s;
 }
 
 /**
@@ -233,7 +250,7 @@ function typedExpr(type: ColumnType, text: string): { value: string; expect: str
  * are arithmetic, and a local time uses its day's offset from a small table (zoneDays), with
  * ICU only on the few days whose offset changes.
  */
-function timeExpr(rule: ColumnRule, g: Granularity, t: string): { value: string; expect: string; gap?: ErrorCase; zoned?: ZonedTime } {
+function timeExpr(rule: ColumnRule, g: Granularity, t: string, session: boolean): { value: string; expect: string; gap?: ErrorCase; zoned?: ZonedTime } {
   const midnight = (dateExpr: string) => `CAST(${dateExpr} AS TIMESTAMP)`;
   if (rule.date !== undefined) {
     const date = rule.date === '%Y-%m-%d' ? `TRY_CAST(${t} AS DATE)` : `CAST(TRY_STRPTIME(${t}, ${literal(rule.date)}) AS DATE)`;
@@ -258,7 +275,7 @@ function timeExpr(rule: ColumnRule, g: Granularity, t: string): { value: string;
     const offset = `(${at(-1)} = 'Z' OR ${at(-1)} = 'z' OR (${sign(-6)} AND ${at(-3)} = ':') OR (${sign(-5)} AND length(${t}) > 16))`;
     instant = `(CASE WHEN ${offset} THEN make_timestamp(epoch_us(TRY_CAST(${t} AS TIMESTAMPTZ))) END)`;
     expect = 'an RFC 3339 time with offset';
-  } else if (isSessionLabelled(g)) {
+  } else if (session) {
     // A daily bar's local date-time: only its date counts.
     return { value: midnight(`CAST(TRY_STRPTIME(${t}, ${literal(rule.datetime!)}) AS DATE)`), expect: `a date-time (${rule.datetime!})` };
   } else {
@@ -276,7 +293,7 @@ function timeExpr(rule: ColumnRule, g: Granularity, t: string): { value: string;
     };
     return { value: labelled, expect: `a date-time (${rule.datetime!}) in ${rule.timezone!}`, gap, zoned };
   }
-  if (isSessionLabelled(g)) {
+  if (session) {
     // A daily bar stamped at an instant (say New York midnight) belongs to that local date.
     return { value: midnight(zone ? `CAST(timezone(${zone}, to_timestamp(epoch_us(${instant}) / 1000000)) AS DATE)` : `CAST(${instant} AS DATE)`), expect };
   }

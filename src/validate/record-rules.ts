@@ -69,6 +69,40 @@ const recordRules: Record<RecordRuleKind, (spec: RecordRuleSpec, def: DatasetDef
   },
   // Needs the calendar's sessions: run as a join after the row rules (validate/session-rule.ts).
   in_session: () => ({ violated: '', detail: "''" }),
+  positive: (spec, _def, present) => {
+    // A column the transform does not produce is NULL in every row: nothing to check.
+    const cols = spec.columns!.filter(present);
+    if (cols.length === 0) return { violated: '', detail: "''" };
+    return {
+      violated: `coalesce(${cols.map((c) => `${col(c)} <= 0`).join(' OR ')}, false)`,
+      detail: `array_to_string(list_filter([${cols.map((c) => `CASE WHEN ${col(c)} <= 0 THEN ${literal(`${c} `)} || ${num(c)} || ' <= 0' END`).join(', ')}], x -> x IS NOT NULL), ', ')`,
+    };
+  },
+  one_of: (spec, _def, present) => {
+    const cols = spec.columns!.filter(present);
+    if (cols.length === 0) return { violated: '', detail: "''" };
+    const values = `[${spec.values!.map(literal).join(', ')}]`;
+    const bad = (c: string) => `(${col(c)} IS NOT NULL AND NOT list_contains(${values}, CAST(${col(c)} AS VARCHAR)))`;
+    return {
+      violated: `coalesce(${cols.map(bad).join(' OR ')}, false)`,
+      detail:
+        `array_to_string(list_filter([${cols.map((c) => `CASE WHEN ${bad(c)} THEN ${literal(`${c} "`)} || ${col(c)} || '" is not one of ' || ${literal(spec.values!.join(', '))} END`).join(', ')}], x -> x IS NOT NULL), '; ')`,
+    };
+  },
+  required_when: (spec, _def, present) => {
+    const when = Object.entries(spec.when!)
+      .map(([c, values]) => (present(c) ? `${col(c)} IN (${values.map(literal).join(', ')})` : 'false'))
+      .join(' AND ');
+    const missing = (c: string) => (present(c) ? `${col(c)} IS NULL` : 'true');
+    const described = Object.entries(spec.when!)
+      .map(([c, values]) => `${c} ${values.join('/')}`)
+      .join(', ');
+    return {
+      violated: `coalesce((${when}) AND (${spec.columns!.map(missing).join(' OR ')}), false)`,
+      detail:
+        `${literal(`${described} needs `)} || array_to_string(list_filter([${spec.columns!.map((c) => `CASE WHEN ${missing(c)} THEN ${literal(c)} END`).join(', ')}], x -> x IS NOT NULL), ', ')`,
+    };
+  },
 };
 
 /** Record rules as SQL in two steps, cheap for the many rows that pass and exact for the few that fail. */

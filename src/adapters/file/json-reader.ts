@@ -26,14 +26,24 @@ export async function readJson(job: Job, files: readonly string[], read: ReadOpt
     logger.warn(`${f} is empty; nothing to read`);
     return false;
   });
-  const where = locateFields(job, nonEmpty, read, records, keyed, Object.keys(request.columns));
+  const keys = keyed && read.keys ? new Set(read.keys) : null;
+  const where = locateFields(job, nonEmpty, read, records, keys, keyed, Object.keys(request.columns));
   const typeOf = (name: string): ReadType => request.columns[name] ?? 'VARCHAR';
-  const columns: RawColumn[] = Object.keys(request.columns).map((name) => ({ name, type: typeOf(name) }));
+  const seen = new Set<string>();
+  const columns: RawColumn[] = Object.keys(request.columns).map((name, i) => {
+    const clash = seen.has(name.toLowerCase());
+    seen.add(name.toLowerCase());
+    return { name, type: typeOf(name), ...(clash ? { sql: `${name}_${i}` } : {}) };
+  });
   const top = columns.filter((c) => where.get(c.name) === 'document' && c.name !== '_key');
   const inRecord = columns.filter((c) => where.get(c.name) === 'record');
   const spec: string[] = top.map((c) => `${literal(c.name)}: ${literal(c.type)}`);
+  // DuckDB's struct fields ignore case: a record with both T (ticker) and t (time), as
+  // Polygon's grouped daily has, is read as JSON and its fields picked by exact name.
+  const folded = inRecord.map((c) => c.name.toLowerCase());
+  const asJson = folded.some((n, i) => folded.indexOf(n) !== i);
   if (records.length > 0) {
-    let type = `STRUCT(${inRecord.map((c) => `${ident(c.name)} ${c.type}`).join(', ')})[]`;
+    let type = asJson ? 'JSON[]' : `STRUCT(${inRecord.map((c) => `${ident(c.name)} ${c.type}`).join(', ')})[]`;
     if (keyed) type = `MAP(VARCHAR, ${type})`;
     for (const key of records.slice(1).reverse()) type = `STRUCT(${ident(key)} ${type})`;
     spec.push(`${literal(records[0]!)}: ${literal(type)}`);
@@ -46,22 +56,28 @@ export async function readJson(job: Job, files: readonly string[], read: ReadOpt
   const byPosition = records.length > 0 && !keyed;
   const numbered = byPosition || Boolean(request.numbered);
   const recordPath = records.map(ident).join('.');
+  const unnested = (list: string) => (asJson ? `unnest(${list}) AS _mdw_record` : `unnest(${list}, recursive := true)`);
   const recordSelect = byPosition
-    ? [`generate_subscripts(${recordPath}, 1) AS _pos`, `unnest(${recordPath}, recursive := true)`]
+    ? [`generate_subscripts(${recordPath}, 1) AS _pos`, unnested(recordPath)]
     : keyed
-      ? [`_e.key AS _key`, `unnest(_e.value, recursive := true)`]
+      ? [`_e.key AS _key`, unnested('_e.value')]
       : [];
+  const picked = (c: RawColumn) =>
+    asJson && where.get(c.name) === 'record'
+      ? `${c.type === 'VARCHAR' ? `json_extract_string(_mdw_record, ${literal(`$."${c.name}"`)})` : `TRY_CAST(json_extract_string(_mdw_record, ${literal(`$."${c.name}"`)}) AS ${c.type})`} AS ${ident(c.sql ?? c.name)}`
+      : ident(c.name);
   // A keyed list is unnested twice: its entries (key, list), then each list.
-  const source = (scan: string) => (keyed ? `(SELECT *, unnest(map_entries(${recordPath})) AS _e FROM ${scan})` : scan);
-  const rn = !numbered ? '' : byPosition ? 'o.i * 4294967296 + _pos AS _rn, ' : 'row_number() OVER () AS _rn, ';
+  const entries = (scan: string) => `(SELECT *, unnest(map_entries(${recordPath})) AS _e FROM ${scan})`;
+  const source = (scan: string) => (!keyed ? scan : keys ? `(SELECT * FROM ${entries(scan)} WHERE _e.key IN (SELECT unnest(${stringList([...keys])})))` : entries(scan));
+  const rn = !numbered ? '' : byPosition ? 'o._mdw_i * 4294967296 + _pos AS _rn, ' : 'row_number() OVER () AS _rn, ';
   const relation = nonEmpty.length
-    ? `(SELECT filename AS _file, ${rn}${columns.map((c) => ident(c.name)).join(', ')} FROM (` +
+    ? `(SELECT filename AS _file, ${rn}${columns.map(picked).join(', ')} FROM (` +
       `SELECT filename, ${[...top.map((c) => ident(c.name)), ...recordSelect].join(', ')} ` +
       `FROM ${source(`read_json(${pathList(nonEmpty)}, format = ${literal(read.format === 'ndjson' ? 'newline_delimited' : 'auto')}, filename = true, columns = {${spec.join(', ')}})`)})` +
-      `${byPosition ? ` JOIN ${ordinals} o ON o.name = filename` : ''})`
+      `${byPosition ? ` JOIN ${ordinals} o ON o._mdw_name = filename` : ''})`
     : `(SELECT NULL::VARCHAR AS _file, ${numbered ? 'NULL::BIGINT AS _rn, ' : ''}${columns.map((c) => `NULL::${c.type} AS ${ident(c.name)}`).join(', ')} WHERE false)`;
   const prepare = byPosition
-    ? [`CREATE OR REPLACE TEMP TABLE ${ordinals} AS SELECT unnest(${stringList(nonEmpty)}) AS name, generate_subscripts(${stringList(nonEmpty)}, 1) AS i`]
+    ? [`CREATE OR REPLACE TEMP TABLE ${ordinals} AS SELECT unnest(${stringList(nonEmpty)}) AS _mdw_name, generate_subscripts(${stringList(nonEmpty)}, 1) AS _mdw_i`]
     : [];
   return { relation, columns, numbered, inputs: files, rejects: null, reread: null, prepare };
 }
@@ -72,9 +88,13 @@ function locateFields(
   files: readonly string[],
   read: ReadOptions,
   records: readonly string[],
+  keys: ReadonlySet<string> | null,
   keyed: boolean,
   needed: readonly string[],
 ): Map<string, 'document' | 'record'> {
+  // Fields that only optional column rules read may be missing from every record.
+  const rules = Object.values(job.transform.value.columns);
+  const optional = new Set(needed.filter((f) => rules.every((r) => !([r.from].flat().includes(f)) || r.optional)));
   const documentKeys = new Set<string>();
   const recordKeys = new Set<string>();
   for (const file of files.slice(0, sampleFiles)) {
@@ -95,7 +115,8 @@ function locateFields(
       for (const k of Object.keys(value as object)) documentKeys.add(k);
       let list: unknown = value;
       for (const key of records) list = (list as Record<string, unknown> | undefined)?.[key];
-      const lists = keyed && list && typeof list === 'object' && !Array.isArray(list) ? Object.values(list) : [list];
+      const lists =
+        keyed && list && typeof list === 'object' && !Array.isArray(list) ? Object.entries(list).filter(([k]) => !keys || keys.has(k)).map(([, l]) => l as unknown) : [list];
       for (const l of lists) if (Array.isArray(l)) for (const r of l.slice(0, 100)) for (const k of Object.keys(r as object)) recordKeys.add(k);
     }
   }
@@ -105,7 +126,7 @@ function locateFields(
     if (recordKeys.has(name)) where.set(name, 'record');
     else if (documentKeys.has(name)) where.set(name, 'document');
     // Pages with no records at all (an empty vendor result) have nothing to check a field against.
-    else if (records.length > 0 && recordKeys.size === 0) where.set(name, 'record');
+    else if ((records.length > 0 && recordKeys.size === 0) || optional.has(name)) where.set(name, 'record');
     else if (files.length > 0) {
       throw new ConfigError(
         `no field "${name}" (read by transform "${job.spec.transform}") in the ${records.length ? `documents or their ${records.join('.')} records` : 'records'} ` +
