@@ -215,6 +215,158 @@ describe('Alpaca stock bars through the simulator', () => {
   });
 });
 
+describe('corporate actions, reference tickers and grouped daily through the simulator', () => {
+  const alpacaKeys = { ALPACA_KEY_ID: 'AKSIMID', ALPACA_SECRET_KEY: 'sk-alpaca-SECRET-42' };
+  const job = (name: string, yaml: string) => {
+    writeFileSync(path.join(configs, 'jobs', `${name}.yml`), yaml);
+    return loadJob(configs, name, ctx.env);
+  };
+  const rows = async <T>(sql: string) => (await ctx.duck()).all<T>(sql);
+  const actionsOf = (source: string) =>
+    rows<Record<string, unknown>>(
+      `SELECT symbol, strftime(ex_date, '%Y-%m-%d') AS ex_date, action, split_from, split_to, cash_amount, stock_rate, currency, ` +
+        `CAST(record_date AS VARCHAR) AS record_date, CAST(pay_date AS VARCHAR) AS pay_date, frequency, vendor_id ` +
+        `FROM read_parquet('${ctx.paths.lake}/corporate_actions/source=${source}/**/*.parquet') ORDER BY ex_date, symbol, action`,
+    );
+
+  test('Polygon splits and dividends follow next_url into one corporate_actions series; a bad record is quarantined by its rule; a closed window is not asked again', async () => {
+    sim.pageSize = 3;
+    const window = 'symbols: [AAPL, TSLA, MNTS, COST]\nwindow: { from: 2020-01-01, to: 2024-12-31 }\n';
+    const splits = job('pca-splits', `dataset: corporate_actions\ngranularity: 1d\nsource: { name: pca, adapter: polygon, endpoint: splits }\n${window}transform: polygon-splits\n`);
+    const dividends = job('pca-dividends', `dataset: corporate_actions\ngranularity: 1d\nsource: { name: pca, adapter: polygon, endpoint: dividends }\n${window}transform: polygon-dividends\n`);
+    // Two records a vendor might send wrong: a dividend of 0, and a type nobody knows.
+    sim.dividends.push(
+      { ticker: 'TSLA', ex_dividend_date: '2024-01-05', cash_amount: 0, dividend_type: 'CD', id: 'D-BAD-0' },
+      { ticker: 'MNTS', ex_dividend_date: '2024-01-05', cash_amount: 1, dividend_type: 'XX', id: 'D-BAD-XX' },
+    );
+    try {
+      const s = await runIngest(ctx, splits, all);
+      const d = await runIngest(ctx, dividends, all);
+      expect(s.counts).toMatchObject({ recordsIn: 4, out: 4, quarantined: 0 });
+      expect(d.counts).toMatchObject({ recordsIn: 11, out: 9, quarantined: 2 });
+    } finally {
+      sim.dividends.splice(-2);
+      sim.pageSize = 100;
+    }
+    // One request per symbol and endpoint, and AAPL's 8 dividends over 3 pages of 3.
+    const asked = sim.requests.map((r) => new URL(r.url, 'http://x'));
+    expect(asked.filter((u) => u.pathname === '/v3/reference/splits')).toHaveLength(4);
+    expect(asked.filter((u) => u.pathname === '/v3/reference/dividends' && u.searchParams.get('ticker') === 'AAPL')).toHaveLength(3);
+    const first = asked.find((u) => u.pathname === '/v3/reference/dividends')!.searchParams;
+    expect([first.get('ex_dividend_date.gte'), first.get('ex_dividend_date.lte'), first.get('limit')]).toEqual(['2020-01-01', '2024-12-31', '1000']);
+
+    const stored = await actionsOf('pca');
+    expect(stored.filter((r) => r.action === 'split')).toEqual([
+      { symbol: 'AAPL', ex_date: '2020-08-31', action: 'split', split_from: 1, split_to: 4, cash_amount: null, stock_rate: null, currency: null, record_date: null, pay_date: null, frequency: null, vendor_id: 'S-AAPL-2020' },
+      { symbol: 'TSLA', ex_date: '2020-08-31', action: 'split', split_from: 1, split_to: 5, cash_amount: null, stock_rate: null, currency: null, record_date: null, pay_date: null, frequency: null, vendor_id: 'S-TSLA-2020' },
+      { symbol: 'TSLA', ex_date: '2022-08-25', action: 'split', split_from: 1, split_to: 3, cash_amount: null, stock_rate: null, currency: null, record_date: null, pay_date: null, frequency: null, vendor_id: 'S-TSLA-2022' },
+      { symbol: 'MNTS', ex_date: '2023-08-24', action: 'split', split_from: 50, split_to: 1, cash_amount: null, stock_rate: null, currency: null, record_date: null, pay_date: null, frequency: null, vendor_id: 'S-MNTS-2023' },
+    ]);
+    const cash = stored.filter((r) => r.action !== 'split');
+    expect(cash.map((r) => [r.symbol, r.ex_date, r.action, r.cash_amount])).toEqual([
+      ...sim.dividends.filter((x) => x.ticker === 'AAPL').slice(0, 4).map((x) => ['AAPL', x.ex_dividend_date, 'cash_dividend', x.cash_amount]),
+      ['COST', '2023-12-27', 'special_dividend', 15],
+      ...sim.dividends.filter((x) => x.ticker === 'AAPL').slice(4).map((x) => ['AAPL', x.ex_dividend_date, 'cash_dividend', x.cash_amount]),
+    ]);
+    expect(cash[0]).toMatchObject({ currency: 'USD', record_date: '2023-02-14', pay_date: '2023-02-16', frequency: 4, vendor_id: 'D-AAPL-2023-02-10' });
+
+    const { sql } = await ctx.catalog();
+    const bad = await sql<{ rules: string[]; reason: string }[]>`
+      select q.rules, q.reason from mdw.quarantine_record q join mdw.data_source s on s.id = q.source_id where s.name = 'pca' order by q.reason`;
+    expect(bad).toEqual([
+      { rules: ['one_of'], reason: 'one_of: action "XX" is not one of split, cash_dividend, special_dividend, lt_capital_gain, st_capital_gain, stock_dividend' },
+      { rules: ['positive'], reason: 'positive: cash_amount 0.0 <= 0' },
+    ]);
+
+    const before = await lakeContent(path.join(ctx.paths.lake, 'corporate_actions'));
+    sim.requests.length = 0;
+    expect((await runIngest(ctx, splits, all)).counts.out).toBe(0);
+    expect((await runIngest(ctx, dividends, all)).counts.out).toBe(0);
+    expect(sim.requests).toHaveLength(0);
+    expect(await lakeContent(path.join(ctx.paths.lake, 'corporate_actions'))).toEqual(before);
+  });
+
+  test('reference tickers keep each version of a record under the date it describes, delisted names included, so a universe can be rebuilt as of any day', async () => {
+    const tickers = job('ptk', 'dataset: tickers\ngranularity: 1d\nsource: { name: ptk, adapter: polygon }\ntransform: polygon-tickers\n');
+    const asOf = (to: string) => ({ ...all, window: { from: null, toExclusive: new Date(Date.parse(`${to}T00:00:00Z`) + 86_400_000) } });
+    await runIngest(ctx, tickers, asOf('2023-03-31'));
+    await runIngest(ctx, tickers, asOf('2024-06-28'));
+    const asked = sim.requests.map((r) => new URL(r.url, 'http://x').searchParams).map((q) => `${q.get('date')} active=${q.get('active')}`);
+    expect(asked).toEqual(['2023-03-31 active=true', '2023-03-31 active=false', '2024-06-28 active=true', '2024-06-28 active=false']);
+    const stored = await rows<{ symbol: string; as_of: string; active: boolean; delisted_at: string | null; currency: string; primary_exchange: string }>(
+      `SELECT symbol, strftime(as_of, '%Y-%m-%d') AS as_of, active, strftime(delisted_at, '%Y-%m-%dT%H:%M:%SZ') AS delisted_at, currency, primary_exchange ` +
+        `FROM read_parquet('${ctx.paths.lake}/tickers/source=ptk/**/*.parquet') ORDER BY symbol, as_of`,
+    );
+    expect(stored.map((r) => `${r.symbol} ${r.as_of} ${r.active} ${r.delisted_at}`)).toEqual([
+      'AAPL 2023-03-31 true null',
+      'AAPL 2024-06-28 true null',
+      'BBBY 2023-03-31 true null',
+      'BBBY 2023-05-03 false 2023-05-03T00:00:00Z',
+      'MSFT 2023-03-31 true null',
+      'MSFT 2024-06-28 true null',
+      'SPY 2023-03-31 true null',
+      'SPY 2024-06-28 true null',
+    ]);
+    expect(stored[0]).toMatchObject({ currency: 'USD', primary_exchange: 'XNAS' });
+    // The universe as of a day: each symbol's latest record on or before it.
+    const universe = async (day: string) =>
+      (
+        await rows<{ symbol: string }>(
+          `SELECT symbol FROM read_parquet('${ctx.paths.lake}/tickers/source=ptk/**/*.parquet') WHERE as_of <= DATE '${day}' ` +
+            `QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY as_of DESC) = 1 AND active ORDER BY symbol`,
+        )
+      ).map((r) => r.symbol);
+    expect(await universe('2023-04-14')).toEqual(['AAPL', 'BBBY', 'MSFT', 'SPY']);
+    expect(await universe('2024-07-01')).toEqual(['AAPL', 'MSFT', 'SPY']);
+  });
+
+  test('grouped daily asks one page per XNYS session, reads T and t apart, and keeps only the symbols asked for', async () => {
+    const grouped = job('pgd', 'dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsource: { name: pgd, adapter: polygon, endpoint: grouped }\nwindow: { from: 2024-03-01, to: 2024-03-08 }\ntransform: polygon-grouped\n');
+    const result = await runIngest(ctx, grouped, { ...all, symbols: ['AAPL', 'SPY'] });
+    const days = ['2024-03-01', '2024-03-04', '2024-03-05', '2024-03-06', '2024-03-07', '2024-03-08'];
+    expect(sim.requests.map((r) => r.url.split('?')[0])).toEqual(days.map((d) => `/v2/aggs/grouped/locale/us/market/stocks/${d}`));
+    expect(new URL(sim.requests[0]!.url, 'http://x').searchParams.get('adjusted')).toBe('false');
+    expect(result.counts).toMatchObject({ recordsIn: 24, out: 12, filtered: 12, quarantined: 0 });
+    const stored = await rows<{ symbol: string; day: string; close: number; volume: number }>(
+      `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, close, volume FROM read_parquet('${ctx.paths.lake}/ohlcv/source=pgd/**/*.parquet') ORDER BY symbol, ts`,
+    );
+    expect(stored).toEqual(['AAPL', 'SPY'].flatMap((sym) => VendorSim.bars(sym, 'day', 1, '2020-01-01', '2024-03-08').slice(-6).map((b, i) => ({ symbol: sym, day: days[i], close: b.c, volume: b.v }))));
+  });
+
+  test('Alpaca corporate actions: splits both ways, cash, special and stock dividends, each rate in its own column; the same events as Polygon', async () => {
+    sim.alpacaKeys = { id: 'AKSIMID', secret: 'sk-alpaca-SECRET-42' };
+    writeFileSync(
+      path.join(configs, 'endpoints.yml'),
+      readFileSync(path.join(configs, 'endpoints.yml'), 'utf8') +
+        `  alpaca:\n    base_url: \${MDW_ALPACA_URL:-https://data.alpaca.markets}\n    rpm: 60000\n    daily_budget: 1000\n    timeout_ms: 700\n` +
+        `    auth: { kind: headers, env: { APCA-API-KEY-ID: ALPACA_KEY_ID, APCA-API-SECRET-KEY: ALPACA_SECRET_KEY } }\n` +
+        `    datasets:\n      corporate_actions: { endpoint: /v1/corporate-actions, unique: false, weight: 8 }\n`,
+    );
+    await ctx.close();
+    ctx = testContext({ home, databaseUrl: url, configDir: configs, env: { ...alpacaKeys, MDW_POLYGON_URL: sim.url, POLYGON_API_KEY: key, MDW_ALPACA_URL: sim.url } });
+    sim.pageSize = 4;
+    const actions = job('aca', 'dataset: corporate_actions\ngranularity: 1d\nsource: { name: aca, adapter: alpaca }\nsymbols: [AAPL, TSLA, MNTS, COST, MSBC, FB]\nwindow: { from: 2020-01-01, to: 2024-12-31 }\ntransform: alpaca-corporate-actions\n');
+    try {
+      expect((await runIngest(ctx, actions, all)).counts).toMatchObject({ recordsIn: 14, out: 14, quarantined: 0 });
+    } finally {
+      sim.pageSize = 100;
+    }
+    const q = new URL(sim.requests[0]!.url, 'http://x').searchParams;
+    expect([q.get('types'), q.get('start'), q.get('end'), q.get('symbols')]).toEqual(['forward_split,reverse_split,cash_dividend,stock_dividend', '2020-01-01', '2024-12-31', 'AAPL,TSLA,MNTS,COST,MSBC,FB']);
+    expect(sim.requests).toHaveLength(4);
+    const stored = await actionsOf('aca');
+    expect(stored.find((r) => r.symbol === 'MNTS')).toMatchObject({ action: 'split', split_from: 50, split_to: 1, cash_amount: null, stock_rate: null });
+    expect(stored.find((r) => r.symbol === 'MSBC')).toMatchObject({ ex_date: '2023-05-19', action: 'stock_dividend', stock_rate: 0.05, cash_amount: null, pay_date: '2023-06-05' });
+    expect(stored.find((r) => r.symbol === 'COST')).toMatchObject({ action: 'special_dividend', cash_amount: 15, stock_rate: null });
+    expect(stored.find((r) => r.symbol === 'AAPL' && r.action === 'cash_dividend')).toMatchObject({ ex_date: '2023-02-10', cash_amount: 0.23, stock_rate: null, vendor_id: 'D-AAPL-2023-02-10' });
+    // Both vendors' view of the same events, compared on the key and the numbers.
+    const polygon = job('pca2', 'dataset: corporate_actions\ngranularity: 1d\nsource: { name: pca2, adapter: polygon, endpoint: splits }\nsymbols: [AAPL, TSLA, MNTS]\nwindow: { from: 2020-01-01, to: 2024-12-31 }\ntransform: polygon-splits\n');
+    await runIngest(ctx, polygon, all);
+    const pick = (r: Record<string, unknown>) => [r.symbol, r.ex_date, r.split_from, r.split_to];
+    expect((await actionsOf('aca')).filter((r) => r.action === 'split').map(pick)).toEqual((await actionsOf('pca2')).map(pick));
+  });
+});
+
 describe('budgets, interruptions and secrets, across processes', () => {
   const mdw = async (...args: string[]) => {
     await ctx.close();

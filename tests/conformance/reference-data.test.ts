@@ -191,3 +191,126 @@ describe('Alpaca bars payloads', () => {
     expect(got).toEqual(want);
   });
 });
+
+/** A saved page's records, as JSON.parse reads them. */
+function pageRecords<T>(job: ReturnType<typeof loadJob>, pick: (page: Record<string, unknown>) => T[]): T[] {
+  return (job.spec.source.files ?? []).flatMap((p) => expandGlob(p, job.dir)).flatMap((f) => pick(JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>));
+}
+
+const everything = { window: { from: null, toExclusive: null }, symbols: null, dryRun: false, runId: null };
+
+describe('Polygon reference payloads', () => {
+  const actions = (source: string) =>
+    ctx.duck().then((duck) =>
+      duck.all<Record<string, unknown>>(
+        `SELECT symbol, strftime(ex_date, '%Y-%m-%d') AS ex_date, action, split_from, split_to, cash_amount, CAST(declaration_date AS VARCHAR) AS declared, ` +
+          `CAST(record_date AS VARCHAR) AS record_date, CAST(pay_date AS VARCHAR) AS pay_date, frequency FROM read_parquet('${ctx.paths.lake}/corporate_actions/source=${source}/**/*.parquet') ` +
+          `ORDER BY symbol, ex_date, action`,
+      ),
+    );
+
+  test('every split of the saved pages is a corporate action: the execution date as ex-date, split_from -> split_to as sent (reverse splits too)', async () => {
+    const job = loadJob(configDir, 'polygon-reference-splits', ctx.env);
+    type Split = { ticker: string; execution_date: string; split_from: number; split_to: number };
+    const want = pageRecords(job, (p) => p.results as Split[])
+      .map((r) => ({ symbol: r.ticker, ex_date: r.execution_date, action: 'split', split_from: r.split_from, split_to: r.split_to }))
+      .sort((a, b) => a.symbol.localeCompare(b.symbol) || a.ex_date.localeCompare(b.ex_date));
+    expect(want).toHaveLength(12);
+    expect((await runIngest(ctx, job, everything)).counts).toMatchObject({ recordsIn: 12, out: 12, quarantined: 0 });
+    const got = (await actions('polygon-reference')).filter((r) => r.action === 'split');
+    expect(got.map(({ symbol, ex_date, action, split_from, split_to }) => ({ symbol, ex_date, action, split_from, split_to }))).toEqual(want);
+    // Spot checks against the files: AAPL's 4-for-1 of 2020, BRW's 2-for-1 reverse split.
+    expect(got.find((r) => r.symbol === 'AAPL' && r.ex_date === '2020-08-31')).toMatchObject({ split_from: 1, split_to: 4 });
+    expect(got.find((r) => r.symbol === 'BRW')).toMatchObject({ ex_date: '2022-05-20', split_from: 2, split_to: 1 });
+  });
+
+  test('every dividend of the saved page is a cash dividend with its amount, dates and frequency as sent', async () => {
+    const job = loadJob(configDir, 'polygon-reference-dividends', ctx.env);
+    type Dividend = { ticker: string; ex_dividend_date: string; cash_amount: number; dividend_type: string; declaration_date: string; record_date: string; pay_date: string; frequency: number };
+    const want = pageRecords(job, (p) => p.results as Dividend[])
+      .map((r) => ({
+        symbol: r.ticker,
+        ex_date: r.ex_dividend_date,
+        action: r.dividend_type === 'CD' ? 'cash_dividend' : r.dividend_type,
+        split_from: null,
+        split_to: null,
+        cash_amount: r.cash_amount,
+        declared: r.declaration_date,
+        record_date: r.record_date,
+        pay_date: r.pay_date,
+        frequency: r.frequency,
+      }))
+      .sort((a, b) => a.symbol.localeCompare(b.symbol) || a.ex_date.localeCompare(b.ex_date));
+    expect(want).toHaveLength(10);
+    expect((await runIngest(ctx, job, everything)).counts).toMatchObject({ recordsIn: 10, out: 10, quarantined: 0 });
+    expect((await actions('polygon-reference')).filter((r) => r.action !== 'split')).toEqual(want);
+  });
+
+  test('every ticker of the saved pages is stored as of the UTC date of last_updated_utc, with its identifiers as sent', async () => {
+    const job = loadJob(configDir, 'polygon-reference-tickers', ctx.env);
+    type Ticker = { ticker: string; name: string; primary_exchange: string; active: boolean; currency_name: string; cik: string; composite_figi: string; last_updated_utc: string };
+    const want = pageRecords(job, (p) => p.results as Ticker[])
+      .map((r) => ({
+        symbol: r.ticker,
+        as_of: r.last_updated_utc.slice(0, 10),
+        name: r.name,
+        primary_exchange: r.primary_exchange,
+        active: r.active,
+        currency: r.currency_name.toUpperCase(),
+        cik: r.cik,
+        composite_figi: r.composite_figi,
+      }))
+      .sort((a, b) => a.symbol.localeCompare(b.symbol) || a.as_of.localeCompare(b.as_of));
+    expect(want.map((w) => `${w.symbol} ${w.as_of}`)).toEqual(['A 2021-04-25', 'A 2022-04-27', 'AA 2022-04-27']);
+    expect((await runIngest(ctx, job, everything)).counts).toMatchObject({ recordsIn: 3, out: 3, quarantined: 0 });
+    const duck = await ctx.duck();
+    const got = await duck.all(
+      `SELECT symbol, strftime(as_of, '%Y-%m-%d') AS as_of, name, primary_exchange, active, currency, cik, composite_figi ` +
+        `FROM read_parquet('${ctx.paths.lake}/tickers/source=polygon-reference/**/*.parquet') ORDER BY symbol, as_of`,
+    );
+    expect(got).toEqual(want);
+  });
+
+  test('the grouped daily page: T is the symbol and t (ms) the New York session date, though the record has both', async () => {
+    const job = loadJob(configDir, 'polygon-reference-grouped', ctx.env);
+    type Bar = { T: string; t: number; o: number; h: number; l: number; c: number; v: number; vw: number; n: number };
+    const nyDate = (ms: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date(ms));
+    const want = pageRecords(job, (p) => p.results as Bar[]).map((r) => ({ symbol: r.T, day: nyDate(r.t), open: r.o, high: r.h, low: r.l, close: r.c, volume: r.v, vwap: r.vw, trades: r.n }));
+    expect(want).toEqual([{ symbol: 'GIK', day: '2020-10-14', open: 9.99, high: 10.02, low: 9.9, close: 10.02, volume: 895345, vwap: 9.9979, trades: 96 }]);
+    expect((await runIngest(ctx, job, everything)).counts).toMatchObject({ recordsIn: 1, out: 1, quarantined: 0 });
+    const duck = await ctx.duck();
+    const got = await duck.all(
+      `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, open, high, low, close, volume, vwap, trades FROM read_parquet('${ctx.paths.lake}/ohlcv/source=polygon-grouped-reference/**/*.parquet')`,
+    );
+    expect(got).toEqual(want);
+  });
+});
+
+describe('Alpaca corporate actions payloads', () => {
+  test('splits and cash and stock dividends of the saved pages become corporate actions with each rate in its column; other kinds are not read', async () => {
+    const job = loadJob(configDir, 'alpaca-reference-corporate-actions', ctx.env);
+    type Action = { symbol: string; ex_date: string; old_rate?: number; new_rate?: number; rate?: number; special?: boolean };
+    const kinds: Record<string, (a: Action) => Record<string, unknown>> = {
+      forward_splits: (a) => ({ action: 'split', split_from: a.old_rate, split_to: a.new_rate, cash_amount: null, stock_rate: null }),
+      reverse_splits: (a) => ({ action: 'split', split_from: a.old_rate, split_to: a.new_rate, cash_amount: null, stock_rate: null }),
+      cash_dividends: (a) => ({ action: a.special ? 'special_dividend' : 'cash_dividend', split_from: null, split_to: null, cash_amount: a.rate, stock_rate: null }),
+      stock_dividends: (a) => ({ action: 'stock_dividend', split_from: null, split_to: null, cash_amount: null, stock_rate: a.rate }),
+    };
+    const want = pageRecords(job, (p) =>
+      Object.entries(p.corporate_actions as Record<string, Action[]>)
+        .filter(([kind]) => kind in kinds)
+        .flatMap(([kind, list]) => list.map((a) => ({ symbol: a.symbol, ex_date: a.ex_date, ...kinds[kind]!(a) }))),
+    ).sort((a, b) => a.symbol.localeCompare(b.symbol));
+    expect(want.map((w) => w.symbol)).toEqual(['FBL', 'FCF', 'MNTS', 'MSBC', 'NVDL', 'SRE', 'ZMTBY']);
+    expect((await runIngest(ctx, job, everything)).counts).toMatchObject({ recordsIn: 7, out: 7, quarantined: 0 });
+    const duck = await ctx.duck();
+    const got = await duck.all(
+      `SELECT symbol, strftime(ex_date, '%Y-%m-%d') AS ex_date, action, split_from, split_to, cash_amount, stock_rate ` +
+        `FROM read_parquet('${ctx.paths.lake}/corporate_actions/source=alpaca-reference/**/*.parquet') ORDER BY symbol`,
+    );
+    expect(got).toEqual(want);
+    // Spot checks against the files: MNTS's 1-for-50 reverse split, MSBC's 5% stock dividend.
+    expect(got.find((r) => r.symbol === 'MNTS')).toMatchObject({ split_from: 50, split_to: 1 });
+    expect(got.find((r) => r.symbol === 'MSBC')).toMatchObject({ action: 'stock_dividend', stock_rate: 0.05, cash_amount: null });
+  });
+});

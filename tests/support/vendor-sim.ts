@@ -96,7 +96,7 @@ export class VendorSim {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(body);
     };
-    const alpaca = url.startsWith('/v2/stocks/');
+    const alpaca = url.startsWith('/v2/stocks/') || url.startsWith('/v1/corporate-actions');
     if (alpaca && this.alpacaKeys && (req.headers['apca-api-key-id'] !== this.alpacaKeys.id || req.headers['apca-api-secret-key'] !== this.alpacaKeys.secret)) {
       return send(401, JSON.stringify({ message: 'unauthorized.' }));
     }
@@ -120,6 +120,8 @@ export class VendorSim {
         break;
     }
     if (url.startsWith('/v2/stocks/bars')) return this.alpacaBars(url, fault?.kind, send);
+    if (url.startsWith('/v1/corporate-actions')) return this.alpacaActions(url, fault?.kind, send);
+    if (url.startsWith('/v3/reference/') || url.startsWith('/v2/aggs/grouped/')) return this.polygonReference(url, fault?.kind, send);
     const m = /^\/v2\/aggs\/ticker\/([^/]+)\/range\/(\d+)\/(\w+)\/(\d{4}-\d{2}-\d{2})\/(\d{4}-\d{2}-\d{2})/.exec(url);
     if (!m) return send(404, JSON.stringify({ status: 'NOT_FOUND', error: 'no such route' }));
     const [, ticker, mult, span, from, to] = m as unknown as [string, string, string, string, string, string];
@@ -167,5 +169,126 @@ export class VendorSim {
     // A page loop: the token handed back is the one this page was asked with (or page 1's).
     const token = kind === 'loop' ? (q.get('page_token') ?? Buffer.from('0').toString('base64')) : more ? Buffer.from(String(offset + this.pageSize)).toString('base64') : null;
     send(200, JSON.stringify({ bars, next_page_token: token }));
+  }
+
+  /** The US stocks the grouped daily endpoint lists. */
+  universe = ['AAPL', 'MSFT', 'SPY', 'TSLA'];
+  /** Splits the vendor knows (Polygon's shape; Alpaca's is derived from it). */
+  splits: { ticker: string; execution_date: string; split_from: number; split_to: number; id: string }[] = [
+    { ticker: 'AAPL', execution_date: '2020-08-31', split_from: 1, split_to: 4, id: 'S-AAPL-2020' },
+    { ticker: 'TSLA', execution_date: '2020-08-31', split_from: 1, split_to: 5, id: 'S-TSLA-2020' },
+    { ticker: 'TSLA', execution_date: '2022-08-25', split_from: 1, split_to: 3, id: 'S-TSLA-2022' },
+    { ticker: 'MNTS', execution_date: '2023-08-24', split_from: 50, split_to: 1, id: 'S-MNTS-2023' },
+  ];
+  /** Dividends the vendor knows: quarterly AAPL cash, a special one, and what tests add. */
+  dividends: { ticker: string; ex_dividend_date: string; cash_amount: number; dividend_type: string; currency?: string; declaration_date?: string; pay_date?: string; record_date?: string; frequency?: number; id: string }[] = [
+    ...['2023-02-10', '2023-05-12', '2023-08-11', '2023-11-10', '2024-02-09', '2024-05-10', '2024-08-12', '2024-11-08'].map((d, i) => ({
+      ticker: 'AAPL',
+      ex_dividend_date: d,
+      cash_amount: [0.23, 0.24, 0.24, 0.24, 0.24, 0.25, 0.25, 0.25][i]!,
+      dividend_type: 'CD',
+      currency: 'USD',
+      pay_date: d.slice(0, 8) + '16',
+      record_date: d.slice(0, 8) + '14',
+      frequency: 4,
+      id: `D-AAPL-${d}`,
+    })),
+    { ticker: 'COST', ex_dividend_date: '2023-12-27', cash_amount: 15, dividend_type: 'SC', currency: 'USD', frequency: 0, id: 'D-COST-2023-SC' },
+  ];
+  /** Listings: active names, and one delisted on 2023-06-30 (its record changed that day). */
+  tickers: { ticker: string; name: string; active: boolean; delisted_utc?: string; primary_exchange: string; type: string }[] = [
+    { ticker: 'AAPL', name: 'Apple Inc.', active: true, primary_exchange: 'XNAS', type: 'CS' },
+    { ticker: 'MSFT', name: 'Microsoft Corp', active: true, primary_exchange: 'XNAS', type: 'CS' },
+    { ticker: 'SPY', name: 'SPDR S&P 500 ETF Trust', active: true, primary_exchange: 'ARCX', type: 'ETF' },
+    { ticker: 'BBBY', name: 'Bed Bath & Beyond Inc.', active: false, delisted_utc: '2023-05-03T00:00:00Z', primary_exchange: 'XNAS', type: 'CS' },
+  ];
+
+  /** Polygon reference lists and grouped daily, paged by next_url with a cursor of this sim's own. */
+  private polygonReference(url: string, kind: FaultKind | undefined, send: (status: number, body: string) => void): void {
+    const u = new URL(url, 'http://sim');
+    const q = u.searchParams;
+    const between = (d: string, field: string) => (!q.get(`${field}.gte`) || d >= q.get(`${field}.gte`)!) && (!q.get(`${field}.lte`) || d <= q.get(`${field}.lte`)!);
+    const forTicker = (t: string) => !q.get('ticker') || q.get('ticker') === t;
+    let all: unknown[];
+    const grouped = /^\/v2\/aggs\/grouped\/locale\/us\/market\/stocks\/(\d{4}-\d{2}-\d{2})$/.exec(u.pathname);
+    if (grouped) {
+      const date = grouped[1]!;
+      const session = calendars.XNYS.sessions(date, date)[0];
+      // The live API stamps a grouped bar at the session's close.
+      // The same bar the aggregates endpoint gives for that session (its series starts in 2020).
+      all = session ? this.universe.map((T) => ({ T, ...VendorSim.bars(T, 'day', 1, '2020-01-01', date).at(-1)!, t: session.close.getTime() })) : [];
+    } else if (u.pathname === '/v3/reference/splits') all = this.splits.filter((x) => forTicker(x.ticker) && between(x.execution_date, 'execution_date'));
+    else if (u.pathname === '/v3/reference/dividends') all = this.dividends.filter((x) => forTicker(x.ticker) && between(x.ex_dividend_date, 'ex_dividend_date'));
+    else if (u.pathname === '/v3/reference/tickers') {
+      const date = q.get('date') ?? '2026-11-22';
+      const active = q.get('active') !== 'false';
+      all = this.tickers
+        .filter((x) => forTicker(x.ticker))
+        // Delisted names are inactive from their delisting on; before it they were active.
+        .map((x) => ({ ...x, active: x.active || (x.delisted_utc !== undefined && date < x.delisted_utc.slice(0, 10)) }))
+        .filter((x) => x.active === active)
+        .map((x) => ({
+          ticker: x.ticker,
+          name: x.name,
+          market: 'stocks',
+          locale: 'us',
+          primary_exchange: x.primary_exchange,
+          type: x.type,
+          active: x.active,
+          currency_name: 'usd',
+          cik: '0000320193',
+          composite_figi: `BBG-${x.ticker}`,
+          share_class_figi: `BBG-SC-${x.ticker}`,
+          // Each record as of the date asked for; a delisted one stays as of its delisting.
+          last_updated_utc: !x.active && x.delisted_utc ? x.delisted_utc : `${date}T00:00:00Z`,
+          ...(x.active ? {} : { delisted_utc: x.delisted_utc }),
+        }));
+    } else return send(404, JSON.stringify({ status: 'NOT_FOUND', error: 'no such route' }));
+    if (kind === 'empty') all = [];
+    const offset = Number(q.get('cursor') ?? 0);
+    const size = Math.min(this.pageSize, Number(q.get('limit') ?? 1000));
+    const results = all.slice(offset, offset + size);
+    const next = new URLSearchParams(q);
+    next.set('cursor', String(offset + size));
+    send(
+      200,
+      JSON.stringify({
+        results,
+        status: 'OK',
+        request_id: `sim-${this.requests.length}`,
+        ...(grouped ? { queryCount: results.length, resultsCount: results.length, adjusted: q.get('adjusted') === 'true' } : {}),
+        ...(offset + size < all.length ? { next_url: `${this.url}${u.pathname}?${next.toString()}` } : {}),
+      }),
+    );
+  }
+
+  /** Alpaca /v1/corporate-actions: the same splits and dividends, keyed by type, by process date. */
+  private alpacaActions(url: string, kind: FaultKind | undefined, send: (status: number, body: string) => void): void {
+    const q = new URL(url, 'http://sim').searchParams;
+    const symbols = q.get('symbols')?.split(',') ?? null;
+    const types = new Set(q.get('types')?.split(',') ?? ['forward_split', 'reverse_split', 'cash_dividend', 'stock_dividend', 'name_change']);
+    const inRange = (d: string) => d >= (q.get('start') ?? '') && d <= (q.get('end') ?? '9999');
+    const rows: { type: string; process: string; row: Record<string, unknown> }[] = [];
+    for (const x of this.splits) {
+      const type = x.split_from > x.split_to ? 'reverse_split' : 'forward_split';
+      rows.push({ type, process: x.execution_date, row: { id: x.id, symbol: x.ticker, ex_date: x.execution_date, old_rate: x.split_from, new_rate: x.split_to, process_date: x.execution_date, record_date: x.execution_date, cusip: 'CUSIP' } });
+    }
+    for (const x of this.dividends) {
+      const process = x.pay_date ?? x.ex_dividend_date;
+      rows.push({
+        type: 'cash_dividend',
+        process,
+        row: { id: x.id, symbol: x.ticker, ex_date: x.ex_dividend_date, rate: x.cash_amount, special: x.dividend_type === 'SC', foreign: false, process_date: process, payable_date: x.pay_date, record_date: x.record_date },
+      });
+    }
+    rows.push({ type: 'stock_dividend', process: '2023-05-19', row: { id: 'SD-MSBC', symbol: 'MSBC', ex_date: '2023-05-19', rate: 0.05, process_date: '2023-05-19', payable_date: '2023-06-05', record_date: '2023-05-22' } });
+    rows.push({ type: 'name_change', process: '2023-05-19', row: { old_symbol: 'FB', new_symbol: 'META', process_date: '2023-05-19' } });
+    const picked = kind === 'empty' ? [] : rows.filter((r) => types.has(r.type) && inRange(r.process) && (!symbols || symbols.includes(String(r.row.symbol ?? r.row.old_symbol))));
+    const offset = Number(Buffer.from(q.get('page_token') ?? '', 'base64').toString() || 0);
+    const page = picked.slice(offset, offset + this.pageSize);
+    const actions: Record<string, unknown[]> = {};
+    for (const r of page) (actions[`${r.type}s`] ??= []).push(r.row);
+    const more = offset + this.pageSize < picked.length;
+    send(200, JSON.stringify({ corporate_actions: actions, next_page_token: more ? Buffer.from(String(offset + this.pageSize)).toString('base64') : null }));
   }
 }

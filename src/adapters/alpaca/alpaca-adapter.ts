@@ -3,26 +3,49 @@ import type { Granularity, GranularityUnit } from '../../core/granularity.js';
 import { pages } from '../../http/http-client.js';
 import type { Adapter, AdapterContext, ExtractRequest, InputRef, RawBatch } from '../adapter.js';
 import { readJson } from '../file/json-reader.js';
+import { jobEndpoint } from '../vendor-endpoints.js';
 import { landedPages, requestKey, vendorClient, vendorScope } from '../vendor.js';
 
 /**
- * Alpaca market data v2 stock bars (/v2/stocks/bars), many symbols a request, pages followed
- * by next_page_token. `adjustment` (raw unless the job says) and `feed` (sip unless the job
- * says) are always sent, so what is stored never depends on Alpaca's defaults. Pages land as
- * received and are read by the JSON reader (configs/transforms/alpaca-bars.yml: t is RFC 3339
- * UTC; daily bars at New York midnight map to their session date).
+ * Alpaca market data, one adapter for its endpoints (the job's source.endpoint):
+ * - bars: /v2/stocks/bars, many symbols a request, pages followed by next_page_token.
+ *   `adjustment` (raw unless the job says) and `feed` (sip unless the job says) are always
+ *   sent, so what is stored never depends on Alpaca's defaults;
+ * - corporate_actions: /v1/corporate-actions, splits and cash and stock dividends, for the
+ *   job's symbols or the whole market, by process date.
+ * Pages land as received and are read by the JSON reader with the job's transform
+ * (configs/transforms/alpaca-*.yml: t is RFC 3339 UTC; daily bars at New York midnight map to
+ * their session date).
  */
 export const alpacaAdapter: Adapter = {
   name: 'alpaca',
   async list(ctx: AdapterContext, request: ExtractRequest): Promise<InputRef[]> {
     const { job } = request;
-    const { from, symbols } = vendorScope('alpaca', request);
-    const timeframe = alpacaTimeframe(job.granularity);
+    const endpoint = jobEndpoint('alpaca', job.dataset.name, job.spec.source.endpoint);
+    if ('error' in endpoint) throw new UsageError(`${job.name}: ${endpoint.error}`);
     const now = ctx.now;
     const end = request.toExclusive && request.toExclusive < now ? request.toExclusive : now;
     const client = vendorClient(ctx, 'alpaca');
-    const path = '/v2/stocks/bars';
+    const target = { source: job.spec.source.name, dataset: job.dataset.name };
     const inputs: InputRef[] = [];
+    const fetch = async (path: string, query: Record<string, string | number>, closed: boolean) => {
+      const key = requestKey(path, query);
+      inputs.push(...(await landedPages(ctx, target, { key, closed }, () => pages(client, { path, query }, { kind: 'token', field: 'next_page_token', param: 'page_token' }))));
+    };
+    if (endpoint.endpoint === 'corporate_actions') {
+      // Dates are process dates, inclusive; Alpaca's default for both is today.
+      const day = (d: Date) => d.toISOString().slice(0, 10);
+      const last = day(new Date(end.getTime() - 1));
+      const symbols = request.symbols?.length ? request.symbols : [null];
+      for (let i = 0; i < symbols.length; i += 100) {
+        const named: Record<string, string> = symbols[0] === null ? {} : { symbols: symbols.slice(i, i + 100).join(',') };
+        const query = { ...named, types: 'forward_split,reverse_split,cash_dividend,stock_dividend', start: day(request.from ?? new Date('1970-01-01')), end: last, limit: 1000, sort: 'asc' };
+        await fetch('/v1/corporate-actions', query, last < day(now));
+      }
+      return inputs;
+    }
+    const { from, symbols } = vendorScope('alpaca', request);
+    const timeframe = alpacaTimeframe(job.granularity);
     // A request names at most 100 symbols; the vendor pages through them in order.
     for (let i = 0; i < symbols.length; i += 100) {
       const query = {
@@ -35,12 +58,7 @@ export const alpacaAdapter: Adapter = {
         limit: 10_000,
         sort: 'asc',
       };
-      const key = requestKey(path, query);
-      inputs.push(
-        ...(await landedPages(ctx, { source: job.spec.source.name, dataset: job.dataset.name }, { key, closed: end < now }, () =>
-          pages(client, { path, query }, { kind: 'token', field: 'next_page_token', param: 'page_token' }),
-        )),
-      );
+      await fetch('/v2/stocks/bars', query, end < now);
     }
     return inputs;
   },

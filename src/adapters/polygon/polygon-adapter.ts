@@ -1,50 +1,48 @@
 import { addDays } from '../../calendar/calendar.js';
+import { calendars } from '../../calendar/registry.js';
+import type { Job } from '../../config/jobs.js';
+import { UsageError } from '../../core/errors.js';
 import type { Granularity, GranularityUnit } from '../../core/granularity.js';
 import { VendorError, pages, type HttpClient } from '../../http/http-client.js';
 import type { Adapter, AdapterContext, ExtractRequest, InputRef, RawBatch } from '../adapter.js';
 import { readJson } from '../file/json-reader.js';
+import { jobEndpoint } from '../vendor-endpoints.js';
 import { landedPages, requestKey, vendorClient, vendorScope } from '../vendor.js';
 
 /**
- * Polygon aggregates (/v2/aggs/ticker/{T}/range/{n}/{span}/{from}/{to}): any multiplier of
- * second to month bars, `adjusted` explicit (false unless the job asks), pages followed by
- * next_url. list() fetches what the run needs and lands every page as received; extract()
- * reads the landed pages with the same JSON reader as any file. The transform
- * (configs/transforms/polygon-aggs.yml) turns t (epoch ms; daily bars at New York midnight)
- * into canonical bars.
+ * Polygon, one adapter for its endpoints (the job's source.endpoint, see vendor-endpoints.ts):
+ * - aggs: /v2/aggs/ticker/{T}/range/{n}/{span}/{from}/{to}, any multiplier of second to month
+ *   bars, split under 50,000 bars a request, `adjusted` explicit (false unless the job asks);
+ * - grouped: /v2/aggs/grouped/locale/us/market/stocks/{date}, every US stock's daily bar, one
+ *   request per XNYS session;
+ * - splits, dividends: /v3/reference/splits and /dividends, per symbol or the whole market,
+ *   by execution or ex-dividend date;
+ * - tickers: /v3/reference/tickers as of the window's last day, active and delisted names.
+ * Pages are followed by next_url. list() fetches what the run needs and lands every page as
+ * received; extract() reads the landed pages with the same JSON reader as any file, and the
+ * job's transform (configs/transforms/polygon-*.yml) turns them into canonical rows.
  */
 export const polygonAdapter: Adapter = {
   name: 'polygon',
   async list(ctx: AdapterContext, request: ExtractRequest): Promise<InputRef[]> {
     const { job } = request;
-    const scope = vendorScope('polygon', request);
     const today = ctx.now.toISOString().slice(0, 10);
-    const from = scope.from.toISOString().slice(0, 10);
     const last = request.toExclusive ? new Date(request.toExclusive.getTime() - 1).toISOString().slice(0, 10) : today;
     const to = last > today ? today : last;
-    const dataset = job.dataset.name;
-    const source = job.spec.source.name;
+    const target = { source: job.spec.source.name, dataset: job.dataset.name };
     // Opened on the first fetch: a run whose windows were all fetched before needs no key.
     let client: HttpClient | null = null;
     const http = () => (client ??= vendorClient(ctx, 'polygon'));
     const inputs: InputRef[] = [];
-    for (const r of planAggregates(scope.symbols, from, to, job.granularity)) {
-      const path = `/v2/aggs/ticker/${encodeURIComponent(r.ticker)}/range/${r.multiplier}/${r.timespan}/${r.from}/${r.to}`;
-      const query = { adjusted: Boolean(job.spec.source.adjusted), sort: 'asc', limit: 50_000 };
-      const key = requestKey(path, query);
+    for (const r of polygonRequests(job, request, to, ctx.now)) {
+      const key = requestKey(r.path, r.query);
       // A window that has closed does not change: a complete earlier fetch is used again.
-      const landed = await landedPages(
-        ctx,
-        { source, dataset },
-        { key, closed: r.to < today },
-        () => pages(http(), { path, query }, { kind: 'next_url', field: 'next_url' }),
-        (page) => {
-          const body = page.body as { status?: string; error?: string } | null;
-          if (!body || typeof body !== 'object' || body.status === 'ERROR') {
-            throw new VendorError('bad_payload', `polygon ${path}: ${body?.error ?? 'not an aggregates page'}`, 'polygon', path, page.status);
-          }
-        },
-      );
+      const landed = await landedPages(ctx, target, { key, closed: r.closed }, () => pages(http(), { path: r.path, query: r.query }, { kind: 'next_url', field: 'next_url' }), (page) => {
+        const body = page.body as { status?: string; error?: string } | null;
+        if (!body || typeof body !== 'object' || Array.isArray(body) || body.status === 'ERROR') {
+          throw new VendorError('bad_payload', `polygon ${r.path}: ${body?.error ?? 'not a Polygon page'}`, 'polygon', r.path, page.status);
+        }
+      });
       inputs.push(...landed);
     }
     return inputs;
@@ -54,6 +52,68 @@ export const polygonAdapter: Adapter = {
     return readJson(request.job, inputs.map((i) => i.uri), read, request, ctx.logger);
   },
 };
+
+interface PolygonRequest {
+  readonly path: string;
+  readonly query: Readonly<Record<string, string | number | boolean>>;
+  /** Asks only for what can no longer change (a window that ended before today). */
+  readonly closed: boolean;
+}
+
+/** The requests a run makes: one per symbol (or one for the whole market), per window piece. */
+function polygonRequests(job: Job, request: ExtractRequest, to: string, now: Date): PolygonRequest[] {
+  const today = now.toISOString().slice(0, 10);
+  const endpoint = jobEndpoint('polygon', job.dataset.name, job.spec.source.endpoint);
+  if ('error' in endpoint) throw new UsageError(`${job.name}: ${endpoint.error}`);
+  const from = request.from?.toISOString().slice(0, 10) ?? null;
+  const symbols: readonly (string | null)[] = request.symbols?.length ? request.symbols : [null];
+  const ticker = (t: string | null): Record<string, string> => (t === null ? {} : { ticker: t });
+  switch (endpoint.endpoint) {
+    case 'aggs': {
+      const scope = vendorScope('polygon', request);
+      const query = { adjusted: Boolean(job.spec.source.adjusted), sort: 'asc', limit: 50_000 };
+      return planAggregates(scope.symbols, from!, to, job.granularity).map((r) => ({
+        path: `/v2/aggs/ticker/${encodeURIComponent(r.ticker)}/range/${r.multiplier}/${r.timespan}/${r.from}/${r.to}`,
+        query,
+        closed: r.to < today,
+      }));
+    }
+    case 'grouped': {
+      if (!from) throw new UsageError(`${job.name}: the grouped endpoint asks one page per session: set window.from in the job, or pass --from`);
+      // Every US stock, one session a request: only sessions that have closed by now.
+      return calendars.XNYS.sessions(from, to)
+        .filter((s) => s.close <= now)
+        .map((s) => ({ path: `/v2/aggs/grouped/locale/us/market/stocks/${s.date}`, query: { adjusted: Boolean(job.spec.source.adjusted), include_otc: false }, closed: s.date < today }));
+    }
+    case 'splits':
+    case 'dividends': {
+      const field = endpoint.endpoint === 'splits' ? 'execution_date' : 'ex_dividend_date';
+      // Dividends are declared ahead of their ex-date: a window that has not ended yet is asked again.
+      const dates = { ...(from ? { [`${field}.gte`]: from } : {}), ...(request.toExclusive ? { [`${field}.lte`]: last(request) } : {}) };
+      return symbols.map((t) => ({
+        path: `/v3/reference/${endpoint.endpoint}`,
+        query: { ...ticker(t), ...dates, order: 'asc', sort: field, limit: 1000 },
+        closed: request.toExclusive !== null && last(request) < today,
+      }));
+    }
+    case 'tickers':
+      // The listing as of the window's last day (today by default), active and delisted names.
+      return symbols.flatMap((t) =>
+        [true, false].map((active) => ({
+          path: '/v3/reference/tickers',
+          query: { ...ticker(t), date: to, active, order: 'asc', sort: 'ticker', limit: 1000 },
+          closed: to < today,
+        })),
+      );
+    default:
+      throw new UsageError(`${job.name}: polygon has no ${endpoint.endpoint} endpoint`);
+  }
+}
+
+/** The last day of a window that has an end. */
+function last(request: ExtractRequest): string {
+  return new Date(request.toExclusive!.getTime() - 1).toISOString().slice(0, 10);
+}
 
 const timespans: Record<GranularityUnit, string> = { s: 'second', m: 'minute', h: 'hour', d: 'day', w: 'week', mo: 'month' };
 /** Bars one day can hold at most (extended hours, or 24 hours for crypto): Polygon returns at most 50,000 a request. */
