@@ -1,5 +1,6 @@
 import type { Job } from '../config/jobs.js';
 import type { Logger } from '../core/logger.js';
+import type { RawPageRecord } from '../catalog/vendor-catalog.js';
 import type { RequestBudget } from '../http/http-client.js';
 import type { RawColumn, ReadType } from '../core/raw.js';
 
@@ -36,6 +37,8 @@ export interface AdapterContext {
   readonly now: Date;
   /** The shared daily request budget (null in a dry run, which fetches nothing). */
   readonly budget: RequestBudget | null;
+  /** Records each landed page with the run that fetched it (mdw.raw_page); null where nothing is fetched. */
+  readonly pages: ((page: RawPageRecord) => Promise<void>) | null;
 }
 
 /**

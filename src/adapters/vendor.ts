@@ -24,7 +24,10 @@ export async function landedPages(
     const landed: string[] = [];
     for await (const page of fetch()) {
       check(page);
-      landed.push(landPage(ctx.lakeRoot, { ...target, day, request: request.key, n: landed.length, text: page.text }));
+      const n = landed.length;
+      const stored = landPage(ctx.lakeRoot, { ...target, day, request: request.key, n, text: page.text });
+      await ctx.pages?.({ uri: stored.file, ...target, request: request.key, pageNo: n, bytes: stored.bytes, sha256: stored.sha256, fetchedAt: ctx.now });
+      landed.push(stored.file);
     }
     if (request.closed) recordRequest(ctx.lakeRoot, target.source, target.dataset, { request: request.key, pages: landed, fetchedAt: ctx.now.toISOString() });
     files = landed;

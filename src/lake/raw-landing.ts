@@ -24,8 +24,11 @@ function seriesRoot(lakeRoot: string, source: string, dataset: string): string {
   return path.join(lakeRoot, 'raw', `source=${encodeSegment(source)}`, `dataset=${encodeSegment(dataset)}`);
 }
 
-/** Writes one page (atomically: a temp file renamed into place); returns its path. */
-export function landPage(lakeRoot: string, page: { source: string; dataset: string; day: string; request: string; n: number; text: string }): string {
+/** Writes one page (atomically: a temp file renamed into place); returns its path, size and hash as stored. */
+export function landPage(
+  lakeRoot: string,
+  page: { source: string; dataset: string; day: string; request: string; n: number; text: string },
+): { file: string; bytes: number; sha256: string } {
   const dir = path.join(seriesRoot(lakeRoot, page.source, page.dataset), `date=${page.day}`);
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${hash(page.request)}-${String(page.n).padStart(4, '0')}-${hash(page.text).slice(0, 8)}.json.gz`);
@@ -33,7 +36,8 @@ export function landPage(lakeRoot: string, page: { source: string; dataset: stri
     writeFileSync(`${file}.tmp`, gzipSync(page.text));
     renameSync(`${file}.tmp`, file);
   }
-  return file;
+  const stored = readFileSync(file);
+  return { file, bytes: stored.length, sha256: createHash('sha256').update(stored).digest('hex') };
 }
 
 /** Records that a request's pages have all landed. */

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Adapter, AdapterContext, ExtractRequest, InputRef, RawBatch } from '../adapters/adapter.js';
-import { spendRequest } from '../catalog/budget-catalog.js';
+import { recordRawPage, spendRequest } from '../catalog/vendor-catalog.js';
 import { adapters } from '../adapters/registry.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { completeBatch, ensureSeries, readInputs, recordBatch, type SeriesIds, type SeriesRef, type SummaryWrite } from '../catalog/lake-catalog.js';
@@ -104,7 +104,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
   return catalog.withLock(seriesLock(ref), ctx.settings.lockTimeoutMs, async () => {
     // Listing fetches a vendor job's pages: under the series lock, so two runs of one job do
     // not both fetch (the second waits, or exits 4).
-    const inputs = await adapter.list(await adapterContext(ctx, false), request);
+    const inputs = await adapter.list(await adapterContext(ctx, false, options.runId), request);
     const result = new ResultBuilder(job.name, false, inputs.length);
     const ids = await ensureSeries(catalog.sql, ref);
     await recoverPendingWrites(ctx, catalog, def, ids, ref.granularity);
@@ -421,7 +421,7 @@ async function keepRawOfLateRejects(duck: DuckSession, raw: ReadChunk, job: Job)
  * What an adapter may use: vendor adapters fetch through the catalog's shared request budget,
  * which a dry run (and extract, which only reads what list landed) does without.
  */
-async function adapterContext(ctx: Context, withoutBudget: boolean): Promise<AdapterContext> {
+async function adapterContext(ctx: Context, withoutBudget: boolean, runId: string | null = null): Promise<AdapterContext> {
   const catalog = withoutBudget ? null : await ctx.catalog();
   const day = () => ctx.clock.now().toISOString().slice(0, 10);
   return {
@@ -431,6 +431,7 @@ async function adapterContext(ctx: Context, withoutBudget: boolean): Promise<Ada
     configDir: ctx.settings.configDir,
     now: ctx.clock.now(),
     budget: catalog ? { spend: (vendor, limit) => spendRequest(catalog.sql, vendor, day(), limit, ctx.clock.now()) } : null,
+    pages: catalog ? (page) => recordRawPage(catalog.sql, page, runId) : null,
   };
 }
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -118,6 +119,12 @@ describe('Polygon aggregates through the simulator', () => {
       join mdw.data_source s on s.id = b.source_id where s.name = 'poly' and l.manifest_id is not null order by 1`;
     expect(new Set(lineage.map((l) => l.raw_uri))).toEqual(new Set(pages));
     expect(lineage.reduce((a, l) => a + l.records_out, 0)).toBe(expected.length);
+    // And each page to the request that fetched it, with its hash as stored.
+    const landedPages = await sql<{ uri: string; request: string; page_no: number; sha256: string; bytes: number }[]>`
+      select uri, request, page_no, sha256, bytes::int as bytes from mdw.raw_page where uri like ${`${ctx.paths.lake}/%`} order by uri`;
+    expect(landedPages.map((p) => p.uri)).toEqual(pages);
+    expect(landedPages.every((p) => p.sha256 === createHash('sha256').update(readFileSync(p.uri)).digest('hex') && p.bytes === statSync(p.uri).size)).toBe(true);
+    expect(landedPages.filter((p) => p.request === '/v2/aggs/ticker/AAPL/range/1/day/2023-01-01/2024-12-31?adjusted=false&sort=asc&limit=50000').map((p) => p.page_no)).toEqual([0, 1, 2, 3, 4, 5]);
 
     const before = await lakeContent(path.join(ctx.paths.lake, 'ohlcv'));
     sim.requests.length = 0;
@@ -398,6 +405,18 @@ describe('budgets, interruptions and secrets, across processes', () => {
     expect(sim.aggregateRequests).toBe(10 + 18 - 6); // AAPL's 6 pages came whole in the first run
     const status = await mdw('query', 'sql', "select count(*) as n from ohlcv where source = 'poly'", '--format', 'csv');
     expect(status.stdout).toBe('n\n1506\n');
+    // Each landed page names its request and the run that fetched it: MSFT's first four pages
+    // were fetched by the run that was cut short, and fetched whole again by the third.
+    const { sql } = await ctx.catalog();
+    const pages = await sql<{ request: string; page_no: number; job: string; status: string }[]>`
+      select p.request, p.page_no, r.job, r.status from mdw.raw_page p join mdw.ingest_run r on r.id = p.run_id
+      where p.uri like ${`${home}/%`} order by p.request, p.page_no, r.status desc`;
+    expect(pages).toHaveLength(22);
+    expect(pages.filter((p) => p.request.startsWith('/v2/aggs/ticker/MSFT/range/1/day/2023-01-01/2024-12-31?')).map((p) => `${p.page_no} ${p.status}`)).toEqual([
+      '0 partial', '0 ok', '1 partial', '1 ok', '2 partial', '2 ok', '3 partial', '3 ok', '4 ok', '5 ok',
+    ]);
+    expect(new Set(pages.map((p) => p.job))).toEqual(new Set(['poly']));
+    expect(pages.every((p) => !p.request.includes(key))).toBe(true);
   });
 
   test('killed halfway and run again, it ends with the lake of an uninterrupted run; no key is written anywhere', async () => {

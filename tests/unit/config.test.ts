@@ -106,6 +106,41 @@ ${extra}symbol: { from: ticker }
   });
 });
 
+describe('jobs of the event and reference datasets', () => {
+  const actions = (source: string, extra = '') =>
+    `dataset: corporate_actions\ngranularity: 1d\n${extra}source:\n${source}symbols: [AAPL]\nwindow: { from: 2020-01-01 }\ntransform: polygon-splits\n`;
+
+  test('a corporate-actions job gets its own default rules and grain, and no series rules', () => {
+    const job = loadJob(configs, writeJob('ca', actions('  name: poly\n  adapter: polygon\n  endpoint: splits\n')), {});
+    expect(job.validation.value.dataset).toBe('corporate_actions');
+    expect(job.validation.value.rules.map((r) => r.rule)).toEqual(['required', 'one_of', 'positive', 'required_when', 'required_when', 'required_when']);
+    expect(job.partition).toEqual({ by_symbol: false, period: 'year' });
+    expect(job.dataset.bars).toBe(false);
+  });
+
+  test('a vendor endpoint that does not fit, or is missing where the dataset has two, is named at its line', () => {
+    const none = writeJob('ca-none', actions('  name: poly\n  adapter: polygon\n'));
+    expect(configError(() => loadJob(configs, none, {})).message).toBe(
+      `${none}:4:3: polygon serves corporate_actions from splits and dividends: name one as source.endpoint (a job each)`,
+    );
+    const wrong = writeJob('ca-wrong', actions('  name: poly\n  adapter: polygon\n  endpoint: aggs\n'));
+    expect(configError(() => loadJob(configs, wrong, {})).message).toBe(`${wrong}:6:13: polygon serves corporate_actions from splits or dividends, not aggs`);
+    const tickers = writeJob('tk-alpaca', 'dataset: tickers\ngranularity: 1d\nsource: { name: alp, adapter: alpaca }\ntransform: polygon-tickers\n');
+    expect(configError(() => loadJob(configs, tickers, {})).message).toMatch(/tk-alpaca.yml:3:9: alpaca serves no tickers here \(it serves ohlcv, corporate_actions\)$/);
+  });
+
+  test('a calendar, or bar rules, on events are refused: they have no sessions or bars', () => {
+    const cal = writeJob('ca-cal', actions('  name: poly\n  adapter: polygon\n  endpoint: splits\n', 'calendar: XNYS\n'));
+    expect(configError(() => loadJob(configs, cal, {})).message).toBe(`${cal}:3:1: a calendar applies to bars; corporate_actions rows are not judged against sessions`);
+    const rules = path.join(configs, 'validation', 'ca-bars.yml');
+    writeFileSync(rules, 'dataset: corporate_actions\nrules:\n  - rule: required\n  - rule: ohlc_bracket\n');
+    const file = writeJob('ca-rules', actions('  name: poly\n  adapter: polygon\n  endpoint: splits\n').replace('transform:', 'validation: ca-bars\ntransform:'));
+    expect(configError(() => loadJob(configs, file, {})).message).toBe(`${rules}:4:11: ohlc_bracket checks bars; corporate_actions has none`);
+    writeFileSync(rules, 'dataset: corporate_actions\nrules:\n  - rule: positive\n    columns: [cash]\n');
+    expect(configError(() => loadJob(configs, file, {})).message).toBe(`${rules}:3:5: positive: "cash" is not a corporate_actions column`);
+  });
+});
+
 describe('mdw jobs validate and config errors on the command line', () => {
   test('exit 2 with one clear line per invalid job; exit 0 when all are valid', async () => {
     const bad = writeJob('cli-bad', good.replace('dataset: ohlcv', 'dataset: bars'));

@@ -13,3 +13,24 @@ export async function spendRequest(sql: Sql, vendor: string, day: string, limit:
   if (rows.length > 0) return { ok: true, used: rows[0]!.used, limit };
   return { ok: false, used: limit, limit };
 }
+
+/** A page a vendor adapter landed (lake/raw), as mdw.raw_page records it. */
+export interface RawPageRecord {
+  readonly uri: string;
+  readonly source: string;
+  readonly dataset: string;
+  /** Path and query, never a key. */
+  readonly request: string;
+  readonly pageNo: number;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly fetchedAt: Date;
+}
+
+/** Records a landed page and the run that fetched it; a page landed before keeps its first record. */
+export async function recordRawPage(sql: Sql, page: RawPageRecord, runId: string | null): Promise<void> {
+  await sql`
+    insert into mdw.raw_page (uri, source, dataset, request, page_no, bytes, sha256, run_id, fetched_at)
+    values (${page.uri}, ${page.source}, ${page.dataset}, ${page.request}, ${page.pageNo}, ${page.bytes}, ${page.sha256}, ${runId}, ${page.fetchedAt})
+    on conflict (uri) do nothing`;
+}
