@@ -97,13 +97,15 @@ function buildProgram(): Command {
     .command('ingest')
     .description('run a job: read its source, apply transform rules, validate, and load the lake')
     .argument('<job>', 'a job name in configs/jobs, or a path to a job YAML file')
-    .option('--from <date>', 'only bars at or after this date (YYYY-MM-DD) or time (ISO 8601 with offset)')
-    .option('--to <date>', 'only bars up to this date (inclusive) or time')
+    .option('--from <date>', 'only rows (bars, ex-dates, as-of dates) at or after this date (YYYY-MM-DD) or time (ISO 8601 with offset)')
+    .option('--to <date>', 'only rows up to this date (inclusive) or time; a vendor job asks up to it')
     .option('--symbols <list>', 'only these symbols, comma-separated', splitList)
     .option('--dry-run', 'read, transform and validate, report what would be written, write nothing')
     .option('--full', 'read every input, also those already loaded and unchanged since (they are skipped by default)')
     .addOption(new Option('--format <format>', formatHelp))
-    .addHelpText('after', '\nExamples:\n  mdw ingest demo\n  mdw ingest demo --from 2020-01-01 --symbols AAPL,MSFT --dry-run\n  mdw ingest ./my-job.yml')
+    .addHelpText('after', '\nExamples:\n  mdw ingest demo\n  mdw ingest demo --from 2020-01-01 --symbols AAPL,MSFT --dry-run\n  mdw ingest ./my-job.yml\n' +
+        '  POLYGON_API_KEY=... mdw ingest polygon-daily --from 2024-01-01 --symbols AAPL   # vendor jobs land every page under lake/raw first\n' +
+        '  mdw ingest polygon-splits --symbols AAPL,TSLA      # corporate actions; polygon-tickers for the reference tickers')
     .action(lazy(async () => (await import('./commands/ingest.js')).ingestCommand));
 
   const query = program.command('query').description('read the lake (no catalog needed)');

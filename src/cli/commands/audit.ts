@@ -34,7 +34,7 @@ const sections: Record<Section, { columns: readonly string[]; rows: (a: SeriesAu
           complete_pct: a.calendar && sessions > 0 ? pct(sum('green'), sessions) : null,
           stale_symbols: a.staleness.filter((s) => (s.lagSessions ?? 0) > 0).length,
           integrity_problems: a.integrity.length,
-          validated_pct: a.quality.rows > 0 ? pct(a.quality.validated, a.quality.rows) : null,
+          validated_pct: a.quality.scored > 0 ? pct(a.quality.validated, a.quality.rows) : null,
           flagged: Object.values(a.quality.flags).reduce((n, v) => n + v, 0),
           gaps: a.gaps.length,
           disagreements: a.disagreements.length,
