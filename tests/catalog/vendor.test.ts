@@ -419,6 +419,36 @@ describe('budgets, interruptions and secrets, across processes', () => {
     expect(pages.every((p) => !p.request.includes(key))).toBe(true);
   });
 
+  test('two cron runs of one job at once fetch every page once: the second waits for the first and finds its windows landed', async () => {
+    await ctx.close();
+    const own = await freshCatalog();
+    drops.push(own.drop);
+    const env = { MDW_POLYGON_URL: sim.url, POLYGON_API_KEY: key, MDW_DATABASE_URL: own.url ?? '' };
+    expect((await runMdw(['--home', home, 'init', '--yes'], { env })).code).toBe(0);
+    // 18 pages at 300 ms each: the first run is still fetching when the second starts.
+    sim.delayMs = 300;
+    let launched = 0;
+    try {
+      const run = () => runMdw(['--home', home, '--config-dir', configs, '--lock-timeout', '120', 'ingest', 'poly', '--format', 'json'], { env });
+      launched = Date.now();
+      const [a, b] = await Promise.all([run(), run()]);
+      expect([a.code, b.code]).toEqual([0, 0]);
+      expect(sim.aggregateRequests).toBe(18);
+      const stored = [a, b].map((r) => (JSON.parse(r.stdout) as { stored: number }[])[0]!.stored).sort((x, y) => x - y);
+      expect(stored).toEqual([0, 1506]);
+    } finally {
+      sim.delayMs = 0;
+    }
+    ctx = testContext({ home, databaseUrl: own.url, configDir: configs });
+    const { sql } = await ctx.catalog();
+    const runs = await sql<{ started_at: Date; finished_at: Date }[]>`select started_at, finished_at from mdw.ingest_run where job = 'poly' order by started_at`;
+    expect(runs).toHaveLength(2);
+    // Both were launched before the first finished: the lock (the series lock on a server, the
+    // embedded catalog's own lock otherwise), not luck, kept the second from fetching.
+    expect(launched).toBeLessThan(runs[0]!.finished_at.getTime());
+    expect(runs[1]!.finished_at.getTime()).toBeGreaterThanOrEqual(runs[0]!.finished_at.getTime());
+  });
+
   test('killed halfway and run again, it ends with the lake of an uninterrupted run; no key is written anywhere', async () => {
     await ctx.close();
     // A catalog belongs to one lake: on a server, this warehouse gets a database of its own.

@@ -38,6 +38,8 @@ export class VendorSim {
   key: string | null = null;
   /** How long a 'slow' response waits before it answers. */
   slowMs = 1500;
+  /** How long every response waits (a vendor that is merely far away). */
+  delayMs = 0;
   /** Called on every request, before it is answered. */
   onRequest: ((n: number) => void) | null = null;
 
@@ -103,6 +105,7 @@ export class VendorSim {
     if (!alpaca && this.key !== null && req.headers.authorization !== `Bearer ${this.key}`) {
       return send(401, JSON.stringify({ status: 'ERROR', request_id: 'sim', error: 'Unknown API Key' }));
     }
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     switch (fault?.kind) {
       case '429':
         return send(429, JSON.stringify({ status: 'ERROR', error: 'You have exceeded the maximum requests per minute' }), { 'retry-after': '1' });
