@@ -39,6 +39,11 @@ export interface AdapterContext {
   readonly budget: RequestBudget | null;
   /** Records each landed page with the run that fetched it (mdw.raw_page); null where nothing is fetched. */
   readonly pages: ((page: RawPageRecord) => Promise<void>) | null;
+  /**
+   * A dry run: vendor adapters fetch nothing. A request whose pages are not landed is told
+   * here (path and query) instead, and lists no inputs; landed pages of closed windows are listed.
+   */
+  readonly plan: ((request: string) => void) | null;
 }
 
 /**

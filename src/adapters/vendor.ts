@@ -19,7 +19,10 @@ export async function landedPages(
   const earlier = request.closed ? landedRequest(ctx.lakeRoot, target.source, target.dataset, request.key) : null;
   let files: readonly string[];
   if (earlier) files = earlier.pages;
-  else {
+  else if (ctx.plan) {
+    ctx.plan(request.key);
+    files = [];
+  } else {
     const day = ctx.now.toISOString().slice(0, 10);
     const landed: string[] = [];
     for await (const page of fetch()) {

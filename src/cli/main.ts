@@ -100,7 +100,7 @@ function buildProgram(): Command {
     .option('--from <date>', 'only rows (bars, ex-dates, as-of dates) at or after this date (YYYY-MM-DD) or time (ISO 8601 with offset)')
     .option('--to <date>', 'only rows up to this date (inclusive) or time; a vendor job asks up to it')
     .option('--symbols <list>', 'only these symbols, comma-separated', splitList)
-    .option('--dry-run', 'read, transform and validate, report what would be written, write nothing')
+    .option('--dry-run', 'read, transform and validate, report what would be written, write nothing; a vendor job fetches nothing and names the requests it would send')
     .option('--full', 'read every input, also those already loaded and unchanged since (they are skipped by default)')
     .addOption(new Option('--format <format>', formatHelp))
     .addHelpText('after', '\nExamples:\n  mdw ingest demo\n  mdw ingest demo --from 2020-01-01 --symbols AAPL,MSFT --dry-run\n  mdw ingest ./my-job.yml\n' +

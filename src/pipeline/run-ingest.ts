@@ -9,7 +9,7 @@ import { completeBatch, ensureSeries, readInputs, recordBatch, type SeriesIds, t
 import type { Job } from '../config/jobs.js';
 import type { PartitionRule } from '../config/types.js';
 import type { Context } from '../context.js';
-import { SourceError, UsageError } from '../core/errors.js';
+import { SourceError } from '../core/errors.js';
 import { ident, stringList, timestampLiteral } from '../core/sql.js';
 import { intersectWindows, parseWindow, type TimeWindow } from '../core/time-window.js';
 import type { DuckSession } from '../lake/duckdb.js';
@@ -78,15 +78,23 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
     columns: sourceReadTypes(job.transform.value, def),
     numbered: needsReadOrder(job.transform.value, def, job.granularity),
   };
-  if (options.dryRun && adapter.name !== 'file') {
-    throw new UsageError(`${job.name}: a dry run reads files only; a ${adapter.name} job would fetch and spend its request budget (narrow it with --from/--to/--symbols instead)`);
-  }
   const configKey = runConfigKey(job, window, symbols);
   const duck = await ctx.duck();
   const { ref, base } = seriesOf(ctx, job);
 
   if (options.dryRun) {
-    const inputs = await adapter.list(await adapterContext(ctx, true), request);
+    // A vendor job fetches nothing: it names the requests it would send, and reads the pages
+    // of closed windows that earlier runs landed.
+    const planned: string[] = [];
+    const inputs = await adapter.list({ ...(await adapterContext(ctx, true)), plan: (r) => planned.push(r) }, request);
+    if (planned.length > 0) {
+      ctx.logger.warn(
+        `${job.name} (dry run): ${planned.length} request${planned.length === 1 ? '' : 's'} to ${adapter.name} would be sent, each one of its daily budget; ` +
+          `nothing was fetched, so only pages landed before are read below`,
+      );
+      for (const r of planned.slice(0, 10)) ctx.logger.info(`  would ask ${adapter.name} ${r}`);
+      if (planned.length > 10) ctx.logger.info(`  ... and ${planned.length - 10} more`);
+    }
     const result = new ResultBuilder(job.name, true, inputs.length);
     for (const chunk of chunked(inputs, ctx.settings.chunkBytes)) {
       const raw = await readChecked(ctx, duck, adapter, request, chunk, base.grain);
@@ -432,6 +440,7 @@ async function adapterContext(ctx: Context, withoutBudget: boolean, runId: strin
     now: ctx.clock.now(),
     budget: catalog ? { spend: (vendor, limit) => spendRequest(catalog.sql, vendor, day(), limit, ctx.clock.now()) } : null,
     pages: catalog ? (page) => recordRawPage(catalog.sql, page, runId) : null,
+    plan: null,
   };
 }
 

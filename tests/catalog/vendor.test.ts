@@ -419,6 +419,23 @@ describe('budgets, interruptions and secrets, across processes', () => {
     expect(pages.every((p) => !p.request.includes(key))).toBe(true);
   });
 
+  test('a dry run fetches nothing: it names the requests it would send, and reads only what earlier runs landed', async () => {
+    const first = await mdw('ingest', 'poly', '--dry-run', '--format', 'json');
+    expect(first.code).toBe(0);
+    expect(sim.requests).toHaveLength(0);
+    expect(first.stderr).toContain('poly (dry run): 3 requests to polygon would be sent, each one of its daily budget; nothing was fetched');
+    expect(first.stderr).toContain('would ask polygon /v2/aggs/ticker/MSFT/range/1/day/2023-01-01/2024-12-31?adjusted=false&sort=asc&limit=50000');
+    expect(JSON.parse(first.stdout)).toMatchObject([{ dry_run: true, records_in: 0, stored: 0 }]);
+    expect(existsSync(path.join(home, 'lake', 'raw'))).toBe(false);
+
+    expect((await mdw('ingest', 'poly')).code).toBe(0);
+    sim.requests.length = 0;
+    const again = await mdw('ingest', 'poly', '--dry-run', '--format', 'json');
+    expect(sim.requests).toHaveLength(0);
+    expect(again.stderr).not.toContain('would be sent');
+    expect(JSON.parse(again.stdout)).toMatchObject([{ dry_run: true, records_in: 1506, stored: 0, deduped: 1506 }]);
+  });
+
   test('two cron runs of one job at once fetch every page once: the second waits for the first and finds its windows landed', async () => {
     await ctx.close();
     const own = await freshCatalog();

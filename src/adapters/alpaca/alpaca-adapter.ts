@@ -1,6 +1,6 @@
 import { UsageError } from '../../core/errors.js';
 import type { Granularity, GranularityUnit } from '../../core/granularity.js';
-import { pages } from '../../http/http-client.js';
+import { pages, type HttpClient } from '../../http/http-client.js';
 import type { Adapter, AdapterContext, ExtractRequest, InputRef, RawBatch } from '../adapter.js';
 import { readJson } from '../file/json-reader.js';
 import { jobEndpoint } from '../vendor-endpoints.js';
@@ -25,12 +25,14 @@ export const alpacaAdapter: Adapter = {
     if ('error' in endpoint) throw new UsageError(`${job.name}: ${endpoint.error}`);
     const now = ctx.now;
     const end = request.toExclusive && request.toExclusive < now ? request.toExclusive : now;
-    const client = vendorClient(ctx, 'alpaca');
+    // Opened on the first fetch: a dry run, or a run whose windows were all fetched before, needs no key.
+    let client: HttpClient | null = null;
+    const http = () => (client ??= vendorClient(ctx, 'alpaca'));
     const target = { source: job.spec.source.name, dataset: job.dataset.name };
     const inputs: InputRef[] = [];
     const fetch = async (path: string, query: Record<string, string | number>, closed: boolean) => {
       const key = requestKey(path, query);
-      inputs.push(...(await landedPages(ctx, target, { key, closed }, () => pages(client, { path, query }, { kind: 'token', field: 'next_page_token', param: 'page_token' }))));
+      inputs.push(...(await landedPages(ctx, target, { key, closed }, () => pages(http(), { path, query }, { kind: 'token', field: 'next_page_token', param: 'page_token' }))));
     };
     if (endpoint.endpoint === 'corporate_actions') {
       // Dates are process dates, inclusive; Alpaca's default for both is today.
