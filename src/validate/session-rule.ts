@@ -61,7 +61,11 @@ export async function applySessionRule(duck: DuckSession, table: string, check: 
   if (!range?.lo || !range.hi) return 0;
   // A day each side: an FX session opens on the evening before its date.
   const { utcDated } = await loadSessions(duck, calendar, addDays(range.lo, -1), addDays(range.hi, 1), check.extended);
-  const judged = `ts >= ${timestampLiteral(new Date(`${calendar.checkedFrom}T00:00:00Z`))} AND ts < ${timestampLiteral(new Date(`${addDays(calendar.checkedTo, 1)}T00:00:00Z`))}`;
+  // Around-the-clock calendars are checked to 9999-12-31: the day after is not a timestamp.
+  const judged = [
+    `ts >= ${timestampLiteral(new Date(`${calendar.checkedFrom}T00:00:00Z`))}`,
+    ...(calendar.checkedTo < '9999-12-31' ? [`ts < ${timestampLiteral(new Date(`${addDays(calendar.checkedTo, 1)}T00:00:00Z`))}`] : []),
+  ].join(' AND ');
   const hours = check.extended ? 'extended' : 'regular';
   const outside =
     g.unit === 'd'

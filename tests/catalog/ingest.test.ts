@@ -313,6 +313,35 @@ describe('JSON pages', () => {
   });
 });
 
+describe('NDJSON around the clock', () => {
+  test('one record a line, no record path; a 24/7 calendar judges every bar and keeps the weekend ones', async () => {
+    const dir = path.join(root, 'ndjson');
+    mkdirSync(dir, { recursive: true });
+    // Saturday 2024-03-09 and Sunday 2024-03-10 are sessions of a market that never closes.
+    const bars = [
+      { S: 'BTC/USD', t: '2024-03-09T23:59:00Z', o: 68000.5, h: 68010, l: 67990, c: 68005.25, v: 0.125 },
+      { S: 'BTC/USD', t: '2024-03-10T00:00:00Z', o: 68005.25, h: 68020, l: 68000, c: 68015, v: 1.5 },
+      { S: 'ETH/USD', t: '2024-03-10T12:00:00Z', o: 3900, h: 3901, l: 3899, c: 3900.5, v: 12.75 },
+    ];
+    writeFileSync(path.join(dir, 'crypto.ndjson'), `${bars.map((b) => JSON.stringify(b)).join('\n')}\n`);
+    writeFileSync(
+      path.join(configs, 'transforms', 'crypto-ndjson.yml'),
+      'dataset: ohlcv\nread: { format: ndjson }\ncolumns:\n  ts: { from: t, datetime: iso }\n  open: { from: o }\n  high: { from: h }\n  low: { from: l }\n  close: { from: c }\n  volume: { from: v }\nsymbol: { from: S, case: keep }\n',
+    );
+    writeFileSync(
+      path.join(configs, 'jobs', 'crypto-ndjson.yml'),
+      `dataset: ohlcv\ngranularity: 1m\ncalendar: 24/7\nsource: { name: crypto-ndjson, adapter: file, files: ['../../ndjson/*.ndjson'] }\ntransform: crypto-ndjson\n`,
+    );
+    const r = await runIngest(ctx, job('crypto-ndjson'), all);
+    expect(r.counts).toEqual({ recordsIn: 3, out: 3, deduped: 0, quarantined: 0, filtered: 0 });
+    const duck = await ctx.duck();
+    const rows = await duck.all(
+      `SELECT symbol, strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts, open, close, volume FROM read_parquet('${ctx.paths.lake}/ohlcv/source=crypto-ndjson/**/*.parquet') ORDER BY symbol, ts`,
+    );
+    expect(rows).toEqual(bars.map((b) => ({ symbol: b.S, ts: b.t, open: b.o, close: b.c, volume: b.v })));
+  });
+});
+
 describe('recovery', () => {
   test('a batch that crashed between its catalog commit and its renames is rolled forward', async () => {
     const file = path.join(ctx.paths.lake, yearFile);

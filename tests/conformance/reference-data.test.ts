@@ -181,9 +181,11 @@ describe('Alpaca bars payloads', () => {
         ),
       )
       .sort((a, b) => a.symbol.localeCompare(b.symbol) || a.day.localeCompare(b.day));
-    expect(want).toHaveLength(12);
+    expect(want).toHaveLength(17);
+    // The page sorted newest first is stored in time order like the others.
+    expect(want.filter((w) => w.symbol === 'TSLA').map((w) => w.day)).toEqual(['2022-03-09', '2023-09-25', '2023-09-26', '2023-09-27']);
     const result = await runIngest(ctx, job, { window: { from: null, toExclusive: null }, symbols: null, dryRun: false, runId: null });
-    expect(result.counts).toMatchObject({ recordsIn: 12, out: 12, quarantined: 0 });
+    expect(result.counts).toMatchObject({ recordsIn: 17, out: 17, quarantined: 0 });
     const duck = await ctx.duck();
     const got = await duck.all(
       `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, open, high, low, close, volume, vwap, trades FROM read_parquet('${ctx.paths.lake}/ohlcv/source=alpaca-reference/**/*.parquet') ORDER BY symbol, ts`,
@@ -312,5 +314,46 @@ describe('Alpaca corporate actions payloads', () => {
     // Spot checks against the files: MNTS's 1-for-50 reverse split, MSBC's 5% stock dividend.
     expect(got.find((r) => r.symbol === 'MNTS')).toMatchObject({ split_from: 50, split_to: 1 });
     expect(got.find((r) => r.symbol === 'MSBC')).toMatchObject({ action: 'stock_dividend', stock_rate: 0.05, cash_amount: null });
+  });
+});
+
+describe.each([
+  { job: 'alpaca-reference-adjusted', source: 'alpaca-reference-adjusted', intraday: false, rows: 2 },
+  { job: 'alpaca-reference-15m', source: 'alpaca-reference-15m', intraday: true, rows: 5 },
+  { job: 'alpaca-reference-crypto', source: 'alpaca-reference-crypto', intraday: false, rows: 2 },
+  { job: 'alpaca-reference-crypto-1m', source: 'alpaca-reference-crypto', intraday: true, rows: 11 },
+])('Alpaca bars payloads: $job', ({ job: name, source, intraday, rows }) => {
+  test('every bar becomes a canonical row: intraday bars at t (UTC), daily ones at their New York date; values as sent, fractional volume too', async () => {
+    const job = loadJob(configDir, name, ctx.env);
+    type Bar = { t: string; o: number; h: number; l: number; c: number; v: number; vw: number; n: number };
+    const nyDate = (iso: string) => new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date(iso));
+    const want = pageRecords(job, (p) =>
+      Object.entries(p.bars as Record<string, Bar[]>).flatMap(([symbol, bars]) =>
+        bars.map((r) => ({ symbol, ts: intraday ? r.t.replace('Z', '') : nyDate(r.t), open: r.o, high: r.h, low: r.l, close: r.c, volume: r.v, vwap: r.vw, trades: r.n })),
+      ),
+    ).sort((a, b) => a.symbol.localeCompare(b.symbol) || a.ts.localeCompare(b.ts));
+    expect(want).toHaveLength(rows);
+    expect((await runIngest(ctx, job, everything)).counts).toMatchObject({ recordsIn: rows, out: rows, quarantined: 0 });
+    const duck = await ctx.duck();
+    const got = await duck.all(
+      `SELECT symbol, strftime(ts, ${intraday ? "'%Y-%m-%dT%H:%M:%S'" : "'%Y-%m-%d'"}) AS ts, open, high, low, close, volume, vwap, trades ` +
+        `FROM read_parquet('${ctx.paths.lake}/ohlcv/source=${source}/granularity=${job.granularity.text}/**/*.parquet') ORDER BY symbol, ts`,
+    );
+    expect(got).toEqual(want);
+  });
+});
+
+describe('Polygon daily open/close payload', () => {
+  test('the document is the record: from is the session date, the pre- and after-market prices are left out', async () => {
+    const job = loadJob(configDir, 'polygon-reference-open-close', ctx.env);
+    type OpenClose = { from: string; symbol: string; open: number; high: number; low: number; close: number; volume: number };
+    const want = pageRecords(job, (p) => [p as unknown as OpenClose]).map((r) => ({ symbol: r.symbol, day: r.from, open: r.open, high: r.high, low: r.low, close: r.close, volume: r.volume }));
+    expect(want).toEqual([{ symbol: 'AAPL', day: '2021-04-01', open: 123.66, high: 124.18, low: 122.49, close: 123, volume: 75089134 }]);
+    expect((await runIngest(ctx, job, everything)).counts).toMatchObject({ recordsIn: 1, out: 1, quarantined: 0 });
+    const duck = await ctx.duck();
+    const got = await duck.all(
+      `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, open, high, low, close, volume FROM read_parquet('${ctx.paths.lake}/ohlcv/source=polygon-open-close-reference/**/*.parquet')`,
+    );
+    expect(got).toEqual(want);
   });
 });

@@ -42,7 +42,9 @@ export async function readJson(job: Job, files: readonly string[], read: ReadOpt
   // Polygon's grouped daily has, is read as JSON and its fields picked by exact name.
   const folded = inRecord.map((c) => c.name.toLowerCase());
   const asJson = folded.some((n, i) => folded.indexOf(n) !== i);
-  if (records.length > 0) {
+  // Without a records path each document (or NDJSON line) is a record: its fields are columns.
+  if (records.length === 0) spec.push(...inRecord.map((c) => `${literal(c.name)}: ${literal(c.type)}`));
+  else {
     let type = asJson ? 'JSON[]' : `STRUCT(${inRecord.map((c) => `${ident(c.name)} ${c.type}`).join(', ')})[]`;
     if (keyed) type = `MAP(VARCHAR, ${type})`;
     for (const key of records.slice(1).reverse()) type = `STRUCT(${ident(key)} ${type})`;
@@ -72,7 +74,7 @@ export async function readJson(job: Job, files: readonly string[], read: ReadOpt
   const rn = !numbered ? '' : byPosition ? 'o._mdw_i * 4294967296 + _pos AS _rn, ' : 'row_number() OVER () AS _rn, ';
   const relation = nonEmpty.length
     ? `(SELECT filename AS _file, ${rn}${columns.map(picked).join(', ')} FROM (` +
-      `SELECT filename, ${[...top.map((c) => ident(c.name)), ...recordSelect].join(', ')} ` +
+      `SELECT filename, ${[...(records.length === 0 ? inRecord : top).map((c) => ident(c.name)), ...recordSelect].join(', ')} ` +
       `FROM ${source(`read_json(${pathList(nonEmpty)}, format = ${literal(read.format === 'ndjson' ? 'newline_delimited' : 'auto')}, filename = true, columns = {${spec.join(', ')}})`)})` +
       `${byPosition ? ` JOIN ${ordinals} o ON o._mdw_name = filename` : ''})`
     : `(SELECT NULL::VARCHAR AS _file, ${numbered ? 'NULL::BIGINT AS _rn, ' : ''}${columns.map((c) => `NULL::${c.type} AS ${ident(c.name)}`).join(', ')} WHERE false)`;
