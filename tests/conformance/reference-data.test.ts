@@ -322,14 +322,16 @@ describe.each([
   { job: 'alpaca-reference-15m', source: 'alpaca-reference-15m', intraday: true, rows: 5 },
   { job: 'alpaca-reference-crypto', source: 'alpaca-reference-crypto', intraday: false, rows: 2 },
   { job: 'alpaca-reference-crypto-1m', source: 'alpaca-reference-crypto', intraday: true, rows: 11 },
+  // The latest-bar endpoint gives one bar per symbol, an object instead of a list.
+  { job: 'alpaca-reference-latest', source: 'alpaca-reference-latest', intraday: true, rows: 3 },
 ])('Alpaca bars payloads: $job', ({ job: name, source, intraday, rows }) => {
   test('every bar becomes a canonical row: intraday bars at t (UTC), daily ones at their New York date; values as sent, fractional volume too', async () => {
     const job = loadJob(configDir, name, ctx.env);
     type Bar = { t: string; o: number; h: number; l: number; c: number; v: number; vw: number; n: number };
     const nyDate = (iso: string) => new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date(iso));
     const want = pageRecords(job, (p) =>
-      Object.entries(p.bars as Record<string, Bar[]>).flatMap(([symbol, bars]) =>
-        bars.map((r) => ({ symbol, ts: intraday ? r.t.replace('Z', '') : nyDate(r.t), open: r.o, high: r.h, low: r.l, close: r.c, volume: r.v, vwap: r.vw, trades: r.n })),
+      Object.entries(p.bars as Record<string, Bar[] | Bar>).flatMap(([symbol, bars]) =>
+        [bars].flat().map((r) => ({ symbol, ts: intraday ? r.t.replace('Z', '') : nyDate(r.t), open: r.o, high: r.h, low: r.l, close: r.c, volume: r.v, vwap: r.vw, trades: r.n })),
       ),
     ).sort((a, b) => a.symbol.localeCompare(b.symbol) || a.ts.localeCompare(b.ts));
     expect(want).toHaveLength(rows);

@@ -27,7 +27,7 @@ export async function readJson(job: Job, files: readonly string[], read: ReadOpt
     return false;
   });
   const keys = keyed && read.keys ? new Set(read.keys) : null;
-  const where = locateFields(job, nonEmpty, read, records, keys, keyed, Object.keys(request.columns));
+  const { where, single } = locateFields(job, nonEmpty, read, records, keys, keyed, Object.keys(request.columns));
   const typeOf = (name: string): ReadType => request.columns[name] ?? 'VARCHAR';
   const seen = new Set<string>();
   const columns: RawColumn[] = Object.keys(request.columns).map((name, i) => {
@@ -45,7 +45,8 @@ export async function readJson(job: Job, files: readonly string[], read: ReadOpt
   // Without a records path each document (or NDJSON line) is a record: its fields are columns.
   if (records.length === 0) spec.push(...inRecord.map((c) => `${literal(c.name)}: ${literal(c.type)}`));
   else {
-    let type = asJson ? 'JSON[]' : `STRUCT(${inRecord.map((c) => `${ident(c.name)} ${c.type}`).join(', ')})[]`;
+    // A records path may hold one record (an object) instead of a list of them.
+    let type = (asJson ? 'JSON' : `STRUCT(${inRecord.map((c) => `${ident(c.name)} ${c.type}`).join(', ')})`) + (single ? '' : '[]');
     if (keyed) type = `MAP(VARCHAR, ${type})`;
     for (const key of records.slice(1).reverse()) type = `STRUCT(${ident(key)} ${type})`;
     spec.push(`${literal(records[0]!)}: ${literal(type)}`);
@@ -58,9 +59,9 @@ export async function readJson(job: Job, files: readonly string[], read: ReadOpt
   const byPosition = records.length > 0 && !keyed;
   const numbered = byPosition || Boolean(request.numbered);
   const recordPath = records.map(ident).join('.');
-  const unnested = (list: string) => (asJson ? `unnest(${list}) AS _mdw_record` : `unnest(${list}, recursive := true)`);
+  const unnested = (list: string) => (asJson ? (single ? `${list} AS _mdw_record` : `unnest(${list}) AS _mdw_record`) : `unnest(${list}, recursive := true)`);
   const recordSelect = byPosition
-    ? [`generate_subscripts(${recordPath}, 1) AS _pos`, unnested(recordPath)]
+    ? [single ? '1 AS _pos' : `generate_subscripts(${recordPath}, 1) AS _pos`, unnested(recordPath)]
     : keyed
       ? [`_e.key AS _key`, unnested('_e.value')]
       : [];
@@ -93,12 +94,14 @@ function locateFields(
   keys: ReadonlySet<string> | null,
   keyed: boolean,
   needed: readonly string[],
-): Map<string, 'document' | 'record'> {
+): { where: Map<string, 'document' | 'record'>; single: boolean } {
   // Fields that only optional column rules read may be missing from every record.
   const rules = Object.values(job.transform.value.columns);
   const optional = new Set(needed.filter((f) => rules.every((r) => !([r.from].flat().includes(f)) || r.optional)));
   const documentKeys = new Set<string>();
   const recordKeys = new Set<string>();
+  // Whether the records path holds lists of records, or one record (an object) each.
+  const shapes = new Set<'list' | 'object'>();
   for (const file of files.slice(0, sampleFiles)) {
     // Landed vendor pages are gzipped; DuckDB reads them by their .gz suffix, and so does this.
     const text = file.endsWith('.gz') ? gunzipSync(readFileSync(file)).toString('utf8') : readFileSync(file, 'utf8');
@@ -119,8 +122,21 @@ function locateFields(
       for (const key of records) list = (list as Record<string, unknown> | undefined)?.[key];
       const lists =
         keyed && list && typeof list === 'object' && !Array.isArray(list) ? Object.entries(list).filter(([k]) => !keys || keys.has(k)).map(([, l]) => l as unknown) : [list];
-      for (const l of lists) if (Array.isArray(l)) for (const r of l.slice(0, 100)) for (const k of Object.keys(r as object)) recordKeys.add(k);
+      for (const l of lists) {
+        if (Array.isArray(l)) {
+          shapes.add('list');
+          for (const r of l.slice(0, 100)) for (const k of Object.keys(r as object)) recordKeys.add(k);
+        } else if (l && typeof l === 'object') {
+          shapes.add('object');
+          for (const k of Object.keys(l)) recordKeys.add(k);
+        }
+      }
     }
+  }
+  if (shapes.size > 1) {
+    throw new ConfigError(`${read.records} holds lists of records in some of ${path.basename(files[0]!)} and the files beside it, and single records in others: read them with two jobs`, {
+      file: files[0]!,
+    });
   }
   if (keyed) documentKeys.add('_key');
   const where = new Map<string, 'document' | 'record'>();
@@ -138,5 +154,5 @@ function locateFields(
       );
     }
   }
-  return where;
+  return { where, single: shapes.has('object') };
 }
