@@ -1,6 +1,6 @@
 import type { Job } from '../config/jobs.js';
 import type { Logger } from '../core/logger.js';
-import type { RawPageRecord } from '../catalog/vendor-catalog.js';
+import type { RawPageRecord } from '../lake/raw-landing.js';
 import type { RequestBudget } from '../http/http-client.js';
 import type { RawColumn, ReadType } from '../core/raw.js';
 

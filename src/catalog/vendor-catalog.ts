@@ -1,3 +1,4 @@
+import type { RawPageRecord } from '../lake/raw-landing.js';
 import type { Sql } from './catalog.js';
 
 /**
@@ -12,19 +13,6 @@ export async function spendRequest(sql: Sql, vendor: string, day: string, limit:
     returning used`;
   if (rows.length > 0) return { ok: true, used: rows[0]!.used, limit };
   return { ok: false, used: limit, limit };
-}
-
-/** A page a vendor adapter landed (lake/raw), as mdw.raw_page records it. */
-export interface RawPageRecord {
-  readonly uri: string;
-  readonly source: string;
-  readonly dataset: string;
-  /** Path and query, never a key. */
-  readonly request: string;
-  readonly pageNo: number;
-  readonly bytes: number;
-  readonly sha256: string;
-  readonly fetchedAt: Date;
 }
 
 /** Records a landed page and the run that fetched it; a page landed before keeps its first record. */

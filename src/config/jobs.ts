@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { TradingCalendar } from '../calendar/calendar.js';
-import { jobEndpoint } from '../adapters/vendor-endpoints.js';
+import { jobEndpoint } from './vendor-endpoints.js';
 import { calendars } from '../calendar/registry.js';
 import { datasets, type DatasetDef } from '../core/datasets.js';
 import { ConfigError, UsageError } from '../core/errors.js';

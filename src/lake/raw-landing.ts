@@ -18,6 +18,19 @@ export interface RequestRecord {
   readonly fetchedAt: string;
 }
 
+/** A page a vendor adapter landed (lake/raw), as mdw.raw_page records it. */
+export interface RawPageRecord {
+  readonly uri: string;
+  readonly source: string;
+  readonly dataset: string;
+  /** Path and query, never a key. */
+  readonly request: string;
+  readonly pageNo: number;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly fetchedAt: Date;
+}
+
 const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
 
 function seriesRoot(lakeRoot: string, source: string, dataset: string): string {

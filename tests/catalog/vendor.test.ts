@@ -420,6 +420,12 @@ describe('budgets, interruptions and secrets, across processes', () => {
   });
 
   test('a dry run fetches nothing: it names the requests it would send, and reads only what earlier runs landed', async () => {
+    // A catalog belongs to one lake: on a server, this warehouse gets a database of its own.
+    await ctx.close();
+    const own = await freshCatalog();
+    drops.push(own.drop);
+    url = own.url;
+    expect((await runMdw(['--home', home, 'init', '--yes'], { env: url ? { MDW_DATABASE_URL: url } : {} })).code).toBe(0);
     const first = await mdw('ingest', 'poly', '--dry-run', '--format', 'json');
     expect(first.code).toBe(0);
     expect(sim.requests).toHaveLength(0);
@@ -469,6 +475,7 @@ describe('budgets, interruptions and secrets, across processes', () => {
   test('killed halfway and run again, it ends with the lake of an uninterrupted run; no key is written anywhere', async () => {
     await ctx.close();
     // A catalog belongs to one lake: on a server, this warehouse gets a database of its own.
+    await ctx.close();
     const own = await freshCatalog();
     drops.push(own.drop);
     url = own.url;

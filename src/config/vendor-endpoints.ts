@@ -1,5 +1,5 @@
 import type { DatasetName } from '../core/datasets.js';
-import type { VendorEndpoint } from '../config/types.js';
+import type { VendorEndpoint } from './types.js';
 
 /**
  * Which endpoints of a vendor adapter serve which dataset, the first being the default when a
