@@ -38,6 +38,18 @@ function writeEndpoints(budget: number): void {
   );
 }
 
+/** Adds Alpaca, serving this dataset, to the test's endpoints.yml; the simulator wants its keys. */
+function addAlpaca(dataset: string): void {
+  sim.alpacaKeys = { id: 'AKSIMID', secret: 'sk-alpaca-SECRET-42' };
+  writeFileSync(
+    path.join(configs, 'endpoints.yml'),
+    readFileSync(path.join(configs, 'endpoints.yml'), 'utf8') +
+      `  alpaca:\n    base_url: \${MDW_ALPACA_URL:-https://data.alpaca.markets}\n    rpm: 60000\n    daily_budget: 1000\n    timeout_ms: 700\n` +
+      `    auth: { kind: headers, env: { APCA-API-KEY-ID: ALPACA_KEY_ID, APCA-API-SECRET-KEY: ALPACA_SECRET_KEY } }\n` +
+      `    datasets:\n      ${dataset}\n`,
+  );
+}
+
 beforeAll(async () => {
   root = tempDir();
   configs = copyConfigs(root);
@@ -180,14 +192,7 @@ describe('Polygon aggregates through the simulator', () => {
 
 describe('Alpaca stock bars through the simulator', () => {
   test('a multi-symbol daily job follows next_page_token, sends adjustment and feed, and stores each session once', async () => {
-    sim.alpacaKeys = { id: 'AKSIMID', secret: 'sk-alpaca-SECRET-42' };
-    writeFileSync(
-      path.join(configs, 'endpoints.yml'),
-      readFileSync(path.join(configs, 'endpoints.yml'), 'utf8') +
-        `  alpaca:\n    base_url: \${MDW_ALPACA_URL:-https://data.alpaca.markets}\n    rpm: 60000\n    daily_budget: 1000\n    timeout_ms: 700\n` +
-        `    auth: { kind: headers, env: { APCA-API-KEY-ID: ALPACA_KEY_ID, APCA-API-SECRET-KEY: ALPACA_SECRET_KEY } }\n` +
-        `    datasets:\n      ohlcv: { endpoint: /v2/stocks/bars, unique: false, weight: 8 }\n`,
-    );
+    addAlpaca('ohlcv: { endpoint: /v2/stocks/bars, unique: false, weight: 8 }');
     writeFileSync(
       path.join(configs, 'jobs', 'alp.yml'),
       'dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsource: { name: alp, adapter: alpaca, adjustment: split, feed: iex }\nsymbols: [AAPL, NIO]\nwindow: { from: 2024-01-01, to: 2024-06-30 }\ntransform: alpaca-bars\n',
@@ -341,14 +346,7 @@ describe('corporate actions, reference tickers and grouped daily through the sim
   });
 
   test('Alpaca corporate actions: splits both ways, cash, special and stock dividends, each rate in its own column; the same events as Polygon', async () => {
-    sim.alpacaKeys = { id: 'AKSIMID', secret: 'sk-alpaca-SECRET-42' };
-    writeFileSync(
-      path.join(configs, 'endpoints.yml'),
-      readFileSync(path.join(configs, 'endpoints.yml'), 'utf8') +
-        `  alpaca:\n    base_url: \${MDW_ALPACA_URL:-https://data.alpaca.markets}\n    rpm: 60000\n    daily_budget: 1000\n    timeout_ms: 700\n` +
-        `    auth: { kind: headers, env: { APCA-API-KEY-ID: ALPACA_KEY_ID, APCA-API-SECRET-KEY: ALPACA_SECRET_KEY } }\n` +
-        `    datasets:\n      corporate_actions: { endpoint: /v1/corporate-actions, unique: false, weight: 8 }\n`,
-    );
+    addAlpaca('corporate_actions: { endpoint: /v1/corporate-actions, unique: false, weight: 8 }');
     await ctx.close();
     ctx = testContext({ home, databaseUrl: url, configDir: configs, env: { ...alpacaKeys, MDW_POLYGON_URL: sim.url, POLYGON_API_KEY: key, MDW_ALPACA_URL: sim.url } });
     sim.pageSize = 4;
