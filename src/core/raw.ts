@@ -16,3 +16,16 @@ export interface RawColumn {
 
 /** Texts that mean "no value" unless a transform lists its own (`nulls:`). */
 export const defaultNulls: readonly string[] = ['', 'null', 'NULL', 'NaN', 'nan', 'N/A', 'NA', '#N/A'];
+
+/**
+ * Raw columns for these fields, in order. SQL names ignore case: of two fields that differ
+ * only in case (Polygon's T and t), the later one gets a name of its own in the relation.
+ */
+export function rawColumns(fields: Readonly<Record<string, ReadType>>): RawColumn[] {
+  const seen = new Set<string>();
+  return Object.entries(fields).map(([name, type], i) => {
+    const clash = seen.has(name.toLowerCase());
+    seen.add(name.toLowerCase());
+    return { name, type, ...(clash ? { sql: `${name}_${i}` } : {}) };
+  });
+}

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Adapter, ExtractRequest, InputRef, RawBatch, RawColumn } from '../adapters/adapter.js';
+import type { Adapter, ExtractRequest, InputRef, RawBatch } from '../adapters/adapter.js';
 import { ensureSeries } from '../catalog/lake-catalog.js';
 import { listQuarantine, type QuarantineRecord } from '../catalog/quarantine-catalog.js';
 import type { Job } from '../config/jobs.js';
 import type { Context } from '../context.js';
+import { rawColumns } from '../core/raw.js';
 import { ident, literal } from '../core/sql.js';
 import { parseWindow } from '../core/time-window.js';
 import { checkedTable, releaseStage, stageBatch } from '../load/lake-writer.js';
@@ -130,10 +131,12 @@ async function stageRecords(duck: Awaited<ReturnType<Context['duck']>>, records:
     const values = records.slice(i, i + 1000).map((r, j) => `(${i + j}, ${literal(r.input_uri)}, ${literal(r.raw)})`);
     await duck.run(`INSERT INTO mdw_replay_in VALUES ${values.join(', ')}`);
   }
-  const cols: RawColumn[] = Object.entries(columns).map(([name, type]) => ({ name, type }));
+  const cols = rawColumns(columns);
   const path = (name: string) => literal(`$."${name.replace(/"/g, '\\"')}"`);
   const select = cols.map((c) =>
-    c.type === 'DOUBLE' ? `TRY_CAST(json_extract(raw, ${path(c.name)}) AS DOUBLE) AS ${ident(c.name)}` : `json_extract_string(raw, ${path(c.name)}) AS ${ident(c.name)}`,
+    c.type === 'DOUBLE'
+      ? `TRY_CAST(json_extract(raw, ${path(c.name)}) AS DOUBLE) AS ${ident(c.sql ?? c.name)}`
+      : `json_extract_string(raw, ${path(c.name)}) AS ${ident(c.sql ?? c.name)}`,
   );
   return {
     relation: `(SELECT file AS _file, ord AS _rn, ${select.join(', ')} FROM mdw_replay_in)`,

@@ -67,9 +67,13 @@ export function compileTransform(input: {
     const value = column?.type === 'DOUBLE' ? name : cleanText(name, nulls, column?.nullsMapped ?? false);
     return `${value} AS ${ident(alias)}`;
   });
-  const raw = sourceColumns.map((c) => `${ident(c.sql ?? c.name)} := ${ident(c.sql ?? c.name)}`).join(', ');
+  // The record as the source had it, for the quarantine. A struct's field names ignore case,
+  // so fields that differ only in case are kept in a JSON object under their own names.
+  const raw = sourceColumns.some((c) => c.sql)
+    ? `json_object(${sourceColumns.map((c) => `${literal(c.name)}, ${ident(c.sql ?? c.name)}`).join(', ')})`
+    : `struct_pack(${sourceColumns.map((c) => `${ident(c.name)} := ${ident(c.name)}`).join(', ')})`;
   const rn = input.numbered ? '_rn, ' : '';
-  const inner = `SELECT _file, ${rn}${cleaned.length ? `${cleaned.join(', ')}, ` : ''}struct_pack(${raw}) AS _raw FROM ${input.from}`;
+  const inner = `SELECT _file, ${rn}${cleaned.length ? `${cleaned.join(', ')}, ` : ''}${raw} AS _raw FROM ${input.from}`;
   // A local date-time is parsed once, then shifted to UTC by its day's offset (see zoneDays).
   const from = zoned
     ? `(SELECT m.*, z._tz_off, z._tz_shift FROM (SELECT *, ${zoned.local} AS _local FROM (${inner})) m ` +

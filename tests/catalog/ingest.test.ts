@@ -7,6 +7,7 @@ import { loadJob } from '../../src/config/jobs.js';
 import type { Context } from '../../src/context.js';
 import { plantedPerFile } from '../../src/fixtures/generate-fixtures.js';
 import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
+import { replayQuarantine } from '../../src/pipeline/replay.js';
 import { failOrphanedRuns } from '../../src/catalog/runs.js';
 import { datasets } from '../../src/core/datasets.js';
 import os from 'node:os';
@@ -310,6 +311,35 @@ describe('JSON pages', () => {
     const lineage = await catalog.sql<{ raw_uri: string; records_in: number }[]>`
       select raw_uri, sum(records_in)::int as records_in from mdw.lineage_item where batch_id = ${r.batchIds[0]!} group by 1 order by 1`;
     expect(lineage.map((l) => [path.basename(l.raw_uri), l.records_in])).toEqual([['AAPL-1.json', 1], ['AAPL-2.json', 1], ['MSFT-1.json', 0]]);
+  });
+});
+
+describe('fields that differ only in case', () => {
+  test("Polygon's grouped daily has T (ticker) and t (time): both are read, a bad bar is quarantined under their own names and replays after a fix", async () => {
+    const dir = path.join(root, 'grouped');
+    mkdirSync(dir, { recursive: true });
+    // 2024-03-08 16:00 New York (EST) is 21:00Z: the session's close, as the live API stamps it.
+    const bar = (T: string, h: number) => ({ T, v: 100, vw: 10, o: 10, c: 10.5, h, l: 9.5, t: 1709931600000, n: 5 });
+    writeFileSync(path.join(dir, '2024-03-08.json'), JSON.stringify({ adjusted: false, results: [bar('AAA', 11), bar('BBB', 9)], status: 'OK' }));
+    const jobYaml = (validation: string) =>
+      `dataset: ohlcv\ngranularity: 1d\nsource: { name: grouped, adapter: file, files: ['../../grouped/*.json'] }\ntransform: polygon-grouped\n${validation}`;
+    writeFileSync(path.join(configs, 'jobs', 'grouped.yml'), jobYaml(''));
+    const r = await runIngest(ctx, job('grouped'), all);
+    expect(r.counts).toEqual({ recordsIn: 2, out: 1, deduped: 0, quarantined: 1, filtered: 0 });
+    const [q] = await catalog.sql<{ rules: string[]; raw: string }[]>`select rules, raw from mdw.quarantine_record where job = 'grouped'`;
+    expect(q!.rules).toEqual(['ohlc_bracket']);
+    expect(JSON.parse(q!.raw)).toEqual({ T: 'BBB', t: 1709931600000, o: 10, h: 9, l: 9.5, c: 10.5, v: 100, vw: 10, n: 5 });
+
+    writeFileSync(path.join(configs, 'validation', 'grouped-loose.yml'), 'dataset: ohlcv\nrules:\n  - rule: required\n');
+    writeFileSync(path.join(configs, 'jobs', 'grouped.yml'), jobYaml('validation: grouped-loose\n'));
+    const replay = await replayQuarantine(ctx, job('grouped'), {}, { dryRun: false, runId: null });
+    expect(replay.outcomes.map((o) => o.outcome)).toEqual(['loaded']);
+    const duck = await ctx.duck();
+    const rows = await duck.all(`SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, high, low FROM read_parquet('${ctx.paths.lake}/ohlcv/source=grouped/**/*.parquet') ORDER BY symbol`);
+    expect(rows).toEqual([
+      { symbol: 'AAA', day: '2024-03-08', high: 11, low: 9.5 },
+      { symbol: 'BBB', day: '2024-03-08', high: 9, low: 9.5 },
+    ]);
   });
 });
 

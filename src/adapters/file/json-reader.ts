@@ -6,7 +6,8 @@ import type { ReadOptions } from '../../config/types.js';
 import { ConfigError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { ident, literal, pathList, stringList } from '../../core/sql.js';
-import type { ExtractRequest, RawBatch, RawColumn, ReadType } from '../adapter.js';
+import { rawColumns } from '../../core/raw.js';
+import type { ExtractRequest, RawBatch, RawColumn } from '../adapter.js';
 
 /** How many files are opened to learn where each field lives. */
 const sampleFiles = 20;
@@ -28,13 +29,7 @@ export async function readJson(job: Job, files: readonly string[], read: ReadOpt
   });
   const keys = keyed && read.keys ? new Set(read.keys) : null;
   const { where, single } = locateFields(job, nonEmpty, read, records, keys, keyed, Object.keys(request.columns));
-  const typeOf = (name: string): ReadType => request.columns[name] ?? 'VARCHAR';
-  const seen = new Set<string>();
-  const columns: RawColumn[] = Object.keys(request.columns).map((name, i) => {
-    const clash = seen.has(name.toLowerCase());
-    seen.add(name.toLowerCase());
-    return { name, type: typeOf(name), ...(clash ? { sql: `${name}_${i}` } : {}) };
-  });
+  const columns = rawColumns(request.columns);
   const top = columns.filter((c) => where.get(c.name) === 'document' && c.name !== '_key');
   const inRecord = columns.filter((c) => where.get(c.name) === 'record');
   const spec: string[] = top.map((c) => `${literal(c.name)}: ${literal(c.type)}`);
