@@ -175,6 +175,22 @@ describe('the mdw command line, end to end', () => {
     expect(lines[1]!.split(',')[7]).toMatch(/^\d+d \d+h$/);
   });
 
+  test('a job file given by path loads corporate actions; status shows them without a lag, which only bars have', async () => {
+    const dividends = [{ cash_amount: 0.24, dividend_type: 'CD', ex_dividend_date: '2023-11-10', ticker: 'AAPL' }];
+    writeFileSync(path.join(root, 'dividends.json'), JSON.stringify({ results: dividends, status: 'OK' }));
+    writeFileSync(
+      path.join(root, 'dividends.yml'),
+      `dataset: corporate_actions\ngranularity: 1d\nsource: { name: saved-dividends, adapter: file, files: [dividends.json] }\ntransform: polygon-dividends\n`,
+    );
+    expect((await mdw('ingest', path.join(root, 'dividends.yml'))).code).toBe(0);
+    const r = await mdw('status', '--dataset', 'corporate_actions');
+    expect(r.stdout.trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 8).join(','))).toEqual([
+      'corporate_actions,saved-dividends,1d,AAPL,1,2023-11-10T00:00:00Z,2023-11-10T00:00:00Z,',
+    ]);
+    const q = await mdw('query', 'sql', 'select symbol, ex_date, action, cash_amount from corporate_actions', '--format', 'csv');
+    expect(q.stdout).toBe('symbol,ex_date,action,cash_amount\nAAPL,2023-11-10 00:00:00,cash_dividend,0.24\n');
+  });
+
   test('jobs list shows every job with its dataset, source and transform', async () => {
     const r = await mdw('jobs', 'list', '--format', 'json');
     const jobs = JSON.parse(r.stdout) as { job: string; transform: string; status: string }[];
