@@ -1,9 +1,9 @@
+import { jobEndpoint } from '../../config/vendor-endpoints.js';
 import { UsageError } from '../../core/errors.js';
 import type { Granularity, GranularityUnit } from '../../core/granularity.js';
 import { pages, type HttpClient } from '../../http/http-client.js';
 import type { Adapter, AdapterContext, ExtractRequest, InputRef, RawBatch } from '../adapter.js';
 import { readJson } from '../file/json-reader.js';
-import { jobEndpoint } from '../../config/vendor-endpoints.js';
 import { landedPages, requestKey, vendorClient, vendorScope } from '../vendor.js';
 
 /**

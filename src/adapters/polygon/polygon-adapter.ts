@@ -1,12 +1,12 @@
 import { addDays } from '../../calendar/calendar.js';
 import { calendars } from '../../calendar/registry.js';
 import type { Job } from '../../config/jobs.js';
+import { jobEndpoint } from '../../config/vendor-endpoints.js';
 import { UsageError } from '../../core/errors.js';
 import type { Granularity, GranularityUnit } from '../../core/granularity.js';
 import { VendorError, pages, type HttpClient } from '../../http/http-client.js';
 import type { Adapter, AdapterContext, ExtractRequest, InputRef, RawBatch } from '../adapter.js';
 import { readJson } from '../file/json-reader.js';
-import { jobEndpoint } from '../../config/vendor-endpoints.js';
 import { landedPages, requestKey, vendorClient, vendorScope } from '../vendor.js';
 
 /**
