@@ -44,6 +44,8 @@ export interface AdapterContext {
    * here (path and query) instead, and lists no inputs; landed pages of closed windows are listed.
    */
   readonly plan: ((request: string) => void) | null;
+  /** Ask again for windows that have closed and were fetched whole before (a vendor corrected them). */
+  readonly refetch: boolean;
 }
 
 /**

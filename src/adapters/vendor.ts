@@ -16,7 +16,7 @@ export async function landedPages(
   fetch: () => AsyncGenerator<JsonResponse>,
   check: (page: JsonResponse) => void = () => {},
 ): Promise<InputRef[]> {
-  const earlier = request.closed ? landedRequest(ctx.lakeRoot, target.source, target.dataset, request.key) : null;
+  const earlier = request.closed && !ctx.refetch ? landedRequest(ctx.lakeRoot, target.source, target.dataset, request.key) : null;
   let files: readonly string[];
   if (earlier) files = earlier.pages;
   else if (ctx.plan) {

@@ -102,6 +102,7 @@ function buildProgram(): Command {
     .option('--symbols <list>', 'only these symbols, comma-separated', splitList)
     .option('--dry-run', 'read, transform and validate, report what would be written, write nothing; a vendor job fetches nothing and names the requests it would send')
     .option('--full', 'read every input, also those already loaded and unchanged since (they are skipped by default)')
+    .option('--refetch', 'vendor jobs: ask again for windows that have closed and were fetched before (their pages are reused by default); for a vendor correction')
     .addOption(new Option('--format <format>', formatHelp))
     .addHelpText('after', '\nExamples:\n  mdw ingest demo\n  mdw ingest demo --from 2020-01-01 --symbols AAPL,MSFT --dry-run\n  mdw ingest ./my-job.yml\n' +
         '  POLYGON_API_KEY=... mdw ingest polygon-daily --from 2024-01-01 --symbols AAPL   # vendor jobs land every page under lake/raw first\n' +

@@ -44,6 +44,8 @@ export interface IngestOptions {
   readonly runId: string | null;
   /** Read every input, also those a committed batch already read unchanged. */
   readonly full?: boolean;
+  /** Vendor jobs: fetch closed windows again instead of reusing their landed pages. */
+  readonly refetch?: boolean;
 }
 
 export interface IngestResult {
@@ -112,7 +114,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
   return catalog.withLock(seriesLock(ref), ctx.settings.lockTimeoutMs, async () => {
     // Listing fetches a vendor job's pages: under the series lock, so two runs of one job do
     // not both fetch (the second waits, or exits 4).
-    const inputs = await adapter.list(await adapterContext(ctx, false, options.runId), request);
+    const inputs = await adapter.list({ ...(await adapterContext(ctx, false, options.runId)), refetch: Boolean(options.refetch) }, request);
     const result = new ResultBuilder(job.name, false, inputs.length);
     const ids = await ensureSeries(catalog.sql, ref);
     await recoverPendingWrites(ctx, catalog, def, ids, ref.granularity);
@@ -441,6 +443,7 @@ async function adapterContext(ctx: Context, withoutBudget: boolean, runId: strin
     budget: catalog ? { spend: (vendor, limit) => spendRequest(catalog.sql, vendor, day(), limit, ctx.clock.now()) } : null,
     pages: catalog ? (page) => recordRawPage(catalog.sql, page, runId) : null,
     plan: null,
+    refetch: false,
   };
 }
 

@@ -241,7 +241,7 @@ describe('corporate actions, reference tickers and grouped daily through the sim
         `FROM read_parquet('${ctx.paths.lake}/corporate_actions/source=${source}/**/*.parquet') ORDER BY ex_date, symbol, action`,
     );
 
-  test('Polygon splits and dividends follow next_url into one corporate_actions series; a bad record is quarantined by its rule; a closed window is not asked again', async () => {
+  test('Polygon splits and dividends follow next_url into one corporate_actions series; a bad record is quarantined by its rule; a closed window is asked again only with refetch', async () => {
     sim.pageSize = 3;
     const window = 'symbols: [AAPL, TSLA, MNTS, COST]\nwindow: { from: 2020-01-01, to: 2024-12-31 }\n';
     const splits = job('pca-splits', `dataset: corporate_actions\ngranularity: 1d\nsource: { name: pca, adapter: polygon, endpoint: splits }\n${window}transform: polygon-splits\n`);
@@ -296,6 +296,21 @@ describe('corporate actions, reference tickers and grouped daily through the sim
     expect((await runIngest(ctx, dividends, all)).counts.out).toBe(0);
     expect(sim.requests).toHaveLength(0);
     expect(await lakeContent(path.join(ctx.paths.lake, 'corporate_actions'))).toEqual(before);
+
+    // The vendor corrects an old dividend: --refetch asks the closed window again, and the
+    // correction replaces the stored row (one row changed, nothing added).
+    const corrected = sim.dividends.find((x) => x.id === 'D-AAPL-2023-05-12')!;
+    corrected.cash_amount = 0.245;
+    try {
+      const again = await runIngest(ctx, dividends, { ...all, refetch: true });
+      expect(sim.requests.length).toBeGreaterThan(0);
+      expect(again.counts).toMatchObject({ recordsIn: 9, out: 1, quarantined: 0 });
+    } finally {
+      corrected.cash_amount = 0.24;
+    }
+    const now = await actionsOf('pca');
+    expect(now).toHaveLength(stored.length);
+    expect(now.find((r) => r.ex_date === '2023-05-12')).toMatchObject({ symbol: 'AAPL', action: 'cash_dividend', cash_amount: 0.245 });
   });
 
   test('reference tickers keep each version of a record under the date it describes, delisted names included, so a universe can be rebuilt as of any day', async () => {

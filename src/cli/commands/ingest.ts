@@ -24,7 +24,7 @@ export async function ingestCommand(opts: GlobalOptions, jobName: string): Promi
         ctx,
         catalog,
         { command: 'ingest', job: job.name, args },
-        (runId) => runIngest(ctx, job, { window, symbols, dryRun, runId, full: Boolean(opts.full) }),
+        (runId) => runIngest(ctx, job, { window, symbols, dryRun, runId, full: Boolean(opts.full), refetch: Boolean(opts.refetch) }),
         (r) => ({ message: summaryLine(r), data: { batchIds: r.batchIds, skipped: r.skipped, ...r.counts, ...r.partitions } }),
       );
     }
