@@ -1,13 +1,13 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { TradingCalendar } from '../calendar/calendar.js';
-import { jobEndpoint } from './vendor-endpoints.js';
 import { calendars } from '../calendar/registry.js';
 import { datasets, type DatasetDef } from '../core/datasets.js';
 import { ConfigError, UsageError } from '../core/errors.js';
 import { isSessionLabelled, parseGranularity, type Granularity } from '../core/granularity.js';
 import { parseWindow } from '../core/time-window.js';
 import { loadYamlFile, type YamlFile } from './load-yaml.js';
+import { jobEndpoint } from './vendor-endpoints.js';
 import type { DatasetsConfig, JobSpec, PartitionRule, TransformRules, ValidationRules } from './types.js';
 
 /** A job with everything it names loaded and checked. */

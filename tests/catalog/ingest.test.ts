@@ -314,6 +314,28 @@ describe('JSON pages', () => {
   });
 });
 
+describe('fields a vendor leaves out', () => {
+  test('an optional field missing from every record is NULL; a missing field the symbol comes from is a config error naming it', async () => {
+    const dir = path.join(root, 'sparse');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'splits.json'), JSON.stringify({ results: [{ execution_date: '2020-08-31', split_from: 1, split_to: 4, ticker: 'AAPL' }], status: 'OK' }));
+    const jobYaml = (transform: string) => `dataset: corporate_actions\ngranularity: 1d\nsource: { name: sparse, adapter: file, files: ['../../sparse/*.json'] }\ntransform: ${transform}\n`;
+    // polygon-splits reads the optional id, which this page lacks.
+    writeFileSync(path.join(configs, 'jobs', 'sparse.yml'), jobYaml('polygon-splits'));
+    expect((await runIngest(ctx, job('sparse'), all)).counts).toMatchObject({ recordsIn: 1, out: 1, quarantined: 0 });
+    const duck = await ctx.duck();
+    expect(await duck.all(`SELECT symbol, split_to, vendor_id FROM read_parquet('${ctx.paths.lake}/corporate_actions/source=sparse/**/*.parquet')`)).toEqual([
+      { symbol: 'AAPL', split_to: 4, vendor_id: null },
+    ]);
+    writeFileSync(
+      path.join(configs, 'transforms', 'sparse-symbol.yml'),
+      readFileSync(path.join(configs, 'transforms', 'polygon-splits.yml'), 'utf8').replace('from: ticker', 'from: symbol'),
+    );
+    writeFileSync(path.join(configs, 'jobs', 'sparse.yml'), jobYaml('sparse-symbol'));
+    await expect(runIngest(ctx, job('sparse'), { ...all, full: true })).rejects.toThrow(/sparse\/splits\.json: no field "symbol" \(read by transform "sparse-symbol"\)/);
+  });
+});
+
 describe('fields that differ only in case', () => {
   test("Polygon's grouped daily has T (ticker) and t (time): both are read, a bad bar is quarantined under their own names and replays after a fix", async () => {
     const dir = path.join(root, 'grouped');

@@ -92,7 +92,9 @@ function locateFields(
 ): { where: Map<string, 'document' | 'record'>; single: boolean } {
   // Fields that only optional column rules read may be missing from every record.
   const rules = Object.values(job.transform.value.columns);
-  const optional = new Set(needed.filter((f) => rules.every((r) => !([r.from].flat().includes(f)) || r.optional)));
+  const reading = (f: string) => rules.filter((r) => [r.from].flat().includes(f));
+  const elsewhere = new Set([job.transform.value.symbol?.from, ...rules.flatMap((r) => Object.keys(r.when ?? {}))]);
+  const optional = new Set(needed.filter((f) => !elsewhere.has(f) && reading(f).length > 0 && reading(f).every((r) => r.optional)));
   const documentKeys = new Set<string>();
   const recordKeys = new Set<string>();
   // Whether the records path holds lists of records, or one record (an object) each.
