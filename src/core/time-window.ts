@@ -45,3 +45,8 @@ export function intersectWindows(a: TimeWindow, b: TimeWindow): TimeWindow {
   const to = a.toExclusive && b.toExclusive ? (a.toExclusive < b.toExclusive ? a.toExclusive : b.toExclusive) : (a.toExclusive ?? b.toExclusive);
   return { from, toExclusive: to };
 }
+
+/** The UTC day (YYYY-MM-DD) that holds the last instant before an exclusive end. */
+export function lastDay(toExclusive: Date): string {
+  return new Date(toExclusive.getTime() - 1).toISOString().slice(0, 10);
+}

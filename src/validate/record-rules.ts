@@ -15,6 +15,15 @@ const num = (c: string) => `coalesce(CAST(${col(c)} AS VARCHAR), 'null')`;
 /** The dataset's columns that this batch carries (the transform produces them). */
 type Present = (name: string) => boolean;
 
+/** Every one of these columns above zero where it has a value. */
+function positive(cols: readonly string[]): CompiledRule {
+  if (cols.length === 0) return { violated: '', detail: "''" };
+  return {
+    violated: `coalesce(${cols.map((c) => `${col(c)} <= 0`).join(' OR ')}, false)`,
+    detail: `array_to_string(list_filter([${cols.map((c) => `CASE WHEN ${col(c)} <= 0 THEN ${literal(`${c} `)} || ${num(c)} || ' <= 0' END`).join(', ')}], x -> x IS NOT NULL), ', ')`,
+  };
+}
+
 const recordRules: Record<RecordRuleKind, (spec: RecordRuleSpec, def: DatasetDef, present: Present) => CompiledRule> = {
   required: (_spec, def) => {
     // A value that is there but unreadable is already a 'parse' failure, not a missing one.
@@ -43,14 +52,7 @@ const recordRules: Record<RecordRuleKind, (spec: RecordRuleSpec, def: DatasetDef
         `CASE WHEN ${lowAboveBody} THEN 'low > min(open, close)' END], x -> x IS NOT NULL), ', ')`,
     };
   },
-  positive_prices: (_spec, def, present) => {
-    const prices = def.columns.filter((c) => c.role === 'price' && present(c.name)).map((c) => c.name);
-    if (prices.length === 0) return { violated: '', detail: "''" };
-    return {
-      violated: `coalesce(${prices.map((p) => `${col(p)} <= 0`).join(' OR ')}, false)`,
-      detail: `array_to_string(list_filter([${prices.map((p) => `CASE WHEN ${col(p)} <= 0 THEN ${literal(`${p} `)} || ${num(p)} || ' <= 0' END`).join(', ')}], x -> x IS NOT NULL), ', ')`,
-    };
-  },
+  positive_prices: (_spec, def, present) => positive(def.columns.filter((c) => c.role === 'price' && present(c.name)).map((c) => c.name)),
   non_negative_volume: (_spec, def, present) => {
     const vols = def.columns.filter((c) => c.role === 'volume' && present(c.name)).map((c) => c.name);
     if (vols.length === 0) return { violated: '', detail: "''" };
@@ -69,15 +71,8 @@ const recordRules: Record<RecordRuleKind, (spec: RecordRuleSpec, def: DatasetDef
   },
   // Needs the calendar's sessions: run as a join after the row rules (validate/session-rule.ts).
   in_session: () => ({ violated: '', detail: "''" }),
-  positive: (spec, _def, present) => {
-    // A column the transform does not produce is NULL in every row: nothing to check.
-    const cols = spec.columns!.filter(present);
-    if (cols.length === 0) return { violated: '', detail: "''" };
-    return {
-      violated: `coalesce(${cols.map((c) => `${col(c)} <= 0`).join(' OR ')}, false)`,
-      detail: `array_to_string(list_filter([${cols.map((c) => `CASE WHEN ${col(c)} <= 0 THEN ${literal(`${c} `)} || ${num(c)} || ' <= 0' END`).join(', ')}], x -> x IS NOT NULL), ', ')`,
-    };
-  },
+  // A column the transform does not produce is NULL in every row: nothing to check.
+  positive: (spec, _def, present) => positive(spec.columns!.filter(present)),
   one_of: (spec, _def, present) => {
     const cols = spec.columns!.filter(present);
     if (cols.length === 0) return { violated: '', detail: "''" };

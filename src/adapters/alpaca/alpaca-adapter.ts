@@ -1,5 +1,6 @@
 import { jobEndpoint } from '../../config/vendor-endpoints.js';
 import { UsageError } from '../../core/errors.js';
+import { lastDay } from '../../core/time-window.js';
 import type { Granularity, GranularityUnit } from '../../core/granularity.js';
 import { pages, type HttpClient } from '../../http/http-client.js';
 import type { Adapter, AdapterContext, ExtractRequest, InputRef, RawBatch } from '../adapter.js';
@@ -37,7 +38,7 @@ export const alpacaAdapter: Adapter = {
     if (endpoint.endpoint === 'corporate_actions') {
       // Dates are process dates, inclusive; Alpaca's default for both is today.
       const day = (d: Date) => d.toISOString().slice(0, 10);
-      const last = day(new Date(end.getTime() - 1));
+      const last = lastDay(end);
       const symbols = request.symbols?.length ? request.symbols : [null];
       for (let i = 0; i < symbols.length; i += 100) {
         const named: Record<string, string> = symbols[0] === null ? {} : { symbols: symbols.slice(i, i + 100).join(',') };

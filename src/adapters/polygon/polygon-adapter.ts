@@ -3,6 +3,7 @@ import { calendars } from '../../calendar/registry.js';
 import type { Job } from '../../config/jobs.js';
 import { jobEndpoint } from '../../config/vendor-endpoints.js';
 import { UsageError } from '../../core/errors.js';
+import { lastDay } from '../../core/time-window.js';
 import type { Granularity, GranularityUnit } from '../../core/granularity.js';
 import { VendorError, pages, type HttpClient } from '../../http/http-client.js';
 import type { Adapter, AdapterContext, ExtractRequest, InputRef, RawBatch } from '../adapter.js';
@@ -26,15 +27,12 @@ export const polygonAdapter: Adapter = {
   name: 'polygon',
   async list(ctx: AdapterContext, request: ExtractRequest): Promise<InputRef[]> {
     const { job } = request;
-    const today = ctx.now.toISOString().slice(0, 10);
-    const last = request.toExclusive ? new Date(request.toExclusive.getTime() - 1).toISOString().slice(0, 10) : today;
-    const to = last > today ? today : last;
     const target = { source: job.spec.source.name, dataset: job.dataset.name };
     // Opened on the first fetch: a run whose windows were all fetched before needs no key.
     let client: HttpClient | null = null;
     const http = () => (client ??= vendorClient(ctx, 'polygon'));
     const inputs: InputRef[] = [];
-    for (const r of polygonRequests(job, request, to, ctx.now)) {
+    for (const r of polygonRequests(job, request, ctx.now)) {
       const key = requestKey(r.path, r.query);
       // A window that has closed does not change: a complete earlier fetch is used again.
       const landed = await landedPages(ctx, target, { key, closed: r.closed }, () => pages(http(), { path: r.path, query: r.query }, { kind: 'next_url', field: 'next_url' }), (page) => {
@@ -61,8 +59,11 @@ interface PolygonRequest {
 }
 
 /** The requests a run makes: one per symbol (or one for the whole market), per window piece. */
-function polygonRequests(job: Job, request: ExtractRequest, to: string, now: Date): PolygonRequest[] {
+function polygonRequests(job: Job, request: ExtractRequest, now: Date): PolygonRequest[] {
   const today = now.toISOString().slice(0, 10);
+  // The window's last day as asked (dividends are declared ahead), and as far as bars exist.
+  const last = request.toExclusive ? lastDay(request.toExclusive) : null;
+  const to = last && last < today ? last : today;
   const endpoint = jobEndpoint('polygon', job.dataset.name, job.spec.source.endpoint);
   if ('error' in endpoint) throw new UsageError(`${job.name}: ${endpoint.error}`);
   const from = request.from?.toISOString().slice(0, 10) ?? null;
@@ -89,11 +90,11 @@ function polygonRequests(job: Job, request: ExtractRequest, to: string, now: Dat
     case 'dividends': {
       const field = endpoint.endpoint === 'splits' ? 'execution_date' : 'ex_dividend_date';
       // Dividends are declared ahead of their ex-date: a window that has not ended yet is asked again.
-      const dates = { ...(from ? { [`${field}.gte`]: from } : {}), ...(request.toExclusive ? { [`${field}.lte`]: last(request) } : {}) };
+      const dates = { ...(from ? { [`${field}.gte`]: from } : {}), ...(last ? { [`${field}.lte`]: last } : {}) };
       return symbols.map((t) => ({
         path: `/v3/reference/${endpoint.endpoint}`,
         query: { ...ticker(t), ...dates, order: 'asc', sort: field, limit: 1000 },
-        closed: request.toExclusive !== null && last(request) < today,
+        closed: last !== null && last < today,
       }));
     }
     case 'tickers':
@@ -108,11 +109,6 @@ function polygonRequests(job: Job, request: ExtractRequest, to: string, now: Dat
     default:
       throw new UsageError(`${job.name}: polygon has no ${endpoint.endpoint} endpoint`);
   }
-}
-
-/** The last day of a window that has an end. */
-function last(request: ExtractRequest): string {
-  return new Date(request.toExclusive!.getTime() - 1).toISOString().slice(0, 10);
 }
 
 const timespans: Record<GranularityUnit, string> = { s: 'second', m: 'minute', h: 'hour', d: 'day', w: 'week', mo: 'month' };
