@@ -18,6 +18,7 @@ export const allWeek: TradingCalendar = {
   checkedFrom: '1970-01-01',
   checkedTo: '9999-12-31',
   extendedHours: (s) => s,
+  rollHours: 0,
 };
 
 /**
@@ -41,4 +42,6 @@ export const weekdaysAroundTheClock: TradingCalendar = {
   checkedFrom: '1970-01-01',
   checkedTo: '9999-12-31',
   extendedHours: (s) => s,
+  // The 17:00 New York roll opens the next weekday's session: 7 hours before midnight.
+  rollHours: 7,
 };

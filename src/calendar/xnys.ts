@@ -119,6 +119,7 @@ export const xnys: TradingCalendar = {
   checkedTo: '2030-12-31',
   // Pre-market from 04:00, post-market to 20:00 (17:00 after an early close).
   extendedHours: (s) => ({ open: zonedTimeToUtc(s.date, '04:00', zone), close: new Date(s.close.getTime() + 4 * 3_600_000) }),
+  rollHours: 0,
   description: 'New York Stock Exchange: 09:30-16:00 America/New_York, early closes 13:00 (14:00 before 1993)',
   sessions(from, to) {
     const out: Session[] = [];

@@ -102,6 +102,7 @@ export function loadJob(configDir: string, nameOrPath: string, env: NodeJS.Proce
     throw jobFile.errorAt('/window', `window.from ${spec.window.from} is after window.to ${spec.window.to}`);
   }
   if (spec.extended_hours && !spec.calendar) throw jobFile.errorAt('/extended_hours', `extended_hours needs a calendar (e.g. calendar: XNYS)`);
+
   if (!dataset.bars) {
     // Events and reference records have no sessions to complete and no series to score.
     if (spec.calendar) throw jobFile.errorAt('/calendar', `a calendar applies to bars; ${spec.dataset} rows are not judged against sessions`, 'key');
@@ -191,11 +192,34 @@ export function checkTransformRules(tf: YamlFile<TransformRules>, def: DatasetDe
         throw tf.errorAt(`${at}/datetime`, `a local date-time needs an explicit timezone (e.g. timezone: America/New_York)`);
       }
       if (rule.date !== undefined && rule.timezone) throw tf.errorAt(`${at}/timezone`, `a session date has no time zone; remove timezone`);
+      const instant = rule.epoch !== undefined || rule.datetime === 'iso';
+      if (instant && rule.timezone) {
+        throw tf.errorAt(
+          `${at}/timezone`,
+          `an instant (${rule.epoch !== undefined ? `epoch ${rule.epoch}` : 'iso'}) carries its own zone; for daily bars, say which session a stamp names with stamp: { date_in: <zone> } (or within_session: true)`,
+        );
+      }
+      if (rule.stamp !== undefined) {
+        if (!isTime || !instant) throw tf.errorAt(`${at}/stamp`, `stamp applies to the time column stamped at an instant (epoch or iso); a date or a local date-time names its session itself`);
+        for (const [i, c] of [rule.stamp, ...(rule.stamp.markets ?? [])].entries()) {
+          const where = i === 0 ? `${at}/stamp` : `${at}/stamp/markets/${i - 1}`;
+          if (c.date_in !== undefined && !isValidZone(c.date_in)) throw tf.errorAt(`${where}/date_in`, `unknown time zone "${c.date_in}" (use an IANA name such as America/New_York or UTC)`);
+        }
+        (rule.stamp.markets ?? []).forEach((m, i) => {
+          const bad = badRe2(m.symbols);
+          if (bad) throw tf.errorAt(`${at}/stamp/markets/${i}/symbols`, bad);
+        });
+      } else if (isTime && instant && isSessionLabelled(g)) {
+        throw tf.errorAt(
+          `${at}`,
+          `a ${g.text} ${name} stamped at an instant needs stamp: which session (date) a stamp names, e.g. stamp: { date_in: America/New_York } for bars stamped at 00:00 New York, { date_in: UTC } for 00:00 UTC`,
+        );
+      }
       if (rule.timezone && !isValidZone(rule.timezone)) throw tf.errorAt(`${at}/timezone`, `unknown time zone "${rule.timezone}" (use an IANA name such as America/New_York)`);
       if (rule.label === 'end' && (!isTime || isSessionLabelled(g))) throw tf.errorAt(`${at}/label`, `label: end only applies to intraday bars`);
       if (rule.scale !== undefined) throw tf.errorAt(`${at}/scale`, `a time column cannot be scaled`);
     } else {
-      const bad = [...kinds, ...(rule.timezone ? ['timezone'] : []), ...(rule.label ? ['label'] : [])];
+      const bad = [...kinds, ...(rule.timezone ? ['timezone'] : []), ...(rule.label ? ['label'] : []), ...(rule.stamp ? ['stamp'] : [])];
       if (bad.length) throw tf.errorAt(`${at}/${bad[0]}`, `${bad[0]} only applies to the time column`);
       if (Array.isArray(rule.from) && rule.from.length > 1 && !rule.map) throw tf.errorAt(`${at}/from`, `only a time column, or a mapped text column, can join several source columns`);
       if (rule.scale !== undefined && col.type !== 'double') throw tf.errorAt(`${at}/scale`, `only a decimal column can be scaled`);
@@ -214,15 +238,19 @@ export function checkTransformRules(tf: YamlFile<TransformRules>, def: DatasetDe
   if (def.symbolColumn) {
     if (!rules.symbol) throw tf.errorAt('', `a ${def.name} transform needs a "symbol:" section (from, from_filename or value)`);
     const pattern = rules.symbol.from_filename;
-    if (pattern !== undefined) {
-      try {
-        new RegExp(pattern);
-      } catch (err) {
-        throw tf.errorAt('/symbol/from_filename', `invalid regular expression: ${(err as Error).message}`);
-      }
-      if (/\(\?<?[=!]|\\[1-9]/.test(pattern)) throw tf.errorAt('/symbol/from_filename', `lookarounds and back-references are not supported (RE2 syntax)`);
-    }
+    const bad = pattern === undefined ? null : badRe2(pattern);
+    if (bad) throw tf.errorAt('/symbol/from_filename', bad);
   }
+}
+
+/** Why a pattern cannot be a DuckDB (RE2) regular expression, or null. */
+function badRe2(pattern: string): string | null {
+  try {
+    new RegExp(pattern);
+  } catch (err) {
+    return `invalid regular expression: ${(err as Error).message}`;
+  }
+  return /\(\?<?[=!]|\\[1-9]/.test(pattern) ? `lookarounds and back-references are not supported (RE2 syntax)` : null;
 }
 
 /** strptime directives DuckDB knows; anything else would fail every row at run time. */

@@ -1,4 +1,5 @@
 import type { CalendarName } from '../calendar/calendar.js';
+import type { StampConvention } from '../calendar/session-stamp.js';
 import type { DatasetName } from '../core/datasets.js';
 
 /** As written in configs/transforms/*.yml (schema: configs/schema/transform.schema.json). */
@@ -34,7 +35,12 @@ export interface ColumnRule {
   readonly case?: 'upper' | 'lower';
   /** Only records whose source fields hold one of these texts get a value; the others get NULL. */
   readonly when?: Readonly<Record<string, readonly string[]>>;
+  /** Daily and longer bars stamped at an instant: which session the stamp names, per market. */
+  readonly stamp?: StampRule;
 }
+
+/** A default convention, and per market (symbols matching an RE2 pattern; first match wins) its own. */
+export type StampRule = StampConvention & { readonly markets?: readonly (StampConvention & { readonly symbols: string })[] };
 
 export interface SymbolRule {
   readonly from?: string;

@@ -400,6 +400,7 @@ function transformSql(job: Job, raw: RawBatch): string {
     rules: job.transform.value,
     dataset: job.dataset,
     granularity: job.granularity,
+    calendar: job.calendar,
     sourceColumns: raw.columns,
     from: raw.relation,
     numbered: raw.numbered,

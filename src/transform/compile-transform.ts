@@ -1,5 +1,7 @@
+import type { TradingCalendar } from '../calendar/calendar.js';
+import { sessionDateSql, stampReading, type StampConvention } from '../calendar/session-stamp.js';
 import { defaultNulls, type RawColumn, type ReadType } from '../core/raw.js';
-import type { ColumnRule, SymbolRule, TransformRules } from '../config/types.js';
+import type { ColumnRule, StampRule, SymbolRule, TransformRules } from '../config/types.js';
 import { duckdbType, type ColumnDef, type ColumnType, type DatasetDef } from '../core/datasets.js';
 import { intervalSql, isSessionLabelled, type Granularity } from '../core/granularity.js';
 import { ident, literal, re2Escape } from '../core/sql.js';
@@ -9,13 +11,17 @@ import { ident, literal, re2Escape } from '../core/sql.js';
  * Compiles transform rules into one SQL SELECT over a raw relation. The raw relation has
  * `_file` and the source columns; the result has the dataset's canonical columns, `_file`,
  * `_errors` (why values could not be read, as text; NULL for most rows), `_fold` (a local time in the
- * repeated autumn hour) and `_raw` (the source record, kept for quarantine). Pure: no I/O;
+ * repeated autumn hour) and `_raw` (the source record, kept for quarantine). Daily and longer
+ * bars also carry `_stamp`, the instant the source stamped the bar with (NULL for a plain
+ * date), and `_stamp_as`, how it was read, for reasons that name both dates. Pure: no I/O;
  * DuckDB runs it columnar, in read order.
  */
 export function compileTransform(input: {
   rules: TransformRules;
   dataset: DatasetDef;
   granularity: Granularity;
+  /** The job's calendar: a stamp within_session names its trading day. */
+  calendar: TradingCalendar | null;
   /** Source columns as the reader exposes them (text, or numbers from typed formats). */
   sourceColumns: readonly RawColumn[];
   /** The relation to read from: a table name or a parenthesised subquery. */
@@ -40,21 +46,25 @@ export function compileTransform(input: {
   const errors: ErrorCase[] = [];
   let zoned: ZonedTime | undefined;
   let fold = 'false';
+  let stamp: StampColumns = { stamp: 'NULL::TIMESTAMP', as: 'NULL::VARCHAR' };
+  const symbol = rules.symbol ? symbolExpr(rules.symbol, textOf) : 'NULL::VARCHAR';
+  const session = { calendar: input.calendar, symbol };
   for (const col of dataset.columns.filter((c) => producedColumns(rules, dataset).includes(c.name))) {
     if (col.name === dataset.symbolColumn) {
-      select.push(`${symbolExpr(rules.symbol!, textOf)} AS ${ident(col.name)}`);
+      select.push(`${symbol} AS ${ident(col.name)}`);
       continue;
     }
     const rule = rules.columns[col.name];
     const constant = rules.constants?.[col.name];
     if (rule) {
-      const expr = columnExpr(col, rule, rules, granularity, textOf, dataset);
+      const expr = columnExpr(col, rule, rules, granularity, textOf, dataset, session);
       select.push(`${expr.value} AS ${ident(col.name)}`);
       errors.push(...expr.errors);
       if (expr.zoned) {
         zoned = expr.zoned;
         fold = expr.zoned.fold;
       }
+      if (expr.stamp) stamp = expr.stamp;
     } else {
       select.push(`CAST(${literal(constant ?? null)} AS ${duckdbType[col.type]}) AS ${ident(col.name)}`);
     }
@@ -79,15 +89,29 @@ export function compileTransform(input: {
     ? `(SELECT m.*, z._tz_off, z._tz_shift FROM (SELECT *, ${zoned.local} AS _local FROM (${inner})) m ` +
       `LEFT JOIN ${zoneDays(zoned.zone)} z ON z._tz_day = CAST(m._local AS DATE))`
     : `(${inner})`;
+  const stamped = isSessionLabelled(granularity) ? [`  ${stamp.stamp} AS _stamp, ${stamp.as} AS _stamp_as,`] : [];
   return [
     'SELECT',
     `  ${select.join(',\n  ')},`,
     `  _file,${input.numbered ? ' _rn,' : ''}`,
     `  ${errorText(errors)} AS _errors,`,
     `  ${fold} AS _fold,`,
+    ...stamped,
     '  _raw',
     `FROM ${from}`,
   ].join('\n');
+}
+
+/** The instant a daily bar was stamped with, and how its session was read from it. */
+interface StampColumns {
+  readonly stamp: string;
+  readonly as: string;
+}
+
+/** What a session stamp is read against: the job's calendar and the row's stored symbol. */
+interface SessionContext {
+  readonly calendar: TradingCalendar | null;
+  readonly symbol: string;
 }
 
 /**
@@ -186,7 +210,8 @@ function columnExpr(
   g: Granularity,
   textOf: (source: string) => string,
   dataset: DatasetDef,
-): { value: string; errors: ErrorCase[]; zoned?: ZonedTime } {
+  session: SessionContext,
+): { value: string; errors: ErrorCase[]; zoned?: ZonedTime; stamp?: StampColumns } {
   const sources = [rule.from].flat();
   const text =
     sources.length === 1 ? textOf(sources[0]!) : `nullif(concat_ws(' ', ${sources.map((s) => textOf(s)).join(', ')}), '')`;
@@ -197,8 +222,13 @@ function columnExpr(
   });
   if (col.type === 'timestamp') {
     // Only the time column is a bar's stamp: another time (a delisting, say) is an instant.
-    const time = timeExpr(rule, g, withDefault, col.name === dataset.timeColumn && isSessionLabelled(g));
-    return { value: time.value, errors: [cannotRead(time.value, time.expect), ...(time.gap ? [time.gap] : [])], ...(time.zoned ? { zoned: time.zoned } : {}) };
+    const time = timeExpr(rule, g, withDefault, col.name === dataset.timeColumn && isSessionLabelled(g) ? session : null);
+    return {
+      value: time.value,
+      errors: [cannotRead(time.value, time.expect), ...(time.gap ? [time.gap] : [])],
+      ...(time.zoned ? { zoned: time.zoned } : {}),
+      ...(time.stamp ? { stamp: time.stamp } : {}),
+    };
   }
   let { value, expect } = typedExpr(col.type, mappedText(rule, withDefault));
   const scale = rule.scale ?? (col.role === 'price' ? rules.price_scale : undefined);
@@ -249,12 +279,18 @@ function typedExpr(type: ColumnType, text: string): { value: string; expect: str
 }
 
 /**
- * Every time becomes a UTC TIMESTAMP; session-labelled bars become 00:00 of their date. The
- * conversions avoid per-row ICU calls, which cost ~250 ns each: epochs and RFC 3339 offsets
+ * Every time becomes a UTC TIMESTAMP; session-labelled bars become 00:00 of their session date.
+ * The conversions avoid per-row ICU calls, which cost ~250 ns each: epochs and RFC 3339 offsets
  * are arithmetic, and a local time uses its day's offset from a small table (zoneDays), with
- * ICU only on the few days whose offset changes.
+ * ICU only on the few days whose offset changes. `session` is set for the time column of
+ * session-labelled bars.
  */
-function timeExpr(rule: ColumnRule, g: Granularity, t: string, session: boolean): { value: string; expect: string; gap?: ErrorCase; zoned?: ZonedTime } {
+function timeExpr(
+  rule: ColumnRule,
+  g: Granularity,
+  t: string,
+  session: SessionContext | null,
+): { value: string; expect: string; gap?: ErrorCase; zoned?: ZonedTime; stamp?: StampColumns } {
   const midnight = (dateExpr: string) => `CAST(${dateExpr} AS TIMESTAMP)`;
   if (rule.date !== undefined) {
     const date = rule.date === '%Y-%m-%d' ? `TRY_CAST(${t} AS DATE)` : `CAST(TRY_STRPTIME(${t}, ${literal(rule.date)}) AS DATE)`;
@@ -298,8 +334,9 @@ function timeExpr(rule: ColumnRule, g: Granularity, t: string, session: boolean)
     return { value: labelled, expect: `a date-time (${rule.datetime!}) in ${rule.timezone!}`, gap, zoned };
   }
   if (session) {
-    // A daily bar stamped at an instant (say New York midnight) belongs to that local date.
-    return { value: midnight(zone ? `CAST(timezone(${zone}, to_timestamp(epoch_us(${instant}) / 1000000)) AS DATE)` : `CAST(${instant} AS DATE)`), expect };
+    // A daily bar stamped at an instant names its session by the vendor's convention for its market.
+    const { date, reading } = stampedSession(instant, rule.stamp!, session);
+    return { value: midnight(date), expect, stamp: { stamp: instant, as: reading } };
   }
   if (rule.label === 'end') instant = `(${instant} - ${intervalSql(g)})`;
   return { value: instant, expect };
@@ -317,6 +354,19 @@ function zoneDays(zone: string): string {
     `${at('d + INTERVAL 1 DAY')} - ${at('d')} <> 86400 AS _tz_shift ` +
     `FROM range(TIMESTAMP '1970-01-01', TIMESTAMP '2101-01-01', INTERVAL 1 DAY) r(d))`
   );
+}
+
+/** The session date of an instant, and how it was read, by the first market whose symbols match. */
+function stampedSession(instant: string, rule: StampRule, session: SessionContext): { date: string; reading: string } {
+  const markets = rule.markets ?? [];
+  const pick = (each: (c: StampConvention) => string) =>
+    markets.length === 0
+      ? each(rule)
+      : `(CASE ${markets.map((m) => `WHEN regexp_matches(${session.symbol}, ${literal(m.symbols)}) THEN ${each(m)}`).join(' ')} ELSE ${each(rule)} END)`;
+  return {
+    date: pick((c) => sessionDateSql(instant, c, session.calendar)),
+    reading: pick((c) => literal(stampReading(c, session.calendar))),
+  };
 }
 
 function symbolExpr(rule: SymbolRule, textOf: (source: string) => string): string {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { sessionBarTimes } from '../../src/calendar/calendar.js';
+import { barGridOrigin, barReach, sessionBarCount, sessionBarTimes, type Session, type TradingCalendar } from '../../src/calendar/calendar.js';
 import { calendars } from '../../src/calendar/registry.js';
 import { repoRoot } from '../support/helpers.js';
 
@@ -56,16 +56,42 @@ describe('XNYS', () => {
 });
 
 describe('expected bars of a session', () => {
+  const origin = (cal: TradingCalendar, s: Session) => barGridOrigin(cal, s);
   test('one-minute bars fill regular hours: 390 on a full day, 210 before a 13:00 close; extended hours hold 960', () => {
     const [full] = xnys.sessions('2024-07-05', '2024-07-05');
     const [early] = xnys.sessions('2024-07-03', '2024-07-03');
-    const bars = sessionBarTimes(full!, 60_000);
+    const bars = sessionBarTimes(full!, 60_000, origin(xnys, full!));
     expect([bars.length, bars[0]!.toISOString(), bars.at(-1)!.toISOString()]).toEqual([390, '2024-07-05T13:30:00.000Z', '2024-07-05T19:59:00.000Z']);
-    expect(sessionBarTimes(early!, 60_000).length).toBe(210);
-    const ext = sessionBarTimes(xnys.extendedHours(full!), 60_000);
+    expect(sessionBarTimes(early!, 60_000, origin(xnys, early!)).length).toBe(210);
+    const ext = sessionBarTimes(xnys.extendedHours(full!), 60_000, origin(xnys, full!));
     expect([ext.length, ext[0]!.toISOString(), ext.at(-1)!.toISOString()]).toEqual([960, '2024-07-05T08:00:00.000Z', '2024-07-05T23:59:00.000Z']);
-    // A bar that would run past the close is not one: 6.5 hours hold six whole hourly bars.
-    expect(sessionBarTimes(full!, 3_600_000).map((d) => d.toISOString().slice(11, 16))).toEqual(['13:30', '14:30', '15:30', '16:30', '17:30', '18:30']);
+  });
+
+  test('clock-aligned bars that overlap the hours belong to the session: 7 hourly bars 09:00-15:00, 4 before a 13:00 close', () => {
+    const [full] = xnys.sessions('2024-07-05', '2024-07-05');
+    const [early] = xnys.sessions('2024-07-03', '2024-07-03');
+    // The 09:00-10:00 New York bar holds the 09:30 open; the 15:00 bar the close; 16:00 starts after it.
+    expect(sessionBarTimes(full!, 3_600_000, origin(xnys, full!)).map((d) => d.toISOString().slice(11, 16))).toEqual(['13:00', '14:00', '15:00', '16:00', '17:00', '18:00', '19:00']);
+    expect(sessionBarTimes(early!, 3_600_000, origin(xnys, early!)).map((d) => d.toISOString().slice(11, 16))).toEqual(['13:00', '14:00', '15:00', '16:00']);
+    expect(sessionBarCount(full!, 3_600_000, origin(xnys, full!))).toBe(7);
+    expect(sessionBarCount(full!, 30 * 60_000, origin(xnys, full!))).toBe(13);
+    expect(sessionBarCount(full!, 5 * 60_000, origin(xnys, full!))).toBe(78);
+    // In winter the grid is the same New York clock: 09:00 is 14:00Z.
+    const [winter] = xnys.sessions('2024-01-05', '2024-01-05');
+    expect(sessionBarTimes(winter!, 3_600_000, origin(xnys, winter!))[0]!.toISOString()).toBe('2024-01-05T14:00:00.000Z');
+    // A bar [start, start + length) overlaps a session when its start is after open - length and before the close.
+    expect(barReach(full!, 3_600_000).toISOString()).toBe('2024-07-05T12:30:00.000Z');
+  });
+
+  test('24/5 sessions hold 24 hourly bars from the 17:00 New York roll; 24/7 days 24 from midnight UTC', () => {
+    const fx = calendars['24/5'];
+    const [monday] = fx.sessions('2024-03-11', '2024-03-11');
+    const bars = sessionBarTimes(monday!, 3_600_000, origin(fx, monday!));
+    expect([bars.length, bars[0]!.toISOString(), bars.at(-1)!.toISOString()]).toEqual([24, '2024-03-10T21:00:00.000Z', '2024-03-11T20:00:00.000Z']);
+    const crypto = calendars['24/7'];
+    const [day] = crypto.sessions('2024-03-10', '2024-03-10');
+    expect(sessionBarCount(day!, 3_600_000, origin(crypto, day!))).toBe(24);
+    expect(sessionBarCount(day!, 60_000, origin(crypto, day!))).toBe(1440);
   });
 });
 

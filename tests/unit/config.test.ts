@@ -104,6 +104,43 @@ ${extra}symbol: { from: ticker }
     transform(', timezone: America/NewYork');
     expect(configError(() => loadJob(configs, file, {})).message).toBe(`${tf}:3:66: unknown time zone "America/NewYork" (use an IANA name such as America/New_York)`);
   });
+
+  test('a daily bar stamped at an instant says which session its stamp names, per market', () => {
+    const tf = path.join(configs, 'transforms', 'stamped.yml');
+    const transform = (ts: string) =>
+      writeFileSync(tf, `dataset: ohlcv
+read: { format: json, records: results }
+columns:
+  ts: ${ts}
+  open: { from: o }
+  high: { from: h }
+  low: { from: l }
+  close: { from: c }
+  volume: { from: v }
+symbol: { from: ticker }
+`);
+    const file = writeJob('stamped', good.replace('transform: yahoo', 'transform: stamped'));
+    transform('{ from: t, epoch: ms }');
+    expect(configError(() => loadJob(configs, file, {})).message).toBe(
+      `${tf}:4:7: a 1d ts stamped at an instant needs stamp: which session (date) a stamp names, e.g. stamp: { date_in: America/New_York } for bars stamped at 00:00 New York, { date_in: UTC } for 00:00 UTC`,
+    );
+    // The zone of an instant's date used to be `timezone`; an instant carries its own zone.
+    transform('{ from: t, epoch: ms, timezone: America/New_York }');
+    expect(configError(() => loadJob(configs, file, {})).message).toMatch(/stamped.yml:4:39: an instant \(epoch ms\) carries its own zone; for daily bars, say which session a stamp names with stamp: \{ date_in: <zone> \}/);
+    transform('{ from: t, epoch: ms, stamp: { date_in: America/New_York, markets: [{ symbols: "^X:", date_in: Mars/Olympus }] } }');
+    expect(configError(() => loadJob(configs, file, {})).message).toMatch(/stamped.yml:4:\d+: unknown time zone "Mars\/Olympus"/);
+    transform('{ from: t, epoch: ms, stamp: { date_in: UTC, markets: [{ symbols: "(?=X)", date_in: UTC }] } }');
+    expect(configError(() => loadJob(configs, file, {})).message).toMatch(/stamped.yml:4:\d+: lookarounds and back-references are not supported/);
+    transform('{ from: t, epoch: ms, stamp: { date_in: UTC, within_session: true } }');
+    expect(configError(() => loadJob(configs, file, {})).message).toMatch(/stamped.yml:4:\d+: /);
+    transform('{ from: d, date: "%Y-%m-%d", stamp: { date_in: UTC } }');
+    expect(configError(() => loadJob(configs, file, {})).message).toMatch(/stamped.yml:4:\d+: stamp applies to the time column stamped at an instant \(epoch or iso\)/);
+    transform('{ from: t, epoch: ms, stamp: { date_in: America/New_York, markets: [{ symbols: "^X:", date_in: UTC }, { symbols: "^C:", within_session: true }] } }');
+    expect(loadJob(configs, file, {}).transform.value.columns.ts!.stamp!.markets).toEqual([
+      { symbols: '^X:', date_in: 'UTC' },
+      { symbols: '^C:', within_session: true },
+    ]);
+  });
 });
 
 describe('jobs of the event and reference datasets', () => {

@@ -3,6 +3,8 @@ import type { TransformRules, ValidationRules } from '../../src/config/types.js'
 import { datasets } from '../../src/core/datasets.js';
 import { parseGranularity } from '../../src/core/granularity.js';
 import { literal } from '../../src/core/sql.js';
+import type { TradingCalendar } from '../../src/calendar/calendar.js';
+import { calendars } from '../../src/calendar/registry.js';
 import { DuckSession } from '../../src/lake/duckdb.js';
 import { compileTransform, needsReadOrder, producedColumns, resolveFoldsSql } from '../../src/transform/compile-transform.js';
 import { compileRecordRules } from '../../src/validate/record-rules.js';
@@ -20,8 +22,10 @@ function rawRelation(columns: string[], rows: (string | null)[][], file = '/data
 }
 
 async function transform(rules: TransformRules, granularity: string, columns: string[], rows: (string | null)[][], file?: string) {
-  const sql = compileTransform({ rules, dataset: datasets.ohlcv, granularity: parseGranularity(granularity), sourceColumns: columns.map((name) => ({ name, type: 'VARCHAR' as const })), from: rawRelation(columns, rows, file) });
-  return duck.all<Record<string, unknown>>(`SELECT * EXCLUDE (_raw, _file, _fold) REPLACE (strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts) FROM (${sql})`);
+  const sql = compileTransform({ rules, dataset: datasets.ohlcv, granularity: parseGranularity(granularity), calendar: null, sourceColumns: columns.map((name) => ({ name, type: 'VARCHAR' as const })), from: rawRelation(columns, rows, file) });
+  // Daily bars also carry the instant they were stamped with (tested below).
+  const stamp = parseGranularity(granularity).unit === 'd' ? ', _stamp, _stamp_as' : '';
+  return duck.all<Record<string, unknown>>(`SELECT * EXCLUDE (_raw, _file, _fold${stamp}) REPLACE (strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts) FROM (${sql})`);
 }
 
 const ohlcCols = { open: { from: 'o' }, high: { from: 'h' }, low: { from: 'l' }, close: { from: 'c' }, volume: { from: 'v' } };
@@ -81,7 +85,7 @@ describe('transform rules compile to SQL that DuckDB runs', () => {
     // table is made in that order, as the pipeline does for a local-time transform.
     expect(needsReadOrder(rules, datasets.ohlcv, parseGranularity('1m'))).toBe(true);
     const numbered = `(SELECT row_number() OVER () AS _rn, * FROM ${rawRelation(cols, rows)})`;
-    const sql = compileTransform({ rules, dataset: datasets.ohlcv, granularity: parseGranularity('1m'), sourceColumns: cols.map((name) => ({ name, type: 'VARCHAR' as const })), from: numbered, numbered: true });
+    const sql = compileTransform({ rules, dataset: datasets.ohlcv, granularity: parseGranularity('1m'), calendar: null, sourceColumns: cols.map((name) => ({ name, type: 'VARCHAR' as const })), from: numbered, numbered: true });
     await duck.run(`CREATE OR REPLACE TABLE tf AS ${sql} ORDER BY _rn`);
     expect((await duck.all<{ n: number }>(`SELECT count(*) AS n FROM tf WHERE _fold`))[0]!.n).toBe(2);
     await duck.run(resolveFoldsSql('tf', datasets.ohlcv));
@@ -115,7 +119,7 @@ describe('transform rules compile to SQL that DuckDB runs', () => {
 
   test('epoch milliseconds of New York midnight map a daily bar to its session date', async () => {
     const rows = await transform(
-      { dataset: 'ohlcv', columns: { ts: { from: 't', epoch: 'ms', timezone: 'America/New_York' }, ...ohlcCols, vwap: { from: 'vw' }, trades: { from: 'n' } }, symbol: { value: 'AAPL' } },
+      { dataset: 'ohlcv', columns: { ts: { from: 't', epoch: 'ms', stamp: { date_in: 'America/New_York' } }, ...ohlcCols, vwap: { from: 'vw' }, trades: { from: 'n' } }, symbol: { value: 'AAPL' } },
       '1d',
       ['t', 'o', 'h', 'l', 'c', 'v', 'vw', 'n'],
       [
@@ -163,6 +167,72 @@ describe('transform rules compile to SQL that DuckDB runs', () => {
   });
 });
 
+describe('daily stamps name their session by the convention of the vendor and market', () => {
+  // Polygon's aggregates: stocks at 00:00 New York, crypto (X:) at 00:00 UTC, forex (C:) inside the 24/5 session.
+  const polygon: TransformRules = {
+    dataset: 'ohlcv',
+    columns: {
+      ts: { from: 't', epoch: 'ms', stamp: { date_in: 'America/New_York', markets: [{ symbols: '^X:', date_in: 'UTC' }, { symbols: '^C:', within_session: true }] } },
+      ...ohlcCols,
+    },
+    symbol: { from: 'ticker', case: 'keep' },
+  };
+  const ms = (iso: string) => String(Date.parse(iso));
+  async function stamped(calendar: TradingCalendar | null, rows: [string, string][]) {
+    const cols = ['ticker', 't', 'o', 'h', 'l', 'c', 'v'];
+    const sql = compileTransform({
+      rules: polygon,
+      dataset: datasets.ohlcv,
+      granularity: parseGranularity('1d'),
+      calendar,
+      sourceColumns: cols.map((name) => ({ name, type: 'VARCHAR' as const })),
+      from: rawRelation(cols, rows.map(([T, t]) => [T, ms(t), '1', '1', '1', '1', '1'])),
+    });
+    return duck.all<{ symbol: string; day: string; stamp: string; as: string }>(
+      `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, strftime(_stamp, '%Y-%m-%dT%H:%M:%SZ') AS stamp, _stamp_as AS as FROM (${sql})`,
+    );
+  }
+
+  test('a crypto day stamped at 00:00 UTC is that UTC date, a stock day at 00:00 New York its New York date', async () => {
+    const rows = await stamped(calendars['24/7'], [
+      ['X:BTCUSD', '2024-03-09T00:00:00Z'], // a Saturday: crypto trades
+      ['X:BTCUSD', '2024-03-10T00:00:00Z'],
+      ['AAPL', '2024-03-08T05:00:00Z'], // New York midnight in winter
+      ['AAPL', '2024-03-11T04:00:00Z'], // ... and in summer time
+    ]);
+    expect(rows).toEqual([
+      { symbol: 'X:BTCUSD', day: '2024-03-09', stamp: '2024-03-09T00:00:00Z', as: 'its date in UTC' },
+      { symbol: 'X:BTCUSD', day: '2024-03-10', stamp: '2024-03-10T00:00:00Z', as: 'its date in UTC' },
+      { symbol: 'AAPL', day: '2024-03-08', stamp: '2024-03-08T05:00:00Z', as: 'its date in America/New_York' },
+      { symbol: 'AAPL', day: '2024-03-11', stamp: '2024-03-11T04:00:00Z', as: 'its date in America/New_York' },
+    ]);
+  });
+
+  test('a forex stamp names the 24/5 session it falls in: the 17:00 New York roll opens the next day', async () => {
+    const rows = await stamped(calendars['24/5'], [
+      ['C:EURUSD', '2024-03-11T00:00:00Z'], // Monday 00:00 UTC: inside Monday's session (opened Sunday 17:00 New York)
+      ['C:EURUSD', '2024-03-11T21:00:00Z'], // Monday 17:00 New York: the roll opens Tuesday's
+      ['C:EURUSD', '2024-03-08T21:59:00Z'], // Friday 16:59 New York (winter): still Friday's
+      ['C:EURUSD', '2024-03-10T00:00:00Z'], // Sunday 00:00 UTC: the weekend; names Sunday, no 24/5 session
+    ]);
+    expect(rows.map((r) => r.day)).toEqual(['2024-03-11', '2024-03-12', '2024-03-08', '2024-03-10']);
+    expect(rows[0]!.as).toBe('the 24/5 session it falls in (days roll at 17:00 America/New_York)');
+  });
+
+  test('a plain date is its own session: no stamp instant is kept', async () => {
+    const cols = ['d', 'o', 'h', 'l', 'c', 'v'];
+    const sql = compileTransform({
+      rules: { dataset: 'ohlcv', columns: { ts: { from: 'd', date: '%Y-%m-%d' }, ...ohlcCols }, symbol: { value: 'T' } },
+      dataset: datasets.ohlcv,
+      granularity: parseGranularity('1d'),
+      calendar: calendars.XNYS,
+      sourceColumns: cols.map((name) => ({ name, type: 'VARCHAR' as const })),
+      from: rawRelation(cols, [['2024-03-08', '1', '1', '1', '1', '1']]),
+    });
+    expect(await duck.all(`SELECT strftime(ts, '%Y-%m-%d') AS day, _stamp, _stamp_as FROM (${sql})`)).toEqual([{ day: '2024-03-08', _stamp: null, _stamp_as: null }]);
+  });
+});
+
 describe('record rules', () => {
   const rules: ValidationRules = {
     dataset: 'ohlcv',
@@ -172,7 +242,7 @@ describe('record rules', () => {
 
   async function check(rows: (string | null)[][], r: ValidationRules = rules) {
     const cols = ['d', 'o', 'h', 'l', 'c', 'v'];
-    const transformed = compileTransform({ rules: tf, dataset: datasets.ohlcv, granularity: parseGranularity('1d'), sourceColumns: cols.map((name) => ({ name, type: 'VARCHAR' as const })), from: rawRelation(cols, rows) });
+    const transformed = compileTransform({ rules: tf, dataset: datasets.ohlcv, granularity: parseGranularity('1d'), calendar: null, sourceColumns: cols.map((name) => ({ name, type: 'VARCHAR' as const })), from: rawRelation(cols, rows) });
     const rules = compileRecordRules({ rules: r, dataset: datasets.ohlcv, columns: producedColumns(tf, datasets.ohlcv) });
     await duck.run(`CREATE OR REPLACE TABLE rr AS SELECT *, ${rules.failed} AS _failed, NULL::VARCHAR AS _rules, NULL::VARCHAR AS _detail FROM (${transformed})`);
     await duck.run(rules.explain('rr', '_failed'));

@@ -1,5 +1,5 @@
 import { calendars } from '../../calendar/registry.js';
-import { sessionBarTimes, type CalendarName, type TradingCalendar } from '../../calendar/calendar.js';
+import { barGridOrigin, sessionBarTimes, type CalendarName, type TradingCalendar } from '../../calendar/calendar.js';
 import { parseGranularity } from '../../core/granularity.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { formatRecords, resolveFormat, type Cell } from '../output.js';
@@ -37,7 +37,7 @@ export async function calendarSessionsCommand(opts: GlobalOptions, name: string)
     const hours = opts.extended ? calendar.extendedHours(s) : s;
     const row: Record<string, Cell> = { date: s.date, open_utc: iso(hours.open), close_utc: iso(hours.close), early_close: s.early };
     if (g) {
-      const bars = sessionBarTimes(hours, step);
+      const bars = sessionBarTimes(hours, step, barGridOrigin(calendar, s));
       Object.assign(row, { bars: bars.length, first_bar: bars[0] ? iso(bars[0]) : null, last_bar: bars.at(-1) ? iso(bars.at(-1)!) : null });
     }
     return row;
