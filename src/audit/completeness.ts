@@ -1,9 +1,9 @@
-import type { TradingCalendar } from '../calendar/calendar.js';
+import { addDays, type TradingCalendar } from '../calendar/calendar.js';
 import type { LedgerRun } from '../catalog/audit-catalog.js';
 import type { Granularity } from '../core/granularity.js';
 import { literal, pathList } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
-import { loadSessions, sessionTable } from '../validate/session-rule.js';
+import { inHoursSql, loadSessions, sessionJoin, sessionTable } from '../validate/session-rule.js';
 import type { Heatmap, HeatmapCell } from './heatmap.js';
 
 export interface CompletenessInput {
@@ -15,6 +15,8 @@ export interface CompletenessInput {
   readonly from: string | null;
   /** ... up to this date, else up to each symbol's last bar (what follows is staleness). */
   readonly to: string | null;
+  /** The series' open quarantined records, by the key their transform read (symbol and ts, ISO). */
+  readonly quarantined: readonly { readonly symbol: string; readonly ts: string }[];
 }
 
 export interface SymbolCompleteness {
@@ -25,6 +27,8 @@ export interface SymbolCompleteness {
   readonly red: number;
   readonly expectedBars: number;
   readonly presentBars: number;
+  /** Open quarantined records that fell in its sessions. */
+  readonly quarantined: number;
   /** The last session with a bar. */
   readonly lastSession: string | null;
 }
@@ -37,43 +41,49 @@ export interface Completeness {
 
 /**
  * Every (symbol, session) of a series against the calendar: GREEN when it has every bar the
- * session's hours hold (one for daily bars), AMBER when some, RED when none. Sessions are
- * expected from each symbol's first bar (or the job's window start) to its last (or the
- * window's end), so a hole inside the series is RED and a tail that stopped is staleness.
+ * session's hours hold (one for daily bars) and none of its records sits in quarantine, AMBER
+ * when it has some, RED when none. Bars belong to sessions by the rule in_session uses
+ * (loadSessions). Sessions are expected from each symbol's first bar or quarantined record (or
+ * the job's window start) to its last (or the window's end), so a hole inside the series is RED,
+ * a rule that rejected good bars shows where it did, and a tail that stopped is staleness.
  */
 export async function computeCompleteness(duck: DuckSession, input: CompletenessInput, title: string): Promise<Completeness> {
   const g = input.granularity;
   const daily = g.unit === 'd';
-  const [range] = await duck.all<{ lo: string | null; hi: string | null }>(
-    `SELECT strftime(min(ts), '%Y-%m-%d') AS lo, strftime(max(ts), '%Y-%m-%d') AS hi FROM read_parquet(${pathList(input.files)}, hive_partitioning = false)`,
-  );
+  await duck.run(`CREATE OR REPLACE TEMP TABLE mdw_quarantined (symbol VARCHAR, ts TIMESTAMP)`);
+  for (let i = 0; i < input.quarantined.length; i += 1000) {
+    const values = input.quarantined.slice(i, i + 1000).map((q) => `(${literal(q.symbol)}, ${literal(q.ts)}::TIMESTAMP)`);
+    await duck.run(`INSERT INTO mdw_quarantined VALUES ${values.join(', ')}`);
+  }
+  const bars = `(SELECT symbol, ts, 1 AS bar, 0 AS held FROM read_parquet(${pathList(input.files)}, hive_partitioning = false) UNION ALL SELECT symbol, ts, 0, 1 FROM mdw_quarantined)`;
+  const [range] = await duck.all<{ lo: string | null; hi: string | null }>(`SELECT strftime(min(ts), '%Y-%m-%d') AS lo, strftime(max(ts), '%Y-%m-%d') AS hi FROM ${bars}`);
   const lo = [range?.lo, input.from].filter((d): d is string => Boolean(d)).sort()[0];
   const hi = [range?.hi, input.to].filter((d): d is string => Boolean(d)).sort().reverse()[0];
-  if (!lo || !hi) return { runs: [], symbols: [], heatmap: { title, rows: [], columns: [], cells: [], unit: daily ? 'sessions' : 'bars' } };
-  const { utcDated } = await loadSessions(duck, input.calendar, lo, hi, input.extended);
-  const stepSeconds = g.count * { s: 1, m: 60, h: 3600, d: 86_400, w: 0, mo: 0 }[g.unit];
-  const expected = daily ? '1' : `CAST(floor(epoch(close - open) / ${stepSeconds}) AS BIGINT)`;
-  // Daily bars carry their session date; intraday bars join on their UTC date where sessions
-  // keep to it (a hash join), else on the session that opened last before them (ASOF, which
-  // sorts every bar).
-  const match = daily || utcDated ? `JOIN ${sessionTable} s ON s.date = CAST(b.ts AS DATE)` : `ASOF JOIN ${sessionTable} s ON b.ts >= s.open`;
-  const inHours = daily ? 'true' : utcDated ? 'b.ts >= s.open AND b.ts < s.close' : 'b.ts < s.close';
+  const done = () => duck.run('DROP TABLE IF EXISTS mdw_quarantined');
+  if (!lo || !hi) {
+    await done();
+    return { runs: [], symbols: [], heatmap: { title, rows: [], columns: [], cells: [], unit: daily ? 'sessions' : 'bars' } };
+  }
+  // A day each side: an FX session opens on the evening before its date.
+  const { dayShift } = await loadSessions(duck, { calendar: input.calendar, granularity: g, extended: input.extended }, addDays(lo, -1), addDays(hi, 1));
+  const inHours = daily ? 'true' : inHoursSql('b');
   const at = (d: string | null, edge: 'from' | 'to') =>
     d === null ? null : `(SELECT ${edge === 'from' ? 'min' : 'max'}(n) FROM ${sessionTable} WHERE date ${edge === 'from' ? '>=' : '<='} DATE ${literal(d)})`;
   await duck.run(
-    `CREATE OR REPLACE TEMP TABLE mdw_present AS SELECT b.symbol, s.n, count(*) AS bars FROM read_parquet(${pathList(input.files)}, hive_partitioning = false) b ${match} WHERE ${inHours} GROUP BY ALL`,
+    `CREATE OR REPLACE TEMP TABLE mdw_present AS SELECT b.symbol, s.n, sum(b.bar) AS bars, sum(b.held) AS held ` +
+      `FROM ${bars} b ${sessionJoin('b', daily, dayShift)} WHERE s.n IS NOT NULL AND ${inHours} GROUP BY ALL`,
   );
   await duck.run(
-    `CREATE OR REPLACE TEMP TABLE mdw_ledger AS SELECT r.symbol, s.n, s.date, ${expected} AS expected, coalesce(p.bars, 0) AS present, ` +
-      `CASE WHEN coalesce(p.bars, 0) >= ${expected} THEN 'GREEN' WHEN coalesce(p.bars, 0) > 0 THEN 'AMBER' ELSE 'RED' END AS status ` +
+    `CREATE OR REPLACE TEMP TABLE mdw_ledger AS SELECT r.symbol, s.n, s.date, s.expected, coalesce(p.bars, 0) AS present, coalesce(p.held, 0) AS quarantined, ` +
+      `CASE WHEN coalesce(p.bars, 0) >= s.expected AND coalesce(p.held, 0) = 0 THEN 'GREEN' WHEN coalesce(p.bars, 0) > 0 THEN 'AMBER' ELSE 'RED' END AS status ` +
       `FROM (SELECT symbol, ${at(input.from, 'from') ?? 'min(n)'} AS lo, ${at(input.to, 'to') ?? 'max(n)'} AS hi FROM mdw_present GROUP BY symbol) r ` +
       `JOIN ${sessionTable} s ON s.n BETWEEN r.lo AND r.hi LEFT JOIN mdw_present p ON p.symbol = r.symbol AND p.n = s.n`,
   );
   try {
     const runs = (
-      await duck.all<{ symbol: string; status: LedgerRun['status']; first: string; last: string; sessions: number; expected: number; present: number }>(
+      await duck.all<{ symbol: string; status: LedgerRun['status']; first: string; last: string; sessions: number; expected: number; present: number; quarantined: number }>(
         `SELECT symbol, status, strftime(min(date), '%Y-%m-%d') AS first, strftime(max(date), '%Y-%m-%d') AS last, count(*) AS sessions, ` +
-          `sum(expected) AS expected, sum(present) AS present FROM (` +
+          `sum(expected) AS expected, sum(present) AS present, sum(quarantined) AS quarantined FROM (` +
           `SELECT *, n - row_number() OVER (PARTITION BY symbol, status ORDER BY n) AS grp FROM mdw_ledger) GROUP BY symbol, status, grp ORDER BY symbol, first`,
       )
     ).map((r) => ({
@@ -84,11 +94,12 @@ export async function computeCompleteness(duck: DuckSession, input: Completeness
       sessions: Number(r.sessions),
       expectedBars: Number(r.expected),
       presentBars: Number(r.present),
+      quarantined: Number(r.quarantined),
     }));
     const symbols = (
-      await duck.all<{ symbol: string; sessions: number; green: number; amber: number; red: number; expected: number; present: number; last: string | null }>(
+      await duck.all<{ symbol: string; sessions: number; green: number; amber: number; red: number; expected: number; present: number; quarantined: number; last: string | null }>(
         `SELECT symbol, count(*) AS sessions, count(*) FILTER (WHERE status = 'GREEN') AS green, count(*) FILTER (WHERE status = 'AMBER') AS amber, ` +
-          `count(*) FILTER (WHERE status = 'RED') AS red, sum(expected) AS expected, sum(present) AS present, ` +
+          `count(*) FILTER (WHERE status = 'RED') AS red, sum(expected) AS expected, sum(present) AS present, sum(quarantined) AS quarantined, ` +
           `strftime(max(date) FILTER (WHERE present > 0), '%Y-%m-%d') AS last FROM mdw_ledger GROUP BY symbol ORDER BY symbol`,
       )
     ).map((r) => ({
@@ -99,6 +110,7 @@ export async function computeCompleteness(duck: DuckSession, input: Completeness
       red: Number(r.red),
       expectedBars: Number(r.expected),
       presentBars: Number(r.present),
+      quarantined: Number(r.quarantined),
       lastSession: r.last,
     }));
     const months = await duck.all<{ symbol: string; month: string; sessions: number; green: number; red: number; expected: number; present: number }>(
@@ -109,6 +121,7 @@ export async function computeCompleteness(duck: DuckSession, input: Completeness
   } finally {
     await duck.run('DROP TABLE IF EXISTS mdw_present');
     await duck.run('DROP TABLE IF EXISTS mdw_ledger');
+    await done();
   }
 }
 

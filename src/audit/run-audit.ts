@@ -1,5 +1,5 @@
 import { addDays } from '../calendar/calendar.js';
-import { findSeries, openQuarantined, seriesManifest, writeLedger, type LedgerRun } from '../catalog/audit-catalog.js';
+import { findSeries, openQuarantined, openQuarantinedKeys, seriesManifest, writeLedger, type LedgerRun } from '../catalog/audit-catalog.js';
 import type { Job } from '../config/jobs.js';
 import type { Context } from '../context.js';
 import { literal, pathList } from '../core/sql.js';
@@ -128,6 +128,8 @@ export async function auditSeries(ctx: Context, job: Job, options: AuditOptions)
         extended: job.spec.extended_hours ?? false,
         from: job.spec.window?.from?.slice(0, 10) ?? null,
         to: job.spec.window?.to?.slice(0, 10) ?? null,
+        // Records of sessions that have begun: a date far in the future is no session's hole.
+        quarantined: await openQuarantinedKeys(sql, ids, granularity, new Date(ctx.clock.now().getTime() + 86_400_000)),
       },
       `${job.dataset.name} ${granularity} ${source}: completeness by month`,
     );

@@ -10,6 +10,8 @@ export interface LedgerRun {
   readonly sessions: number;
   readonly expectedBars: number;
   readonly presentBars: number;
+  /** Open quarantined records that fell in these sessions. */
+  readonly quarantined: number;
 }
 
 export interface ManifestEntry {
@@ -50,6 +52,7 @@ export async function writeLedger(sql: Sql, ids: SeriesIds, granularity: string,
           sessions: r.sessions,
           expected_bars: r.expectedBars,
           present_bars: r.presentBars,
+          quarantined: r.quarantined,
           audited_at: at,
         })),
       )}`;
@@ -63,4 +66,16 @@ export async function openQuarantined(sql: Sql, ids: SeriesIds, granularity: str
     select count(*)::int as n from mdw.quarantine_record
     where dataset_id = ${ids.datasetId} and source_id = ${ids.sourceId} and granularity = ${granularity} and state = 'open'`;
   return row?.n ?? 0;
+}
+
+/**
+ * The keys (symbol and bar time, ISO UTC) of the series' open quarantined records, up to a
+ * time: the ledger counts them in their sessions.
+ */
+export async function openQuarantinedKeys(sql: Sql, ids: SeriesIds, granularity: string, until: Date): Promise<{ symbol: string; ts: string }[]> {
+  return sql<{ symbol: string; ts: string }[]>`
+    select symbol, to_char(key_ts, 'YYYY-MM-DD"T"HH24:MI:SS.US') as ts from mdw.quarantine_record
+    where dataset_id = ${ids.datasetId} and source_id = ${ids.sourceId} and granularity = ${granularity} and state = 'open'
+      and symbol is not null and key_ts is not null and key_ts <= ${until.toISOString()}::timestamptz at time zone 'UTC'
+    order by symbol, key_ts`;
 }

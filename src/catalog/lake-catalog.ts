@@ -173,6 +173,8 @@ export async function recordBatch(
           rules: tx.array([...q.rules]),
           reason: q.reason,
           raw: q.raw,
+          symbol: q.symbol,
+          key_ts: q.ts,
           created_at: batch.at,
         })),
       )}`;

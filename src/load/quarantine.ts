@@ -30,6 +30,10 @@ export interface RejectedRecord {
   readonly rules: readonly string[];
   readonly reason: string;
   readonly raw: string;
+  /** The key the transform read, where it could (a line that could not be parsed has none). */
+  readonly symbol: string | null;
+  /** ISO 8601 UTC, microseconds. */
+  readonly ts: string | null;
 }
 
 /**
@@ -46,37 +50,42 @@ export async function writeQuarantine(
 ): Promise<{ file: string; rows: number; records: RejectedRecord[] } | null> {
   const canonical = (alias: string) => t.columns.map((c) => `${ident(c)} := ${alias}.${ident(c)}`).join(', ');
   const head = `${literal(t.batchId)} AS batch_id, ${literal(t.job)} AS job, ${literal(t.dataset.name)} AS dataset, ${literal(t.source)} AS source`;
+  const sym = t.dataset.symbolColumn;
+  const key = (alias: string) =>
+    `${sym && t.columns.includes(sym) ? `${alias}.${ident(sym)}` : 'NULL::VARCHAR'} AS _key_symbol, ` +
+    `strftime(${alias}.${ident(t.dataset.timeColumn)}, '%Y-%m-%dT%H:%M:%S.%fZ') AS _key_ts`;
+  const noKey = `NULL::VARCHAR AS _key_symbol, NULL::VARCHAR AS _key_ts`;
   const parts = [
     // Rows are in read order (rowid), so a row's number within its file is its distance from the file's first.
     `SELECT ${head}, s._file AS file, s.rowid - st.r0 + 1 AS record, CAST(NULL AS BIGINT) AS line, string_split(s._rules, ',') AS rules, s._detail AS reason, ` +
-      `coalesce(s._raw_json, to_json(struct_pack(${canonical('s')}))) AS raw ` +
+      `coalesce(s._raw_json, to_json(struct_pack(${canonical('s')}))) AS raw, ${key('s')} ` +
       `FROM ${checkedTable} s JOIN (SELECT _file, min(rowid) AS r0 FROM ${checkedTable} GROUP BY _file) st USING (_file) ` +
       `WHERE s._state IN ('bad', 'conflict')`,
   ];
   if (rejects) {
     parts.push(
-      `SELECT ${head}, r._file AS file, CAST(NULL AS BIGINT) AS record, r._line AS line, ['parse'] AS rules, r._reason AS reason, to_json(r._raw) AS raw FROM ${rejects} r`,
+      `SELECT ${head}, r._file AS file, CAST(NULL AS BIGINT) AS record, r._line AS line, ['parse'] AS rules, r._reason AS reason, to_json(r._raw) AS raw, ${noKey} FROM ${rejects} r`,
     );
   }
   if (removed > 0) {
     parts.push(
       `SELECT ${head}, NULL AS file, CAST(NULL AS BIGINT) AS record, CAST(NULL AS BIGINT) AS line, ['duplicate_key'] AS rules, ` +
         `'duplicate_key: stored by an earlier chunk of this run (batch ' || o.batch_id || '), contradicted by this one' AS reason, ` +
-        `to_json(struct_pack(${canonical('o')})) AS raw FROM ${removedTable} o`,
+        `to_json(struct_pack(${canonical('o')})) AS raw, ${key('o')} FROM ${removedTable} o`,
     );
   }
   const table = 'mdw_quarantine';
   await duck.run(`CREATE OR REPLACE TABLE ${table} AS SELECT * FROM (${parts.join(' UNION ALL ')}) ORDER BY file NULLS LAST, coalesce(record, line)`);
   try {
     const records = (
-      await duck.all<{ file: string | null; record: number | null; line: number | null; rules: string[]; reason: string; raw: string }>(
-        `SELECT file, record, line, rules, reason, CAST(raw AS VARCHAR) AS raw FROM ${table}`,
+      await duck.all<{ file: string | null; record: number | null; line: number | null; rules: string[]; reason: string; raw: string; symbol: string | null; ts: string | null }>(
+        `SELECT file, record, line, rules, reason, CAST(raw AS VARCHAR) AS raw, _key_symbol AS symbol, _key_ts AS ts FROM ${table}`,
       )
-    ).map((r) => ({ inputUri: r.file, recordNo: num(r.record), lineNo: num(r.line), rules: [...r.rules], reason: r.reason, raw: r.raw }));
+    ).map((r) => ({ inputUri: r.file, recordNo: num(r.record), lineNo: num(r.line), rules: [...r.rules], reason: r.reason, raw: r.raw, symbol: r.symbol, ts: r.ts }));
     if (records.length === 0) return null;
     const file = quarantinePath(t);
     mkdirSync(path.dirname(file), { recursive: true });
-    await duck.run(`COPY ${table} TO ${literal(file)} (FORMAT JSON)`);
+    await duck.run(`COPY (SELECT * EXCLUDE (_key_symbol, _key_ts) FROM ${table}) TO ${literal(file)} (FORMAT JSON)`);
     return { file, rows: records.length, records };
   } finally {
     await duck.run(`DROP TABLE IF EXISTS ${table}`);

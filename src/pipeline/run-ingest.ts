@@ -359,19 +359,24 @@ export async function readChecked(
         `FROM (${transformSql(job, raw)}))${raw.numbered ? ' ORDER BY _rn' : ''}`,
     );
     await duck.run(rules.explain(checkedTable, `_state = 'bad'`));
-    if (job.calendar && job.validation.value.rules.some((r) => r.rule === 'in_session')) {
-      await applySessionRule(duck, checkedTable, { calendar: job.calendar, granularity: job.granularity, extended: job.spec.extended_hours ?? false });
-    }
+    if (!job.calendar || !job.validation.value.rules.some((r) => r.rule === 'in_session')) return 0;
+    const { outsideHours } = await applySessionRule(duck, checkedTable, { calendar: job.calendar, granularity: job.granularity, extended: job.spec.extended_hours ?? false });
+    return outsideHours;
   };
   const context = await adapterContext(ctx, true);
   let raw = await adapter.extract(context, request, inputs);
   ctx.progress.step(`${job.name}: reading ${inputs.length} input${inputs.length === 1 ? '' : 's'}`);
-  await read(raw);
+  let outsideHours = await read(raw);
   const again = raw.reread ? (await duck.all<{ _file: string }>(`SELECT _file FROM ${raw.reread}`)).map((r) => r._file) : [];
   if (again.length > 0) {
     ctx.logger.warn(`an unterminated quote in ${again.join(', ')}: reading ${again.length === 1 ? 'it' : 'them'} again without quoting, so that only that line is rejected`);
     raw = await adapter.extract(context, { ...request, unquoted: new Set(again) }, inputs);
-    await read(raw);
+    outsideHours = await read(raw);
+  }
+  if (outsideHours > 0) {
+    ctx.logger.info(
+      `${job.name}: ${outsideHours} bar${outsideHours === 1 ? ' lies' : 's lie'} in the pre- or post-market, outside the job's regular hours: left out (extended_hours: true keeps them)`,
+    );
   }
   if (def.symbolColumn) {
     const nameless = await duck.all<{ f: string; n: number }>(

@@ -70,7 +70,7 @@ describe('completeness, gaps and staleness', () => {
     const job = loadJob(configs, writeDaily('split', 'SPLT', '2024-01-02', '2024-12-31', { split: '2024-06-10' }), ctx.env);
     await runIngest(ctx, job, all);
     const clean = (await auditSeries(ctx, job, { tolerance: 0.005 }))!;
-    expect(clean.ledger).toEqual([{ symbol: 'SPLT', firstSession: '2024-01-02', lastSession: '2024-12-31', status: 'GREEN', sessions: 252, expectedBars: 252, presentBars: 252 }]);
+    expect(clean.ledger).toEqual([{ symbol: 'SPLT', firstSession: '2024-01-02', lastSession: '2024-12-31', status: 'GREEN', sessions: 252, expectedBars: 252, presentBars: 252, quarantined: 0 }]);
     expect(clean.integrity).toEqual([]);
     expect(clean.gaps).toEqual([{ symbol: 'SPLT', ts: '2024-06-10T00:00:00Z', previousClose: 100.4, open: 25, move: -0.751 }]);
     expect(clean.quality).toMatchObject({ rows: 252, scored: 252, validated: 251, flags: { gap: 1 } });
@@ -135,8 +135,8 @@ describe('completeness, gaps and staleness', () => {
     await runIngest(ctx, job, all);
     const a = (await auditSeries(ctx, job, { tolerance: 0.005 }))!;
     expect(a.ledger).toEqual([
-      { symbol: 'ACME', firstSession: '2024-07-03', lastSession: '2024-07-03', status: 'GREEN', sessions: 1, expectedBars: 210, presentBars: 210 },
-      { symbol: 'ACME', firstSession: '2024-07-05', lastSession: '2024-07-05', status: 'AMBER', sessions: 1, expectedBars: 390, presentBars: 389 },
+      { symbol: 'ACME', firstSession: '2024-07-03', lastSession: '2024-07-03', status: 'GREEN', sessions: 1, expectedBars: 210, presentBars: 210, quarantined: 0 },
+      { symbol: 'ACME', firstSession: '2024-07-05', lastSession: '2024-07-05', status: 'AMBER', sessions: 1, expectedBars: 390, presentBars: 389, quarantined: 0 },
     ]);
     expect(a.heatmap).toMatchObject({ rows: ['ACME'], columns: ['2024-07'], unit: 'bars' });
     expect(a.heatmap!.cells[0]![0]).toEqual({ status: 'AMBER', ratio: 599 / 600, expected: 600, present: 599 });

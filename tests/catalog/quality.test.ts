@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Catalog } from '../../src/catalog/catalog.js';
 import { listQuarantine } from '../../src/catalog/quarantine-catalog.js';
 import { calendars } from '../../src/calendar/registry.js';
+import { auditSeries } from '../../src/audit/run-audit.js';
 import { loadJob } from '../../src/config/jobs.js';
 import type { Context } from '../../src/context.js';
 import { replayQuarantine } from '../../src/pipeline/replay.js';
@@ -145,11 +146,15 @@ describe('the in_session rule', () => {
     expect(JSON.parse(records[0]!.raw)).toEqual({ Date: '2024-07-04', Open: '10', High: '10.5', Low: '9.5', Close: '10', 'Adj Close': '10', Volume: '5' });
   });
 
-  test('a minute bar outside regular hours is quarantined, and kept with extended_hours', async () => {
+  test('a minute bar in the pre- or post-market is left out of a regular-hours job and kept with extended_hours; one outside every session is quarantined', async () => {
     const dir = path.join(root, 'data', 'minute');
     mkdirSync(dir, { recursive: true });
-    // 2024-03-08: regular hours 09:30-16:00 New York; 08:00 is pre-market, 16:00 is the close.
-    const rows = ['09:29', '09:30', '15:59', '16:00', '08:00'].map((t) => `acme;2024/03/08;${t};1000;1001;999;1000;10`);
+    // 2024-03-08: regular hours 09:30-16:00 New York, extended 04:00-20:00; 08:00 and 09:29 are
+    // pre-market, 16:00 post-market; 03:00 is before any of it, and 2024-03-09 is a Saturday.
+    const rows = [
+      ...['09:29', '09:30', '15:59', '16:00', '08:00', '03:00'].map((t) => `acme;2024/03/08;${t};1000;1001;999;1000;10`),
+      'acme;2024/03/09;10:00;1000;1001;999;1000;10',
+    ];
     writeFileSync(path.join(dir, 'bars.csv'), ['ticker;day;time;o;h;l;c;qty', ...rows].join('\n') + '\n');
     const write = (name: string, extended: boolean) =>
       writeFileSync(
@@ -159,15 +164,106 @@ describe('the in_session rule', () => {
     write('regular', false);
     write('extended', true);
     const regular = await runIngest(ctx, loadJob(configs, 'regular', ctx.env), all);
-    expect(regular.counts).toMatchObject({ recordsIn: 5, out: 2, quarantined: 3 });
+    expect(regular.counts).toMatchObject({ recordsIn: 7, out: 2, filtered: 3, quarantined: 2 });
     const { records } = await listQuarantine(catalog.sql, { source: 'regular' });
     expect(records.map((r) => r.reason)).toEqual([
-      "in_session: 2024-03-08T14:29:00Z is outside every XNYS session (regular hours); that day's: 14:30-21:00Z",
-      "in_session: 2024-03-08T21:00:00Z is outside every XNYS session (regular hours); that day's: 14:30-21:00Z",
-      "in_session: 2024-03-08T13:00:00Z is outside every XNYS session (regular hours); that day's: 14:30-21:00Z",
+      "in_session: 2024-03-08T08:00:00Z (a 1m bar) overlaps no XNYS session, pre- and post-market included; that day's: 14:30-21:00Z",
+      'in_session: 2024-03-09T15:00:00Z (a 1m bar) overlaps no XNYS session; no session that day',
     ]);
     const extended = await runIngest(ctx, loadJob(configs, 'extended', ctx.env), all);
-    expect(extended.counts).toMatchObject({ recordsIn: 5, out: 5, quarantined: 0 });
+    expect(extended.counts).toMatchObject({ recordsIn: 7, out: 5, filtered: 0, quarantined: 2 });
+  });
+
+  test('a clock-aligned hourly bar that starts before the open belongs to the session: 09:00-10:00 holds the 09:30 open', async () => {
+    const dir = path.join(root, 'data', 'hourly');
+    mkdirSync(dir, { recursive: true });
+    // A full day (2024-07-05) and the 13:00 early close before Independence Day (2024-07-03),
+    // with the vendor's pre- and post-market hours as Polygon sends them (to 20:00, or 17:00
+    // after an early close).
+    const hours = (day: string, from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `hrly;${day};${String(from + i).padStart(2, '0')}:00;100;101;99;100;10`);
+    writeFileSync(
+      path.join(dir, 'bars.csv'),
+      ['ticker;day;time;o;h;l;c;qty', ...hours('2024/07/03', 4, 16), ...hours('2024/07/05', 4, 19)].join('\n') + '\n',
+    );
+    writeFileSync(
+      path.join(configs, 'jobs', 'hourly.yml'),
+      `dataset: ohlcv\ngranularity: 1h\ncalendar: XNYS\nsource: { name: hourly, adapter: file, files: ['${dir}/bars.csv'] }\ntransform: custom-minute\n`,
+    );
+    const job = loadJob(configs, 'hourly', ctx.env);
+    const result = await runIngest(ctx, job, all);
+    // 09:00-15:00 on the full day (7 bars), 09:00-12:00 before the early close (4); the rest is pre- or post-market.
+    expect(result.counts).toMatchObject({ recordsIn: 29, out: 11, filtered: 18, quarantined: 0 });
+    const duck = await ctx.duck();
+    const kept = await duck.all<{ day: string; hours: string }>(
+      `SELECT strftime(ts, '%Y-%m-%d') AS day, string_agg(strftime(timezone('America/New_York', ts::TIMESTAMPTZ), '%H'), ',' ORDER BY ts) AS hours ` +
+        `FROM read_parquet('${ctx.paths.lake}/ohlcv/source=hourly/**/*.parquet') GROUP BY 1 ORDER BY 1`,
+    );
+    expect(kept).toEqual([
+      { day: '2024-07-03', hours: '09,10,11,12' },
+      { day: '2024-07-05', hours: '09,10,11,12,13,14,15' },
+    ]);
+    // The ledger expects the same bars by the same rule: both sessions GREEN.
+    const audit = (await auditSeries(ctx, job, { tolerance: 0.005 }))!;
+    expect(audit.ledger).toEqual([
+      { symbol: 'HRLY', firstSession: '2024-07-03', lastSession: '2024-07-05', status: 'GREEN', sessions: 2, expectedBars: 11, presentBars: 11, quarantined: 0 },
+    ]);
+  });
+});
+
+describe('the ledger shows the sessions whose rows were quarantined', () => {
+  test('a rejected first bar, a rejected bar inside the series and a symbol rejected whole are not GREEN', async () => {
+    const good = sessions('2024-04-01', '2024-04-12', () => 30);
+    const first = good.map((b, i) => (i === 0 ? { ...b, high: 1 } : b)); // high below low: ohlc_bracket
+    const inside = good.map((b, i) => (i === 5 ? { ...b, open: -3 } : b)); // positive_prices
+    const whole = good.map((b) => ({ ...b, volume: -1 })); // non_negative_volume, every bar
+    const name = 'held';
+    const dir = path.join(root, 'data', name);
+    mkdirSync(dir, { recursive: true });
+    const write = (symbol: string, bars: readonly Bar[]) =>
+      writeFileSync(path.join(dir, `${symbol}.csv`), ['Date,Open,High,Low,Close,Adj Close,Volume', ...bars.map((b) => `${b.day},${b.open},${b.high},${b.low},${b.close},${b.close},${b.volume}`)].join('\n') + '\n');
+    write('FRST', first);
+    write('INSD', inside);
+    write('WHLE', whole);
+    dailyJob(name, 'OKAY', good);
+    const job = loadJob(configs, name, ctx.env);
+    const result = await runIngest(ctx, job, all);
+    expect(result.counts).toMatchObject({ recordsIn: 40, out: 28, quarantined: 12 });
+    const audit = (await auditSeries(ctx, job, { tolerance: 0.005 }))!;
+    expect(audit.ledger.map((r) => [r.symbol, r.status, r.firstSession, r.lastSession, r.sessions, r.presentBars, r.quarantined])).toEqual([
+      ['FRST', 'RED', '2024-04-01', '2024-04-01', 1, 0, 1],
+      ['FRST', 'GREEN', '2024-04-02', '2024-04-12', 9, 9, 0],
+      ['INSD', 'GREEN', '2024-04-01', '2024-04-05', 5, 5, 0],
+      ['INSD', 'RED', '2024-04-08', '2024-04-08', 1, 0, 1],
+      ['INSD', 'GREEN', '2024-04-09', '2024-04-12', 4, 4, 0],
+      ['OKAY', 'GREEN', '2024-04-01', '2024-04-12', 10, 10, 0],
+      ['WHLE', 'RED', '2024-04-01', '2024-04-12', 10, 0, 10],
+    ]);
+    expect(audit.symbols.find((x) => x.symbol === 'WHLE')).toMatchObject({ sessions: 10, red: 10, quarantined: 10 });
+    // Replayed after a fix, a record no longer counts: the session is whole again.
+    writeFileSync(path.join(configs, 'validation', 'no-bracket.yml'), 'dataset: ohlcv\nrules:\n  - rule: positive_prices\n');
+    writeFileSync(path.join(configs, 'jobs', `${name}.yml`), readFileSync(path.join(configs, 'jobs', `${name}.yml`), 'utf8').replace('validation: default', 'validation: no-bracket'));
+    const fixed = loadJob(configs, name, ctx.env);
+    await replayQuarantine(ctx, fixed, { rule: 'ohlc_bracket' }, { dryRun: false, runId: null });
+    const after = (await auditSeries(ctx, fixed, { tolerance: 0.005 }))!;
+    expect(after.ledger.filter((r) => r.symbol === 'FRST').map((r) => [r.status, r.sessions, r.quarantined])).toEqual([['GREEN', 10, 0]]);
+  });
+
+  test('an intraday session with a quarantined bar is AMBER with the count, even when the vendor sent the bar twice', async () => {
+    const dir = path.join(root, 'data', 'amber');
+    mkdirSync(dir, { recursive: true });
+    // 2024-07-03 closes at 13:00: 210 one-minute bars 09:30-12:59, each once, and 10:00 a second time with other values.
+    const minutes = Array.from({ length: 210 }, (_, i) => {
+      const t = 9 * 60 + 30 + i;
+      return `amb;2024/07/03;${String(Math.floor(t / 60)).padStart(2, '0')}:${String(t % 60).padStart(2, '0')};1000;1001;999;1000;10`;
+    });
+    writeFileSync(path.join(dir, 'bars.csv'), ['ticker;day;time;o;h;l;c;qty', ...minutes, 'amb;2024/07/03;10:00;1000;1002;999;1001;11'].join('\n') + '\n');
+    writeFileSync(path.join(configs, 'jobs', 'amber.yml'), `dataset: ohlcv\ngranularity: 1m\ncalendar: XNYS\nsource: { name: amber, adapter: file, files: ['${dir}/bars.csv'] }\ntransform: custom-minute\n`);
+    const job = loadJob(configs, 'amber', ctx.env);
+    expect((await runIngest(ctx, job, all)).counts).toMatchObject({ recordsIn: 211, out: 209, quarantined: 2 });
+    const audit = (await auditSeries(ctx, job, { tolerance: 0.005 }))!;
+    expect(audit.ledger).toEqual([
+      { symbol: 'AMB', firstSession: '2024-07-03', lastSession: '2024-07-03', status: 'AMBER', sessions: 1, expectedBars: 210, presentBars: 209, quarantined: 2 },
+    ]);
   });
 });
 

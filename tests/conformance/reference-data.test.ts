@@ -125,7 +125,7 @@ describe('audit of real daily series', () => {
     await runIngest(ctx, raw, { window: { from: null, toExclusive: null }, symbols: null, dryRun: false, runId: null });
     const rawAudit = (await auditSeries(ctx, raw, { tolerance: 0.005 }))!;
     expect(rawAudit.gaps).toEqual([{ symbol: 'AAPL', ts: '2014-06-09T00:00:00Z', previousClose: 645.570023, open: 92.699997, move: -0.8564 }]);
-    expect(rawAudit.ledger).toEqual([{ symbol: 'AAPL', firstSession: '2014-03-03', lastSession: '2014-08-29', status: 'GREEN', sessions: 127, expectedBars: 127, presentBars: 127 }]);
+    expect(rawAudit.ledger).toEqual([{ symbol: 'AAPL', firstSession: '2014-03-03', lastSession: '2014-08-29', status: 'GREEN', sessions: 127, expectedBars: 127, presentBars: 127, quarantined: 0 }]);
 
     // kaggle-stocks was loaded above: its prices are adjusted, so 2014 has no gap for AAPL.
     const kaggle = loadJob(configDir, 'kaggle-stocks', ctx.env);

@@ -44,7 +44,7 @@ const sections: Record<Section, { columns: readonly string[]; rows: (a: SeriesAu
     },
   },
   ledger: {
-    columns: ['job', 'source', 'symbol', 'status', 'first_session', 'last_session', 'sessions', 'expected_bars', 'present_bars'],
+    columns: ['job', 'source', 'symbol', 'status', 'first_session', 'last_session', 'sessions', 'expected_bars', 'present_bars', 'quarantined'],
     rows: (a) =>
       a.ledger.map((r) => ({
         job: a.job,
@@ -56,6 +56,7 @@ const sections: Record<Section, { columns: readonly string[]; rows: (a: SeriesAu
         sessions: r.sessions,
         expected_bars: r.expectedBars,
         present_bars: r.presentBars,
+        quarantined: r.quarantined,
       })),
   },
   staleness: {
