@@ -314,6 +314,35 @@ describe('JSON pages', () => {
   });
 });
 
+describe('a JSON document that is a list of records', () => {
+  test("records: $ reads a top-level list (FMP's price history shape); a document that is not a list is named", async () => {
+    const dir = path.join(root, 'root-list');
+    mkdirSync(dir, { recursive: true });
+    // FMP /stable/historical-price-eod/full: newest first, one object per day.
+    writeFileSync(
+      path.join(dir, 'AAPL.json'),
+      JSON.stringify([
+        { symbol: 'AAPL', date: '2024-01-03', open: 184.22, high: 185.88, low: 183.43, close: 184.25, volume: 58414460, change: 0.03, changePercent: 0.01629, vwap: 184.4 },
+        { symbol: 'AAPL', date: '2024-01-02', open: 187.15, high: 188.44, low: 183.89, close: 185.64, volume: 82488700, change: -1.51, changePercent: -0.80684, vwap: 186.28 },
+      ]),
+    );
+    writeFileSync(
+      path.join(configs, 'transforms', 'root-list.yml'),
+      'dataset: ohlcv\nread: { format: json, records: $ }\ncolumns:\n  ts: { from: date, date: "%Y-%m-%d" }\n  open: { from: open }\n  high: { from: high }\n  low: { from: low }\n  close: { from: close }\n  volume: { from: volume }\n  vwap: { from: vwap }\nsymbol: { from: symbol }\n',
+    );
+    writeFileSync(path.join(configs, 'jobs', 'root-list.yml'), `dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsource: { name: root-list, adapter: file, files: ['../../root-list/*.json'] }\ntransform: root-list\n`);
+    const r = await runIngest(ctx, job('root-list'), all);
+    expect(r.counts).toEqual({ recordsIn: 2, out: 2, deduped: 0, quarantined: 0, filtered: 0 });
+    const rows = await parquetRows(r.writes[0]!.uri);
+    expect(rows.map(({ batch_id: _b, adj_close: _a, ...rest }) => rest)).toEqual([
+      { symbol: 'AAPL', day: '2024-01-02', open: 187.15, high: 188.44, low: 183.89, close: 185.64, volume: 82488700 },
+      { symbol: 'AAPL', day: '2024-01-03', open: 184.22, high: 185.88, low: 183.43, close: 184.25, volume: 58414460 },
+    ]);
+    writeFileSync(path.join(dir, 'AAPL.json'), JSON.stringify({ symbol: 'AAPL', historical: [] }));
+    await expect(runIngest(ctx, job('root-list'), all)).rejects.toThrow('AAPL.json is not a list of records (records: $ reads a document whose top level is a list)');
+  });
+});
+
 describe('fields a vendor leaves out', () => {
   test('an optional field missing from every record is NULL; a missing field the symbol comes from is a config error naming it', async () => {
     const dir = path.join(root, 'sparse');

@@ -21,14 +21,17 @@ const sampleFiles = 20;
 export async function readJson(job: Job, files: readonly string[], read: ReadOptions, request: ExtractRequest, logger: Logger): Promise<RawBatch> {
   // `bars.*`: bars is an object of record lists keyed by, say, the symbol; the key is column _key.
   const keyed = read.records?.endsWith('.*') ?? false;
-  const records = read.records?.replace(/\.\*$/, '').split('.') ?? [];
+  // `$`: the document itself is the list of records (FMP's price history, many exports); its
+  // elements are read as NDJSON lines would be.
+  const root = read.records === '$';
+  const records = root ? [] : (read.records?.replace(/\.\*$/, '').split('.') ?? []);
   const nonEmpty = files.filter((f) => {
     if (statSync(f).size > 0) return true;
     logger.warn(`${f} is empty; nothing to read`);
     return false;
   });
   const keys = keyed && read.keys ? new Set(read.keys) : null;
-  const { where, single } = locateFields(job, nonEmpty, read, records, keys, keyed, Object.keys(request.columns));
+  const { where, single } = locateFields(job, nonEmpty, read, records, keys, keyed, Object.keys(request.columns), root);
   const columns = rawColumns(request.columns);
   const top = columns.filter((c) => where.get(c.name) === 'document' && c.name !== '_key');
   const inRecord = columns.filter((c) => where.get(c.name) === 'record');
@@ -71,7 +74,7 @@ export async function readJson(job: Job, files: readonly string[], read: ReadOpt
   const relation = nonEmpty.length
     ? `(SELECT filename AS _file, ${rn}${columns.map(picked).join(', ')} FROM (` +
       `SELECT filename, ${[...(records.length === 0 ? inRecord : top).map((c) => ident(c.name)), ...recordSelect].join(', ')} ` +
-      `FROM ${source(`read_json(${pathList(nonEmpty)}, format = ${literal(read.format === 'ndjson' ? 'newline_delimited' : 'auto')}, filename = true, columns = {${spec.join(', ')}})`)})` +
+      `FROM ${source(`read_json(${pathList(nonEmpty)}, format = ${literal(read.format === 'ndjson' ? 'newline_delimited' : root ? 'array' : 'auto')}, filename = true, columns = {${spec.join(', ')}})`)})` +
       `${byPosition ? ` JOIN ${ordinals} o ON o._mdw_name = filename` : ''})`
     : `(SELECT NULL::VARCHAR AS _file, ${numbered ? 'NULL::BIGINT AS _rn, ' : ''}${columns.map((c) => `NULL::${c.type} AS ${ident(c.name)}`).join(', ')} WHERE false)`;
   const prepare = byPosition
@@ -89,6 +92,7 @@ function locateFields(
   keys: ReadonlySet<string> | null,
   keyed: boolean,
   needed: readonly string[],
+  root: boolean,
 ): { where: Map<string, 'document' | 'record'>; single: boolean } {
   // Fields that only optional column rules read may be missing from every record.
   const rules = Object.values(job.transform.value.columns);
@@ -109,6 +113,13 @@ function locateFields(
         value = JSON.parse(doc);
       } catch (err) {
         throw new ConfigError(`${path.basename(file)} is not valid JSON: ${(err as Error).message}`, { file });
+      }
+      if (root) {
+        if (!Array.isArray(value)) {
+          throw new ConfigError(`${path.basename(file)} is not a list of records (records: $ reads a document whose top level is a list)`, { file });
+        }
+        for (const r of value.slice(0, 100)) for (const k of Object.keys((r ?? {}) as object)) recordKeys.add(k);
+        continue;
       }
       if (records.length === 0) {
         for (const k of Object.keys(value as object)) recordKeys.add(k);
@@ -141,7 +152,7 @@ function locateFields(
     if (recordKeys.has(name)) where.set(name, 'record');
     else if (documentKeys.has(name)) where.set(name, 'document');
     // Pages with no records at all (an empty vendor result) have nothing to check a field against.
-    else if ((records.length > 0 && recordKeys.size === 0) || optional.has(name)) where.set(name, 'record');
+    else if (((records.length > 0 || root) && recordKeys.size === 0) || optional.has(name)) where.set(name, 'record');
     else if (files.length > 0) {
       throw new ConfigError(
         `no field "${name}" (read by transform "${job.spec.transform}") in the ${records.length ? `documents or their ${records.join('.')} records` : 'records'} ` +
