@@ -1,6 +1,6 @@
 import type { Job } from '../config/jobs.js';
 import type { Logger } from '../core/logger.js';
-import type { RawPageRecord } from '../lake/raw-landing.js';
+import type { RawPageRecord, ResponseFinding } from '../lake/raw-landing.js';
 import type { RequestBudget } from '../http/http-client.js';
 import type { RawColumn, ReadType } from '../core/raw.js';
 
@@ -77,6 +77,8 @@ export interface InputRef {
   readonly bytes: number;
   /** Changes whenever the content may have (size, times, inode): equal means already read. */
   readonly fingerprint: string;
+  /** A landed page that contradicts its request. */
+  readonly findings?: readonly ResponseFinding[];
 }
 
 /** One interface per vendor or file kind; registered in adapters/registry.ts. */

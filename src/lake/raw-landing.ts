@@ -16,6 +16,19 @@ export interface RequestRecord {
   readonly request: string;
   readonly pages: readonly string[];
   readonly fetchedAt: string;
+  /** Where a page contradicted the request, found when it was fetched (by page). */
+  readonly findings?: Readonly<Record<string, readonly ResponseFinding[]>>;
+}
+
+/**
+ * A response that contradicts its request: adjusted prices where raw ones were asked, another
+ * ticker, bars outside the window. Counted in the batch's findings and logged with the request.
+ */
+export interface ResponseFinding {
+  readonly rule: 'response_adjusted' | 'response_symbol' | 'response_window';
+  /** Records of the page it concerns. */
+  readonly rows: number;
+  readonly detail: string;
 }
 
 /** A page a vendor adapter landed (lake/raw), as mdw.raw_page records it. */

@@ -232,7 +232,7 @@ export async function writeChunk(
       plan.removed,
     );
     lap('quarantine');
-    const summary: SummaryWrite[] = [...ruleCounts(quarantine?.records ?? []), ...flagged, ...input];
+    const summary: SummaryWrite[] = [...ruleCounts(quarantine?.records ?? []), ...flagged, ...input, ...raw.responses];
     return { plan, files, quarantine, summary };
   } finally {
     await releaseChunk(duck);
@@ -391,13 +391,22 @@ export async function readChecked(
   }
   const stray = await duck.all<{ f: string }>(`SELECT DISTINCT _file AS f FROM ${checkedTable} WHERE _file NOT IN (SELECT unnest(${stringList(raw.inputs)}))`);
   if (stray.length > 0) throw new SourceError(`the reader returned rows of files the job did not name: ${stray.map((r) => r.f).join(', ')}`);
-  return { ...raw, job, timings: { 'read, transform, validate': Math.round(performance.now() - started) } };
+  return { ...raw, job, responses: responseFindings(inputs), timings: { 'read, transform, validate': Math.round(performance.now() - started) } };
 }
 
 /** A chunk read into `checked`. */
 export interface ReadChunk extends RawBatch {
   readonly job: Job;
+  /** Where the chunk's landed pages contradicted their requests, per rule (kind 'input'). */
+  readonly responses: readonly SummaryWrite[];
   readonly timings: Record<string, number>;
+}
+
+/** The records of pages that contradicted their requests, per rule. */
+function responseFindings(inputs: readonly InputRef[]): SummaryWrite[] {
+  const rows = new Map<string, number>();
+  for (const f of inputs.flatMap((i) => i.findings ?? [])) rows.set(f.rule, (rows.get(f.rule) ?? 0) + f.rows);
+  return [...rows].map(([rule, n]) => ({ kind: 'input', rule, rows: n }));
 }
 
 function transformSql(job: Job, raw: RawBatch): string {

@@ -10,6 +10,10 @@ import type { Context } from '../../src/context.js';
 import { parseGranularity } from '../../src/core/granularity.js';
 import { VendorError } from '../../src/http/http-client.js';
 import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
+import { auditSeries } from '../../src/audit/run-audit.js';
+import { calendars } from '../../src/calendar/registry.js';
+import { listQuarantine } from '../../src/catalog/quarantine-catalog.js';
+import { parseWindow } from '../../src/core/time-window.js';
 import { copyConfigs, freshCatalog, lakeContent, removeDir, repoRoot, runMdw, tempDir, testContext } from '../support/helpers.js';
 import { VendorSim } from '../support/vendor-sim.js';
 
@@ -187,6 +191,113 @@ describe('Polygon aggregates through the simulator', () => {
     expect(err.code).toBe('vendor_page_loop');
     expect(err.message).toMatch(/^polygon \/v2\/aggs\/ticker\/SPY\/range\/1\/day\/2023-01-01\/2024-12-31: page 2 points back at a page already read/);
     expect(sim.aggregateRequests).toBe(1);
+  });
+});
+
+describe('Polygon crypto, forex and hourly bars: each stamp names its own session', () => {
+  async function bars(source: string, granularity = '1d'): Promise<{ symbol: string; ts: string; close: number }[]> {
+    const duck = await ctx.duck();
+    return duck.all(
+      `SELECT symbol, strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts, close FROM read_parquet('${ctx.paths.lake}/ohlcv/source=${source}/granularity=${granularity}/**/*.parquet') ORDER BY symbol, ts`,
+    );
+  }
+  const window = (from: string, to: string) => parseWindow(from, to);
+  /** A shipped job, with the window of the test (the audit expects sessions from a job's window). */
+  function shipped(name: string, from: string, to: string): ReturnType<typeof loadJob> {
+    const text = readFileSync(path.join(configs, 'jobs', `${name}.yml`), 'utf8').replace(/^window: .*$/m, `window: { from: ${from}, to: ${to} }`);
+    writeFileSync(path.join(configs, 'jobs', `${name}-test.yml`), text);
+    return loadJob(configs, `${name}-test`, ctx.env);
+  }
+
+  test('a crypto day stamped at 00:00 UTC is stored under that date, weekends included, and the 24/7 ledger is whole', async () => {
+    const job = shipped('polygon-crypto-daily', '2024-03-01', '2024-03-10');
+    const result = await runIngest(ctx, job, { ...all, symbols: ['X:BTCUSD'] });
+    const sent = VendorSim.bars('X:BTCUSD', 'day', 1, '2024-03-01', '2024-03-10');
+    expect(result.counts).toMatchObject({ recordsIn: 10, out: 10, filtered: 0, quarantined: 0 });
+    // Each bar under the UTC date of its stamp, with the vendor's values: not the day before.
+    expect(await bars('polygon-crypto')).toEqual(sent.map((b) => ({ symbol: 'X:BTCUSD', ts: new Date(b.t).toISOString().replace('.000Z', 'Z'), close: b.c })));
+    expect((await bars('polygon-crypto')).map((b) => b.ts.slice(0, 10))).toEqual([...Array(10).keys()].map((i) => `2024-03-${String(i + 1).padStart(2, '0')}`));
+    const audit = (await auditSeries(ctx, job, { tolerance: 0.005 }))!;
+    expect(audit.ledger).toEqual([
+      { symbol: 'X:BTCUSD', firstSession: '2024-03-01', lastSession: '2024-03-10', status: 'GREEN', sessions: 10, expectedBars: 10, presentBars: 10, quarantined: 0 },
+    ]);
+  });
+
+  test('crypto minute bars run around the clock: 1,440 a day, GREEN across a weekend', async () => {
+    const job = shipped('polygon-crypto-minute', '2024-03-09', '2024-03-10');
+    const result = await runIngest(ctx, job, { ...all, symbols: ['X:ETHUSD'] });
+    expect(result.counts).toMatchObject({ recordsIn: 2880, out: 2880, quarantined: 0 });
+    const stored = await bars('polygon-crypto', '1m');
+    expect([stored[0]!.ts, stored.at(-1)!.ts]).toEqual(['2024-03-09T00:00:00Z', '2024-03-10T23:59:00Z']);
+    const audit = (await auditSeries(ctx, job, { tolerance: 0.005 }))!;
+    expect(audit.ledger).toEqual([
+      { symbol: 'X:ETHUSD', firstSession: '2024-03-09', lastSession: '2024-03-10', status: 'GREEN', sessions: 2, expectedBars: 2880, presentBars: 2880, quarantined: 0 },
+    ]);
+  });
+
+  test('a forex day stamped at 00:00 UTC is the 24/5 session it falls in; a weekend stamp is quarantined with both dates, never moved', async () => {
+    sim.fxSundays = true;
+    try {
+      const job = shipped('polygon-forex-daily', '2024-03-04', '2024-03-15');
+      const result = await runIngest(ctx, job, { ...all, symbols: ['C:EURUSD'] });
+      expect(result.counts).toMatchObject({ recordsIn: 11, out: 10, quarantined: 1 });
+      expect((await bars('polygon-forex')).map((b) => b.ts.slice(0, 10))).toEqual(calendars['24/5'].sessions('2024-03-04', '2024-03-15').map((x) => x.date));
+      const { records } = await listQuarantine((await ctx.catalog()).sql, { source: 'polygon-forex' });
+      expect(records.map((r) => [r.rules, r.reason])).toEqual([
+        [
+          ['in_session'],
+          'in_session: 2024-03-10 is not a 24/5 session (the bar is stamped 2024-03-10T00:00:00Z, read as the 24/5 session it falls in (days roll at 17:00 America/New_York))',
+        ],
+      ]);
+    } finally {
+      sim.fxSundays = false;
+    }
+  });
+
+  test('hourly stock bars start on the hour: 7 a full day from 09:00, 4 before a 13:00 close; the pre- and post-market are left out', async () => {
+    // 2024-07-01..05: two full days, the early close of 07-03, Independence Day, a full day.
+    const job = shipped('polygon-hourly', '2024-07-01', '2024-07-05');
+    const result = await runIngest(ctx, job, { ...all, symbols: ['AAPL'] });
+    const sent = VendorSim.bars('AAPL', 'hour', 1, '2024-07-01', '2024-07-05');
+    expect(sent).toHaveLength(16 + 16 + 13 + 16);
+    expect(result.counts).toMatchObject({ recordsIn: sent.length, out: 7 + 7 + 4 + 7, filtered: sent.length - 25, quarantined: 0 });
+    const hours = (await bars('polygon', '1h')).filter((b) => b.ts.startsWith('2024-07-03')).map((b) => b.ts.slice(11, 16));
+    expect(hours).toEqual(['13:00', '14:00', '15:00', '16:00']); // 09:00 to 12:00 New York
+    const audit = (await auditSeries(ctx, job, { tolerance: 0.005 }))!;
+    expect(audit.ledger).toEqual([
+      { symbol: 'AAPL', firstSession: '2024-07-01', lastSession: '2024-07-05', status: 'GREEN', sessions: 4, expectedBars: 25, presentBars: 25, quarantined: 0 },
+    ]);
+  });
+
+  test('a response that contradicts its request is counted in the batch findings and logged with the request', async () => {
+    const { sql } = await ctx.catalog();
+    const findings = async (batchIds: readonly string[]) =>
+      sql<{ rule: string; rows: number }[]>`
+        select rule, sum(rows)::int as rows from mdw.validation_summary where batch_id = any(${batchIds as string[]}::uuid[]) and kind = 'input' and rule like 'response_%' group by rule order by rule`;
+    const job = loadJob(configs, 'poly', ctx.env);
+    sim.lie = { adjusted: true, ticker: 'MSFT' };
+    try {
+      const lied = await runIngest(ctx, job, { ...all, window: window('2024-03-04', '2024-03-08'), symbols: ['AAPL'] });
+      expect(await findings(lied.batchIds)).toEqual([
+        { rule: 'response_adjusted', rows: 5 },
+        { rule: 'response_symbol', rows: 5 },
+      ]);
+      sim.lie = { shiftDays: 30 };
+      const shifted = await runIngest(ctx, job, { ...all, window: window('2024-03-11', '2024-03-15'), symbols: ['SPY'] });
+      expect(await findings(shifted.batchIds)).toEqual([{ rule: 'response_window', rows: 5 }]);
+      // On the command line the warning names the request and what the page said.
+      sim.lie = { adjusted: true };
+      await ctx.close();
+      const r = await runMdw(['--home', home, '--config-dir', configs, 'ingest', 'poly', '--from', '2024-04-01', '--to', '2024-04-05', '--symbols', 'MSFT'], {
+        env: { MDW_POLYGON_URL: sim.url, POLYGON_API_KEY: key, ...(url ? { MDW_DATABASE_URL: url } : {}) },
+      });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain('warn: polygon /v2/aggs/ticker/MSFT/range/1/day/2024-04-01/2024-04-05?adjusted=false&sort=asc&limit=50000 (page 1): the response says adjusted=true, the request asked adjusted=false');
+      expect(r.stderr).not.toContain(key);
+    } finally {
+      sim.lie = null;
+      ctx = testContext({ home, databaseUrl: url, configDir: configs, env: { MDW_POLYGON_URL: sim.url, POLYGON_API_KEY: key } });
+    }
   });
 });
 

@@ -71,15 +71,28 @@ export class VendorSim {
     return this.requests.filter((r) => r.url.startsWith('/v2/aggs/')).length;
   }
 
-  /** The bars the vendor has for a ticker: daily on XNYS sessions, or regular-hours minute bars. */
+  /**
+   * The bars the vendor has for a ticker, stamped as Polygon stamps them. Stocks: a daily bar
+   * per XNYS session at 00:00 New York, minute bars in regular hours, hourly bars on the hour
+   * with the pre- and post-market (04:00-20:00 New York, to 17:00 after an early close). Crypto
+   * (X:): every day, daily bars at 00:00 UTC, intraday bars around the clock. Forex (C:): daily
+   * bars at 00:00 UTC of each weekday, intraday bars in the 24/5 sessions.
+   */
   static bars(ticker: string, timespan: string, multiplier: number, from: string, to: string): SimBar[] {
     const seed = [...ticker].reduce((a, ch) => a + ch.charCodeAt(0), 0);
+    const market = ticker.startsWith('X:') ? 'crypto' : ticker.startsWith('C:') ? 'fx' : 'stocks';
+    const calendar = calendars[market === 'crypto' ? '24/7' : market === 'fx' ? '24/5' : 'XNYS'];
+    const step = multiplier * (timespan === 'hour' ? 3_600_000 : 60_000);
     const out: SimBar[] = [];
-    calendars.XNYS.sessions(from, to).forEach((s, day) => {
-      const stamps =
-        timespan === 'day'
-          ? [zonedTimeToUtc(s.date, '00:00', 'America/New_York').getTime()]
-          : Array.from({ length: Math.floor((s.close.getTime() - s.open.getTime()) / (multiplier * 60_000)) }, (_, i) => s.open.getTime() + i * multiplier * 60_000);
+    calendar.sessions(from, to).forEach((s, day) => {
+      let stamps: number[];
+      if (timespan === 'day') stamps = [market === 'stocks' ? zonedTimeToUtc(s.date, '00:00', 'America/New_York').getTime() : Date.parse(`${s.date}T00:00:00Z`)];
+      else {
+        const hours = market === 'stocks' && timespan === 'hour' ? calendar.extendedHours(s) : s;
+        // Clock-aligned: the first bar starts on the hour (or minute) at or before the open.
+        const first = Math.floor(hours.open.getTime() / step) * step;
+        stamps = Array.from({ length: Math.ceil((hours.close.getTime() - first) / step) }, (_, i) => first + i * step);
+      }
       stamps.forEach((t, i) => {
         const c = Math.round((seed + day * 0.37 + i * 0.01 + (day % 7) * 0.5) * 100) / 100;
         out.push({ t, o: c - 0.05, h: c + 0.2, l: c - 0.2, c, v: 1000 + ((seed * 7 + day * 13 + i) % 500), vw: c, n: 10 + (i % 9) });
@@ -87,6 +100,12 @@ export class VendorSim {
     });
     return out;
   }
+
+  /** Forex daily bars on Sundays too (00:00 UTC), as a vendor that counts UTC days might send them. */
+  fxSundays = false;
+
+  /** Answers that contradict their request, until reset: adjusted prices, another ticker, bars shifted by days. */
+  lie: { adjusted?: boolean; ticker?: string; shiftDays?: number } | null = null;
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
@@ -129,7 +148,16 @@ export class VendorSim {
     if (!m) return send(404, JSON.stringify({ status: 'NOT_FOUND', error: 'no such route' }));
     const [, ticker, mult, span, from, to] = m as unknown as [string, string, string, string, string, string];
     const query = new URL(url, 'http://sim').searchParams;
-    const all = fault?.kind === 'empty' ? [] : VendorSim.bars(decodeURIComponent(ticker), span, Number(mult), from, to);
+    const shift = (this.lie?.shiftDays ?? 0) * 86_400_000;
+    const name = decodeURIComponent(ticker);
+    let all = fault?.kind === 'empty' ? [] : VendorSim.bars(name, span, Number(mult), from, to).map((b) => ({ ...b, t: b.t + shift }));
+    if (this.fxSundays && name.startsWith('C:') && span === 'day') {
+      const sundays = [...Array(Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000) + 1).keys()]
+        .map((i) => Date.parse(`${from}T00:00:00Z`) + i * 86_400_000)
+        .filter((t) => new Date(t).getUTCDay() === 0)
+        .map((t) => ({ t, o: 1.1, h: 1.2, l: 1.0, c: 1.1, v: 5, vw: 1.1, n: 1 }));
+      all = [...all, ...sundays].sort((a, b) => a.t - b.t);
+    }
     const offset = Number(query.get('cursor') ?? 0);
     const size = Math.min(this.pageSize, Number(query.get('limit') ?? 50_000));
     const results = all.slice(offset, offset + size);
@@ -137,10 +165,10 @@ export class VendorSim {
     nextQuery.set('cursor', String(offset + size));
     const more = offset + size < all.length;
     const body = JSON.stringify({
-      ticker: decodeURIComponent(ticker),
+      ticker: this.lie?.ticker ?? decodeURIComponent(ticker),
       queryCount: results.length,
       resultsCount: results.length,
-      adjusted: query.get('adjusted') === 'true',
+      adjusted: this.lie?.adjusted ?? query.get('adjusted') === 'true',
       ...(results.length ? { results } : {}),
       status: 'OK',
       request_id: `sim-${this.requests.length}`,

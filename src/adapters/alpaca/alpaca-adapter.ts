@@ -2,10 +2,11 @@ import { jobEndpoint } from '../../config/vendor-endpoints.js';
 import { UsageError } from '../../core/errors.js';
 import { lastDay } from '../../core/time-window.js';
 import type { Granularity, GranularityUnit } from '../../core/granularity.js';
-import { pages, type HttpClient } from '../../http/http-client.js';
+import { pages, type HttpClient, type JsonResponse } from '../../http/http-client.js';
+import type { ResponseFinding } from '../../lake/raw-landing.js';
 import type { Adapter, AdapterContext, ExtractRequest, InputRef, RawBatch } from '../adapter.js';
 import { readJson } from '../file/json-reader.js';
-import { landedPages, requestKey, vendorClient, vendorScope } from '../vendor.js';
+import { barsFindings, landedPages, requestKey, vendorClient, vendorScope } from '../vendor.js';
 
 /**
  * Alpaca market data, one adapter for its endpoints (the job's source.endpoint):
@@ -29,11 +30,11 @@ export const alpacaAdapter: Adapter = {
     // Opened on the first fetch: a dry run, or a run whose windows were all fetched before, needs no key.
     let client: HttpClient | null = null;
     const http = () => (client ??= vendorClient(ctx, 'alpaca'));
-    const target = { source: job.spec.source.name, dataset: job.dataset.name };
+    const target = { source: job.spec.source.name, dataset: job.dataset.name, vendor: 'alpaca' };
     const inputs: InputRef[] = [];
-    const fetch = async (path: string, query: Record<string, string | number>, closed: boolean) => {
+    const fetch = async (path: string, query: Record<string, string | number>, closed: boolean, check?: (page: JsonResponse) => ResponseFinding[]) => {
       const key = requestKey(path, query);
-      inputs.push(...(await landedPages(ctx, target, { key, closed }, () => pages(http(), { path, query }, { kind: 'token', field: 'next_page_token', param: 'page_token' }))));
+      inputs.push(...(await landedPages(ctx, target, { key, closed }, () => pages(http(), { path, query }, { kind: 'token', field: 'next_page_token', param: 'page_token' }), check)));
     };
     if (endpoint.endpoint === 'corporate_actions') {
       // Dates are process dates, inclusive; Alpaca's default for both is today.
@@ -61,7 +62,12 @@ export const alpacaAdapter: Adapter = {
         limit: 10_000,
         sort: 'asc',
       };
-      await fetch('/v2/stocks/bars', query, end < now);
+      const asked = { symbols: symbols.slice(i, i + 100), from: query.start.slice(0, 10), to: lastDay(end) };
+      await fetch('/v2/stocks/bars', query, end < now, (page) => {
+        const keyed = ((page.body as { bars?: unknown } | null)?.bars ?? {}) as Record<string, readonly { t?: unknown }[] | { t?: unknown }>;
+        const bars = Object.values(keyed).flatMap((l) => (Array.isArray(l) ? l : [l]));
+        return barsFindings(asked, { symbols: Object.keys(keyed), times: bars.map((b) => Date.parse(String(b.t))) });
+      });
     }
     return inputs;
   },

@@ -8,7 +8,8 @@ import type { Granularity, GranularityUnit } from '../../core/granularity.js';
 import { VendorError, pages, type HttpClient } from '../../http/http-client.js';
 import type { Adapter, AdapterContext, ExtractRequest, InputRef, RawBatch } from '../adapter.js';
 import { readJson } from '../file/json-reader.js';
-import { landedPages, requestKey, vendorClient, vendorScope } from '../vendor.js';
+import type { ResponseFinding } from '../../lake/raw-landing.js';
+import { barsFindings, landedPages, requestKey, vendorClient, vendorScope } from '../vendor.js';
 
 /**
  * Polygon, one adapter for its endpoints (the job's source.endpoint, see vendor-endpoints.ts):
@@ -27,7 +28,7 @@ export const polygonAdapter: Adapter = {
   name: 'polygon',
   async list(ctx: AdapterContext, request: ExtractRequest): Promise<InputRef[]> {
     const { job } = request;
-    const target = { source: job.spec.source.name, dataset: job.dataset.name };
+    const target = { source: job.spec.source.name, dataset: job.dataset.name, vendor: 'polygon' };
     // Opened on the first fetch: a run whose windows were all fetched before needs no key.
     let client: HttpClient | null = null;
     const http = () => (client ??= vendorClient(ctx, 'polygon'));
@@ -40,6 +41,7 @@ export const polygonAdapter: Adapter = {
         if (!body || typeof body !== 'object' || Array.isArray(body) || body.status === 'ERROR') {
           throw new VendorError('bad_payload', `polygon ${r.path}: ${body?.error ?? 'not a Polygon page'}`, 'polygon', r.path, page.status);
         }
+        return r.bars ? contradictions(page.body as BarsPage, r.bars) : [];
       });
       inputs.push(...landed);
     }
@@ -56,6 +58,26 @@ interface PolygonRequest {
   readonly query: Readonly<Record<string, string | number | boolean>>;
   /** Asks only for what can no longer change (a window that ended before today). */
   readonly closed: boolean;
+  /** Bars requests: what the answer must match (a ticker, or any for the whole market), the dates asked and adjusted or not. */
+  readonly bars?: { readonly ticker: string | null; readonly from: string; readonly to: string; readonly adjusted: boolean };
+}
+
+/** An aggregates or grouped daily page, as far as it is checked against its request. */
+interface BarsPage {
+  readonly ticker?: unknown;
+  readonly adjusted?: unknown;
+  readonly results?: readonly { readonly t?: unknown; readonly T?: unknown }[];
+}
+
+/** Where a page of bars contradicts its request: adjusted prices, another ticker, bars outside the window. */
+function contradictions(page: BarsPage, asked: NonNullable<PolygonRequest['bars']>): ResponseFinding[] {
+  const results = Array.isArray(page.results) ? page.results : [];
+  const out: ResponseFinding[] = [];
+  if (typeof page.adjusted === 'boolean' && page.adjusted !== asked.adjusted) {
+    out.push({ rule: 'response_adjusted', rows: results.length, detail: `the response says adjusted=${page.adjusted}, the request asked adjusted=${asked.adjusted}` });
+  }
+  const symbols = asked.ticker !== null && typeof page.ticker === 'string' ? [page.ticker] : [];
+  return [...out, ...barsFindings({ symbols: asked.ticker === null ? [] : [asked.ticker], from: asked.from, to: asked.to }, { symbols, times: results.map((b) => Number(b.t)) })];
 }
 
 /** The requests a run makes: one per symbol (or one for the whole market), per window piece. */
@@ -77,6 +99,7 @@ function polygonRequests(job: Job, request: ExtractRequest, now: Date): PolygonR
         path: `/v2/aggs/ticker/${encodeURIComponent(r.ticker)}/range/${r.multiplier}/${r.timespan}/${r.from}/${r.to}`,
         query,
         closed: r.to < today,
+        bars: { ticker: r.ticker, from: r.from, to: r.to, adjusted: query.adjusted },
       }));
     }
     case 'grouped': {
@@ -84,7 +107,15 @@ function polygonRequests(job: Job, request: ExtractRequest, now: Date): PolygonR
       // Every US stock, one session a request: only sessions that have closed by now.
       return calendars.XNYS.sessions(from, to)
         .filter((s) => s.close <= now)
-        .map((s) => ({ path: `/v2/aggs/grouped/locale/us/market/stocks/${s.date}`, query: { adjusted: Boolean(job.spec.source.adjusted), include_otc: false }, closed: s.date < today }));
+        .map((s) => {
+          const adjusted = Boolean(job.spec.source.adjusted);
+          return {
+            path: `/v2/aggs/grouped/locale/us/market/stocks/${s.date}`,
+            query: { adjusted, include_otc: false },
+            closed: s.date < today,
+            bars: { ticker: null, from: s.date, to: s.date, adjusted },
+          };
+        });
     }
     case 'splits':
     case 'dividends': {
