@@ -133,9 +133,18 @@ export class VendorSim {
         return send(Number(fault.kind), JSON.stringify({ status: 'ERROR', error: 'upstream' }));
       case '401':
         return send(401, JSON.stringify({ status: 'ERROR', error: 'Unknown API Key' }));
-      case 'slow':
-        await new Promise((r) => setTimeout(r, this.slowMs));
+      case 'slow': {
+        // Answers late, or not at all when the client gives up first (no timer outlives the test).
+        const gaveUp = await new Promise<boolean>((r) => {
+          const timer = setTimeout(() => r(false), this.slowMs);
+          res.on('close', () => {
+            clearTimeout(timer);
+            r(true);
+          });
+        });
+        if (gaveUp) return;
         break;
+      }
       case 'hang':
         return; // never answers: the test ends the client
       default:
