@@ -212,7 +212,7 @@ function buildProgram(): Command {
   range(calendar.command('sessions'))
     .description('each session with its open and close in UTC (ISO 8601, Z) and whether it closes early')
     .argument('<calendar>', 'XNYS, 24/7 (crypto) or 24/5 (FX)')
-    .option('-g, --granularity <g>', 'also the intraday bars a complete session holds: count, first and last bar start (e.g. 1m, 5m, 1h)')
+    .option('-g, --granularity <g>', 'also the intraday bars a complete session holds: count, first and last bar start (e.g. 1m, 5m, 1h); bars start on the clock and belong to the session whose hours they overlap (XNYS 1h: 09:00 to 15:00 New York)')
     .option('--extended', 'pre- and post-market hours too (XNYS 04:00-20:00 New York)')
     .addHelpText(
       'after',
