@@ -382,13 +382,16 @@ export async function writePartitions(duck: DuckSession, target: SeriesTarget, p
   if (merged.length > 0) {
     const ids = merged.map((p) => p.pid).join(', ');
     const keyMatch = (a: string, b: string) => def.key.map((k) => `${a}.${ident(k)} = ${b}.${ident(k)}`).join(' AND ');
+    // The stored rows that stay are those no changed or conflicting row replaces: an anti join
+    // on the key, linear in the partition. (A correlated NOT EXISTS here ran as a nested loop:
+    // 75 s to correct 20,000 minute bars that took 1 s to load.)
     await duck.run(
       `CREATE OR REPLACE TABLE ${T.merge} AS ` +
         `SELECT m._pid, ${fromChecked('c.').join(', ')}, ${literal(target.granularity)} AS granularity, ${literal(target.source)} AS source, ${literal(batchId)} AS batch_id ` +
         `FROM ${T.cmp} m JOIN ${checkedTable} c ON c.rowid = m._row WHERE m._status IN ('new', 'changed') AND m._pid IN (${ids}) ` +
         `UNION ALL SELECT o._pid, ${canon.map((c) => `o.${c}`).join(', ')}, o.granularity, o.source, o.batch_id FROM ${T.old} o ` +
-        `WHERE o._pid IN (${ids}) AND NOT EXISTS (SELECT 1 FROM ${T.cmp} m JOIN ${checkedTable} c ON c.rowid = m._row ` +
-        `WHERE m._status IN ('changed', 'conflict') AND m._pid = o._pid AND ${keyMatch('c', 'o')})`,
+        `ANTI JOIN (SELECT m._pid, ${def.key.map((k) => `c.${ident(k)}`).join(', ')} FROM ${T.cmp} m JOIN ${checkedTable} c ON c.rowid = m._row ` +
+        `WHERE m._status IN ('changed', 'conflict')) x ON x._pid = o._pid AND ${keyMatch('x', 'o')} WHERE o._pid IN (${ids})`,
     );
   }
   const source = (p: PartitionPlan) =>
