@@ -13,11 +13,12 @@ all: build
 
 install: node_modules/.package-lock.json
 
-# npm install, not npm ci: npm 11 records only this platform's optional native packages in the
-# lock file and then `npm ci` refuses that same lock file (npm/cli#9846). The lock still pins
-# every version.
+# npm ci installs exactly the lock file and never rewrites it, so a clone stays clean. The lock
+# must list every platform's optional native packages (DuckDB's bindings, jest's resolver): an
+# `npm install` over an existing node_modules can drop the other platforms' (npm/cli#4828, #7961),
+# and npm ci then refuses the lock as out of sync. If it does: rm -rf node_modules && npm install.
 node_modules/.package-lock.json: package.json package-lock.json
-	npm install --no-audit --no-fund
+	npm ci --no-audit --no-fund
 	@touch $@
 
 build: install
