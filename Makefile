@@ -14,8 +14,8 @@ REFERENCE_DATA ?= $(abspath ../shared/reference-data)
 NODE_VERSION := 24.22.3
 TOOLS := $(CURDIR)/.tools
 TOOLS_NODE := $(TOOLS)/node-v$(NODE_VERSION)
-NODE_PACKAGE := node-$(shell uname -s | tr A-Z a-z)-$(patsubst x86_64,x64,$(patsubst aarch64,arm64,$(shell uname -m)))
 ifneq ($(shell node scripts/node-engines.mjs 2>/dev/null && echo ok),ok)
+NODE_PACKAGE := node-$(shell uname -s | tr A-Z a-z)-$(patsubst x86_64,x64,$(patsubst aarch64,arm64,$(shell uname -m)))
 export PATH := $(TOOLS_NODE)/bin:$(PATH)
 # node-gyp must build against this node's headers, whatever nodedir ~/.npmrc names.
 export npm_config_nodedir := $(TOOLS_NODE)
