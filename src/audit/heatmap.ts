@@ -1,4 +1,4 @@
-import { deflateSync } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 
 /** How much of a month's expected data a series holds; the caller picks the thresholds. */
 export type Completeness = 'GREEN' | 'AMBER' | 'RED';
@@ -323,18 +323,6 @@ function chunk(type: string, data: Buffer): Buffer {
   typed.copy(out, 4);
   out.writeUInt32BE(crc32(typed), typed.length + 4);
   return out;
-}
-
-const crcTable = Uint32Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const byte of bytes) c = crcTable[(c ^ byte) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 /**

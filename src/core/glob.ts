@@ -1,73 +1,12 @@
-import { readdirSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { globSync } from 'tinyglobby';
 
 /**
- * Expands a path pattern with `*`, `?`, `[abc]` and `**` (any depth) into the files it matches,
- * sorted. A pattern without wildcards is returned as is when the file exists. Node 20 has no
- * fs.glob, and this is all a job's file list needs.
+ * The files a job's path pattern matches (`*`, `?`, `[abc]`, `{a,b}`, `**`; `\` escapes), as
+ * sorted absolute paths; `cwd` is the job file's folder. A pattern without wildcards gives the
+ * file when it exists. Hidden files and folders match only where the pattern names the dot.
+ * Symbolic links are followed, to files and to folders (`**` too; a loop is walked once).
  */
 export function expandGlob(pattern: string, cwd: string): string[] {
-  const absolute = path.resolve(cwd, pattern);
-  const segments = absolute.split(path.sep);
-  const firstWild = segments.findIndex((s) => /[*?[]/.test(s));
-  if (firstWild < 0) return isFile(absolute) ? [absolute] : [];
-  const root = segments.slice(0, firstWild).join(path.sep) || path.sep;
-  const out: string[] = [];
-  walk(root, segments.slice(firstWild), out);
-  return [...new Set(out)].sort();
-}
-
-function walk(dir: string, rest: string[], out: string[]): void {
-  const [head, ...tail] = rest;
-  if (head === undefined) return;
-  if (head === '**') {
-    walk(dir, tail, out);
-    for (const entry of list(dir)) if (entry.isDirectory()) walk(path.join(dir, entry.name), rest, out);
-    return;
-  }
-  const re = segmentRegex(head);
-  for (const entry of list(dir)) {
-    if (!re.test(entry.name)) continue;
-    const full = path.join(dir, entry.name);
-    if (tail.length === 0) {
-      if (entry.isFile() || (entry.isSymbolicLink() && isFile(full))) out.push(full);
-    } else if (entry.isDirectory() || entry.isSymbolicLink()) {
-      walk(full, tail, out);
-    }
-  }
-}
-
-function list(dir: string) {
-  try {
-    return readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-}
-
-function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function segmentRegex(segment: string): RegExp {
-  let re = '';
-  for (let i = 0; i < segment.length; i++) {
-    const ch = segment[i]!;
-    if (ch === '*') re += '[^/]*';
-    else if (ch === '?') re += '[^/]';
-    else if (ch === '[') {
-      const end = segment.indexOf(']', i + 1);
-      if (end < 0) re += '\\[';
-      else {
-        re += `[${segment.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
-        i = end;
-      }
-    } else re += ch.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  // Hidden files only match a pattern that names the dot.
-  return new RegExp(`^${segment.startsWith('.') ? '' : '(?!\\.)'}${re}$`);
+  // expandDirectories off: a pattern naming a folder matches nothing, rather than all under it.
+  return globSync(pattern, { cwd, absolute: true, onlyFiles: true, expandDirectories: false }).sort();
 }
