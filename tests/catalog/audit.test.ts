@@ -108,7 +108,7 @@ describe('completeness, gaps and staleness', () => {
 
     const cron = await mdw('audit', 'split', '--fail-on', 'red', '--format', 'csv', '--section', 'ledger');
     expect(cron.code).toBe(1);
-    expect(cron.stdout.split('\n').filter((l) => l.includes(',RED,'))).toEqual(['split,split,SPLT,RED,2024-03-05,2024-03-06,2,2,0', 'split,split,SPLT,RED,2024-08-01,2024-08-01,1,1,0']);
+    expect(cron.stdout.split('\n').filter((l) => l.includes(',RED,'))).toEqual(['split,split,SPLT,RED,2024-03-05,2024-03-06,2,2,0,0', 'split,split,SPLT,RED,2024-08-01,2024-08-01,1,1,0,0']);
     expect(cron.stderr).toBe('mdw: audit: split: 3 RED sessions (missing), first SPLT 2024-03-05\n');
     const lenient = await mdw('audit', 'split', '--fail-on', 'disagreement', '--format', 'csv');
     expect(lenient.code).toBe(0);
