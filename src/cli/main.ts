@@ -169,12 +169,12 @@ function buildProgram(): Command {
       '\nA rejected record keeps its raw form, rule, reason, job, batch and input (file and record number)\n' +
         'in the catalog and in MDW_HOME/quarantine. After a fix to a transform or a rule, replay runs the\n' +
         "open records through the job's current rules and loads those that now pass, once.\n" +
-        '\nExamples:\n  mdw quarantine list demo\n  mdw quarantine show 3f2a9c1e\n  mdw quarantine replay demo --dry-run\n  mdw quarantine replay demo --rule ohlc_bracket',
+        '\nExamples:\n  mdw quarantine list demo\n  mdw quarantine list ./my-job.yml     # a job given by path, as ingest was given it\n  mdw quarantine show 3f2a9c1e\n  mdw quarantine replay demo --dry-run\n  mdw quarantine replay demo --rule ohlc_bracket',
     );
   quarantine
     .command('list')
     .description('quarantined records, newest first (open ones unless --all)')
-    .argument('[job]', 'only records of this job')
+    .argument('[job]', 'only records of this job: a name in configs/jobs, or a path to its YAML file')
     .option('--source <name>', 'only this source')
     .option('--batch <id>', 'only this batch (an id or its first characters)')
     .option('--rule <rule>', 'only records that broke this rule (e.g. ohlc_bracket, parse, in_session)')
@@ -191,7 +191,7 @@ function buildProgram(): Command {
   quarantine
     .command('replay')
     .description("run a job's open quarantined records through its current rules; load those that pass")
-    .argument('<job>', 'the job whose records to replay')
+    .argument('<job>', 'the job whose records to replay: a name in configs/jobs, or a path to its YAML file')
     .option('--batch <id>', 'only records of this batch')
     .option('--rule <rule>', 'only records that broke this rule')
     .option('--dry-run', 'say what would load, load nothing')

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { DuckSession } from '../../src/lake/duckdb.js';
@@ -223,6 +223,44 @@ describe('the mdw command line, end to end', () => {
     const ingestHelp = await mdw('ingest', '--help');
     expect(ingestHelp.stdout).toMatch(/--dry-run/);
     expect(ingestHelp.stdout).toMatch(/mdw ingest demo --from 2020-01-01 --symbols AAPL,MSFT --dry-run/);
+  });
+
+  test('a job given by path: the quarantine hint ingest prints is a command that lists the record', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const env = { ...process.env, MDW_HOME: home, NODE_OPTIONS: '', ...(url ? { MDW_DATABASE_URL: url } : {}) };
+    if (!url) delete env.MDW_DATABASE_URL;
+    // The hint is run as printed, by a shell in the same folder, with mdw on the PATH.
+    const bin = path.join(root, 'bin');
+    mkdirSync(bin);
+    symlinkSync(path.join(repoRoot, 'bin', 'mdw'), path.join(bin, 'mdw'));
+    // As typed in the job's folder, and as an absolute path from another folder.
+    for (const [folder, relative] of [['here', true], ['there', false]] as const) {
+      const dir = path.join(root, folder);
+      mkdirSync(dir);
+      writeFileSync(path.join(dir, 'ZZZT.csv'), 'Date,Open,High,Low,Close,Adj Close,Volume\n2024-01-02,10,11,9,10.5,10.5,1000\n2024-01-03,10,9,11,10.5,10.5,1000\n');
+      writeFileSync(path.join(dir, 'my-job.yml'), `dataset: ohlcv\ngranularity: 1d\nsource: { name: ${folder}, adapter: file, files: [ZZZT.csv] }\ntransform: yahoo\n`);
+      const [cwd, arg] = relative ? [dir, './my-job.yml'] : [repoRoot, path.join(dir, 'my-job.yml')];
+      const ingest = await runMdw(['--home', home, 'ingest', arg], { cwd, env: url ? { MDW_DATABASE_URL: url } : {} });
+      expect(ingest.code).toBe(0);
+      const hint = /see them with `([^`]+)`/.exec(ingest.stderr)?.[1];
+      expect(hint).toBe(`mdw quarantine list ${arg}`);
+      const r = spawnSync('bash', ['-c', `${hint} --format json`], { cwd, env: { ...env, PATH: `${bin}:${env.PATH}` }, encoding: 'utf8' });
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      const records = JSON.parse(r.stdout) as Record<string, unknown>[];
+      expect(records.map(({ id: _id, quarantined_at: _at, ...rest }) => rest)).toEqual([
+        {
+          job: 'my-job',
+          source: folder,
+          granularity: '1d',
+          input: path.join(dir, 'ZZZT.csv'),
+          record: 2,
+          line: null,
+          rules: 'ohlc_bracket',
+          reason: 'ohlc_bracket: open 10.0 high 9.0 low 11.0 close 10.5: high < low, high < max(open, close), low > min(open, close)',
+          state: 'open',
+        },
+      ]);
+    }
   });
 });
 

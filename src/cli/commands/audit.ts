@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { renderHeatmapHtml, renderHeatmapPng, renderHeatmapSvg, renderHeatmapText } from '../../audit/heatmap.js';
 import { auditSeries, type SeriesAudit } from '../../audit/run-audit.js';
-import { listJobFiles, loadJob, type Job } from '../../config/jobs.js';
+import { jobArgument, listJobFiles, loadJob, type Job } from '../../config/jobs.js';
 import { ExitCode, UsageError, errorMessage } from '../../core/errors.js';
 import { formatRecords, recordFormats, resolveFormat, type Cell, type Format } from '../output.js';
 import { requireHome, stdoutIsTty, withContext, type GlobalOptions } from '../run-command.js';
@@ -120,7 +120,7 @@ export async function auditCommand(opts: GlobalOptions, jobNames: string[]): Pro
     for (const job of jobs) {
       const a = await auditSeries(ctx, job, { tolerance });
       if (a) audits.push(a);
-      else if (jobNames.length > 0) ctx.logger.warn(`${job.name}: nothing loaded yet (run \`mdw ingest ${job.name}\`)`);
+      else if (jobNames.length > 0) ctx.logger.warn(`${job.name}: nothing loaded yet (run \`mdw ingest ${jobArgument(ctx.settings.configDir, job)}\`)`);
     }
     if (audits.length === 0) ctx.logger.warn('nothing to audit: no job has loaded data yet');
 
