@@ -150,13 +150,15 @@ function buildProgram(): Command {
     .option('--fail-on <list>', 'exit 1 when any is found, comma-separated: red, amber (partial or missing), integrity, disagreement, stale')
     .option('--tolerance <share>', 'closes of two sources disagree beyond this (0.5% or 0.005)', '0.5%')
     .option('--section <name>', 'one table for csv, ndjson and json: summary, ledger, staleness, integrity, quality, gaps, disagreements (default: summary; json without it is the whole report)')
-    .option('--out <file>', 'write html, svg or png here instead of stdout')
-    .addOption(new Option('--format <format>', `${formatHelp}; html, svg or png draw the completeness heatmap`))
+    .option('--out <file>', 'write html, svg or png here instead of stdout (a terminal gets no picture: give --out, or pipe)')
+    .addOption(new Option('--format <format>', `${formatHelp}; html, svg or png draw the completeness heatmap (svg and png: of one job)`))
     .addHelpText(
       'after',
       '\nThe ledger (GREEN complete, AMBER partial, RED missing, per symbol and session) is kept in the\n' +
         'catalog (mdw.completeness); sessions count from each symbol\'s first bar (or the job window) to its\n' +
         'last, and what follows is staleness. Jobs without a calendar get every check but those two.\n' +
+        'A picture of it is drawn for jobs with a calendar: html for any number, svg and png for one job;\n' +
+        'a mistake in asking for one is refused (exit 2) before the audit runs.\n' +
         '\nExamples:\n  mdw audit\n  mdw audit demo --section ledger --format csv\n  mdw audit --fail-on red,integrity          # for cron\n  mdw audit --format html --out coverage.html\n  mdw audit demo --format png --out demo.png',
     )
     .action(lazy(async () => (await import('./commands/audit.js')).auditCommand));
