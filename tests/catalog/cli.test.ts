@@ -227,7 +227,7 @@ describe('the mdw command line, end to end', () => {
 
   test('a job given by path: the quarantine hint ingest prints is a command that lists the record', async () => {
     const { spawnSync } = await import('node:child_process');
-    const env = { ...process.env, MDW_HOME: home, NODE_OPTIONS: '', ...(url ? { MDW_DATABASE_URL: url } : {}) };
+    const env: NodeJS.ProcessEnv = { ...process.env, MDW_HOME: home, NODE_OPTIONS: '', ...(url ? { MDW_DATABASE_URL: url } : {}) };
     if (!url) delete env.MDW_DATABASE_URL;
     // The hint is run as printed, by a shell in the same folder, with mdw on the PATH.
     const bin = path.join(root, 'bin');
