@@ -45,7 +45,6 @@ export class Warehouse {
       granularity: query.granularity ?? '1d',
       source: query.source,
       columns: query.columns,
-      isoTimes: false,
     });
     return this.duck.typed(plan.sql);
   }

@@ -133,6 +133,13 @@ function buildProgram(): Command {
     .description('any SELECT over views named after the datasets (ohlcv, ...)')
     .argument('<sql>', 'the query, e.g. "select symbol, count(*) from ohlcv group by 1"')
     .addOption(new Option('--format <format>', `${formatHelp}, arrow, parquet`))
+    .addHelpText(
+      'after',
+      '\nValues print by their column type, as in query ohlcv: times in ISO 8601 UTC (2024-01-02T00:00:00Z,\n' +
+        'sub-second digits only when there are some), whole numbers without .0; arrow keeps the types.\n' +
+        '\nExamples:\n  mdw query sql "select symbol, min(ts), max(ts), sum(volume) from ohlcv group by 1"\n' +
+        '  mdw query sql "select * from ohlcv where symbol = \'AAPL\'" --format arrow > aapl.arrow',
+    )
     .action(lazy(async () => (await import('./commands/query.js')).querySqlCommand));
 
   program

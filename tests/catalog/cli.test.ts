@@ -87,9 +87,9 @@ describe('the mdw command line, end to end', () => {
     const lines = csv.stdout.trim().split('\n');
     expect(lines[0]).toBe('symbol,ts,open,high,low,close,volume');
     expect(lines).toHaveLength(5);
-    const [sym, ts, ...nums] = lines[1]!.split(',');
-    expect([sym, ts, ...nums.map(Number)]).toEqual(['AAPL', '2023-12-28T00:00:00Z', a.open, a.high, a.low, a.close, a.volume]);
-    expect(lines[4]!.startsWith('MSFT,2023-12-29T00:00:00Z,')).toBe(true);
+    // Numbers as DuckDB writes them, a whole volume without .0.
+    expect(lines[1]).toBe(`AAPL,2023-12-28T00:00:00Z,${a.open},${a.high},${a.low},${a.close},${a.volume}`);
+    expect(lines[4]).toBe(`MSFT,2023-12-29T00:00:00Z,${m.open},${m.high},${m.low},${m.close},${m.volume}`);
 
     const json = JSON.parse((await mdw('query', 'ohlcv', 'MSFT', '--from', '2023-12-29', '--format', 'json')).stdout) as Record<string, unknown>[];
     expect(json).toEqual([{ symbol: 'MSFT', ts: '2023-12-29T00:00:00Z', ...m }]);
@@ -100,7 +100,8 @@ describe('the mdw command line, end to end', () => {
     const table = tableFromIPC(arrow);
     expect(table.numRows).toBe(1);
     expect(table.getChild('close')!.get(0)).toBe(m.close);
-    expect(new Date(Number(table.getChild('ts')!.get(0))).toISOString()).toBe('2023-12-29T00:00:00.000Z');
+    expect(String(table.getChild('ts')!.type)).toBe('Timestamp<MICROSECOND, UTC>');
+    expect(table.getChild('ts')!.data[0]!.values[0]).toBe(BigInt(Date.parse('2023-12-29T00:00:00Z')) * 1000n);
 
     const pq = path.join(root, 'out.parquet');
     writeFileSync(pq, await runBinary(['query', 'ohlcv', 'AAPL', '--format', 'parquet']));
@@ -161,6 +162,59 @@ describe('the mdw command line, end to end', () => {
     expect(bad.stderr).toMatch(/^mdw: Binder Error: Referenced column "nope" not found/m);
   });
 
+  test('query sql and query ohlcv write each value by its column type: times in one ISO 8601 UTC form, whole numbers without .0', async () => {
+    const m = fixtureRow('MSFT', '2023-12-29');
+    const both = async (...format: string[]) => {
+      const ohlcv = await mdw('query', 'ohlcv', 'MSFT', '--from', '2023-12-29', '--columns', 'ts,volume', ...format);
+      const sql = await mdw('query', 'sql', "select ts, volume from ohlcv where symbol = 'MSFT' and ts >= '2023-12-29'", ...format);
+      expect(sql.stdout).toBe(ohlcv.stdout);
+      return ohlcv.stdout;
+    };
+    expect(await both()).toBe(`ts,volume\n2023-12-29T00:00:00Z,${m.volume}\n`);
+    expect(JSON.parse(await both('--format', 'json'))).toEqual([{ ts: '2023-12-29T00:00:00Z', volume: m.volume }]);
+    expect(JSON.parse(await both('--format', 'ndjson'))).toEqual({ ts: '2023-12-29T00:00:00Z', volume: m.volume });
+    expect(cells(await both('--format', 'table'))).toEqual([['ts', 'volume'], ['2023-12-29T00:00:00Z', String(m.volume)]]);
+
+    const select =
+      "select TIMESTAMP '2024-01-02' as t, TIMESTAMP '2024-01-02 09:30:00.25' as t_frac, TIMESTAMPTZ '2024-01-02 09:30:00+02' as tz, " +
+      "TIMESTAMP_NS '2024-01-02 09:30:00.123456789' as ns, TIMESTAMP_NS '1969-12-31 23:59:59.5' as ns_old, DATE '2024-01-02' as d, " +
+      '1.50::DECIMAL(10,2) as price, 1000.0::DOUBLE as whole, 0.5::DOUBLE as half, true as b, 7::TINYINT as i8, 70000 as i32, 5000000000 as i64, NULL::TIMESTAMP as nothing';
+    const text = ['2024-01-02T00:00:00Z', '2024-01-02T09:30:00.250000Z', '2024-01-02T07:30:00Z', '2024-01-02T09:30:00.123456789Z', '1969-12-31T23:59:59.500000000Z', '2024-01-02'];
+    const names = ['t', 't_frac', 'tz', 'ns', 'ns_old', 'd', 'price', 'whole', 'half', 'b', 'i8', 'i32', 'i64', 'nothing'];
+    const csv = await mdw('query', 'sql', select);
+    expect(csv.stdout).toBe(`${names.join(',')}\n${text.join(',')},1.50,1000,0.5,true,7,70000,5000000000,\n`);
+    const json = { ...Object.fromEntries(text.map((t, i) => [names[i], t])), price: 1.5, whole: 1000, half: 0.5, b: true, i8: 7, i32: 70000, i64: 5000000000, nothing: null };
+    expect(JSON.parse((await mdw('query', 'sql', select, '--format', 'json')).stdout)).toEqual([json]);
+    expect(JSON.parse((await mdw('query', 'sql', select, '--format', 'ndjson')).stdout)).toEqual(json);
+    expect(cells((await mdw('query', 'sql', select, '--format', 'table')).stdout)).toEqual([names, [...text, '1.50', '1000', '0.5', 'true', '7', '70000', '5000000000', '']]);
+
+    // Arrow keeps the types: microseconds (nanoseconds for TIMESTAMP_NS) in UTC, a date, a decimal, bool and sized ints.
+    const arrow = tableFromIPC(await runBinary(['query', 'sql', select, '--format', 'arrow']));
+    expect(arrow.schema.fields.map((f) => `${f.name} ${String(f.type)}`)).toEqual([
+      't Timestamp<MICROSECOND, UTC>',
+      't_frac Timestamp<MICROSECOND, UTC>',
+      'tz Timestamp<MICROSECOND, UTC>',
+      'ns Timestamp<NANOSECOND, UTC>',
+      'ns_old Timestamp<NANOSECOND, UTC>',
+      'd Date32<DAY>',
+      'price Decimal[10e+2]',
+      'whole Float64',
+      'half Float64',
+      'b Bool',
+      'i8 Int8',
+      'i32 Int32',
+      'i64 Int64',
+      'nothing Timestamp<MICROSECOND, UTC>',
+    ]);
+    const raw = (name: string) => arrow.getChild(name)!.data[0]!.values[0];
+    const micros = (iso: string) => BigInt(Date.parse(iso)) * 1000n;
+    expect([raw('t'), raw('t_frac'), raw('tz')]).toEqual([micros('2024-01-02T00:00:00Z'), micros('2024-01-02T09:30:00.250Z'), micros('2024-01-02T07:30:00Z')]);
+    expect([raw('ns'), raw('ns_old')]).toEqual([micros('2024-01-02T09:30:00Z') * 1000n + 123456789n, -500000000n]);
+    expect(raw('d')).toBe(19724); // days since 1970-01-01
+    expect(String(arrow.getChild('price')!.get(0))).toBe('150'); // 1.50 at scale 2
+    expect(['whole', 'half', 'b', 'i8', 'i32', 'i64', 'nothing'].map((n) => arrow.getChild(n)!.get(0))).toEqual([1000, 0.5, true, 7, 70000, 5000000000n, null]);
+  });
+
   test('status lists rows, first and last bar, last run and lag per symbol', async () => {
     const r = await mdw('status');
     expect(r.code).toBe(0);
@@ -188,7 +242,7 @@ describe('the mdw command line, end to end', () => {
       'corporate_actions,saved-dividends,1d,AAPL,1,2023-11-10T00:00:00Z,2023-11-10T00:00:00Z,',
     ]);
     const q = await mdw('query', 'sql', 'select symbol, ex_date, action, cash_amount from corporate_actions', '--format', 'csv');
-    expect(q.stdout).toBe('symbol,ex_date,action,cash_amount\nAAPL,2023-11-10 00:00:00,cash_dividend,0.24\n');
+    expect(q.stdout).toBe('symbol,ex_date,action,cash_amount\nAAPL,2023-11-10T00:00:00Z,cash_dividend,0.24\n');
   });
 
   test('jobs list shows every job with its dataset, source and transform', async () => {
@@ -263,6 +317,14 @@ describe('the mdw command line, end to end', () => {
     }
   });
 });
+
+/** The cells of a table as printed for a terminal, row by row. */
+function cells(table: string): string[][] {
+  return table
+    .split('\n')
+    .filter((l) => l.startsWith('│'))
+    .map((l) => l.split('│').slice(1, -1).map((c) => c.trim()));
+}
 
 /** Arrow and Parquet are binary: collect stdout as bytes. */
 async function runBinary(args: string[]): Promise<Uint8Array> {

@@ -20,7 +20,6 @@ export async function queryOhlcvCommand(opts: GlobalOptions, symbols: string[]):
       granularity,
       source: opts.source as string | undefined,
       columns: opts.columns as string[] | undefined,
-      isoTimes: format !== 'arrow' && format !== 'parquet',
       limit: opts.limit as number | undefined,
       minQuality: opts.minQuality as number | undefined,
     });
@@ -28,7 +27,7 @@ export async function queryOhlcvCommand(opts: GlobalOptions, symbols: string[]):
       ctx.logger.warn(`no ${granularity} ohlcv data for ${symbols.join(', ')}${opts.source ? ` from ${String(opts.source)}` : ''} in ${ctx.paths.lake}`);
     }
     ctx.logger.debug(`query reads ${plan.files.length} partition files`, { files: plan.files.length });
-    await writeQueryResult(duck, plan.sql, format, process.stdout, os.tmpdir());
+    await writeQueryResult(duck, plan.sql, format, process.stdout, os.tmpdir(), plan.columns);
     return ExitCode.ok;
   }, { fileLog: false });
 }
