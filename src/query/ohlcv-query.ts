@@ -81,9 +81,10 @@ export function planOhlcvQuery(lakeRoot: string, request: OhlcvRequest): OhlcvPl
 
 /**
  * Plans the read and makes sure its rows cannot be mistaken: when several sources have files
- * the request could read and `source` is not a column of the result, it checks which sources
- * really have rows. One: the read narrows to it. Several: a usage error that names them,
- * because two bars for one (symbol, ts) without their source would look like a duplicate.
+ * the request could read and no source was chosen, it checks which sources really have rows.
+ * One: the read narrows to it. Several: their rows come side by side with a source column (added
+ * last, unless asked for), ordered by symbol, ts and source, because two bars for one (symbol,
+ * ts) without their source would look like a duplicate.
  */
 export async function resolveOhlcvQuery(duck: DuckSession, lakeRoot: string, req: OhlcvRequest): Promise<OhlcvPlan> {
   const plan = planOhlcvQuery(lakeRoot, req);
@@ -97,11 +98,6 @@ export async function resolveOhlcvQuery(duck: DuckSession, lakeRoot: string, req
       `SELECT DISTINCT source FROM read_parquet(${pathList(plan.files)}, hive_partitioning = false) WHERE ${where.join(' AND ')} ORDER BY 1`,
     )
   ).map((r) => r.source);
-  if (have.length > 1) {
-    throw new UsageError(
-      `${req.symbols.join(', ')} ${req.granularity} has rows from ${have.length} sources (${have.join(', ')}): ` +
-        `choose one with --source, or add source to --columns to see them side by side`,
-    );
-  }
+  if (have.length > 1) return planOhlcvQuery(lakeRoot, { ...req, columns: [...plan.columns.map((c) => c.name), 'source'] });
   return planOhlcvQuery(lakeRoot, { ...req, source: have[0] ?? plan.sources[0] });
 }

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { DuckSession } from '../../src/lake/duckdb.js';
+import { Warehouse } from '../../src/index.js';
 import { freshCatalog, removeDir, repoRoot, runMdw, tempDir, testContext } from '../support/helpers.js';
 
 let root: string;
@@ -314,6 +315,55 @@ describe('the mdw command line, end to end', () => {
           state: 'open',
         },
       ]);
+    }
+  });
+});
+
+describe('queries over several sources', () => {
+  let home2: string;
+  let url2: string | undefined;
+  let drop2: () => Promise<void>;
+  const mdw2 = (...args: string[]) => runMdw(['--home', home2, ...args], { env: url2 ? { MDW_DATABASE_URL: url2 } : {} });
+
+  beforeAll(async () => {
+    home2 = path.join(root, 'two-sources');
+    ({ url: url2, drop: drop2 } = await freshCatalog());
+    expect((await mdw2('init', '--yes')).code).toBe(0);
+    expect((await mdw2('ingest', 'demo')).code).toBe(0);
+    // A second source of MSFT for two sessions, its volumes told apart from the demo's.
+    const dir = path.join(root, 'mirror');
+    mkdirSync(dir);
+    const days = ['2023-12-28', '2023-12-29'].map((d) => ({ d, ...fixtureRow('MSFT', d) }));
+    writeFileSync(path.join(dir, 'MSFT.csv'), ['Date,Open,High,Low,Close,Adj Close,Volume', ...days.map((r) => `${r.d},${r.open},${r.high},${r.low},${r.close},${r.close},1234`)].join('\n') + '\n');
+    writeFileSync(path.join(dir, 'mirror.yml'), 'dataset: ohlcv\ngranularity: 1d\nsource: { name: mirror, adapter: file, files: [MSFT.csv] }\ntransform: yahoo\n');
+    expect((await mdw2('ingest', path.join(dir, 'mirror.yml'))).code).toBe(0);
+  });
+  afterAll(async () => drop2());
+
+  test('bars of one symbol from two sources come side by side with a source column, in the CLI and the library', async () => {
+    const m = ['2023-12-28', '2023-12-29'].map((d) => fixtureRow('MSFT', d));
+    const bar = (i: number, volume: number, source: string) => `MSFT,${['2023-12-28', '2023-12-29'][i]}T00:00:00Z,${m[i]!.open},${m[i]!.high},${m[i]!.low},${m[i]!.close},${volume},${source}`;
+    const both = await mdw2('query', 'ohlcv', 'MSFT', '--from', '2023-12-28', '--to', '2023-12-29');
+    expect(both.code).toBe(0);
+    expect(both.stdout).toBe(
+      ['symbol,ts,open,high,low,close,volume,source', bar(0, m[0]!.volume!, 'demo'), bar(0, 1234, 'mirror'), bar(1, m[1]!.volume!, 'demo'), bar(1, 1234, 'mirror')].join('\n') + '\n',
+    );
+    expect(both.stderr).toBe('info: rows from 2 sources (demo, mirror), told apart by the source column; --source picks one\n');
+    // Asked for, the column stays where it was asked; one source needs none.
+    expect((await mdw2('query', 'ohlcv', 'MSFT', '--from', '2023-12-29', '--columns', 'source,volume')).stdout).toBe(`source,volume\ndemo,${m[1]!.volume}\nmirror,1234\n`);
+    expect((await mdw2('query', 'ohlcv', 'MSFT', '--from', '2023-12-29', '--columns', 'ts,volume', '--source', 'mirror')).stdout).toBe('ts,volume\n2023-12-29T00:00:00Z,1234\n');
+    // The mirror's 2023 file holds no AAPL: AAPL is read from the demo alone, without the column.
+    const aapl = await mdw2('query', 'ohlcv', 'AAPL', '--from', '2023-12-29');
+    expect([aapl.stdout.split('\n')[0], aapl.stderr]).toEqual(['symbol,ts,open,high,low,close,volume', '']);
+
+    const wh = await Warehouse.open({ home: home2, threads: 1 });
+    try {
+      const bars = await wh.ohlcv({ symbols: ['MSFT'], from: '2023-12-28', to: '2023-12-29', columns: ['ts', 'volume'] });
+      expect([bars.names, bars.columns[1], bars.columns[2]]).toEqual([['ts', 'volume', 'source'], new Float64Array([m[0]!.volume!, 1234, m[1]!.volume!, 1234]), ['demo', 'mirror', 'demo', 'mirror']]);
+      const one = await wh.ohlcv({ symbols: ['MSFT'], from: '2023-12-28', to: '2023-12-29', columns: ['ts', 'volume'], source: 'mirror' });
+      expect([one.names, one.columns[1]]).toEqual([['ts', 'volume'], new Float64Array([1234, 1234])]);
+    } finally {
+      wh.close();
     }
   });
 });

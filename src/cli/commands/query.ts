@@ -26,6 +26,9 @@ export async function queryOhlcvCommand(opts: GlobalOptions, symbols: string[]):
     if (plan.files.length === 0) {
       ctx.logger.warn(`no ${granularity} ohlcv data for ${symbols.join(', ')}${opts.source ? ` from ${String(opts.source)}` : ''} in ${ctx.paths.lake}`);
     }
+    if (plan.sources.length > 1 && !(opts.columns as string[] | undefined)?.includes('source')) {
+      ctx.logger.info(`rows from ${plan.sources.length} sources (${plan.sources.join(', ')}), told apart by the source column; --source picks one`);
+    }
     ctx.logger.debug(`query reads ${plan.files.length} partition files`, { files: plan.files.length });
     await writeQueryResult(duck, plan.sql, format, process.stdout, os.tmpdir(), plan.columns);
     return ExitCode.ok;
