@@ -125,7 +125,8 @@ function buildProgram(): Command {
     .addHelpText(
       'after',
       '\nEvery stored bar has a quality score (1 = nothing flagged) and its series flags (gap, volume_spike,\nvolume_low, stale): add quality,flags to --columns to see them.\n' +
-        '\nExamples:\n  mdw query ohlcv AAPL --from 2024-01-01 --to 2024-01-31\n  mdw query ohlcv AAPL --source polygon       # one source; without it, rows of several come with a source column\n  mdw query ohlcv AAPL MSFT -g 1m --from 2024-03-01 --to 2024-03-01 --format json\n  mdw query ohlcv AAPL --min-quality 0.85 --columns ts,close,quality,flags',
+        '\nA query that returns no rows says on stderr which asked symbols the lake lacks (any source or\ngranularity) and the nearest it holds; the output stays empty and the exit code 0.\n' +
+        '\nExamples:\n  mdw query ohlcv AAPL --from 2024-01-01 --to 2024-01-31\n  mdw query ohlcv AAPL --source polygon       # one source; without it, rows of several come with a source column\n  mdw query ohlcv AAPL MSFT -g 1m --from 2024-03-01 --to 2024-03-01 --format json\n  mdw query ohlcv AAPL --min-quality 0.85 --columns ts,close,quality,flags\n  mdw query ohlcv MSTF                         # no rows; stderr: MSTF: ... nearest: MSFT',
     )
     .action(lazy(async () => (await import('./commands/query.js')).queryOhlcvCommand));
   query

@@ -145,9 +145,10 @@ describe('the mdw command line, end to end', () => {
     const none = await mdw('query', 'ohlcv', 'NOPE', '--from', '2023-01-01');
     expect(none.code).toBe(0);
     expect(none.stdout.trim()).toBe('symbol,ts,open,high,low,close,volume');
+    expect(none.stderr).toBe('warn: NOPE: the lake has no ohlcv data for it (any source or granularity); none of its 3 symbols is near it (mdw status lists them)\n');
     const minute = await mdw('query', 'ohlcv', 'AAPL', '-g', '1m');
     expect(minute.code).toBe(0);
-    expect(minute.stderr).toMatch(/no 1m ohlcv data for AAPL in .*\/lake/);
+    expect(minute.stderr).toBe('warn: AAPL: no rows match the query; the lake holds it as 1d from demo\n');
   });
 
   test('query sql runs over views named after the datasets', async () => {
@@ -365,6 +366,30 @@ describe('queries over several sources', () => {
     } finally {
       wh.close();
     }
+  });
+
+  test('a query that returns nothing names the asked symbols the lake lacks, with the nearest it holds; the output stays empty', async () => {
+    const header = 'symbol,ts,open,high,low,close,volume\n';
+    const typo = await mdw2('query', 'ohlcv', 'MSTF');
+    expect([typo.code, typo.stdout, typo.stderr]).toEqual([0, header, 'warn: MSTF: the lake has no ohlcv data for it (any source or granularity); nearest: MSFT\n']);
+    const two = await mdw2('query', 'ohlcv', 'APPL', 'msft', '-g', '1m');
+    expect([two.code, two.stdout]).toEqual([0, header]);
+    expect(two.stderr.split('\n')).toEqual([
+      'warn: APPL: the lake has no ohlcv data for it (any source or granularity); nearest: AAPL',
+      'warn: msft: no rows match the query; the lake holds it as 1d from demo, 1d from mirror',
+      '',
+    ]);
+    const far = await mdw2('query', 'ohlcv', 'ZZZZ', '--format', 'json');
+    expect([far.code, JSON.parse(far.stdout), far.stderr]).toEqual([
+      0,
+      [],
+      'warn: ZZZZ: the lake has no ohlcv data for it (any source or granularity); none of its 3 symbols is near it (mdw status lists them)\n',
+    ]);
+    // The lake's symbols are read only when a query comes back empty.
+    const read = /no rows: reading the symbols the lake holds/;
+    expect(read.test((await mdw2('-v', 'query', 'ohlcv', 'MSTF')).stderr)).toBe(true);
+    const found = await mdw2('-v', 'query', 'ohlcv', 'AAPL', 'MSTF', '--from', '2023-12-29');
+    expect([found.stdout.split('\n').length, read.test(found.stderr)]).toEqual([3, false]);
   });
 });
 
