@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { DuckSession } from '../../src/lake/duckdb.js';
+import { screen } from '../support/terminal.js';
 import { Warehouse } from '../../src/index.js';
 import { freshCatalog, removeDir, repoRoot, runMdw, tempDir, testContext } from '../support/helpers.js';
 
@@ -279,6 +280,47 @@ describe('the mdw command line, end to end', () => {
     const ingestHelp = await mdw('ingest', '--help');
     expect(ingestHelp.stdout).toMatch(/--dry-run/);
     expect(ingestHelp.stdout).toMatch(/mdw ingest demo --from 2020-01-01 --symbols AAPL,MSFT --dry-run/);
+  });
+
+  test('progress: on a terminal a spinner on stderr that leaves nothing behind, done or failed; piped, debug lines', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const env: NodeJS.ProcessEnv = { ...process.env, MDW_HOME: home, NODE_OPTIONS: '', ...(url ? { MDW_DATABASE_URL: url } : {}) };
+    if (!url) delete env.MDW_DATABASE_URL;
+    // script(1) gives the command a terminal for stdin, stdout and stderr; stty gives it a size.
+    const onTerminal = (command: string) => {
+      const r = spawnSync('script', ['-qec', `stty cols 160 rows 50; ${path.join(repoRoot, 'bin', 'mdw')} ${command}`, '/dev/null'], { env, encoding: 'utf8' });
+      return { code: r.status, ...screen(r.stdout) };
+    };
+    const out = path.join(root, 'ingest.csv');
+    const ok = onTerminal(`-v ingest demo --full --format csv > ${out}`);
+    expect([ok.code, ok.cursorVisible]).toEqual([0, true]);
+    // Only whole log lines are left: no step of the progress, no spinner.
+    expect(ok.lines.filter((l) => !/^(debug|info|warn): /.test(l))).toEqual([]);
+    expect(ok.lines.filter((l) => /reading 3 inputs|writing \d+ of \d+ partitions/.test(l))).toEqual([]);
+    expect(ok.lines.slice(-2).map((l) => l.slice(0, 60))).toEqual([
+      'info: demo: 752 records from 3 inputs; 0 stored, 747 already',
+      'warn: 5 records quarantined (' + path.join(home, 'quarantine/ohlcv/source=demo/').slice(0, 31),
+    ]);
+    // stdout, a file here, holds the result alone.
+    expect(readFileSync(out, 'utf8')).toMatch(/^job,batches,[a-z_,]+\ndemo,1,false,3,0,752,0,747,5,0,0,1,\S+\.ndjson\n$/);
+
+    const dir = path.join(root, 'bad-layout');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'ZZZB.csv'), 'a,b\n1,2\n');
+    writeFileSync(path.join(dir, 'bad.yml'), 'dataset: ohlcv\ngranularity: 1d\nsource: { name: bad, adapter: file, files: [ZZZB.csv] }\ntransform: yahoo\n');
+    const failed = onTerminal(`ingest ${path.join(dir, 'bad.yml')}`);
+    expect([failed.code, failed.cursorVisible, failed.lines]).toEqual([
+      2,
+      true,
+      [`mdw: ${path.join(dir, 'ZZZB.csv')}: ZZZB.csv has no column "Date", "Open", "High", "Low", "Close", "Adj Close", "Volume" that transform "yahoo" reads (its columns: a, b). Is it in another layout?`],
+    ]);
+
+    const piped = await mdw('-v', 'ingest', 'demo', '--full', '--format', 'json');
+    expect([piped.code, piped.stderr.includes('\x1b'), piped.stderr.split('\n').filter((l) => /reading 3 inputs|partitions$/.test(l))]).toEqual([
+      0,
+      false,
+      ['debug: demo: reading 3 inputs', 'debug: demo: 752 records; writing 0 of 1 partitions'],
+    ]);
   });
 
   test('a job given by path: the quarantine hint ingest prints is a command that lists the record', async () => {

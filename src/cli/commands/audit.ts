@@ -126,6 +126,7 @@ export async function auditCommand(opts: GlobalOptions, jobNames: string[]): Pro
       if (a) audits.push(a);
       else if (jobNames.length > 0) ctx.logger.warn(`${job.name}: nothing loaded yet (run \`mdw ingest ${jobArgument(ctx.settings.configDir, job)}\`)`);
     }
+    ctx.progress.done();
     if (audits.length === 0) ctx.logger.warn('nothing to audit: no job has loaded data yet');
 
     if (picture) writePicture(picture, audits, opts.out as string | undefined);

@@ -28,6 +28,7 @@ export async function ingestCommand(opts: GlobalOptions, jobName: string): Promi
         (r) => ({ message: summaryLine(r), data: { batchIds: r.batchIds, skipped: r.skipped, ...r.counts, ...r.partitions } }),
       );
     }
+    ctx.progress.done();
     ctx.logger.info(summaryLine(result));
     if (result.quarantine) {
       const files = result.quarantine.files;
