@@ -7,7 +7,9 @@ import { auditSeries } from '../../src/audit/run-audit.js';
 import { loadJob } from '../../src/config/jobs.js';
 import type { Context } from '../../src/context.js';
 import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
-import { copyConfigs, freshCatalog, removeDir, runMdw, tempDir, testContext } from '../support/helpers.js';
+import { spawnSync } from 'node:child_process';
+import { copyConfigs, freshCatalog, removeDir, repoRoot, runMdw, tempDir, testContext } from '../support/helpers.js';
+import { screen } from '../support/terminal.js';
 
 /**
  * `mdw audit` on series whose holes, splits, damage and disagreements are planted, so every
@@ -215,6 +217,15 @@ describe('integrity and agreement', () => {
     await refused(['no-calendar', 'split', '--format', 'html', '--section', 'ledger', '--out', path.join(root, 'x.html'), '--tolerance', 'lots'], '--tolerance lots is not a share such as 0.5% or 0.005');
     rmSync(path.join(configs, 'jobs', 'no-calendar.yml'));
     expect(existsSync(path.join(root, 'two.png')) || existsSync(path.join(root, 'summary.csv'))).toBe(false);
+    // A terminal gets no picture without --out (on a pipe, the svg below is fine).
+    await ctx.close();
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '', MDW_DATABASE_URL: url };
+    if (!url) delete env.MDW_DATABASE_URL;
+    const command = `stty cols 120 rows 40; ${path.join(repoRoot, 'bin', 'mdw')} --home ${ctx.settings.home} --config-dir ${configs} -v audit split --format svg`;
+    const tty = spawnSync('script', ['-qec', command, '/dev/null'], { env, encoding: 'utf8' });
+    ctx = testContext({ home: ctx.settings.home, databaseUrl: url, configDir: configs });
+    catalog = await ctx.catalog();
+    expect([tty.status, screen(tty.stdout).lines]).toEqual([2, ['mdw: --format svg draws a picture: give --out <file>, or pipe it']]);
     // The one series of a job named, as before.
     const svg = await mdw('audit', 'split', '--format', 'svg');
     expect([svg.code, svg.stdout.split('\n')[1]!.slice(0, 5)]).toEqual([0, '<svg ']);
