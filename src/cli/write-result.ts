@@ -23,7 +23,8 @@ export async function writeQueryResult(
   columns?: readonly ResultColumn[],
 ): Promise<number> {
   const copy = async (query: string, options: string): Promise<number> => {
-    const count = async (target: string) => Number((await duck.all<{ Count: number }>(`COPY (${query}) TO ${target} (${options})`))[0]?.Count ?? 0);
+    // The newline ends a -- comment the query may close with.
+    const count = async (target: string) => Number((await duck.all<{ Count: number }>(`COPY (${query}\n) TO ${target} (${options})`))[0]?.Count ?? 0);
     if (duckdbCanOpen(out)) return count(`'/dev/stdout'`);
     // DuckDB opens the path itself. That is right for a pipe or a terminal, but a redirected
     // file (> or >>) would be written from offset 0 over what is there, and a socket (how node

@@ -159,6 +159,8 @@ export function arrowWireQuery(sql: string, columns: readonly ResultColumn[]): s
 }
 
 function wrap(sql: string, columns: readonly ResultColumn[], form: (c: string, column: ResultColumn) => string): string {
-  // The subquery keeps its ORDER BY: a projection over it does not reorder rows.
-  return `SELECT ${columns.map((column, i) => `${form(`#${i + 1}`, column)} AS ${ident(column.name)}`).join(', ')} FROM (${sql})`;
+  // The subquery keeps its ORDER BY: a projection over it does not reorder rows. The newline
+  // ends a -- comment the query may close with.
+  return `SELECT ${columns.map((column, i) => `${form(`#${i + 1}`, column)} AS ${ident(column.name)}`).join(', ')} FROM (${sql}
+)`;
 }

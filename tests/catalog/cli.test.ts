@@ -184,6 +184,7 @@ describe('the mdw command line, end to end', () => {
       '1.50::DECIMAL(10,2) as price, 1000.0::DOUBLE as whole, 0.5::DOUBLE as half, true as b, 7::TINYINT as i8, 70000 as i32, 5000000000 as i64, NULL::TIMESTAMP as nothing';
     const text = ['2024-01-02T00:00:00Z', '2024-01-02T09:30:00.250000Z', '2024-01-02T07:30:00Z', '2024-01-02T09:30:00.123456789Z', '1969-12-31T23:59:59.500000000Z', '2024-01-02'];
     const names = ['t', 't_frac', 'tz', 'ns', 'ns_old', 'd', 'price', 'whole', 'half', 'b', 'i8', 'i32', 'i64', 'nothing'];
+    expect((await mdw('query', 'sql', 'select 1.0::DOUBLE as one -- a note that ends the query')).stdout).toBe('one\n1\n');
     const csv = await mdw('query', 'sql', select);
     expect(csv.stdout).toBe(`${names.join(',')}\n${text.join(',')},1.50,1000,0.5,true,7,70000,5000000000,\n`);
     const json = { ...Object.fromEntries(text.map((t, i) => [names[i], t])), price: 1.5, whole: 1000, half: 0.5, b: true, i8: 7, i32: 70000, i64: 5000000000, nothing: null };
