@@ -23,10 +23,11 @@ export async function heldSymbols(duck: DuckSession, lakeRoot: string, dataset: 
   if (column && unfoldered.length > 0) {
     const rows = await duck.all<{ symbol: string; source: string; granularity: string }>(
       `SELECT DISTINCT ${ident(column)} AS symbol, source, granularity FROM read_parquet(${pathList(unfoldered)}, hive_partitioning = false, union_by_name = true) ` +
-        `WHERE ${ident(column)} IS NOT NULL ORDER BY source, granularity`,
+        `WHERE ${ident(column)} IS NOT NULL`,
     );
     for (const r of rows) add(r.symbol, r.source, r.granularity);
   }
+  for (const series of held.values()) series.sort((a, b) => a.source.localeCompare(b.source) || a.granularity.localeCompare(b.granularity));
   return held;
 }
 

@@ -82,10 +82,10 @@ export function valueKind(column: ResultColumn): ValueKind {
 }
 
 /**
- * Text styles: csv (also the cells of a table) and json. Times are ISO 8601 in UTC with a Z
- * (2024-01-02T00:00:00Z), with their sub-second digits (6, or 9 for TIMESTAMP_NS) only when a
- * value has some; a whole DOUBLE is written without ".0" in csv (1000, not 1000.0), while JSON
- * keeps numbers as numbers.
+ * Text styles: csv, json, and table (whose cells are the CSV's text). Times are ISO 8601 in UTC
+ * with a Z (2024-01-02T00:00:00Z), with their sub-second digits (6, or 9 for TIMESTAMP_NS) only
+ * when a value has some; a whole DOUBLE is written without ".0" in csv and tables (1000, not
+ * 1000.0), while JSON keeps numbers as numbers.
  */
 export type TextStyle = 'csv' | 'json' | 'table';
 
@@ -161,6 +161,5 @@ export function arrowWireQuery(sql: string, columns: readonly ResultColumn[]): s
 function wrap(sql: string, columns: readonly ResultColumn[], form: (c: string, column: ResultColumn) => string): string {
   // The subquery keeps its ORDER BY: a projection over it does not reorder rows. The newline
   // ends a -- comment the query may close with.
-  return `SELECT ${columns.map((column, i) => `${form(`#${i + 1}`, column)} AS ${ident(column.name)}`).join(', ')} FROM (${sql}
-)`;
+  return `SELECT ${columns.map((column, i) => `${form(`#${i + 1}`, column)} AS ${ident(column.name)}`).join(', ')} FROM (${sql}\n)`;
 }
