@@ -8,6 +8,7 @@ import { packageRoot, resolveSettings } from '../src/core/settings.js';
 import { parseWindow } from '../src/core/time-window.js';
 import { DuckSession } from '../src/lake/duckdb.js';
 import { planOhlcvQuery } from '../src/query/ohlcv-query.js';
+import { textQuery } from '../src/query/result-forms.js';
 import { Warehouse } from '../src/warehouse.js';
 import { generateBenchData, type BenchDataManifest } from './generate.js';
 import { measure, median, percentile, type Measured } from './measure.js';
@@ -232,7 +233,9 @@ async function benchQueries(home: string, configs: string, manifest: BenchDataMa
   const wh = await Warehouse.open({ home, threads: os.availableParallelism() });
   try {
     for (const c of cases) {
-      const plan = planOhlcvQuery(lake, { symbols: [symbol], window: parseWindow(c.from, c.to), granularity: c.granularity, isoTimes: true });
+      const plan = planOhlcvQuery(lake, { symbols: [symbol], window: parseWindow(c.from, c.to), granularity: c.granularity });
+      // The floor runs the SQL mdw runs for CSV: the plan with each value in its text form.
+      const csvSql = textQuery(plan.sql, plan.columns, 'csv');
       const [{ n }] = (await (async () => {
         const duck = await DuckSession.open({ threads: 1 });
         try {
@@ -247,7 +250,7 @@ async function benchQueries(home: string, configs: string, manifest: BenchDataMa
       const floor: number[] = [];
       for (let i = 0; i < queryRuns; i++) {
         whole.push((await checked('mdw query', measure(node, [mdw, '--home', home, 'query', 'ohlcv', symbol, '-g', c.granularity, '--from', c.from, '--to', c.to, '--format', 'csv'], { stdout: 'null' }))).ms);
-        floor.push((await checked('floor', measure(node, [path.join(packageRoot, 'dist/bench/query-floor.js'), plan.sql], { stdout: 'null' }))).ms);
+        floor.push((await checked('floor', measure(node, [path.join(packageRoot, 'dist/bench/query-floor.js'), csvSql], { stdout: 'null' }))).ms);
       }
       const ratio = median(whole) / median(floor);
       figures.push({

@@ -23,7 +23,10 @@ export interface Context {
 
 /** Progress for people at a terminal; silent otherwise (the logs carry the facts). */
 export interface Progress {
+  /** The step the work is at now, shown until the next one. */
   step(message: string): void;
+  /** The work is over (done or failed): take the display down before results are printed. */
+  done(): void;
 }
 
 export function createContext(options: {
@@ -44,7 +47,7 @@ export function createContext(options: {
     env: options.env,
     logger,
     clock: options.clock,
-    progress: options.progress ?? { step: (m) => logger.debug(m) },
+    progress: options.progress ?? { step: (m) => logger.debug(m), done: () => {} },
     catalog(purpose) {
       catalog ??= import('./catalog/catalog.js').then(({ openCatalog }) =>
         openCatalog(settings, logger, { purpose: purpose ?? options.purpose ?? 'mdw' }),

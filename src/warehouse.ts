@@ -11,6 +11,7 @@ export interface OhlcvQuery {
   readonly to?: string;
   /** Default 1d. */
   readonly granularity?: string;
+  /** One source. Without it, bars of several sources come with a source column, ordered by symbol, ts, source. */
   readonly source?: string;
   readonly columns?: readonly string[];
 }
@@ -45,7 +46,6 @@ export class Warehouse {
       granularity: query.granularity ?? '1d',
       source: query.source,
       columns: query.columns,
-      isoTimes: false,
     });
     return this.duck.typed(plan.sql);
   }

@@ -1,4 +1,4 @@
-import { addDays } from '../calendar/calendar.js';
+import { addDays, type TradingCalendar } from '../calendar/calendar.js';
 import { findSeries, openQuarantined, openQuarantinedKeys, seriesManifest, writeLedger, type LedgerRun } from '../catalog/audit-catalog.js';
 import type { Job } from '../config/jobs.js';
 import type { Context } from '../context.js';
@@ -79,6 +79,14 @@ export interface AuditOptions {
 }
 
 /**
+ * Whether the audit judges a job's completeness (the ledger and its heatmap): bars that follow a
+ * calendar, a session long or shorter (weeks and months have no sessions to count).
+ */
+export function judgesCompleteness(job: Job): job is Job & { readonly calendar: TradingCalendar } {
+  return job.dataset.bars && job.calendar !== null && job.granularity.unit !== 'w' && job.granularity.unit !== 'mo';
+}
+
+/**
  * Audits one job's series: the files against the manifest, completeness against the calendar
  * (written to the ledger), staleness, the quality scores and flags stored with the data, and
  * agreement with every other source of the same dataset and granularity. Numbers come from the
@@ -117,7 +125,7 @@ export async function auditSeries(ctx: Context, job: Job, options: AuditOptions)
   }
 
   let completeness: Awaited<ReturnType<typeof computeCompleteness>> | null = null;
-  if (job.calendar && job.granularity.unit !== 'w' && job.granularity.unit !== 'mo') {
+  if (judgesCompleteness(job)) {
     ctx.progress.step(`audit ${job.name}: completeness against ${job.calendar.name}`);
     completeness = await computeCompleteness(
       duck,

@@ -125,7 +125,8 @@ function buildProgram(): Command {
     .addHelpText(
       'after',
       '\nEvery stored bar has a quality score (1 = nothing flagged) and its series flags (gap, volume_spike,\nvolume_low, stale): add quality,flags to --columns to see them.\n' +
-        '\nExamples:\n  mdw query ohlcv AAPL --from 2024-01-01 --to 2024-01-31\n  mdw query ohlcv AAPL MSFT -g 1m --from 2024-03-01 --to 2024-03-01 --format json\n  mdw query ohlcv AAPL --min-quality 0.85 --columns ts,close,quality,flags',
+        '\nA query that returns no rows says on stderr which asked symbols the lake lacks (any source or\ngranularity) and the nearest it holds; the output stays empty and the exit code 0.\n' +
+        '\nExamples:\n  mdw query ohlcv AAPL --from 2024-01-01 --to 2024-01-31\n  mdw query ohlcv AAPL --source polygon       # one source; without it, rows of several come with a source column\n  mdw query ohlcv AAPL MSFT -g 1m --from 2024-03-01 --to 2024-03-01 --format json\n  mdw query ohlcv AAPL --min-quality 0.85 --columns ts,close,quality,flags\n  mdw query ohlcv MSTF                         # no rows; stderr: MSTF: ... nearest: MSFT',
     )
     .action(lazy(async () => (await import('./commands/query.js')).queryOhlcvCommand));
   query
@@ -133,6 +134,13 @@ function buildProgram(): Command {
     .description('any SELECT over views named after the datasets (ohlcv, ...)')
     .argument('<sql>', 'the query, e.g. "select symbol, count(*) from ohlcv group by 1"')
     .addOption(new Option('--format <format>', `${formatHelp}, arrow, parquet`))
+    .addHelpText(
+      'after',
+      '\nValues print by their column type, as in query ohlcv: times in ISO 8601 UTC (2024-01-02T00:00:00Z,\n' +
+        'sub-second digits only when there are some), whole numbers without .0; arrow keeps the types.\n' +
+        '\nExamples:\n  mdw query sql "select symbol, min(ts), max(ts), sum(volume) from ohlcv group by 1"\n' +
+        '  mdw query sql "select * from ohlcv where symbol = \'AAPL\'" --format arrow > aapl.arrow',
+    )
     .action(lazy(async () => (await import('./commands/query.js')).querySqlCommand));
 
   program
@@ -150,13 +158,15 @@ function buildProgram(): Command {
     .option('--fail-on <list>', 'exit 1 when any is found, comma-separated: red, amber (partial or missing), integrity, disagreement, stale')
     .option('--tolerance <share>', 'closes of two sources disagree beyond this (0.5% or 0.005)', '0.5%')
     .option('--section <name>', 'one table for csv, ndjson and json: summary, ledger, staleness, integrity, quality, gaps, disagreements (default: summary; json without it is the whole report)')
-    .option('--out <file>', 'write html, svg or png here instead of stdout')
-    .addOption(new Option('--format <format>', `${formatHelp}; html, svg or png draw the completeness heatmap`))
+    .option('--out <file>', 'write html, svg or png here instead of stdout (a terminal gets no picture: give --out, or pipe)')
+    .addOption(new Option('--format <format>', `${formatHelp}; html, svg or png draw the completeness heatmap (svg and png: of one job)`))
     .addHelpText(
       'after',
       '\nThe ledger (GREEN complete, AMBER partial, RED missing, per symbol and session) is kept in the\n' +
         'catalog (mdw.completeness); sessions count from each symbol\'s first bar (or the job window) to its\n' +
         'last, and what follows is staleness. Jobs without a calendar get every check but those two.\n' +
+        'A picture of it is drawn for jobs with a calendar: html for any number, svg and png for one job;\n' +
+        'a mistake in asking for one is refused (exit 2) before the audit runs.\n' +
         '\nExamples:\n  mdw audit\n  mdw audit demo --section ledger --format csv\n  mdw audit --fail-on red,integrity          # for cron\n  mdw audit --format html --out coverage.html\n  mdw audit demo --format png --out demo.png',
     )
     .action(lazy(async () => (await import('./commands/audit.js')).auditCommand));
@@ -169,12 +179,12 @@ function buildProgram(): Command {
       '\nA rejected record keeps its raw form, rule, reason, job, batch and input (file and record number)\n' +
         'in the catalog and in MDW_HOME/quarantine. After a fix to a transform or a rule, replay runs the\n' +
         "open records through the job's current rules and loads those that now pass, once.\n" +
-        '\nExamples:\n  mdw quarantine list demo\n  mdw quarantine show 3f2a9c1e\n  mdw quarantine replay demo --dry-run\n  mdw quarantine replay demo --rule ohlc_bracket',
+        '\nExamples:\n  mdw quarantine list demo\n  mdw quarantine list ./my-job.yml     # a job given by path, as ingest was given it\n  mdw quarantine show 3f2a9c1e\n  mdw quarantine replay demo --dry-run\n  mdw quarantine replay demo --rule ohlc_bracket',
     );
   quarantine
     .command('list')
     .description('quarantined records, newest first (open ones unless --all)')
-    .argument('[job]', 'only records of this job')
+    .argument('[job]', 'only records of this job: a name in configs/jobs, or a path to its YAML file')
     .option('--source <name>', 'only this source')
     .option('--batch <id>', 'only this batch (an id or its first characters)')
     .option('--rule <rule>', 'only records that broke this rule (e.g. ohlc_bracket, parse, in_session)')
@@ -191,7 +201,7 @@ function buildProgram(): Command {
   quarantine
     .command('replay')
     .description("run a job's open quarantined records through its current rules; load those that pass")
-    .argument('<job>', 'the job whose records to replay')
+    .argument('<job>', 'the job whose records to replay: a name in configs/jobs, or a path to its YAML file')
     .option('--batch <id>', 'only records of this batch')
     .option('--rule <rule>', 'only records that broke this rule')
     .option('--dry-run', 'say what would load, load nothing')

@@ -4,6 +4,7 @@ import { UsageError, errorMessage } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { homePaths, resolveSettings } from '../core/settings.js';
 import { createContext, type Context, type Progress } from '../context.js';
+import { terminalStatusLine } from './status-line.js';
 
 /** Options every command sees: the global flags plus its own. */
 export interface GlobalOptions {
@@ -39,28 +40,31 @@ export async function withContext(
   );
   const paths = homePaths(settings.home);
   const clock = systemClock;
+  // On a terminal, progress is a spinner line on stderr that log lines write around; elsewhere
+  // (cron, pipes, files, and a terminal that reports no width to fit a line to) each step is a
+  // debug log line.
+  const status = process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 ? terminalStatusLine(process.stderr) : undefined;
   const logger = createLogger({
     level: settings.logLevel,
     // Only a warehouse that exists gets log files, and read-only queries write none.
     logDir: options.fileLog !== false && existsSync(settings.home) ? paths.logs : undefined,
     color: Boolean(process.stderr.isTTY),
     today: clock.now(),
+    stderr: status,
   });
-  const ctx = createContext({ settings, env, logger, clock, progress: terminalProgress(logger), purpose });
+  const progress: Progress = status ?? { step: (m) => logger.debug(m), done: () => {} };
+  const ctx = createContext({ settings, env, logger, clock, progress, purpose });
   try {
     return await fn(ctx);
   } catch (err) {
     logger.debug(`${purpose} failed: ${errorMessage(err)}`, { stack: err instanceof Error ? err.stack : undefined });
     throw err;
   } finally {
+    // Done or failed, the progress line goes before anything else is printed.
+    progress.done();
     await ctx.close();
     await logger.close();
   }
-}
-
-function terminalProgress(logger: { info(m: string): void; debug(m: string): void }): Progress {
-  const tty = Boolean(process.stderr.isTTY);
-  return { step: (m) => (tty ? process.stderr.write(`› ${m}\n`) : logger.debug(m)) };
 }
 
 export function stdoutIsTty(): boolean {

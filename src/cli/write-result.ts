@@ -2,17 +2,30 @@ import { createReadStream, fstatSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { literal } from '../core/sql.js';
+import { textQuery } from '../query/result-forms.js';
+import { arrowStream } from './arrow-result.js';
 import { formatRecords, type Cell, type Format } from './output.js';
-import type { DuckSession } from '../lake/duckdb.js';
+import type { DuckSession, ResultColumn } from '../lake/duckdb.js';
 
 /**
- * Writes a query's result to stdout in a format. Text and Parquet go straight from DuckDB to
- * the file descriptor (no JS row objects); Arrow is built from columns; only a table for
- * people becomes rows.
+ * Writes a query's result to stdout in a format and says how many rows it wrote. Text and
+ * Parquet go straight from DuckDB to the file descriptor (no JS row objects); Arrow is built from
+ * columns; only a table for people becomes rows. Text formats write each value by its column's
+ * type (query/result-forms.ts); `columns` are the result's, when the caller knows them already,
+ * else DuckDB binds the query to find them.
  */
-export async function writeQueryResult(duck: DuckSession, sql: string, format: Format, out: NodeJS.WriteStream, tmpDir: string): Promise<void> {
-  const copy = async (options: string) => {
-    if (duckdbCanOpen(out)) return duck.run(`COPY (${sql}) TO '/dev/stdout' (${options})`);
+export async function writeQueryResult(
+  duck: DuckSession,
+  sql: string,
+  format: Format,
+  out: NodeJS.WriteStream,
+  tmpDir: string,
+  columns?: readonly ResultColumn[],
+): Promise<number> {
+  const copy = async (query: string, options: string): Promise<number> => {
+    // The newline ends a -- comment the query may close with.
+    const count = async (target: string) => Number((await duck.all<{ Count: number }>(`COPY (${query}\n) TO ${target} (${options})`))[0]?.Count ?? 0);
+    if (duckdbCanOpen(out)) return count(`'/dev/stdout'`);
     // DuckDB opens the path itself. That is right for a pipe or a terminal, but a redirected
     // file (> or >>) would be written from offset 0 over what is there, and a socket (how node
     // and some schedulers connect a child's stdout) cannot be opened by path at all. So it
@@ -20,41 +33,29 @@ export async function writeQueryResult(duck: DuckSession, sql: string, format: F
     mkdirSync(tmpDir, { recursive: true });
     const tmp = path.join(tmpDir, `query-${process.pid}-${Date.now()}.out`);
     try {
-      await duck.run(`COPY (${sql}) TO ${literal(tmp)} (${options})`);
+      const rows = await count(literal(tmp));
       await pipeline(createReadStream(tmp), out, { end: false });
+      return rows;
     } finally {
       rmSync(tmp, { force: true });
     }
   };
+  if (format === 'parquet') return copy(sql, 'FORMAT PARQUET, COMPRESSION ZSTD');
+  const types = columns ?? (await duck.describe(sql));
   switch (format) {
     case 'csv':
-      return copy('FORMAT CSV, HEADER');
+      return copy(textQuery(sql, types, 'csv'), 'FORMAT CSV, HEADER');
     case 'json':
-      return copy('FORMAT JSON, ARRAY true');
+      return copy(textQuery(sql, types, 'json'), 'FORMAT JSON, ARRAY true');
     case 'ndjson':
-      return copy('FORMAT JSON');
-    case 'parquet':
-      return copy('FORMAT PARQUET, COMPRESSION ZSTD');
+      return copy(textQuery(sql, types, 'json'), 'FORMAT JSON');
     case 'arrow': {
-      const result = await duck.columns(sql);
-      const arrow = await import('apache-arrow');
-      const typeOf = (duckType: string): import('apache-arrow').DataType => {
-        if (duckType === 'DOUBLE' || duckType === 'FLOAT') return new arrow.Float64();
-        if (duckType === 'BIGINT' || duckType === 'INTEGER') return new arrow.Int64();
-        if (duckType.startsWith('TIMESTAMP')) return new arrow.TimestampMillisecond('UTC');
-        return new arrow.Utf8();
-      };
-      const vectors: Record<string, import('apache-arrow').Vector> = {};
-      result.names.forEach((name, i) => {
-        const type = typeOf(result.types[i]!);
-        const values = result.columns[i]!.map((v) => (v === null ? null : type instanceof arrow.Utf8 ? String(v) : type instanceof arrow.Int64 ? BigInt(v as number) : v));
-        vectors[name] = arrow.vectorFromArray(values, type);
-      });
-      await writeAll(out, arrow.tableToIPC(new arrow.Table(vectors), 'stream'));
-      return;
+      const { bytes, rows } = await arrowStream(duck, sql, types);
+      await writeAll(out, bytes);
+      return rows;
     }
     case 'table': {
-      const result = await duck.columns(sql);
+      const result = await duck.columns(textQuery(sql, types, 'table'));
       const rows: Record<string, Cell>[] = [];
       for (let r = 0; r < result.rowCount; r++) {
         const row: Record<string, Cell> = {};
@@ -62,7 +63,7 @@ export async function writeQueryResult(duck: DuckSession, sql: string, format: F
         rows.push(row);
       }
       await writeAll(out, rows.length ? formatRecords(rows, result.names, 'table') : '(no rows)\n');
-      return;
+      return rows.length;
     }
   }
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { DatasetName } from '../core/datasets.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, UsageError } from '../core/errors.js';
 import { loadYamlFile, type YamlFile } from './load-yaml.js';
 
 /** As written in configs/endpoints.yml (schema: configs/schema/endpoints.schema.json). */
@@ -17,8 +17,37 @@ export interface EndpointsConfig {
   readonly providers: Readonly<Record<string, ProviderSpec>>;
 }
 
+/**
+ * configs/endpoints.yml with each provider's base_url taken from MDW_<PROVIDER>_URL when that is
+ * set: a rule of the code, so a provider added to the file later can be pointed at a mirror or a
+ * simulator without a line written for it.
+ */
 export function loadEndpoints(configDir: string, env: NodeJS.ProcessEnv): YamlFile<EndpointsConfig> {
-  return loadYamlFile<EndpointsConfig>(path.join(configDir, 'endpoints.yml'), 'endpoints', env);
+  const file = loadYamlFile<EndpointsConfig>(path.join(configDir, 'endpoints.yml'), 'endpoints', env);
+  const providers = Object.fromEntries(
+    Object.entries(file.value.providers).map(([name, spec]) => {
+      const url = baseUrlFromEnv(name, spec.base_url, env);
+      return [name, url === undefined ? spec : Object.freeze({ ...spec, base_url: url })];
+    }),
+  );
+  return { ...file, value: Object.freeze({ ...file.value, providers: Object.freeze(providers) }) };
+}
+
+/** The variable that overrides a provider's base_url: MDW_POLYGON_URL for polygon, MDW_MY_VENDOR_URL for my-vendor. */
+export function baseUrlVariable(provider: string): string {
+  return `MDW_${provider.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URL`;
+}
+
+/** The value is not repeated in the error: a URL can carry a user and password. */
+function baseUrlFromEnv(provider: string, fileUrl: string, env: NodeJS.ProcessEnv): string | undefined {
+  const variable = baseUrlVariable(provider);
+  const value = env[variable]?.trim();
+  if (!value) return undefined;
+  const protocol = URL.canParse(value) ? new URL(value).protocol : '';
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new UsageError(`${variable} is not an http(s) URL: it replaces the base_url of ${provider} in endpoints.yml, ${fileUrl}`);
+  }
+  return value;
 }
 
 /** A provider's entry, or a config error naming the providers there are. */

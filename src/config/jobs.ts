@@ -58,6 +58,29 @@ export function resolveJobFile(configDir: string, nameOrPath: string): string {
   );
 }
 
+/**
+ * How a command line names this job, for hints such as `mdw quarantine list <job>`: its name when
+ * configs/jobs finds it by that name, else its file (relative to `cwd` when inside it), so that
+ * the hint works for a job given by path too.
+ */
+export function jobArgument(configDir: string, job: Job, cwd: string = process.cwd()): string {
+  const finds = (name: string) => {
+    try {
+      return resolveJobFile(configDir, name) === job.file;
+    } catch {
+      return false;
+    }
+  };
+  const name = [job.name, path.basename(job.file).replace(/\.ya?ml$/, '')].find(finds);
+  if (name) return shellWord(name);
+  const rel = path.relative(cwd, job.file);
+  return shellWord(rel.startsWith('..') || path.isAbsolute(rel) ? job.file : `./${rel}`);
+}
+
+function shellWord(text: string): string {
+  return /^[A-Za-z0-9_/.,:@%+=-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
 export function loadJob(configDir: string, nameOrPath: string, env: NodeJS.ProcessEnv): Job {
   const file = resolveJobFile(configDir, nameOrPath);
   const jobFile = loadYamlFile<JobSpec>(file, 'job', env);

@@ -135,11 +135,11 @@ export function valueColumns(def: DatasetDef): string[] {
   return def.columns.map((c) => c.name).filter((n) => !def.key.includes(n));
 }
 
-export const duckdbType: Record<ColumnType, string> = {
+export const duckdbType = {
   varchar: 'VARCHAR',
   double: 'DOUBLE',
   bigint: 'BIGINT',
   timestamp: 'TIMESTAMP',
   date: 'DATE',
   boolean: 'BOOLEAN',
-};
+} as const satisfies Record<ColumnType, string>;

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import type winstonType from 'winston';
 
 /** The narrow logging interface the rest of the code sees; only this file knows winston. */
@@ -22,6 +23,8 @@ export interface LoggerOptions {
   color: boolean;
   /** Date used to name the log file (from the context clock). */
   today: Date;
+  /** Where human lines go, when not straight to process.stderr (a terminal's progress line shares it). */
+  stderr?: { write(text: string): unknown } | undefined;
 }
 
 const levels: Record<string, number> = { error: 0, warn: 1, info: 2, debug: 3 };
@@ -42,11 +45,12 @@ export function createLogger(options: LoggerOptions): Logger {
       const extra = Object.keys(meta).length > 0 ? ` ${JSON.stringify(meta)}` : '';
       return `${level}: ${String(message)}${extra}`;
     });
+    const format = options.color ? winston.format.combine(winston.format.colorize(), human) : human;
+    const sink = options.stderr;
     const transports: winstonType.transport[] = [
-      new winston.transports.Console({
-        stderrLevels: ['error', 'warn', 'info', 'verbose', 'debug', 'silly'],
-        format: options.color ? winston.format.combine(winston.format.colorize(), human) : human,
-      }),
+      sink
+        ? new winston.transports.Stream({ format, eol: '\n', stream: new Writable({ write: (chunk: Buffer, _enc, next) => (sink.write(chunk.toString()), next()) }) })
+        : new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'verbose', 'debug', 'silly'], format }),
     ];
     if (options.logDir) {
       mkdirSync(options.logDir, { recursive: true });

@@ -12,6 +12,18 @@ export interface DuckOptions {
   readonly threads?: number | undefined;
 }
 
+/** DuckDB's names of its types (TIMESTAMP, TIMESTAMP_TZ, DECIMAL ...): tables keyed by it must cover every one. */
+export type DuckTypeName = keyof typeof import('@duckdb/node-api').DuckDBTypeId;
+
+/** A column of a query's result as DuckDB binds it, before any row is read. */
+export interface ResultColumn {
+  readonly name: string;
+  readonly type: DuckTypeName;
+  /** DECIMAL only: digits in all and after the point. */
+  readonly width?: number;
+  readonly scale?: number;
+}
+
 /** A query result as columns: the shape output writers and library callers want. */
 export interface Columns {
   readonly names: readonly string[];
@@ -121,6 +133,20 @@ export class DuckSession {
       for (const [k, v] of Object.entries(row)) if (typeof v === 'bigint') (row as Record<string, unknown>)[k] = Number(v);
       return row as T;
     });
+  }
+
+  /** The columns a query would return, from binding it (DuckDB plans it; no row is read). */
+  async describe(sql: string): Promise<ResultColumn[]> {
+    const prepared = await this.connection.prepare(sql);
+    try {
+      return Array.from({ length: prepared.columnCount }, (_, i) => {
+        const type = prepared.columnType(i);
+        const column = { name: prepared.columnName(i), type: DuckDBTypeId[type.typeId] as DuckTypeName };
+        return type.typeId === DuckDBTypeId.DECIMAL ? { ...column, width: type.width, scale: type.scale } : column;
+      });
+    } finally {
+      prepared.destroySync();
+    }
   }
 
   async columns(sql: string): Promise<Columns> {

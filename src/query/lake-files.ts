@@ -20,6 +20,20 @@ export function listSources(lakeRoot: string, dataset: string): string[] {
     .sort();
 }
 
+/** Every (source, granularity) series of a dataset, with its symbols when it has a folder per symbol. */
+export function listSeries(lakeRoot: string, dataset: string): { source: string; granularity: string; symbols: string[] | null }[] {
+  return listSources(lakeRoot, dataset).flatMap((source) =>
+    subdirs(path.join(lakeRoot, dataset, `source=${encodeSegment(source)}`))
+      .filter((d) => d.startsWith('granularity='))
+      .map((d) => {
+        const granularity = decodeSegment(d.slice('granularity='.length));
+        const dir = path.join(lakeRoot, ...seriesDir(dataset, source, granularity).split('/'));
+        const bySymbol = subdirs(dir).filter((e) => e.startsWith('symbol='));
+        return { source, granularity, symbols: bySymbol.length ? bySymbol.map((e) => decodeSegment(e.slice('symbol='.length))) : null };
+      }),
+  );
+}
+
 export function seriesFiles(
   lakeRoot: string,
   req: { dataset: string; source: string; granularity: string; symbols: readonly string[]; window: TimeWindow },

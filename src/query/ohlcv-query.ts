@@ -1,19 +1,17 @@
-import { datasets, qualityColumns } from '../core/datasets.js';
+import { datasets, duckdbType, lineageColumns, qualityColumns } from '../core/datasets.js';
 import { UsageError } from '../core/errors.js';
 import { ident, literal, pathList, timestampLiteral } from '../core/sql.js';
 import type { TimeWindow } from '../core/time-window.js';
-import type { DuckSession } from '../lake/duckdb.js';
+import type { DuckSession, ResultColumn } from '../lake/duckdb.js';
 import { listSources, seriesFiles } from './lake-files.js';
 
 export interface OhlcvRequest {
   readonly symbols: readonly string[];
   readonly window: TimeWindow;
   readonly granularity: string;
-  /** One source; when absent, every source that has the series. */
+  /** One source; when absent, every source that has the series (see resolveOhlcvQuery). */
   readonly source?: string | undefined;
   readonly columns?: readonly string[] | undefined;
-  /** Times as ISO 8601 text (for text formats) or native timestamps (Arrow, Parquet). */
-  readonly isoTimes: boolean;
   /** At most this many rows. */
   readonly limit?: number | undefined;
   /** Only rows whose quality score is at least this (0-1). */
@@ -21,14 +19,19 @@ export interface OhlcvRequest {
 }
 
 export const defaultOhlcvColumns = ['symbol', 'ts', 'open', 'high', 'low', 'close', 'volume'] as const;
-const selectable = [...datasets.ohlcv.columns.map((c) => c.name), 'granularity', 'source', 'batch_id', ...qualityColumns.map((c) => c.name)];
+/** Every column a query can ask for, with its type. */
+const selectable = new Map(
+  [...datasets.ohlcv.columns, ...lineageColumns, ...qualityColumns].map((c): [string, ResultColumn] => [c.name, { name: c.name, type: duckdbType[c.type] }]),
+);
 const derived = new Set(qualityColumns.map((c) => c.name));
 
 export interface OhlcvPlan {
   readonly sql: string;
   readonly files: readonly string[];
+  /** The sources whose files the query reads. */
   readonly sources: readonly string[];
-  readonly columns: readonly string[];
+  /** The result's columns, in order, with their types. */
+  readonly columns: readonly ResultColumn[];
 }
 
 /** Files are read in the order given; that order is time order when it is already sorted. */
@@ -48,15 +51,16 @@ export function planOhlcvQuery(lakeRoot: string, request: OhlcvRequest): OhlcvPl
   const found = sources
     .map((source) => ({ source, files: seriesFiles(lakeRoot, { dataset: 'ohlcv', source, granularity: req.granularity, symbols: req.symbols, window: req.window }) }))
     .filter((s) => s.files.length > 0);
-  const columns = [...(req.columns ?? defaultOhlcvColumns)];
-  for (const c of columns) {
-    if (!selectable.includes(c)) throw new UsageError(`--columns: "${c}" is not an ohlcv column (${selectable.join(', ')})`);
-  }
+  const columns = (req.columns ?? defaultOhlcvColumns).map((c) => {
+    const column = selectable.get(c);
+    if (!column) throw new UsageError(`--columns: "${c}" is not an ohlcv column (${[...selectable.keys()].join(', ')})`);
+    return column;
+  });
+  const names = columns.map((c) => c.name);
   const files = found.flatMap((s) => s.files);
-  const select = columns.map((c) => (c === 'ts' && req.isoTimes ? `strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts` : ident(c)));
   let sql: string;
   if (files.length === 0) {
-    sql = `SELECT ${columns.map((c) => `CAST(NULL AS VARCHAR) AS ${ident(c)}`).join(', ')} WHERE false`;
+    sql = `SELECT ${columns.map((c) => `CAST(NULL AS ${c.type}) AS ${ident(c.name)}`).join(', ')} WHERE false`;
   } else {
     // A literal IN list, not a subquery: a subquery becomes a join instead of a pushed-down filter.
     const where = [`symbol IN (${req.symbols.map((x) => literal(x)).join(', ')})`];
@@ -64,9 +68,9 @@ export function planOhlcvQuery(lakeRoot: string, request: OhlcvRequest): OhlcvPl
     if (req.window.toExclusive) where.push(`ts < ${timestampLiteral(req.window.toExclusive)}`);
     if (req.minQuality !== undefined) where.push(`quality >= ${literal(req.minQuality)}`);
     // Files written before quality scores existed lack those columns: read them by name.
-    const byName = req.minQuality !== undefined || columns.some((c) => derived.has(c)) ? ', union_by_name = true' : '';
+    const byName = req.minQuality !== undefined || names.some((c) => derived.has(c)) ? ', union_by_name = true' : '';
     sql =
-      `SELECT ${select.join(', ')} FROM read_parquet(${pathList(files)}, hive_partitioning = false${byName}) WHERE ${where.join(' AND ')}` +
+      `SELECT ${names.map(ident).join(', ')} FROM read_parquet(${pathList(files)}, hive_partitioning = false${byName}) WHERE ${where.join(' AND ')}` +
       // Files hold rows sorted by symbol and ts, and are listed in time order: one symbol from
       // one source needs no sort (for a minute of bars, the sort is a third of the query).
       (found.length > 1 || request.symbols.length > 1 || !inTimeOrder(files) ? ` ORDER BY symbol, ts${found.length > 1 ? ', source' : ''}` : '') +
@@ -77,14 +81,15 @@ export function planOhlcvQuery(lakeRoot: string, request: OhlcvRequest): OhlcvPl
 
 /**
  * Plans the read and makes sure its rows cannot be mistaken: when several sources have files
- * the request could read and `source` is not a column of the result, it checks which sources
- * really have rows. One: the read narrows to it. Several: a usage error that names them,
- * because two bars for one (symbol, ts) without their source would look like a duplicate.
+ * the request could read and no source was chosen, it checks which sources really have rows.
+ * One: the read narrows to it. Several: their rows come side by side with a source column (added
+ * last, unless asked for), ordered by symbol, ts and source, because two bars for one (symbol,
+ * ts) without their source would look like a duplicate.
  */
 export async function resolveOhlcvQuery(duck: DuckSession, lakeRoot: string, req: OhlcvRequest): Promise<OhlcvPlan> {
   const plan = planOhlcvQuery(lakeRoot, req);
+  if (plan.sources.length <= 1 || plan.columns.some((c) => c.name === 'source')) return plan;
   const symbols = symbolVariants(req.symbols);
-  if (plan.sources.length <= 1 || plan.columns.includes('source')) return plan;
   const where = [`symbol IN (${symbols.map((x) => literal(x)).join(', ')})`];
   if (req.window.from) where.push(`ts >= ${timestampLiteral(req.window.from)}`);
   if (req.window.toExclusive) where.push(`ts < ${timestampLiteral(req.window.toExclusive)}`);
@@ -93,11 +98,6 @@ export async function resolveOhlcvQuery(duck: DuckSession, lakeRoot: string, req
       `SELECT DISTINCT source FROM read_parquet(${pathList(plan.files)}, hive_partitioning = false) WHERE ${where.join(' AND ')} ORDER BY 1`,
     )
   ).map((r) => r.source);
-  if (have.length > 1) {
-    throw new UsageError(
-      `${req.symbols.join(', ')} ${req.granularity} has rows from ${have.length} sources (${have.join(', ')}): ` +
-        `choose one with --source, or add source to --columns to see them side by side`,
-    );
-  }
+  if (have.length > 1) return planOhlcvQuery(lakeRoot, { ...req, columns: [...plan.columns.map((c) => c.name), 'source'] });
   return planOhlcvQuery(lakeRoot, { ...req, source: have[0] ?? plan.sources[0] });
 }

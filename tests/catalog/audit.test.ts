@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Catalog } from '../../src/catalog/catalog.js';
 import { calendars } from '../../src/calendar/registry.js';
@@ -7,7 +7,9 @@ import { auditSeries } from '../../src/audit/run-audit.js';
 import { loadJob } from '../../src/config/jobs.js';
 import type { Context } from '../../src/context.js';
 import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
-import { copyConfigs, freshCatalog, removeDir, runMdw, tempDir, testContext } from '../support/helpers.js';
+import { spawnSync } from 'node:child_process';
+import { copyConfigs, freshCatalog, removeDir, repoRoot, runMdw, tempDir, testContext } from '../support/helpers.js';
+import { screen } from '../support/terminal.js';
 
 /**
  * `mdw audit` on series whose holes, splits, damage and disagreements are planted, so every
@@ -189,9 +191,6 @@ describe('integrity and agreement', () => {
     const p = await mdw('audit', 'split', '--format', 'png', '--out', png);
     expect(p.code).toBe(0);
     expect(readFileSync(png).subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
-    const svg = await mdw('audit', 'split', 'left', '--format', 'svg');
-    expect(svg.code).toBe(2);
-    expect(svg.stderr).toBe('mdw: --format svg draws one series: name one job (or use --format html for all 2)\n');
     const report = await mdw('audit', 'split', '--format', 'table');
     expect(report.stdout).toContain('SPLT GGAGGGGAGGGG\n');
     expect(report.stdout).toMatch(/Missing or partial sessions\n[^]*│ split +│ split +│ SPLT +│ RED +│ 2024-03-05 +│ 2024-03-06 +│ 2 /);
@@ -199,5 +198,36 @@ describe('integrity and agreement', () => {
     expect(report.stdout).toMatch(/Flagged gaps \(possible split or halt\)\n[^]*│ SPLT +│ 2024-06-10T00:00:00Z +│ 100.4 +│ 25 +│ -75.1 +│/);
     const summary = await mdw('audit', 'split', '--format', 'csv');
     expect(summary.stdout.split('\n')[1]).toBe('split,split,1d,XNYS,1,249,1,252,249,0,3,98.81,1,1,99.6,1,1,0,0');
+  });
+
+  test('a picture asked for wrongly is refused with exit 2 before the audit runs, not after', async () => {
+    const refused = async (args: string[], message: string) => {
+      // -v prints each step of the audit as it starts: a refusal before the work prints none.
+      const r = await mdw('-v', 'audit', ...args);
+      expect([r.code, r.stderr.split('\n').filter((l) => /audit \S+: (checking|completeness)/.test(l))]).toEqual([2, []]);
+      expect(r.stderr.endsWith(`mdw: ${message}\n`)).toBe(true);
+      expect(r.stdout).toBe('');
+    };
+    const oneJob = (f: string) => `--format ${f} draws one series: name one job (mdw audit demo --format ${f} --out demo.${f}), or use --format html for several`;
+    await refused(['--format', 'svg'], oneJob('svg'));
+    await refused(['split', 'left', '--format', 'png', '--out', path.join(root, 'two.png')], oneJob('png'));
+    await refused(['split', '--format', 'csv', '--out', path.join(root, 'summary.csv')], '--out is for --format html, svg or png; other formats go to stdout (redirect it with >)');
+    writeFileSync(path.join(configs, 'jobs', 'no-calendar.yml'), `dataset: ohlcv\ngranularity: 1d\nsource: { name: split, adapter: file, files: ['${root}/data/split/*.csv'] }\ntransform: yahoo\n`);
+    await refused(['no-calendar', '--format', 'html'], 'no completeness to draw: no-calendar is not a job of bars with a calendar (a session long or shorter)');
+    await refused(['no-calendar', 'split', '--format', 'html', '--section', 'ledger', '--out', path.join(root, 'x.html'), '--tolerance', 'lots'], '--tolerance lots is not a share such as 0.5% or 0.005');
+    rmSync(path.join(configs, 'jobs', 'no-calendar.yml'));
+    expect(existsSync(path.join(root, 'two.png')) || existsSync(path.join(root, 'summary.csv'))).toBe(false);
+    // A terminal gets no picture without --out (on a pipe, the svg below is fine).
+    await ctx.close();
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '', MDW_DATABASE_URL: url };
+    if (!url) delete env.MDW_DATABASE_URL;
+    const command = `stty cols 120 rows 40; ${path.join(repoRoot, 'bin', 'mdw')} --home ${ctx.settings.home} --config-dir ${configs} -v audit split --format svg`;
+    const tty = spawnSync('script', ['-qec', command, '/dev/null'], { env, encoding: 'utf8' });
+    ctx = testContext({ home: ctx.settings.home, databaseUrl: url, configDir: configs });
+    catalog = await ctx.catalog();
+    expect([tty.status, screen(tty.stdout).lines]).toEqual([2, ['mdw: --format svg draws a picture: give --out <file>, or pipe it']]);
+    // The one series of a job named, as before.
+    const svg = await mdw('audit', 'split', '--format', 'svg');
+    expect([svg.code, svg.stdout.split('\n')[1]!.slice(0, 5)]).toEqual([0, '<svg ']);
   });
 });

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { DuckSession } from '../../src/lake/duckdb.js';
+import { screen } from '../support/terminal.js';
+import { Warehouse } from '../../src/index.js';
 import { freshCatalog, removeDir, repoRoot, runMdw, tempDir, testContext } from '../support/helpers.js';
 
 let root: string;
@@ -87,9 +89,9 @@ describe('the mdw command line, end to end', () => {
     const lines = csv.stdout.trim().split('\n');
     expect(lines[0]).toBe('symbol,ts,open,high,low,close,volume');
     expect(lines).toHaveLength(5);
-    const [sym, ts, ...nums] = lines[1]!.split(',');
-    expect([sym, ts, ...nums.map(Number)]).toEqual(['AAPL', '2023-12-28T00:00:00Z', a.open, a.high, a.low, a.close, a.volume]);
-    expect(lines[4]!.startsWith('MSFT,2023-12-29T00:00:00Z,')).toBe(true);
+    // Numbers as DuckDB writes them, a whole volume without .0.
+    expect(lines[1]).toBe(`AAPL,2023-12-28T00:00:00Z,${a.open},${a.high},${a.low},${a.close},${a.volume}`);
+    expect(lines[4]).toBe(`MSFT,2023-12-29T00:00:00Z,${m.open},${m.high},${m.low},${m.close},${m.volume}`);
 
     const json = JSON.parse((await mdw('query', 'ohlcv', 'MSFT', '--from', '2023-12-29', '--format', 'json')).stdout) as Record<string, unknown>[];
     expect(json).toEqual([{ symbol: 'MSFT', ts: '2023-12-29T00:00:00Z', ...m }]);
@@ -100,7 +102,8 @@ describe('the mdw command line, end to end', () => {
     const table = tableFromIPC(arrow);
     expect(table.numRows).toBe(1);
     expect(table.getChild('close')!.get(0)).toBe(m.close);
-    expect(new Date(Number(table.getChild('ts')!.get(0))).toISOString()).toBe('2023-12-29T00:00:00.000Z');
+    expect(String(table.getChild('ts')!.type)).toBe('Timestamp<MICROSECOND, UTC>');
+    expect(table.getChild('ts')!.data[0]!.values[0]).toBe(BigInt(Date.parse('2023-12-29T00:00:00Z')) * 1000n);
 
     const pq = path.join(root, 'out.parquet');
     writeFileSync(pq, await runBinary(['query', 'ohlcv', 'AAPL', '--format', 'parquet']));
@@ -143,9 +146,10 @@ describe('the mdw command line, end to end', () => {
     const none = await mdw('query', 'ohlcv', 'NOPE', '--from', '2023-01-01');
     expect(none.code).toBe(0);
     expect(none.stdout.trim()).toBe('symbol,ts,open,high,low,close,volume');
+    expect(none.stderr).toBe('warn: NOPE: the lake has no ohlcv data for it (any source or granularity); none of its 3 symbols is near it (mdw status lists them)\n');
     const minute = await mdw('query', 'ohlcv', 'AAPL', '-g', '1m');
     expect(minute.code).toBe(0);
-    expect(minute.stderr).toMatch(/no 1m ohlcv data for AAPL in .*\/lake/);
+    expect(minute.stderr).toBe('warn: AAPL: no rows match the query; the lake holds it as 1d from demo\n');
   });
 
   test('query sql runs over views named after the datasets', async () => {
@@ -159,6 +163,60 @@ describe('the mdw command line, end to end', () => {
     const bad = await mdw('query', 'sql', 'select nope from ohlcv');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^mdw: Binder Error: Referenced column "nope" not found/m);
+  });
+
+  test('query sql and query ohlcv write each value by its column type: times in one ISO 8601 UTC form, whole numbers without .0', async () => {
+    const m = fixtureRow('MSFT', '2023-12-29');
+    const both = async (...format: string[]) => {
+      const ohlcv = await mdw('query', 'ohlcv', 'MSFT', '--from', '2023-12-29', '--columns', 'ts,volume', ...format);
+      const sql = await mdw('query', 'sql', "select ts, volume from ohlcv where symbol = 'MSFT' and ts >= '2023-12-29'", ...format);
+      expect(sql.stdout).toBe(ohlcv.stdout);
+      return ohlcv.stdout;
+    };
+    expect(await both()).toBe(`ts,volume\n2023-12-29T00:00:00Z,${m.volume}\n`);
+    expect(JSON.parse(await both('--format', 'json'))).toEqual([{ ts: '2023-12-29T00:00:00Z', volume: m.volume }]);
+    expect(JSON.parse(await both('--format', 'ndjson'))).toEqual({ ts: '2023-12-29T00:00:00Z', volume: m.volume });
+    expect(cells(await both('--format', 'table'))).toEqual([['ts', 'volume'], ['2023-12-29T00:00:00Z', String(m.volume)]]);
+
+    const select =
+      "select TIMESTAMP '2024-01-02' as t, TIMESTAMP '2024-01-02 09:30:00.25' as t_frac, TIMESTAMPTZ '2024-01-02 09:30:00+02' as tz, " +
+      "TIMESTAMP_NS '2024-01-02 09:30:00.123456789' as ns, TIMESTAMP_NS '1969-12-31 23:59:59.5' as ns_old, DATE '2024-01-02' as d, " +
+      '1.50::DECIMAL(10,2) as price, 1000.0::DOUBLE as whole, 0.5::DOUBLE as half, true as b, 7::TINYINT as i8, 70000 as i32, 5000000000 as i64, NULL::TIMESTAMP as nothing';
+    const text = ['2024-01-02T00:00:00Z', '2024-01-02T09:30:00.250000Z', '2024-01-02T07:30:00Z', '2024-01-02T09:30:00.123456789Z', '1969-12-31T23:59:59.500000000Z', '2024-01-02'];
+    const names = ['t', 't_frac', 'tz', 'ns', 'ns_old', 'd', 'price', 'whole', 'half', 'b', 'i8', 'i32', 'i64', 'nothing'];
+    expect((await mdw('query', 'sql', 'select 1.0::DOUBLE as one -- a note that ends the query')).stdout).toBe('one\n1\n');
+    const csv = await mdw('query', 'sql', select);
+    expect(csv.stdout).toBe(`${names.join(',')}\n${text.join(',')},1.50,1000,0.5,true,7,70000,5000000000,\n`);
+    const json = { ...Object.fromEntries(text.map((t, i) => [names[i], t])), price: 1.5, whole: 1000, half: 0.5, b: true, i8: 7, i32: 70000, i64: 5000000000, nothing: null };
+    expect(JSON.parse((await mdw('query', 'sql', select, '--format', 'json')).stdout)).toEqual([json]);
+    expect(JSON.parse((await mdw('query', 'sql', select, '--format', 'ndjson')).stdout)).toEqual(json);
+    expect(cells((await mdw('query', 'sql', select, '--format', 'table')).stdout)).toEqual([names, [...text, '1.50', '1000', '0.5', 'true', '7', '70000', '5000000000', '']]);
+
+    // Arrow keeps the types: microseconds (nanoseconds for TIMESTAMP_NS) in UTC, a date, a decimal, bool and sized ints.
+    const arrow = tableFromIPC(await runBinary(['query', 'sql', select, '--format', 'arrow']));
+    expect(arrow.schema.fields.map((f) => `${f.name} ${String(f.type)}`)).toEqual([
+      't Timestamp<MICROSECOND, UTC>',
+      't_frac Timestamp<MICROSECOND, UTC>',
+      'tz Timestamp<MICROSECOND, UTC>',
+      'ns Timestamp<NANOSECOND, UTC>',
+      'ns_old Timestamp<NANOSECOND, UTC>',
+      'd Date32<DAY>',
+      'price Decimal[10e+2]',
+      'whole Float64',
+      'half Float64',
+      'b Bool',
+      'i8 Int8',
+      'i32 Int32',
+      'i64 Int64',
+      'nothing Timestamp<MICROSECOND, UTC>',
+    ]);
+    const raw = (name: string) => arrow.getChild(name)!.data[0]!.values[0];
+    const micros = (iso: string) => BigInt(Date.parse(iso)) * 1000n;
+    expect([raw('t'), raw('t_frac'), raw('tz')]).toEqual([micros('2024-01-02T00:00:00Z'), micros('2024-01-02T09:30:00.250Z'), micros('2024-01-02T07:30:00Z')]);
+    expect([raw('ns'), raw('ns_old')]).toEqual([micros('2024-01-02T09:30:00Z') * 1000n + 123456789n, -500000000n]);
+    expect(raw('d')).toBe(19724); // days since 1970-01-01
+    expect(String(arrow.getChild('price')!.get(0))).toBe('150'); // 1.50 at scale 2
+    expect(['whole', 'half', 'b', 'i8', 'i32', 'i64', 'nothing'].map((n) => arrow.getChild(n)!.get(0))).toEqual([1000, 0.5, true, 7, 70000, 5000000000n, null]);
   });
 
   test('status lists rows, first and last bar, last run and lag per symbol', async () => {
@@ -188,7 +246,7 @@ describe('the mdw command line, end to end', () => {
       'corporate_actions,saved-dividends,1d,AAPL,1,2023-11-10T00:00:00Z,2023-11-10T00:00:00Z,',
     ]);
     const q = await mdw('query', 'sql', 'select symbol, ex_date, action, cash_amount from corporate_actions', '--format', 'csv');
-    expect(q.stdout).toBe('symbol,ex_date,action,cash_amount\nAAPL,2023-11-10 00:00:00,cash_dividend,0.24\n');
+    expect(q.stdout).toBe('symbol,ex_date,action,cash_amount\nAAPL,2023-11-10T00:00:00Z,cash_dividend,0.24\n');
   });
 
   test('jobs list shows every job with its dataset, source and transform', async () => {
@@ -224,7 +282,167 @@ describe('the mdw command line, end to end', () => {
     expect(ingestHelp.stdout).toMatch(/--dry-run/);
     expect(ingestHelp.stdout).toMatch(/mdw ingest demo --from 2020-01-01 --symbols AAPL,MSFT --dry-run/);
   });
+
+  test('progress: on a terminal a spinner on stderr that leaves nothing behind, done or failed; piped, debug lines', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const env: NodeJS.ProcessEnv = { ...process.env, MDW_HOME: home, NODE_OPTIONS: '', ...(url ? { MDW_DATABASE_URL: url } : {}) };
+    if (!url) delete env.MDW_DATABASE_URL;
+    // script(1) gives the command a terminal for stdin, stdout and stderr; stty gives it a size.
+    const onTerminal = (command: string) => {
+      const r = spawnSync('script', ['-qec', `stty cols 160 rows 50; ${path.join(repoRoot, 'bin', 'mdw')} ${command}`, '/dev/null'], { env, encoding: 'utf8' });
+      return { code: r.status, ...screen(r.stdout) };
+    };
+    const out = path.join(root, 'ingest.csv');
+    const ok = onTerminal(`-v ingest demo --full --format csv > ${out}`);
+    expect([ok.code, ok.cursorVisible]).toEqual([0, true]);
+    // Only whole log lines are left: no step of the progress, no spinner.
+    expect(ok.lines.filter((l) => !/^(debug|info|warn): /.test(l))).toEqual([]);
+    expect(ok.lines.filter((l) => /reading 3 inputs|writing \d+ of \d+ partitions/.test(l))).toEqual([]);
+    expect(ok.lines.slice(-2).map((l) => l.slice(0, 60))).toEqual([
+      'info: demo: 752 records from 3 inputs; 0 stored, 747 already',
+      'warn: 5 records quarantined (' + path.join(home, 'quarantine/ohlcv/source=demo/').slice(0, 31),
+    ]);
+    // stdout, a file here, holds the result alone.
+    expect(readFileSync(out, 'utf8')).toMatch(/^job,batches,[a-z_,]+\ndemo,1,false,3,0,752,0,747,5,0,0,1,\S+\.ndjson\n$/);
+
+    const dir = path.join(root, 'bad-layout');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'ZZZB.csv'), 'a,b\n1,2\n');
+    writeFileSync(path.join(dir, 'bad.yml'), 'dataset: ohlcv\ngranularity: 1d\nsource: { name: bad, adapter: file, files: [ZZZB.csv] }\ntransform: yahoo\n');
+    const failed = onTerminal(`ingest ${path.join(dir, 'bad.yml')}`);
+    expect([failed.code, failed.cursorVisible, failed.lines]).toEqual([
+      2,
+      true,
+      [`mdw: ${path.join(dir, 'ZZZB.csv')}: ZZZB.csv has no column "Date", "Open", "High", "Low", "Close", "Adj Close", "Volume" that transform "yahoo" reads (its columns: a, b). Is it in another layout?`],
+    ]);
+
+    const piped = await mdw('-v', 'ingest', 'demo', '--full', '--format', 'json');
+    expect([piped.code, piped.stderr.includes('\x1b'), piped.stderr.split('\n').filter((l) => /reading 3 inputs|partitions$/.test(l))]).toEqual([
+      0,
+      false,
+      ['debug: demo: reading 3 inputs', 'debug: demo: 752 records; writing 0 of 1 partitions'],
+    ]);
+  });
+
+  test('a job given by path: the quarantine hint ingest prints is a command that lists the record', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const env: NodeJS.ProcessEnv = { ...process.env, MDW_HOME: home, NODE_OPTIONS: '', ...(url ? { MDW_DATABASE_URL: url } : {}) };
+    if (!url) delete env.MDW_DATABASE_URL;
+    // The hint is run as printed, by a shell in the same folder, with mdw on the PATH.
+    const bin = path.join(root, 'bin');
+    mkdirSync(bin);
+    symlinkSync(path.join(repoRoot, 'bin', 'mdw'), path.join(bin, 'mdw'));
+    // As typed in the job's folder, and as an absolute path from another folder.
+    for (const [folder, relative] of [['here', true], ['there', false]] as const) {
+      const dir = path.join(root, folder);
+      mkdirSync(dir);
+      writeFileSync(path.join(dir, 'ZZZT.csv'), 'Date,Open,High,Low,Close,Adj Close,Volume\n2024-01-02,10,11,9,10.5,10.5,1000\n2024-01-03,10,9,11,10.5,10.5,1000\n');
+      writeFileSync(path.join(dir, 'my-job.yml'), `dataset: ohlcv\ngranularity: 1d\nsource: { name: ${folder}, adapter: file, files: [ZZZT.csv] }\ntransform: yahoo\n`);
+      const [cwd, arg] = relative ? [dir, './my-job.yml'] : [repoRoot, path.join(dir, 'my-job.yml')];
+      const ingest = await runMdw(['--home', home, 'ingest', arg], { cwd, env: url ? { MDW_DATABASE_URL: url } : {} });
+      expect(ingest.code).toBe(0);
+      const hint = /see them with `([^`]+)`/.exec(ingest.stderr)?.[1];
+      expect(hint).toBe(`mdw quarantine list ${arg}`);
+      const r = spawnSync('bash', ['-c', `${hint} --format json`], { cwd, env: { ...env, PATH: `${bin}:${env.PATH}` }, encoding: 'utf8' });
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      const records = JSON.parse(r.stdout) as Record<string, unknown>[];
+      expect(records.map(({ id: _id, quarantined_at: _at, ...rest }) => rest)).toEqual([
+        {
+          job: 'my-job',
+          source: folder,
+          granularity: '1d',
+          input: path.join(dir, 'ZZZT.csv'),
+          record: 2,
+          line: null,
+          rules: 'ohlc_bracket',
+          reason: 'ohlc_bracket: open 10.0 high 9.0 low 11.0 close 10.5: high < low, high < max(open, close), low > min(open, close)',
+          state: 'open',
+        },
+      ]);
+    }
+  });
 });
+
+describe('queries over several sources', () => {
+  let home2: string;
+  let url2: string | undefined;
+  let drop2: () => Promise<void>;
+  const mdw2 = (...args: string[]) => runMdw(['--home', home2, ...args], { env: url2 ? { MDW_DATABASE_URL: url2 } : {} });
+
+  beforeAll(async () => {
+    home2 = path.join(root, 'two-sources');
+    ({ url: url2, drop: drop2 } = await freshCatalog());
+    expect((await mdw2('init', '--yes')).code).toBe(0);
+    expect((await mdw2('ingest', 'demo')).code).toBe(0);
+    // A second source of MSFT for two sessions, its volumes told apart from the demo's.
+    const dir = path.join(root, 'mirror');
+    mkdirSync(dir);
+    const days = ['2023-12-28', '2023-12-29'].map((d) => ({ d, ...fixtureRow('MSFT', d) }));
+    writeFileSync(path.join(dir, 'MSFT.csv'), ['Date,Open,High,Low,Close,Adj Close,Volume', ...days.map((r) => `${r.d},${r.open},${r.high},${r.low},${r.close},${r.close},1234`)].join('\n') + '\n');
+    writeFileSync(path.join(dir, 'mirror.yml'), 'dataset: ohlcv\ngranularity: 1d\nsource: { name: mirror, adapter: file, files: [MSFT.csv] }\ntransform: yahoo\n');
+    expect((await mdw2('ingest', path.join(dir, 'mirror.yml'))).code).toBe(0);
+  });
+  afterAll(async () => drop2());
+
+  test('bars of one symbol from two sources come side by side with a source column, in the CLI and the library', async () => {
+    const m = ['2023-12-28', '2023-12-29'].map((d) => fixtureRow('MSFT', d));
+    const bar = (i: number, volume: number, source: string) => `MSFT,${['2023-12-28', '2023-12-29'][i]}T00:00:00Z,${m[i]!.open},${m[i]!.high},${m[i]!.low},${m[i]!.close},${volume},${source}`;
+    const both = await mdw2('query', 'ohlcv', 'MSFT', '--from', '2023-12-28', '--to', '2023-12-29');
+    expect(both.code).toBe(0);
+    expect(both.stdout).toBe(
+      ['symbol,ts,open,high,low,close,volume,source', bar(0, m[0]!.volume!, 'demo'), bar(0, 1234, 'mirror'), bar(1, m[1]!.volume!, 'demo'), bar(1, 1234, 'mirror')].join('\n') + '\n',
+    );
+    expect(both.stderr).toBe('info: rows from 2 sources (demo, mirror), told apart by the source column; --source picks one\n');
+    // Asked for, the column stays where it was asked; one source needs none.
+    expect((await mdw2('query', 'ohlcv', 'MSFT', '--from', '2023-12-29', '--columns', 'source,volume')).stdout).toBe(`source,volume\ndemo,${m[1]!.volume}\nmirror,1234\n`);
+    expect((await mdw2('query', 'ohlcv', 'MSFT', '--from', '2023-12-29', '--columns', 'ts,volume', '--source', 'mirror')).stdout).toBe('ts,volume\n2023-12-29T00:00:00Z,1234\n');
+    // The mirror's 2023 file holds no AAPL: AAPL is read from the demo alone, without the column.
+    const aapl = await mdw2('query', 'ohlcv', 'AAPL', '--from', '2023-12-29');
+    expect([aapl.stdout.split('\n')[0], aapl.stderr]).toEqual(['symbol,ts,open,high,low,close,volume', '']);
+
+    const wh = await Warehouse.open({ home: home2, threads: 1 });
+    try {
+      const bars = await wh.ohlcv({ symbols: ['MSFT'], from: '2023-12-28', to: '2023-12-29', columns: ['ts', 'volume'] });
+      expect([bars.names, bars.columns[1], bars.columns[2]]).toEqual([['ts', 'volume', 'source'], new Float64Array([m[0]!.volume!, 1234, m[1]!.volume!, 1234]), ['demo', 'mirror', 'demo', 'mirror']]);
+      const one = await wh.ohlcv({ symbols: ['MSFT'], from: '2023-12-28', to: '2023-12-29', columns: ['ts', 'volume'], source: 'mirror' });
+      expect([one.names, one.columns[1]]).toEqual([['ts', 'volume'], new Float64Array([1234, 1234])]);
+    } finally {
+      wh.close();
+    }
+  });
+
+  test('a query that returns nothing names the asked symbols the lake lacks, with the nearest it holds; the output stays empty', async () => {
+    const header = 'symbol,ts,open,high,low,close,volume\n';
+    const typo = await mdw2('query', 'ohlcv', 'MSTF');
+    expect([typo.code, typo.stdout, typo.stderr]).toEqual([0, header, 'warn: MSTF: the lake has no ohlcv data for it (any source or granularity); nearest: MSFT\n']);
+    const two = await mdw2('query', 'ohlcv', 'APPL', 'msft', '-g', '1m');
+    expect([two.code, two.stdout]).toEqual([0, header]);
+    expect(two.stderr.split('\n')).toEqual([
+      'warn: APPL: the lake has no ohlcv data for it (any source or granularity); nearest: AAPL',
+      'warn: msft: no rows match the query; the lake holds it as 1d from demo, 1d from mirror',
+      '',
+    ]);
+    const far = await mdw2('query', 'ohlcv', 'ZZZZ', '--format', 'json');
+    expect([far.code, JSON.parse(far.stdout), far.stderr]).toEqual([
+      0,
+      [],
+      'warn: ZZZZ: the lake has no ohlcv data for it (any source or granularity); none of its 3 symbols is near it (mdw status lists them)\n',
+    ]);
+    // The lake's symbols are read only when a query comes back empty.
+    const read = /no rows: reading the symbols the lake holds/;
+    expect(read.test((await mdw2('-v', 'query', 'ohlcv', 'MSTF')).stderr)).toBe(true);
+    const found = await mdw2('-v', 'query', 'ohlcv', 'AAPL', 'MSTF', '--from', '2023-12-29');
+    expect([found.stdout.split('\n').length, read.test(found.stderr)]).toEqual([3, false]);
+  });
+});
+
+/** The cells of a table as printed for a terminal, row by row. */
+function cells(table: string): string[][] {
+  return table
+    .split('\n')
+    .filter((l) => l.startsWith('│'))
+    .map((l) => l.split('│').slice(1, -1).map((c) => c.trim()));
+}
 
 /** Arrow and Parquet are binary: collect stdout as bytes. */
 async function runBinary(args: string[]): Promise<Uint8Array> {

@@ -92,9 +92,9 @@ describe('series flags and quality scores', () => {
     const query = (...extra: string[]) =>
       runMdw(['--home', ctx.settings.home, 'query', 'ohlcv', 'AAPL', '--source', 'raw', '--from', '2014-06-05', '--to', '2014-06-10', '--columns', 'ts,quality,flags', ...extra]);
     expect((await query()).stdout).toBe(
-      'ts,quality,flags\n2014-06-05T00:00:00Z,1.0,\n2014-06-06T00:00:00Z,1.0,\n2014-06-09T00:00:00Z,0.5,gap\n2014-06-10T00:00:00Z,1.0,\n',
+      'ts,quality,flags\n2014-06-05T00:00:00Z,1,\n2014-06-06T00:00:00Z,1,\n2014-06-09T00:00:00Z,0.5,gap\n2014-06-10T00:00:00Z,1,\n',
     );
-    expect((await query('--min-quality', '0.85')).stdout).toBe('ts,quality,flags\n2014-06-05T00:00:00Z,1.0,\n2014-06-06T00:00:00Z,1.0,\n2014-06-10T00:00:00Z,1.0,\n');
+    expect((await query('--min-quality', '0.85')).stdout).toBe('ts,quality,flags\n2014-06-05T00:00:00Z,1,\n2014-06-06T00:00:00Z,1,\n2014-06-10T00:00:00Z,1,\n');
     const bad = await query('--min-quality', '85');
     expect([bad.code, bad.stderr]).toEqual([2, "error: option '--min-quality <score>' argument '85' is invalid. expected a score from 0 to 1, e.g. 0.85\n(run with --help for usage)\n"]);
     const adjusted = sessions('2014-05-01', '2015-01-31', () => 86);

@@ -44,7 +44,7 @@ const patientMs = 120_000;
 function writeEndpoints(budget: number, timeoutMs = patientMs): void {
   writeFileSync(
     path.join(configs, 'endpoints.yml'),
-    `providers:\n  polygon:\n    base_url: \${MDW_POLYGON_URL:-https://api.polygon.io}\n    rpm: 60000\n    daily_budget: ${budget}\n    timeout_ms: ${timeoutMs}\n` +
+    `providers:\n  polygon:\n    base_url: https://api.polygon.io\n    rpm: 60000\n    daily_budget: ${budget}\n    timeout_ms: ${timeoutMs}\n` +
       `    auth: { kind: bearer, env: POLYGON_API_KEY }\n    datasets:\n      ohlcv: { endpoint: '/v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{from}/{to}', unique: false, weight: 10 }\n`,
   );
 }
@@ -55,7 +55,7 @@ function addAlpaca(dataset: string): void {
   writeFileSync(
     path.join(configs, 'endpoints.yml'),
     readFileSync(path.join(configs, 'endpoints.yml'), 'utf8') +
-      `  alpaca:\n    base_url: \${MDW_ALPACA_URL:-https://data.alpaca.markets}\n    rpm: 60000\n    daily_budget: 1000\n    timeout_ms: ${patientMs}\n` +
+      `  alpaca:\n    base_url: https://data.alpaca.markets\n    rpm: 60000\n    daily_budget: 1000\n    timeout_ms: ${patientMs}\n` +
       `    auth: { kind: headers, env: { APCA-API-KEY-ID: ALPACA_KEY_ID, APCA-API-SECRET-KEY: ALPACA_SECRET_KEY } }\n` +
       `    datasets:\n      ${dataset}\n`,
   );

@@ -6,7 +6,7 @@ import { zonedTimeToUtc } from '../../src/core/zone.js';
 /**
  * A local vendor: serves Polygon aggregates in their documented shape, with paging by
  * next_url, from a deterministic generator, and injects faults on demand. Tests point the
- * adapters' base URL at it (configs/endpoints.yml reads MDW_POLYGON_URL), so nothing leaves
+ * adapters' base URL at it (MDW_POLYGON_URL, MDW_ALPACA_URL), so nothing leaves
  * the machine.
  */
 export type FaultKind = '429' | '500' | '503' | 'slow' | 'truncated' | 'invalid-json' | 'empty' | '401' | 'loop' | 'hang';

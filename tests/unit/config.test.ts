@@ -227,6 +227,34 @@ describe('configs/endpoints.yml', () => {
     expect(() => provider(endpoints, 'finnhub')).toThrow(/no provider "finnhub" in endpoints.yml \(providers: polygon, alpaca\)/);
   });
 
+  test('MDW_<PROVIDER>_URL replaces the base_url of every provider, one added later too, and must be an http(s) URL', () => {
+    const file = path.join(configs, 'endpoints.yml');
+    const text = readFileSync(file, 'utf8');
+    const later = '  my-vendor:\n    base_url: https://api.my-vendor.example\n    rpm: 10\n    daily_budget: 100\n    auth: { kind: bearer, env: MY_VENDOR_KEY }\n    datasets:\n      ohlcv: { endpoint: /bars, unique: false, weight: 1 }\n';
+    writeFileSync(file, text + later);
+    try {
+      const urls = (env: NodeJS.ProcessEnv) => Object.fromEntries(['polygon', 'alpaca', 'my-vendor'].map((p) => [p, provider(loadEndpoints(configs, env), p).base_url]));
+      expect(urls({})).toEqual({ polygon: 'https://api.polygon.io', alpaca: 'https://data.alpaca.markets', 'my-vendor': 'https://api.my-vendor.example' });
+      expect(urls({ MDW_POLYGON_URL: 'http://127.0.0.1:9', MDW_ALPACA_URL: 'http://127.0.0.1:8/', MDW_MY_VENDOR_URL: 'https://mirror.example/v' })).toEqual({
+        polygon: 'http://127.0.0.1:9',
+        alpaca: 'http://127.0.0.1:8/',
+        'my-vendor': 'https://mirror.example/v',
+      });
+      // An empty value is unset, as for the other MDW_ settings.
+      expect(urls({ MDW_ALPACA_URL: '' }).alpaca).toBe('https://data.alpaca.markets');
+      for (const bad of ['api.polygon.io', 'ftp://mirror.example', 'http//x']) {
+        expect(() => loadEndpoints(configs, { MDW_POLYGON_URL: bad })).toThrow(
+          new UsageError('MDW_POLYGON_URL is not an http(s) URL: it replaces the base_url of polygon in endpoints.yml, https://api.polygon.io'),
+        );
+      }
+      expect(() => loadEndpoints(configs, { MDW_MY_VENDOR_URL: 'mirror' })).toThrow(
+        new UsageError('MDW_MY_VENDOR_URL is not an http(s) URL: it replaces the base_url of my-vendor in endpoints.yml, https://api.my-vendor.example'),
+      );
+    } finally {
+      writeFileSync(file, text);
+    }
+  });
+
   test('a key written into the file instead of a variable name is refused at its line', () => {
     const file = path.join(configs, 'endpoints.yml');
     const text = readFileSync(file, 'utf8');

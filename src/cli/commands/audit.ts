@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { renderHeatmapHtml, renderHeatmapPng, renderHeatmapSvg, renderHeatmapText } from '../../audit/heatmap.js';
-import { auditSeries, type SeriesAudit } from '../../audit/run-audit.js';
-import { listJobFiles, loadJob, type Job } from '../../config/jobs.js';
+import { auditSeries, judgesCompleteness, type SeriesAudit } from '../../audit/run-audit.js';
+import { jobArgument, listJobFiles, loadJob, type Job } from '../../config/jobs.js';
 import { ExitCode, UsageError, errorMessage } from '../../core/errors.js';
 import { formatRecords, recordFormats, resolveFormat, type Cell, type Format } from '../output.js';
 import { requireHome, stdoutIsTty, withContext, type GlobalOptions } from '../run-command.js';
@@ -113,16 +113,21 @@ export async function auditCommand(opts: GlobalOptions, jobNames: string[]): Pro
   const tolerance = parseTolerance(opts.tolerance as string | undefined);
   const section = opts.section as Section | undefined;
   if (section && !(section in sections)) throw new UsageError(`--section ${section} is not one of ${Object.keys(sections).join(', ')}`);
-  if (picture === 'png' && !opts.out && stdoutIsTty()) throw new UsageError('--format png writes binary: give --out <file>, or pipe it');
+  checkPictureUsage(picture, opts.out as string | undefined, jobNames);
   return withContext(opts, 'mdw audit', async (ctx) => {
     requireHome(ctx);
     const jobs = loadJobs(ctx.settings.configDir, jobNames, ctx.env, (m) => ctx.logger.warn(m));
+    if (picture && !jobs.some(judgesCompleteness)) {
+      const which = jobs.length === 0 ? 'there are no jobs' : `${jobs.map((j) => j.name).join(', ')} ${jobs.length === 1 ? 'is not a job' : 'are not jobs'}`;
+      throw new UsageError(`no completeness to draw: ${which} of bars with a calendar (a session long or shorter)`);
+    }
     const audits: SeriesAudit[] = [];
     for (const job of jobs) {
       const a = await auditSeries(ctx, job, { tolerance });
       if (a) audits.push(a);
-      else if (jobNames.length > 0) ctx.logger.warn(`${job.name}: nothing loaded yet (run \`mdw ingest ${job.name}\`)`);
+      else if (jobNames.length > 0) ctx.logger.warn(`${job.name}: nothing loaded yet (run \`mdw ingest ${jobArgument(ctx.settings.configDir, job)}\`)`);
     }
+    ctx.progress.done();
     if (audits.length === 0) ctx.logger.warn('nothing to audit: no job has loaded data yet');
 
     if (picture) writePicture(picture, audits, opts.out as string | undefined);
@@ -136,6 +141,21 @@ export async function auditCommand(opts: GlobalOptions, jobNames: string[]): Pro
     for (const f of failures) process.stderr.write(`mdw: audit: ${f}\n`);
     return failures.length > 0 ? ExitCode.failed : ExitCode.ok;
   });
+}
+
+/**
+ * Every mistake in asking for a picture, found before the audit runs (it can take minutes on a
+ * large lake) rather than after it.
+ */
+function checkPictureUsage(picture: Picture | null, out: string | undefined, jobNames: readonly string[]): void {
+  if (!picture) {
+    if (out) throw new UsageError('--out is for --format html, svg or png; other formats go to stdout (redirect it with >)');
+    return;
+  }
+  if (picture !== 'html' && jobNames.length !== 1) {
+    throw new UsageError(`--format ${picture} draws one series: name one job (mdw audit demo --format ${picture} --out demo.${picture}), or use --format html for several`);
+  }
+  if (!out && stdoutIsTty()) throw new UsageError(`--format ${picture} draws a picture: give --out <file>, or pipe it`);
 }
 
 function loadJobs(configDir: string, names: readonly string[], env: NodeJS.ProcessEnv, warn: (m: string) => void): Job[] {
@@ -213,8 +233,8 @@ function renderReport(audits: readonly SeriesAudit[], color: boolean): string {
 
 function writePicture(kind: Picture, audits: readonly SeriesAudit[], out: string | undefined): void {
   const maps = audits.flatMap((a) => (a.heatmap && a.heatmap.rows.length > 0 ? [a.heatmap] : []));
-  if (maps.length === 0) throw new UsageError('no completeness to draw: the audited jobs name no calendar, or have no data');
-  if (kind !== 'html' && maps.length > 1) throw new UsageError(`--format ${kind} draws one series: name one job (or use --format html for all ${maps.length})`);
+  // Usage was checked before the audit ran; what is left is a job with nothing loaded yet.
+  if (maps.length === 0) throw new UsageError('no completeness to draw: the audited jobs have no data yet');
   const body = kind === 'html' ? renderHeatmapHtml(maps, 'mdw audit: completeness') : kind === 'svg' ? renderHeatmapSvg(maps[0]!) : renderHeatmapPng(maps[0]!);
   if (out) writeFileSync(out, body);
   else process.stdout.write(body);

@@ -1,4 +1,4 @@
-import { loadJob } from '../../config/jobs.js';
+import { jobArgument, loadJob } from '../../config/jobs.js';
 import { ExitCode } from '../../core/errors.js';
 import { parseWindow } from '../../core/time-window.js';
 import { runIngest, type IngestResult } from '../../pipeline/run-ingest.js';
@@ -28,11 +28,12 @@ export async function ingestCommand(opts: GlobalOptions, jobName: string): Promi
         (r) => ({ message: summaryLine(r), data: { batchIds: r.batchIds, skipped: r.skipped, ...r.counts, ...r.partitions } }),
       );
     }
+    ctx.progress.done();
     ctx.logger.info(summaryLine(result));
     if (result.quarantine) {
       const files = result.quarantine.files;
       const where = files.length === 1 ? files[0]! : `${files.length} files under ${commonDir(files)}`;
-      ctx.logger.warn(`${result.quarantine.rows} records quarantined (${where}); see them with \`mdw quarantine list ${result.job}\``);
+      ctx.logger.warn(`${result.quarantine.rows} records quarantined (${where}); see them with \`mdw quarantine list ${jobArgument(ctx.settings.configDir, job)}\``);
     }
     process.stdout.write(render(result, format));
     return ExitCode.ok;

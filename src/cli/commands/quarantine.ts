@@ -98,6 +98,7 @@ export async function quarantineReplayCommand(opts: GlobalOptions, jobName: stri
           (runId) => replayQuarantine(ctx, job, filter, { dryRun, runId }),
           (r) => ({ message: replaySummary(r), data: { batchId: r.batchId, ...tally(r) } }),
         );
+    ctx.progress.done();
     ctx.logger.info(replaySummary(result));
     const table = format === 'table';
     const rows: Record<string, Cell>[] = result.outcomes.map((o) => ({

@@ -3,6 +3,7 @@ import { ExitCode } from '../../core/errors.js';
 import { parseGranularity } from '../../core/granularity.js';
 import { parseWindow } from '../../core/time-window.js';
 import { createDatasetViews } from '../../query/dataset-views.js';
+import { heldSymbols, missingSymbolNotes } from '../../query/held-symbols.js';
 import { resolveOhlcvQuery } from '../../query/ohlcv-query.js';
 import { writeQueryResult } from '../write-result.js';
 import { formatRecords, queryFormats, resolveFormat, type Cell } from '../output.js';
@@ -20,15 +21,19 @@ export async function queryOhlcvCommand(opts: GlobalOptions, symbols: string[]):
       granularity,
       source: opts.source as string | undefined,
       columns: opts.columns as string[] | undefined,
-      isoTimes: format !== 'arrow' && format !== 'parquet',
       limit: opts.limit as number | undefined,
       minQuality: opts.minQuality as number | undefined,
     });
-    if (plan.files.length === 0) {
-      ctx.logger.warn(`no ${granularity} ohlcv data for ${symbols.join(', ')}${opts.source ? ` from ${String(opts.source)}` : ''} in ${ctx.paths.lake}`);
+    if (plan.sources.length > 1 && !(opts.columns as string[] | undefined)?.includes('source')) {
+      ctx.logger.info(`rows from ${plan.sources.length} sources (${plan.sources.join(', ')}), told apart by the source column; --source picks one`);
     }
     ctx.logger.debug(`query reads ${plan.files.length} partition files`, { files: plan.files.length });
-    await writeQueryResult(duck, plan.sql, format, process.stdout, os.tmpdir());
+    const rows = await writeQueryResult(duck, plan.sql, format, process.stdout, os.tmpdir(), plan.columns);
+    if (rows === 0) {
+      // Only now, when nothing came back, is the whole lake's list of symbols worth reading.
+      ctx.logger.debug('no rows: reading the symbols the lake holds');
+      for (const note of missingSymbolNotes('ohlcv', symbols, await heldSymbols(duck, ctx.paths.lake, 'ohlcv'))) ctx.logger.warn(note);
+    }
     return ExitCode.ok;
   }, { fileLog: false });
 }
