@@ -23,7 +23,7 @@ export npm_config_nodedir := $(TOOLS_NODE)
 NODE_DEP := $(TOOLS_NODE)/bin/node
 endif
 
-.PHONY: all install build demo test typecheck test-server conformance fixtures bench clean
+.PHONY: all install build demo test typecheck test-server reliability conformance fixtures bench clean
 
 all: build
 
@@ -70,12 +70,20 @@ typecheck: install
 test: build typecheck
 	$(JEST)
 	@if node scripts/pg-ready.mjs "$(PG_TEST_URL)"; then \
-		echo "Postgres server answers: running the catalog suites against it"; \
-		MDW_TEST_DATABASE_URL="$(PG_TEST_URL)" $(JEST) --selectProjects catalog; \
+		echo "Postgres server answers: running the catalog and reliability suites against it"; \
+		MDW_TEST_DATABASE_URL="$(PG_TEST_URL)" $(JEST) --selectProjects catalog reliability; \
 	else echo "no Postgres server at $(PG_TEST_URL): embedded catalog only"; fi
 
 test-server: build
-	MDW_TEST_DATABASE_URL="$(PG_TEST_URL)" $(JEST) --selectProjects catalog
+	MDW_TEST_DATABASE_URL="$(PG_TEST_URL)" $(JEST) --selectProjects catalog reliability
+
+## reliability: the whole reliability suite (every kill point, the whole fuzz corpus), on the
+## embedded catalog and on the Postgres server if one answers
+reliability: build
+	MDW_RELIABILITY=full $(JEST) --selectProjects reliability
+	@if node scripts/pg-ready.mjs "$(PG_TEST_URL)"; then \
+		MDW_RELIABILITY=full MDW_TEST_DATABASE_URL="$(PG_TEST_URL)" $(JEST) --selectProjects reliability; \
+	else echo "no Postgres server at $(PG_TEST_URL): embedded catalog only"; fi
 
 ## conformance: ingest the real files in ../shared/reference-data and check them
 conformance: build
