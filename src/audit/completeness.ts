@@ -17,6 +17,8 @@ export interface CompletenessInput {
   readonly to: string | null;
   /** The series' open quarantined records, by the key their transform read (symbol and ts, ISO). */
   readonly quarantined: readonly { readonly symbol: string; readonly ts: string }[];
+  /** No session after this date is judged (today, or a little after): a bar dated far ahead is no hole's. */
+  readonly until: string;
 }
 
 export interface SymbolCompleteness {
@@ -58,7 +60,7 @@ export async function computeCompleteness(duck: DuckSession, input: Completeness
   const bars = `(SELECT symbol, ts, 1 AS bar, 0 AS held FROM read_parquet(${pathList(input.files)}, hive_partitioning = false) UNION ALL SELECT symbol, ts, 0, 1 FROM mdw_quarantined)`;
   const [range] = await duck.all<{ lo: string | null; hi: string | null }>(`SELECT strftime(min(ts), '%Y-%m-%d') AS lo, strftime(max(ts), '%Y-%m-%d') AS hi FROM ${bars}`);
   const lo = [range?.lo, input.from].filter((d): d is string => Boolean(d)).sort()[0];
-  const hi = [range?.hi, input.to].filter((d): d is string => Boolean(d)).sort().reverse()[0];
+  const hi = [range?.hi, input.to].filter((d): d is string => Boolean(d)).sort().reverse().map((d) => (d > input.until ? input.until : d))[0];
   const done = () => duck.run('DROP TABLE IF EXISTS mdw_quarantined');
   if (!lo || !hi) {
     await done();

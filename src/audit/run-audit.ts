@@ -138,6 +138,7 @@ export async function auditSeries(ctx: Context, job: Job, options: AuditOptions)
         to: job.spec.window?.to?.slice(0, 10) ?? null,
         // Records of sessions that have begun: a date far in the future is no session's hole.
         quarantined: await openQuarantinedKeys(sql, ids, granularity, new Date(ctx.clock.now().getTime() + 86_400_000)),
+        until: new Date(ctx.clock.now().getTime() + 86_400_000).toISOString().slice(0, 10),
       },
       `${job.dataset.name} ${granularity} ${source}: completeness by month`,
     );

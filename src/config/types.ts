@@ -83,12 +83,21 @@ export interface SeriesRuleSpecs {
   readonly stale?: { readonly bars?: number; readonly penalty?: number };
 }
 
+/** Plausibility bounds, always enforced; each defaults per dataset (core/datasets.ts). */
+export interface Bounds {
+  readonly max_price?: number;
+  readonly max_volume?: number;
+  readonly earliest?: string;
+  readonly ahead_days?: number;
+}
+
 export interface ValidationRules {
   readonly description?: string;
   readonly dataset: DatasetName;
   readonly rules: readonly RecordRuleSpec[];
   readonly series?: SeriesRuleSpecs;
   readonly quality?: { readonly threshold?: number };
+  readonly bounds?: Bounds;
 }
 
 export type PartitionPeriod = 'year' | 'month' | 'day';

@@ -33,7 +33,26 @@ export interface DatasetDef {
   readonly bars: boolean;
   /** The validation rules a job uses when it names none (configs/validation/<name>.yml). */
   readonly defaultValidation: string;
+  /**
+   * Values no real row holds, whatever the validation rules say (a validation file's bounds:
+   * may move them): a high of 1e308 or a volume of 1e23 is a bad print or a broken file.
+   */
+  readonly plausible: Plausible;
 }
+
+export interface Plausible {
+  /** The largest price a row may hold (BRK.A trades near 1e6; a bolivar price near 1e8), or null. */
+  readonly maxPrice: number | null;
+  /** The largest volume (meme tokens trade up to ~1e15 units a day), or null. */
+  readonly maxVolume: number | null;
+  /** The earliest time a row may have (year 0000 and negative years are misread dates). */
+  readonly earliest: string;
+  /** Days after today a row's time may lie: dividends are declared months ahead. */
+  readonly aheadDays: number;
+}
+
+/** For datasets without prices or volumes: times only. */
+const timesOnly: Plausible = { maxPrice: null, maxVolume: null, earliest: '1700-01-01', aheadDays: 366 };
 
 export type DatasetName = 'ohlcv' | 'corporate_actions' | 'tickers';
 
@@ -58,6 +77,7 @@ export const datasets: Record<DatasetName, DatasetDef> = {
     symbolColumn: 'symbol',
     bars: true,
     defaultValidation: 'default',
+    plausible: { ...timesOnly, maxPrice: 1e9, maxVolume: 1e16 },
   },
   corporate_actions: {
     name: 'corporate_actions',
@@ -87,6 +107,7 @@ export const datasets: Record<DatasetName, DatasetDef> = {
     symbolColumn: 'symbol',
     bars: false,
     defaultValidation: 'corporate-actions',
+    plausible: timesOnly,
   },
   tickers: {
     name: 'tickers',
@@ -112,6 +133,7 @@ export const datasets: Record<DatasetName, DatasetDef> = {
     symbolColumn: 'symbol',
     bars: false,
     defaultValidation: 'tickers',
+    plausible: timesOnly,
   },
 };
 

@@ -53,7 +53,8 @@ export async function writeQuarantine(
   const sym = t.dataset.symbolColumn;
   const key = (alias: string) =>
     `${sym && t.columns.includes(sym) ? `${alias}.${ident(sym)}` : 'NULL::VARCHAR'} AS _key_symbol, ` +
-    `strftime(${alias}.${ident(t.dataset.timeColumn)}, '%Y-%m-%dT%H:%M:%S.%fZ') AS _key_ts`;
+    // A time the catalog cannot hold (year 0, negative years) stays in the raw form only.
+    `CASE WHEN year(${alias}.${ident(t.dataset.timeColumn)}) BETWEEN 1 AND 9999 THEN strftime(${alias}.${ident(t.dataset.timeColumn)}, '%Y-%m-%dT%H:%M:%S.%fZ') END AS _key_ts`;
   const noKey = `NULL::VARCHAR AS _key_symbol, NULL::VARCHAR AS _key_ts`;
   const parts = [
     // Rows are in read order (rowid), so a row's number within its file is its distance from the file's first.

@@ -345,7 +345,7 @@ export async function readChecked(
   const inScope = scopeSql(def.timeColumn, def.symbolColumn, request);
   const known = [def.timeColumn, def.symbolColumn].filter((c): c is string => c !== null).map((c) => `${ident(c)} IS NOT NULL`);
   const period = periodSql(grain.period, ident(def.timeColumn));
-  const rules = compileRecordRules({ rules: job.validation.value, dataset: def, columns });
+  const rules = compileRecordRules({ rules: job.validation.value, dataset: def, columns, now: ctx.clock.now() });
   const read = async (raw: RawBatch) => {
     for (const statement of raw.prepare) await duck.run(statement);
     // Rows keep read order as their rowid (re-established by _rn where a join shuffled it).

@@ -48,7 +48,7 @@ export function compileTransform(input: {
   let fold = 'false';
   let stamp: StampColumns = { stamp: 'NULL::TIMESTAMP', as: 'NULL::VARCHAR' };
   const symbol = rules.symbol ? symbolExpr(rules.symbol, textOf) : 'NULL::VARCHAR';
-  const session = { calendar: input.calendar, symbol };
+  const session = { calendar: input.calendar, symbol, numeric: new Set(sourceColumns.filter((c) => c.type === 'DOUBLE').map((c) => c.name)) };
   for (const col of dataset.columns.filter((c) => producedColumns(rules, dataset).includes(c.name))) {
     if (col.name === dataset.symbolColumn) {
       select.push(`${symbol} AS ${ident(col.name)}`);
@@ -108,10 +108,11 @@ interface StampColumns {
   readonly as: string;
 }
 
-/** What a session stamp is read against: the job's calendar and the row's stored symbol. */
+/** What a column is read against: the job's calendar and the row's stored symbol (for session stamps), and the source columns a typed reader gives as numbers. */
 interface SessionContext {
   readonly calendar: TradingCalendar | null;
   readonly symbol: string;
+  readonly numeric: ReadonlySet<string>;
 }
 
 /**
@@ -220,9 +221,11 @@ function columnExpr(
     when: `${withDefault} IS NOT NULL AND ${value} IS NULL`,
     message: `'${col.name}: cannot read "' || ${withDefault} || '" as ${expect.replace(/'/g, "''")}'`,
   });
+  // A number from a typed reader (JSON) is one already; text must have a number's exact form.
+  const isText = !(sources.length === 1 && session.numeric.has(sources[0]!));
   if (col.type === 'timestamp') {
     // Only the time column is a bar's stamp: another time (a delisting, say) is an instant.
-    const time = timeExpr(rule, g, withDefault, col.name === dataset.timeColumn && isSessionLabelled(g) ? session : null);
+    const time = timeExpr(rule, g, withDefault, col.name === dataset.timeColumn && isSessionLabelled(g) ? session : null, isText);
     return {
       value: time.value,
       errors: [cannotRead(time.value, time.expect), ...(time.gap ? [time.gap] : [])],
@@ -230,7 +233,7 @@ function columnExpr(
       ...(time.stamp ? { stamp: time.stamp } : {}),
     };
   }
-  let { value, expect } = typedExpr(col.type, mappedText(rule, withDefault));
+  let { value, expect } = typedExpr(col.type, mappedText(rule, withDefault), isText);
   const scale = rule.scale ?? (col.role === 'price' ? rules.price_scale : undefined);
   if (scale !== undefined && scale !== 1) value = scaled(value, scale);
   const when = Object.entries(rule.when ?? {});
@@ -262,20 +265,60 @@ function scaled(value: string, scale: number): string {
   return `(${value} * ${literal(scale)})`;
 }
 
-const typed: Record<ColumnType, (t: string) => { value: string; expect: string }> = {
+/**
+ * DuckDB's casts are lenient where a warehouse must not be: 1_000 reads as 1000 and
+ * 2024-01-05' OR '1'='1 as a date. A value must have the declared form exactly; these cheap
+ * string tests (no regex: they run on every row) close the gaps the casts leave.
+ */
+const plainNumber = (t: string, text: boolean) => (text ? `NOT contains(${t}, '_')` : 'true');
+/** YYYY-MM-DD and nothing after it (the cast accepts 24-01-05, 2024/01/05 and trailing text). */
+const isoDateShape = (t: string) => `(length(${t}) = 10 AND substr(${t}, 5, 1) = '-' AND substr(${t}, 8, 1) = '-')`;
+/** An RFC 3339 date-time begins with YYYY-MM-DD and T or a space. */
+const isoDateTimeShape = (t: string) => `(substr(${t}, 5, 1) = '-' AND substr(${t}, 8, 1) = '-' AND (substr(${t}, 11, 1) = 'T' OR substr(${t}, 11, 1) = 't' OR substr(${t}, 11, 1) = ' '))`;
+
+const typed: Record<ColumnType, (t: string, text: boolean) => { value: string; expect: string }> = {
   varchar: (t) => ({ value: t, expect: 'text' }),
-  double: (t) => ({ value: `(CASE WHEN isfinite(TRY_CAST(${t} AS DOUBLE)) THEN TRY_CAST(${t} AS DOUBLE) END)`, expect: 'a number' }),
-  bigint: (t) => ({
-    value: `(CASE WHEN TRY_CAST(${t} AS DOUBLE) = floor(TRY_CAST(${t} AS DOUBLE)) THEN TRY_CAST(TRY_CAST(${t} AS DOUBLE) AS BIGINT) END)`,
+  double: (t, text) => ({ value: `(CASE WHEN isfinite(TRY_CAST(${t} AS DOUBLE)) AND ${plainNumber(t, text)} THEN TRY_CAST(${t} AS DOUBLE) END)`, expect: 'a number' }),
+  bigint: (t, text) => ({
+    value: `(CASE WHEN TRY_CAST(${t} AS DOUBLE) = floor(TRY_CAST(${t} AS DOUBLE)) AND ${plainNumber(t, text)} THEN TRY_CAST(TRY_CAST(${t} AS DOUBLE) AS BIGINT) END)`,
     expect: 'a whole number',
   }),
   boolean: (t) => ({ value: `TRY_CAST(${t} AS BOOLEAN)`, expect: 'true or false' }),
-  date: (t) => ({ value: `TRY_CAST(${t} AS DATE)`, expect: 'a date' }),
+  date: (t) => ({ value: `(CASE WHEN ${isoDateShape(t)} THEN TRY_CAST(${t} AS DATE) END)`, expect: 'a date (YYYY-MM-DD)' }),
   timestamp: (t) => ({ value: `TRY_CAST(${t} AS TIMESTAMP)`, expect: 'a timestamp' }),
 };
 
-function typedExpr(type: ColumnType, text: string): { value: string; expect: string } {
-  return typed[type](text);
+/** Characters a strptime directive always reads; null for one of varying width (%f, %z, %b, %-d ...). */
+const directiveWidth: Readonly<Record<string, number>> = { Y: 4, m: 2, d: 2, H: 2, M: 2, S: 2, y: 2, I: 2, j: 3, '%': 1 };
+
+/**
+ * The length every text of a format has, when all its directives have a fixed width: DuckDB's
+ * strptime reads %Y from two digits and %m from one, so 24-01-05 and 2024015 would pass.
+ */
+export function fixedWidth(format: string): number | null {
+  let n = 0;
+  for (let i = 0; i < format.length; i++) {
+    if (format[i] !== '%') {
+      n++;
+      continue;
+    }
+    const width = directiveWidth[format[i + 1] ?? ''];
+    if (width === undefined) return null;
+    n += width;
+    i++;
+  }
+  return n;
+}
+
+/** strptime of a text that must have the format's exact form. */
+function strictStrptime(t: string, format: string): string {
+  const width = fixedWidth(format);
+  const parsed = `TRY_STRPTIME(${t}, ${literal(format)})`;
+  return width === null ? parsed : `(CASE WHEN length(${t}) = ${width} THEN ${parsed} END)`;
+}
+
+function typedExpr(type: ColumnType, text: string, isText: boolean): { value: string; expect: string } {
+  return typed[type](text, isText);
 }
 
 /**
@@ -290,10 +333,11 @@ function timeExpr(
   g: Granularity,
   t: string,
   session: SessionContext | null,
+  isText: boolean,
 ): { value: string; expect: string; gap?: ErrorCase; zoned?: ZonedTime; stamp?: StampColumns } {
   const midnight = (dateExpr: string) => `CAST(${dateExpr} AS TIMESTAMP)`;
   if (rule.date !== undefined) {
-    const date = rule.date === '%Y-%m-%d' ? `TRY_CAST(${t} AS DATE)` : `CAST(TRY_STRPTIME(${t}, ${literal(rule.date)}) AS DATE)`;
+    const date = rule.date === '%Y-%m-%d' ? `(CASE WHEN ${isoDateShape(t)} THEN TRY_CAST(${t} AS DATE) END)` : `CAST(${strictStrptime(t, rule.date)} AS DATE)`;
     return { value: midnight(date), expect: `a date (${rule.date})` };
   }
   const zone = rule.timezone ? literal(rule.timezone) : undefined;
@@ -306,23 +350,23 @@ function timeExpr(
       us: `TRY_CAST(TRY_CAST(${t} AS DOUBLE) AS BIGINT)`,
       ns: `TRY_CAST(TRY_CAST(${t} AS HUGEINT) // 1000 AS BIGINT)`,
     };
-    instant = `make_timestamp(${micros[rule.epoch]})`;
+    instant = `(CASE WHEN ${plainNumber(t, isText)} THEN make_timestamp(${micros[rule.epoch]}) END)`;
     expect = `epoch ${rule.epoch}`;
   } else if (rule.datetime === 'iso') {
     // Z, ±HH:MM or ±HHMM at the end; plain string tests, as a regex costs ~0.2 µs a row.
     const at = (i: number) => `substr(${t}, ${i}, 1)`;
     const sign = (i: number) => `(${at(i)} = '+' OR ${at(i)} = '-')`;
     const offset = `(${at(-1)} = 'Z' OR ${at(-1)} = 'z' OR (${sign(-6)} AND ${at(-3)} = ':') OR (${sign(-5)} AND length(${t}) > 16))`;
-    instant = `(CASE WHEN ${offset} THEN make_timestamp(epoch_us(TRY_CAST(${t} AS TIMESTAMPTZ))) END)`;
+    instant = `(CASE WHEN ${offset} AND ${isoDateTimeShape(t)} THEN make_timestamp(epoch_us(TRY_CAST(${t} AS TIMESTAMPTZ))) END)`;
     expect = 'an RFC 3339 time with offset';
   } else if (session) {
     // A daily bar's local date-time: only its date counts.
-    return { value: midnight(`CAST(TRY_STRPTIME(${t}, ${literal(rule.datetime!)}) AS DATE)`), expect: `a date-time (${rule.datetime!})` };
+    return { value: midnight(`CAST(${strictStrptime(t, rule.datetime!)} AS DATE)`), expect: `a date-time (${rule.datetime!})` };
   } else {
     const shift = (ts: string) => `timezone(${zone!}, ${ts})`;
     const zoned: ZonedTime = {
       zone: rule.timezone!,
-      local: `TRY_STRPTIME(${t}, ${literal(rule.datetime!)})`,
+      local: strictStrptime(t, rule.datetime!),
       fold: `coalesce(_tz_shift AND ${shift(`${shift('_local')} - INTERVAL 1 HOUR`)} = _local, false)`,
     };
     const value = `(CASE WHEN _tz_shift IS DISTINCT FROM false THEN make_timestamp(epoch_us(${shift('_local')})) ELSE _local - to_seconds(_tz_off) END)`;

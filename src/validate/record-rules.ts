@@ -100,6 +100,39 @@ const recordRules: Record<RecordRuleKind, (spec: RecordRuleSpec, def: DatasetDef
   },
 };
 
+/**
+ * The plausibility bounds of a dataset, as the validation file may move them: prices and
+ * volumes below their ceilings, the time column from the earliest date to a little ahead of
+ * `now`. Always enforced, like required keys: a value past them is a broken file, not data.
+ */
+function plausible(def: DatasetDef, rules: ValidationRules, present: Present, now: Date): CompiledRule {
+  const b = rules.bounds ?? {};
+  const maxPrice = b.max_price ?? def.plausible.maxPrice;
+  const maxVolume = b.max_volume ?? def.plausible.maxVolume;
+  const earliest = b.earliest ?? def.plausible.earliest;
+  const aheadDays = b.ahead_days ?? def.plausible.aheadDays;
+  const latest = new Date(Date.parse(`${now.toISOString().slice(0, 10)}T00:00:00Z`) + (aheadDays + 1) * 86_400_000).toISOString().slice(0, 10);
+  const checks: { bad: string; why: string }[] = [];
+  const ceiling = (c: string, max: number, key: string) =>
+    checks.push({ bad: `${col(c)} > ${literal(max)}`, why: `${literal(`${c} `)} || ${num(c)} || ${literal(` is above ${max} (bounds.${key})`)}` });
+  for (const c of def.columns) {
+    if (!present(c.name)) continue;
+    if (c.role === 'price' && maxPrice !== null) ceiling(c.name, maxPrice, 'max_price');
+    if (c.role === 'volume' && maxVolume !== null) ceiling(c.name, maxVolume, 'max_volume');
+  }
+  const ts = col(def.timeColumn);
+  const shown = `strftime(${ts}, '%Y-%m-%dT%H:%M:%SZ')`;
+  checks.push({ bad: `${ts} < TIMESTAMP ${literal(earliest)}`, why: `${literal(`${def.timeColumn} `)} || ${shown} || ${literal(` is before ${earliest} (bounds.earliest)`)}` });
+  checks.push({
+    bad: `${ts} >= TIMESTAMP ${literal(latest)}`,
+    why: `${literal(`${def.timeColumn} `)} || ${shown} || ${literal(` is more than ${aheadDays} days after ${now.toISOString().slice(0, 10)} (bounds.ahead_days)`)}`,
+  });
+  return {
+    violated: `coalesce(${checks.map((c) => c.bad).join(' OR ')}, false)`,
+    detail: `array_to_string(list_filter([${checks.map((c) => `CASE WHEN ${c.bad} THEN ${c.why} END`).join(', ')}], x -> x IS NOT NULL), ', ')`,
+  };
+}
+
 /** Record rules as SQL in two steps, cheap for the many rows that pass and exact for the few that fail. */
 export interface CompiledRecordRules {
   /** True for a row that breaks a rule or has an unreadable value: the row is quarantined. */
@@ -117,11 +150,12 @@ export interface CompiledRecordRules {
  * for rows that failed, which costs far less than building them (even as NULL) for every row.
  * Pure: returns SQL.
  */
-export function compileRecordRules(input: { rules: ValidationRules; dataset: DatasetDef; columns: readonly string[] }): CompiledRecordRules {
+export function compileRecordRules(input: { rules: ValidationRules; dataset: DatasetDef; columns: readonly string[]; now: Date }): CompiledRecordRules {
   const present: Present = (name) => input.columns.includes(name);
-  const compiled = input.rules.rules
-    .map((spec) => ({ name: spec.rule, ...recordRules[spec.rule](spec, input.dataset, present) }))
-    .filter((r) => r.violated !== '');
+  const compiled = [
+    ...input.rules.rules.map((spec) => ({ name: spec.rule as string, ...recordRules[spec.rule](spec, input.dataset, present) })),
+    { name: 'plausible', ...plausible(input.dataset, input.rules, present, input.now) },
+  ].filter((r) => r.violated !== '');
   const flag = (r: CompiledRule) => `coalesce(${r.violated}, false)`;
   const names = [`CASE WHEN _errors IS NOT NULL THEN 'parse' END`, ...compiled.map((r) => `CASE WHEN ${flag(r)} THEN ${literal(r.name)} END`)];
   const details = [`CASE WHEN _errors IS NOT NULL THEN 'parse: ' || _errors END`, ...compiled.map((r) => `CASE WHEN ${flag(r)} THEN ${literal(`${r.name}: `)} || ${r.detail} END`)];

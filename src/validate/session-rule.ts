@@ -102,31 +102,34 @@ export const inHoursSql = (b: string) => `(${b}.ts > s.reach AND ${b}.ts < s.clo
 export async function applySessionRule(duck: DuckSession, table: string, check: SessionCheck): Promise<{ failed: number; outsideHours: number }> {
   const { calendar, granularity: g } = check;
   if (g.unit === 'w' || g.unit === 'mo') return { failed: 0, outsideHours: 0 };
+  // Around-the-clock calendars are checked to 9999-12-31: the day after is not a timestamp.
+  const judged = (alias: string) =>
+    [
+      `${alias}ts >= ${timestampLiteral(new Date(`${calendar.checkedFrom}T00:00:00Z`))}`,
+      ...(calendar.checkedTo < '9999-12-31' ? [`${alias}ts < ${timestampLiteral(new Date(`${addDays(calendar.checkedTo, 1)}T00:00:00Z`))}`] : []),
+    ].join(' AND ');
+  // Only the dates the calendar judges decide which sessions to load: one row dated far
+  // outside them must not make the others be judged against the wrong sessions.
   const [range] = await duck.all<{ lo: string | null; hi: string | null }>(
-    `SELECT strftime(min(ts), '%Y-%m-%d') AS lo, strftime(max(ts), '%Y-%m-%d') AS hi FROM ${table} WHERE _state = 'ok'`,
+    `SELECT strftime(min(ts), '%Y-%m-%d') AS lo, strftime(max(ts), '%Y-%m-%d') AS hi FROM ${table} WHERE _state = 'ok' AND ${judged('')}`,
   );
   if (!range?.lo || !range.hi) return { failed: 0, outsideHours: 0 };
   // A day each side: an FX session opens on the evening before its date.
   const { dayShift } = await loadSessions(duck, check, addDays(range.lo, -1), addDays(range.hi, 1));
   const byDate = dayShift !== null;
-  // Around-the-clock calendars are checked to 9999-12-31: the day after is not a timestamp.
-  const judged = [
-    `c.ts >= ${timestampLiteral(new Date(`${calendar.checkedFrom}T00:00:00Z`))}`,
-    ...(calendar.checkedTo < '9999-12-31' ? [`c.ts < ${timestampLiteral(new Date(`${addDays(calendar.checkedTo, 1)}T00:00:00Z`))}`] : []),
-  ].join(' AND ');
   const daily = g.unit === 'd';
   const name = literal(calendar.name);
   const verdict = daily
     ? `SELECT c.rowid AS row, 'bad' AS state, 'in_session: ' || strftime(c.ts, '%Y-%m-%d') || ' is not a ' || ${name} || ' session' || ` +
       `coalesce(' (the bar is stamped ' || strftime(c._stamp, '%Y-%m-%dT%H:%M:%SZ') || ', read as ' || c._stamp_as || ')', '') AS detail ` +
-      `FROM ${table} c ${sessionJoin('c', true, 0)} WHERE c._state = 'ok' AND ${judged} AND s.date IS NULL`
+      `FROM ${table} c ${sessionJoin('c', true, 0)} WHERE c._state = 'ok' AND ${judged('c.')} AND s.date IS NULL`
     : `SELECT c.rowid AS row, CASE WHEN c.ts > s.x_reach AND c.ts < s.x_close THEN 'filtered' ELSE 'bad' END AS state, ` +
       `'in_session: ' || strftime(c.ts, '%Y-%m-%dT%H:%M:%SZ') || ' (a ${g.text} bar) overlaps no ' || ${name} || ' session' || ` +
       (check.extended ? '' : `CASE WHEN s.x_reach <> s.reach OR s.x_close <> s.close THEN ', pre- and post-market included' ELSE '' END || `) +
       (byDate
         ? `coalesce('; that day''s: ' || strftime(s.open, '%H:%M') || '-' || strftime(s.close, '%H:%M') || 'Z', '; no session that day') AS detail `
         : `coalesce('; the one before it: ' || strftime(s.date, '%Y-%m-%d') || ' ' || strftime(s.open, '%H:%M') || '-' || strftime(s.close, '%H:%M') || 'Z', '') AS detail `) +
-      `FROM ${table} c ${sessionJoin('c', false, dayShift)} WHERE c._state = 'ok' AND ${judged} AND (s.date IS NULL OR NOT ${inHoursSql('c')})`;
+      `FROM ${table} c ${sessionJoin('c', false, dayShift)} WHERE c._state = 'ok' AND ${judged('c.')} AND (s.date IS NULL OR NOT ${inHoursSql('c')})`;
   await duck.run(`CREATE OR REPLACE TEMP TABLE mdw_outside AS ${verdict}`);
   const counts = await duck.all<{ state: string; n: number }>(`SELECT state, count(*) AS n FROM mdw_outside GROUP BY ALL`);
   const n = (state: string) => Number(counts.find((c) => c.state === state)?.n ?? 0);

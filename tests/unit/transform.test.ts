@@ -243,7 +243,7 @@ describe('record rules', () => {
   async function check(rows: (string | null)[][], r: ValidationRules = rules) {
     const cols = ['d', 'o', 'h', 'l', 'c', 'v'];
     const transformed = compileTransform({ rules: tf, dataset: datasets.ohlcv, granularity: parseGranularity('1d'), calendar: null, sourceColumns: cols.map((name) => ({ name, type: 'VARCHAR' as const })), from: rawRelation(cols, rows) });
-    const rules = compileRecordRules({ rules: r, dataset: datasets.ohlcv, columns: producedColumns(tf, datasets.ohlcv) });
+    const rules = compileRecordRules({ rules: r, dataset: datasets.ohlcv, columns: producedColumns(tf, datasets.ohlcv), now: new Date('2026-11-22T12:00:00Z') });
     await duck.run(`CREATE OR REPLACE TABLE rr AS SELECT *, ${rules.failed} AS _failed, NULL::VARCHAR AS _rules, NULL::VARCHAR AS _detail FROM (${transformed})`);
     await duck.run(rules.explain('rr', '_failed'));
     const out = await duck.all<{ _rules: string | null; _detail: string | null }>(`SELECT _rules, _detail FROM rr ORDER BY rowid`);
