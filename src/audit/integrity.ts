@@ -4,9 +4,10 @@ import type { ManifestEntry } from '../catalog/audit-catalog.js';
 import { errorMessage } from '../core/errors.js';
 import { pathLiteral } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
+import { isTempName } from '../lake/layout.js';
 import { hashFile, mapLimited } from '../load/file-io.js';
 
-export type IntegrityKind = 'missing' | 'orphan' | 'hash_mismatch' | 'rows_mismatch' | 'unreadable';
+export type IntegrityKind = 'missing' | 'orphan' | 'hash_mismatch' | 'rows_mismatch' | 'unreadable' | 'leftover';
 
 export interface IntegrityProblem {
   readonly uri: string;
@@ -16,15 +17,18 @@ export interface IntegrityProblem {
 
 /**
  * Each manifest entry of a series against its file: there, the same bytes (sha256), readable as
- * Parquet with the rows the manifest records; and each Parquet file in the series' folder that
- * the manifest does not name (an orphan). Returns the problems, and the files that can be read:
- * what a query would read, changed or not, is what completeness and quality are judged on.
+ * Parquet with the rows the manifest records; each Parquet file in the series' folder that the
+ * manifest does not name and no newer version superseded (an orphan); and temporary files a
+ * write that did not finish left behind (leftovers: the next load of the series removes them).
+ * Returns the problems, and the files that can be read: what a query would read, changed or
+ * not, is what completeness and quality are judged on.
  */
 export async function checkIntegrity(
   duck: DuckSession,
   lakeRoot: string,
   seriesDir: string,
   manifest: readonly ManifestEntry[],
+  superseded: readonly string[],
 ): Promise<{ problems: IntegrityProblem[]; readable: string[] }> {
   const problems: IntegrityProblem[] = [];
   const abs = (uri: string) => path.join(lakeRoot, ...uri.split('/'));
@@ -55,22 +59,33 @@ export async function checkIntegrity(
       problems.push({ uri: m.uri, problem: 'rows_mismatch', detail: `${rows} rows in the file, ${m.rows} in the manifest` });
     }
   }
-  const known = new Set(manifest.map((m) => m.uri));
-  for (const file of parquetFiles(path.join(lakeRoot, ...seriesDir.split('/')))) {
-    const uri = path.relative(lakeRoot, file).split(path.sep).join('/');
+  const known = new Set([...manifest.map((m) => m.uri), ...superseded]);
+  const uriOf = (file: string) => path.relative(lakeRoot, file).split(path.sep).join('/');
+  const { parquet, temps } = filesUnder(path.join(lakeRoot, ...seriesDir.split('/')));
+  for (const file of parquet) {
+    const uri = uriOf(file);
     if (!known.has(uri)) problems.push({ uri, problem: 'orphan', detail: `${statSync(file).size} bytes the manifest does not know` });
+  }
+  for (const file of temps) {
+    problems.push({ uri: uriOf(file), problem: 'leftover', detail: `${statSync(file).size} bytes of a write that did not finish; the next load of the series removes it` });
   }
   return { problems, readable };
 }
 
-/** Parquet files under a folder (temp files of an interrupted write are the next load's to clear). */
-function parquetFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...parquetFiles(p));
-    else if (e.name.endsWith('.parquet')) out.push(p);
-  }
-  return out.sort();
+/** Parquet and temporary files under a folder. */
+function filesUnder(dir: string): { parquet: string[]; temps: string[] } {
+  const out = { parquet: [] as string[], temps: [] as string[] };
+  if (!existsSync(dir)) return out;
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (isTempName(e.name)) out.temps.push(p);
+      else if (e.name.endsWith('.parquet')) out.parquet.push(p);
+    }
+  };
+  walk(dir);
+  out.parquet.sort();
+  out.temps.sort();
+  return out;
 }

@@ -1,5 +1,6 @@
 import { addDays, type TradingCalendar } from '../calendar/calendar.js';
 import { findSeries, openQuarantined, openQuarantinedKeys, seriesManifest, writeLedger, type LedgerRun } from '../catalog/audit-catalog.js';
+import { supersededFiles } from '../catalog/lake-catalog.js';
 import type { Job } from '../config/jobs.js';
 import type { Context } from '../context.js';
 import { literal, pathList } from '../core/sql.js';
@@ -103,7 +104,7 @@ export async function auditSeries(ctx: Context, job: Job, options: AuditOptions)
   const duck = await ctx.duck();
   ctx.progress.step(`audit ${job.name}: checking ${manifest.length} files against the manifest`);
   const dir = seriesDir(job.dataset.name, source, granularity);
-  const { problems, readable } = await checkIntegrity(duck, ctx.paths.lake, dir, manifest);
+  const { problems, readable } = await checkIntegrity(duck, ctx.paths.lake, dir, manifest, await supersededFiles(sql, ids, granularity));
   const settings = seriesSettings(job.validation.value);
   const base = {
     job: job.name,

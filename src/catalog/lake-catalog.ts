@@ -32,6 +32,8 @@ export interface BatchRecord {
 export interface ManifestWrite {
   readonly uri: string;
   readonly tmpUri: string;
+  /** The version this one supersedes (removed after the grace period), or null for a new partition. */
+  readonly supersedes: string | null;
   readonly symbol: string | null;
   readonly period: string;
   readonly rows: number;
@@ -131,6 +133,12 @@ export async function recordBatch(
         })),
       )}`;
     }
+    const superseded = writes.filter((w) => w.supersedes !== null);
+    for (const chunk of chunks(superseded, 500)) {
+      await tx`insert into mdw.superseded_file ${tx(
+        chunk.map((w) => ({ uri: w.supersedes, dataset_id: ids.datasetId, source_id: ids.sourceId, granularity: ref.granularity, batch_id: batch.id, superseded_at: batch.at })),
+      )} on conflict (uri) do nothing`;
+    }
     const lineageUris = [...new Set(lineage.map((l) => l.uri).filter((u): u is string => u !== null))];
     const known = new Map(manifestIds);
     const missing = lineageUris.filter((u) => !known.has(u));
@@ -218,8 +226,8 @@ async function upsertManifest(
           updated_at: batch.at,
         })),
       )}
-      on conflict (uri) do update set
-        rows = excluded.rows, bytes = excluded.bytes, sha256 = excluded.sha256,
+      on conflict (dataset_id, source_id, granularity, symbol, period) do update set
+        uri = excluded.uri, rows = excluded.rows, bytes = excluded.bytes, sha256 = excluded.sha256,
         first_ts = excluded.first_ts, last_ts = excluded.last_ts,
         batch_id = excluded.batch_id, updated_at = excluded.updated_at
       returning id, uri`;
@@ -279,25 +287,37 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 }
 
 /**
- * Makes a manifest row say what a partition file really holds, after a write that was lost:
- * the file as it is (stats given), or no row when there is no file.
+ * Makes a partition's manifest row say what its current file really holds, after a write
+ * (`lostUri`) that was lost: the version readers now open (stats given), or no row when the
+ * partition has no file. The version the lost write was to supersede is current again, so it
+ * is no longer due for removal.
  */
 export async function repairManifest(
   sql: Sql,
-  uri: string,
-  file: { sha256: string; bytes: number; rows: number; firstTs: string | null; lastTs: string | null; series: readonly { symbol: string | null; rows: number; firstTs: string; lastTs: string }[] } | null,
+  lostUri: string,
+  batchId: string,
+  file: {
+    uri: string;
+    sha256: string;
+    bytes: number;
+    rows: number;
+    firstTs: string | null;
+    lastTs: string | null;
+    series: readonly { symbol: string | null; rows: number; firstTs: string; lastTs: string }[];
+  } | null,
   at: Date,
 ): Promise<void> {
   await sql.begin(async (tx) => {
+    await tx`delete from mdw.superseded_file where batch_id = ${batchId}`;
     if (!file) {
-      await tx`delete from mdw.partition_manifest where uri = ${uri}`;
+      await tx`delete from mdw.partition_manifest where uri = ${lostUri}`;
       return;
     }
     const [m] = await tx<{ id: string }[]>`
       update mdw.partition_manifest
-      set sha256 = ${file.sha256}, bytes = ${file.bytes}, rows = ${file.rows}, first_ts = ${file.firstTs},
+      set uri = ${file.uri}, sha256 = ${file.sha256}, bytes = ${file.bytes}, rows = ${file.rows}, first_ts = ${file.firstTs},
           last_ts = ${file.lastTs}, updated_at = ${at}
-      where uri = ${uri} returning id`;
+      where uri = ${lostUri} returning id`;
     if (!m) return;
     await tx`delete from mdw.partition_series where manifest_id = ${m.id}`;
     const rows = file.series
@@ -305,6 +325,35 @@ export async function repairManifest(
       .map((s) => ({ manifest_id: m.id, symbol: s.symbol, rows: s.rows, first_ts: s.firstTs, last_ts: s.lastTs }));
     if (rows.length) await tx`insert into mdw.partition_series ${tx(rows)}`;
   });
+}
+
+/** Versions of this series that committed batches superseded at or before `before`: due for removal. */
+export async function supersededBefore(sql: Sql, ids: SeriesIds, granularity: string, before: Date): Promise<string[]> {
+  const rows = await sql<{ uri: string }[]>`
+    select f.uri from mdw.superseded_file f join mdw.batch b on b.id = f.batch_id
+    where f.dataset_id = ${ids.datasetId} and f.source_id = ${ids.sourceId} and f.granularity = ${granularity}
+      and f.superseded_at <= ${before} and b.status = 'committed'
+    order by f.uri`;
+  return rows.map((r) => r.uri);
+}
+
+/** Every superseded version of this series not removed yet (they are not orphans). */
+export async function supersededFiles(sql: Sql, ids: SeriesIds, granularity: string): Promise<string[]> {
+  const rows = await sql<{ uri: string }[]>`
+    select uri from mdw.superseded_file where dataset_id = ${ids.datasetId} and source_id = ${ids.sourceId} and granularity = ${granularity}`;
+  return rows.map((r) => r.uri);
+}
+
+/** Of these batch ids, those the catalog has (any status). */
+export async function batchesKnown(sql: Sql, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await sql<{ id: string }[]>`select id from mdw.batch where id = any(${ids as string[]}::uuid[])`;
+  return rows.map((r) => r.id);
+}
+
+/** Forgets versions whose files are gone. */
+export async function forgetSuperseded(sql: Sql, uris: readonly string[]): Promise<void> {
+  for (const chunk of chunks(uris, 1000)) await sql`delete from mdw.superseded_file where uri = any(${chunk as string[]})`;
 }
 
 /**

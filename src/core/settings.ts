@@ -31,6 +31,8 @@ export interface Settings {
   readonly duckdbThreads: number;
   /** Inputs are loaded in chunks of about this many bytes, so memory stays bounded. */
   readonly chunkBytes: number;
+  /** How long a partition version another replaced stays for queries that opened it. */
+  readonly versionGraceMs: number;
   readonly logLevel: string;
 }
 
@@ -68,6 +70,8 @@ export function resolveSettings(
     // 48 MB of input is ~0.7M CSV bars or ~0.5M JSON bars: a 10M-bar load peaks near 0.6 GB
     // (CSV) and 0.8 GB (JSON) of RSS; larger chunks gain no speed on 2 cores (make bench).
     chunkBytes: (numberFrom(env, 'MDW_CHUNK_MB', 1) ?? 48) * 2 ** 20,
+    // Longer than any query over the lake runs; each later load removes what outlived it.
+    versionGraceMs: (numberFrom(env, 'MDW_VERSION_GRACE') ?? 600) * 1000,
     logLevel: input.logLevel ?? env.MDW_LOG_LEVEL ?? 'info',
   });
 }

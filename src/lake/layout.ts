@@ -1,10 +1,16 @@
 import type { PartitionPeriod, PartitionRule } from '../config/types.js';
 
 /**
- * Where a partition lives in the lake. One function maps a partition to its file, for writers
+ * Where a partition lives in the lake. One function maps a partition to its folder, for writers
  * and readers alike, so that a query can compute the files it needs instead of scanning:
  *
- *   <dataset>/source=<s>/granularity=<g>/[symbol=<SYM>/]<year|month|day>=<period>/data.parquet
+ *   <dataset>/source=<s>/granularity=<g>/[symbol=<SYM>/]<year|month|day>=<period>/data-<version>.parquet
+ *
+ * A partition file is never rewritten in place: each write adds the next version beside the
+ * last (data-000001.parquet, data-000002.parquet ...; data.parquet is version 0, as lakes
+ * before versions wrote it), readers open the highest, and a version another replaced is
+ * removed after a grace period. So a reader always opens a complete file, even one a writer
+ * is replacing while the query runs.
  */
 export interface PartitionKey {
   readonly dataset: string;
@@ -15,7 +21,22 @@ export interface PartitionKey {
   readonly period: string;
 }
 
-export const dataFileName = 'data.parquet';
+/** The file of a partition's version (0: the unversioned data.parquet of older lakes). */
+export function dataFileName(version: number): string {
+  return version === 0 ? 'data.parquet' : `data-${String(version).padStart(6, '0')}.parquet`;
+}
+
+/** The version a partition file's name carries, or null for any other file. */
+export function dataFileVersion(name: string): number | null {
+  if (name === 'data.parquet') return 0;
+  const m = /^data-(\d{6,})\.parquet$/.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+/** Whether a name is a temporary file a write leaves until it commits (.data-000002.parquet.<tag>.tmp). */
+export function isTempName(name: string): boolean {
+  return name.startsWith('.') && name.endsWith('.tmp');
+}
 
 const periodSql: Record<PartitionPeriod, string> = { year: '%Y', month: '%Y-%m', day: '%Y-%m-%d' };
 
@@ -24,15 +45,20 @@ export function periodFormat(period: PartitionPeriod): string {
   return periodSql[period];
 }
 
-/** Relative to the lake root, with / separators. */
-export function partitionUri(key: PartitionKey, grain: PartitionRule): string {
+/** The partition's folder, relative to the lake root, with / separators. */
+export function partitionDir(key: PartitionKey, grain: PartitionRule): string {
   const parts = [key.dataset, `source=${encodeSegment(key.source)}`, `granularity=${encodeSegment(key.granularity)}`];
   if (grain.by_symbol) {
     if (key.symbol === null) throw new Error(`partition of ${key.dataset} by symbol needs a symbol`);
     parts.push(`symbol=${encodeSegment(key.symbol)}`);
   }
-  parts.push(`${grain.period}=${key.period}`, dataFileName);
+  parts.push(`${grain.period}=${key.period}`);
   return parts.join('/');
+}
+
+/** One version of the partition's file, relative to the lake root. */
+export function partitionUri(key: PartitionKey, grain: PartitionRule, version: number): string {
+  return `${partitionDir(key, grain)}/${dataFileName(version)}`;
 }
 
 /** The folder holding one (dataset, source, granularity) series. */

@@ -1,10 +1,11 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { PartitionPeriod, PartitionRule } from '../config/types.js';
 import { duckdbType, lineageColumns, valueColumns, type DatasetDef } from '../core/datasets.js';
 import { ident, literal, pathList, pathLiteral, stringList } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
-import { partitionUri, type PartitionKey } from '../lake/layout.js';
+import { isTempName, partitionDir, partitionUri, type PartitionKey } from '../lake/layout.js';
+import { currentDataFile } from '../lake/partition-files.js';
 import type { CompiledSeriesRules } from '../validate/series-rules.js';
 import { fsyncDir, fsyncFileAsync, hashFile, mapLimited, mkdirDurably, renameDurably } from './file-io.js';
 
@@ -72,9 +73,11 @@ export interface PartitionPlan {
   readonly key: PartitionKey;
   /** The period as `_period` holds it. */
   readonly periodValue: number;
-  /** Relative to the lake root. */
+  /** The version this batch writes (the next after the current one), relative to the lake root. */
   readonly uri: string;
   readonly path: string;
+  /** The version readers open now, which a write supersedes; null for a new partition. */
+  readonly current: { readonly uri: string; readonly path: string } | null;
   readonly existed: boolean;
   /** Rows of this batch that are new or differ from the stored ones; 0 means no rewrite. */
   readonly changes: number;
@@ -219,9 +222,11 @@ export async function stageBatch(duck: DuckSession, target: SeriesTarget, reject
   );
   let partitions: PartitionPlan[] = keys.map((k, pid) => {
     const key: PartitionKey = { dataset: def.name, source: target.source, granularity: target.granularity, symbol: k.psym, period: periodLabel(grain.period, k.period) };
-    const uri = partitionUri(key, grain);
-    const file = path.join(target.lakeRoot, ...uri.split('/'));
-    return { pid, key, periodValue: k.period, uri, path: file, existed: existsSync(file), changes: k.rows };
+    const dir = partitionDir(key, grain);
+    const now = currentDataFile(path.join(target.lakeRoot, ...dir.split('/')));
+    const uri = partitionUri(key, grain, (now?.version ?? 0) + 1);
+    const current = now ? { uri: `${dir}/${path.basename(now.file)}`, path: now.file } : null;
+    return { pid, key, periodValue: k.period, uri, path: path.join(target.lakeRoot, ...uri.split('/')), current, existed: current !== null, changes: k.rows };
   });
 
   let removed = 0;
@@ -316,13 +321,13 @@ async function compareWithLake(duck: DuckSession, target: SeriesTarget, existing
   const columns = [...def.columns, ...lineageColumns];
   await duck.run(`CREATE TABLE ${T.parts} (pid INTEGER, psym VARCHAR, period INTEGER, path VARCHAR)`);
   for (let i = 0; i < existing.length; i += 1000) {
-    const values = existing.slice(i, i + 1000).map((p) => `(${p.pid}, ${literal(p.key.symbol)}, ${p.periodValue}, ${literal(p.path)})`);
+    const values = existing.slice(i, i + 1000).map((p) => `(${p.pid}, ${literal(p.key.symbol)}, ${p.periodValue}, ${literal(p.current!.path)})`);
     await duck.run(`INSERT INTO ${T.parts} VALUES ${values.join(', ')}`);
   }
   await duck.run(
     `CREATE TABLE ${T.old} AS SELECT p.pid AS _pid, ` +
       columns.map((c) => `CAST(o.${ident(c.name)} AS ${duckdbType[c.type]}) AS ${ident(c.name)}`).join(', ') +
-      ` FROM read_parquet(${pathList(existing.map((p) => p.path))}, filename = true, union_by_name = true, hive_partitioning = false) o ` +
+      ` FROM read_parquet(${pathList(existing.map((p) => p.current!.path))}, filename = true, union_by_name = true, hive_partitioning = false) o ` +
       `JOIN ${T.parts} p ON p.path = o.filename`,
   );
   const sym = grain.by_symbol && def.symbolColumn ? `c.${ident(def.symbolColumn)}` : null;
@@ -450,8 +455,8 @@ async function buildContext(duck: DuckSession, target: SeriesTarget, dirty: read
   const preds = dirty.map((p) => {
     const pred = previousPeriod(grain.period, p.periodValue);
     const key: PartitionKey = { ...p.key, period: periodLabel(grain.period, pred) };
-    const file = path.join(target.lakeRoot, ...partitionUri(key, grain).split('/'));
-    return { p, pred, file, exists: existsSync(file) };
+    const file = currentDataFile(path.join(target.lakeRoot, ...partitionDir(key, grain).split('/')))?.file ?? null;
+    return { p, pred, file: file ?? '', exists: file !== null };
   });
   for (let i = 0; i < preds.length; i += 1000) {
     const values = preds
@@ -578,13 +583,10 @@ export async function releaseStage(duck: DuckSession): Promise<void> {
 export const removedTable = T.removed;
 
 /**
- * Temp files that a run killed before its catalog commit left beside a partition file. Pending
- * writes are recovered before any staging, so whatever is left here is garbage.
+ * Temp files that a run killed before its catalog commit left beside a partition's files.
+ * Pending writes are recovered before any staging, so whatever is left here is garbage.
  */
 function removeStaleTemps(file: string): void {
   const dir = path.dirname(file);
-  const prefix = `.${path.basename(file)}.`;
-  for (const name of readdirSync(dir)) {
-    if (name.startsWith(prefix) && name.endsWith('.tmp')) rmSync(path.join(dir, name), { force: true });
-  }
+  for (const name of readdirSync(dir)) if (isTempName(name)) rmSync(path.join(dir, name), { force: true });
 }

@@ -14,12 +14,37 @@ export interface QuarantineTarget {
   /** The dataset columns the batch carries. */
   readonly columns: readonly string[];
   readonly source: string;
+  readonly granularity: string;
   readonly day: string;
 }
 
 /** quarantine/<dataset>/source=<source>/<day>-<batch>.ndjson */
 export function quarantinePath(t: QuarantineTarget): string {
-  return path.join(t.root, t.dataset.name, `source=${encodeSegment(t.source)}`, `${t.day}-${t.batchId}.ndjson`);
+  return path.join(quarantineDir(t.root, t.dataset.name, t.source), `${t.day}-${t.batchId}.ndjson`);
+}
+
+/** The folder of a source's quarantine files. */
+export function quarantineDir(root: string, dataset: string, source: string): string {
+  return path.join(root, dataset, `source=${encodeSegment(source)}`);
+}
+
+/**
+ * The file a batch's quarantine is written to before its catalog commit: renamed to its name
+ * in the same commit protocol as partitions, so a run killed before the commit leaves no
+ * records beside the catalog's (recovery removes or finishes it). It names its granularity:
+ * a source's series of other granularities load at the same time, under locks of their own.
+ */
+export function quarantineTempPath(file: string, granularity: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${encodeSegment(granularity)}.tmp`);
+}
+
+/** The batch and final name of a quarantine temp file of this granularity, or null. */
+export function quarantineTempOf(name: string, granularity: string): { batchId: string; final: string } | null {
+  const suffix = `.${encodeSegment(granularity)}.tmp`;
+  if (!name.startsWith('.') || !name.endsWith(suffix)) return null;
+  const final = name.slice(1, -suffix.length);
+  const m = /^\d{4}-\d{2}-\d{2}-([0-9a-f-]{36})\.ndjson$/.exec(final);
+  return m ? { batchId: m[1]!, final } : null;
 }
 
 /** One rejected record, for the catalog. */
@@ -38,7 +63,8 @@ export interface RejectedRecord {
 
 /**
  * Writes every rejected record of the staged chunk, every line the reader could not parse, and
- * every stored row a conflict removed, to one NDJSON file: batch, job, input file, record
+ * every stored row a conflict removed, to one NDJSON file (under its temporary name, see
+ * quarantineTempPath): batch, job, input file, record
  * number within the file (or line, for unparseable lines), the rules broken, why, and the
  * record as it came in. Returns the file and its records, or null when nothing was rejected.
  */
@@ -86,7 +112,7 @@ export async function writeQuarantine(
     if (records.length === 0) return null;
     const file = quarantinePath(t);
     mkdirSync(path.dirname(file), { recursive: true });
-    await duck.run(`COPY (SELECT * EXCLUDE (_key_symbol, _key_ts) FROM ${table}) TO ${literal(file)} (FORMAT JSON)`);
+    await duck.run(`COPY (SELECT * EXCLUDE (_key_symbol, _key_ts) FROM ${table}) TO ${literal(quarantineTempPath(file, t.granularity))} (FORMAT JSON)`);
     return { file, rows: records.length, records };
   } finally {
     await duck.run(`DROP TABLE IF EXISTS ${table}`);

@@ -1,10 +1,13 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Catalog } from '../catalog/catalog.js';
-import { completeBatch, failBatch, pendingWrites, repairManifest, type SeriesIds } from '../catalog/lake-catalog.js';
+import { batchesKnown, completeBatch, failBatch, forgetSuperseded, pendingWrites, repairManifest, supersededBefore, type SeriesIds } from '../catalog/lake-catalog.js';
 import type { Context } from '../context.js';
 import type { DatasetDef } from '../core/datasets.js';
-import { hashFile, renameDurably } from '../load/file-io.js';
+import { isTempName, seriesDir } from '../lake/layout.js';
+import { currentDataFile } from '../lake/partition-files.js';
+import { quarantineDir, quarantineTempOf } from '../load/quarantine.js';
+import { fsyncDir, hashFile, renameDurably } from '../load/file-io.js';
 import { partitionFileStats } from '../load/lake-writer.js';
 
 /**
@@ -12,9 +15,10 @@ import { partitionFileStats } from '../load/lake-writer.js';
  * commit. The temporary files and their folders were made durable before that commit, so
  * rolling forward is the normal case. A write whose file is gone anyway (a disk replaced, a
  * hand deleting it) is reported, its batch marked failed, and its manifest row set back to
- * what the file on disk really holds.
+ * what the file on disk really holds. Then the versions other versions replaced more than the
+ * grace period ago are removed.
  */
-export async function recoverPendingWrites(ctx: Context, catalog: Catalog, def: DatasetDef, ids: SeriesIds, granularity: string): Promise<number> {
+export async function recoverPendingWrites(ctx: Context, catalog: Catalog, def: DatasetDef, ids: SeriesIds, granularity: string, source: string): Promise<number> {
   const pending = await pendingWrites(catalog.sql, ids, granularity);
   const byBatch = new Map<string, typeof pending>();
   for (const p of pending) byBatch.set(p.batchId, [...(byBatch.get(p.batchId) ?? []), p]);
@@ -28,8 +32,16 @@ export async function recoverPendingWrites(ctx: Context, catalog: Catalog, def: 
       } else if (!(existsSync(target) && (await hashFile(target)).sha256 === w.sha256)) {
         lost++;
         ctx.logger.error(`recovery: the write of ${w.uri} by batch ${batchId} was lost; the manifest now describes the file on disk`, { batchId, uri: w.uri });
-        const onDisk = existsSync(target) ? { ...(await hashFile(target)), ...(await partitionFileStats(await ctx.duck(), def, target)) } : null;
-        await repairManifest(catalog.sql, w.uri, onDisk, ctx.clock.now());
+        // The version it was to replace is what readers open: the manifest describes that one.
+        const current = currentDataFile(path.dirname(target));
+        const onDisk = current
+          ? {
+              uri: path.relative(ctx.paths.lake, current.file).split(path.sep).join('/'),
+              ...(await hashFile(current.file)),
+              ...(await partitionFileStats(await ctx.duck(), def, current.file)),
+            }
+          : null;
+        await repairManifest(catalog.sql, w.uri, batchId, onDisk, ctx.clock.now());
       }
     }
     if (lost > 0) {
@@ -40,5 +52,66 @@ export async function recoverPendingWrites(ctx: Context, catalog: Catalog, def: 
       ctx.logger.warn(`recovery: finished batch ${batchId}, which an earlier run left half-done (${writes.length} files)`);
     }
   }
+  await removeSuperseded(ctx, catalog, ids, granularity);
+  await clearLeftovers(ctx, catalog, def, source, granularity);
   return byBatch.size;
+}
+
+/**
+ * What runs that died or failed before their commit left behind: temporary partition files
+ * (every pending write is finished by now, so each is garbage), partition folders left empty,
+ * and quarantine files under their temporary name, which are put in place when their batch
+ * reached the catalog and removed when it did not. The caller holds the series' lock.
+ */
+async function clearLeftovers(ctx: Context, catalog: Catalog, def: DatasetDef, source: string, granularity: string): Promise<void> {
+  const series = path.join(ctx.paths.lake, ...seriesDir(def.name, source, granularity).split('/'));
+  let removed = 0;
+  const sweep = (dir: string): boolean => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return false;
+    }
+    let kept = 0;
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory() ? sweep(p) : isTempName(e.name)) {
+        rmSync(p, { recursive: true, force: true });
+        removed++;
+      } else kept++;
+    }
+    return kept === 0 && dir !== series;
+  };
+  sweep(series);
+  const qdir = quarantineDir(ctx.paths.quarantine, def.name, source);
+  const temps = existsSync(qdir) ? readdirSync(qdir).map((name) => ({ name, of: quarantineTempOf(name, granularity) })).filter((t) => t.of !== null) : [];
+  const known = new Set(await batchesKnown(catalog.sql, temps.map((t) => t.of!.batchId)));
+  for (const t of temps) {
+    const file = path.join(qdir, t.name);
+    if (known.has(t.of!.batchId)) renameDurably(file, path.join(qdir, t.of!.final));
+    else {
+      rmSync(file, { force: true });
+      removed++;
+    }
+  }
+  if (removed > 0) ctx.logger.info(`recovery: removed ${removed} files and folders that interrupted runs left in ${path.relative(ctx.settings.home, series)} and its quarantine`);
+}
+
+/**
+ * Removes the versions of this series that other versions replaced longer ago than the grace
+ * period (a query that opened one has long finished), and forgets them.
+ */
+async function removeSuperseded(ctx: Context, catalog: Catalog, ids: SeriesIds, granularity: string): Promise<void> {
+  const due = await supersededBefore(catalog.sql, ids, granularity, new Date(ctx.clock.now().getTime() - ctx.settings.versionGraceMs));
+  if (due.length === 0) return;
+  const dirs = new Set<string>();
+  for (const uri of due) {
+    const file = path.join(ctx.paths.lake, ...uri.split('/'));
+    rmSync(file, { force: true });
+    dirs.add(path.dirname(file));
+  }
+  for (const dir of dirs) fsyncDir(dir);
+  await forgetSuperseded(catalog.sql, due);
+  ctx.logger.debug(`removed ${due.length} partition versions that newer ones replaced`);
 }

@@ -49,7 +49,7 @@ export async function replayQuarantine(ctx: Context, job: Job, filter: ReplayFil
   const { ref, base } = seriesOf(ctx, job);
   return catalog.withLock(seriesLock(ref), ctx.settings.lockTimeoutMs, async () => {
     const ids = await ensureSeries(catalog.sql, ref);
-    await recoverPendingWrites(ctx, catalog, job.dataset, ids, ref.granularity);
+    await recoverPendingWrites(ctx, catalog, job.dataset, ids, ref.granularity, ref.source);
     const { records } = await listQuarantine(catalog.sql, { source: ref.source, granularity: ref.granularity, batch: filter.batch, rule: filter.rule });
     const ofJob = records.filter((r) => r.dataset === ref.dataset);
     const replayable = ofJob.filter((r) => r.input_uri !== null && r.record_no !== null);

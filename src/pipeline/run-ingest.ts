@@ -29,7 +29,8 @@ import {
   type StagePlan,
   type WrittenPartition,
 } from '../load/lake-writer.js';
-import { writeQuarantine, type RejectedRecord } from '../load/quarantine.js';
+import { fsyncFileAsync, renameDurably } from '../load/file-io.js';
+import { quarantineTempPath, writeQuarantine, type RejectedRecord } from '../load/quarantine.js';
 import { compileTransform, needsReadOrder, producedColumns, resolveFoldsSql, sourceReadTypes } from '../transform/compile-transform.js';
 import { compileRecordRules } from '../validate/record-rules.js';
 import { compileSeriesRules, lookbackBars, seriesSettings } from '../validate/series-rules.js';
@@ -117,7 +118,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
     const inputs = await adapter.list({ ...(await adapterContext(ctx, false, options.runId)), refetch: Boolean(options.refetch) }, request);
     const result = new ResultBuilder(job.name, false, inputs.length);
     const ids = await ensureSeries(catalog.sql, ref);
-    await recoverPendingWrites(ctx, catalog, def, ids, ref.granularity);
+    await recoverPendingWrites(ctx, catalog, def, ids, ref.granularity, ref.source);
     const known = options.full ? new Map<string, string>() : await readInputs(catalog.sql, ids, ref.granularity, configKey, inputs.map((i) => i.uri));
     const fresh = inputs.filter((i) => known.get(i.uri) !== i.fingerprint);
     result.skip(inputs.length - fresh.length);
@@ -226,6 +227,7 @@ export async function writeChunk(
         dataset: job.dataset,
         columns: target.columns,
         source: target.source,
+        granularity: target.granularity,
         day: ctx.clock.now().toISOString().slice(0, 10),
       },
       rejects,
@@ -280,6 +282,7 @@ export async function commitChunk(
 ): Promise<SealedPartition[]> {
   const { plan, quarantine } = chunk;
   const sealed = await sealPartitions(chunk.files);
+  if (quarantine) await fsyncFileAsync(quarantineTempPath(quarantine.file, commit.ref.granularity));
   const fingerprints = new Map(inputs.map((i) => [i.uri, i.fingerprint]));
   const uriOf = (pid: number | null) => (pid === null ? null : plan.partitions[pid]!.uri);
   await recordBatch(
@@ -296,6 +299,7 @@ export async function commitChunk(
     sealed.map((w) => ({
       uri: w.plan.uri,
       tmpUri: path.relative(ctx.paths.lake, w.tmpPath).split(path.sep).join('/'),
+      supersedes: w.plan.current?.uri ?? null,
       symbol: w.plan.key.symbol,
       period: w.plan.key.period,
       rows: w.rows,
@@ -321,6 +325,7 @@ export async function commitChunk(
     { rejected: quarantine?.records ?? [], summary: chunk.summary, replayed },
   );
   commitPartitions(sealed);
+  if (quarantine) renameDurably(quarantineTempPath(quarantine.file, commit.ref.granularity), quarantine.file);
   if (sealed.length > 0) await completeBatch(commit.catalog.sql, commit.batchId, ctx.clock.now());
   return sealed;
 }

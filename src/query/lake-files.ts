@@ -1,7 +1,8 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { PartitionPeriod } from '../config/types.js';
-import { dataFileName, decodeSegment, encodeSegment, periodsBetween, seriesDir } from '../lake/layout.js';
+import { decodeSegment, encodeSegment, periodsBetween, seriesDir } from '../lake/layout.js';
+import { currentDataFile, currentFilesUnder } from '../lake/partition-files.js';
 import type { TimeWindow } from '../core/time-window.js';
 
 /**
@@ -64,29 +65,20 @@ function periodFiles(dir: string, window: TimeWindow): string[] {
       return p >= lo && p <= hi;
     });
   }
-  return wanted.map((d) => path.join(dir, d, dataFileName)).filter((f) => existsSync(f)).sort();
+  return wanted
+    .map((d) => currentDataFile(path.join(dir, d))?.file)
+    .filter((f): f is string => f !== undefined)
+    .sort();
 }
 
-/** Every data file of a dataset (for ad-hoc SQL over all of it). */
+/** Every partition's current file of a dataset (for ad-hoc SQL over all of it). */
 export function allDatasetFiles(lakeRoot: string, dataset: string): string[] {
-  return dataFilesUnder(path.join(lakeRoot, dataset));
+  return currentFilesUnder(path.join(lakeRoot, dataset));
 }
 
-/** Every data file of one (dataset, source, granularity) series. */
+/** Every partition's current file of one (dataset, source, granularity) series. */
 export function allSeriesFiles(lakeRoot: string, dataset: string, source: string, granularity: string): string[] {
-  return dataFilesUnder(path.join(lakeRoot, ...seriesDir(dataset, source, granularity).split('/')));
-}
-
-function dataFilesUnder(root: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(path.join(dir, e.name));
-      else if (e.name === dataFileName) out.push(path.join(dir, e.name));
-    }
-  };
-  if (existsSync(root)) walk(root);
-  return out.sort();
+  return currentFilesUnder(path.join(lakeRoot, ...seriesDir(dataset, source, granularity).split('/')));
 }
 
 function subdirs(dir: string): string[] {

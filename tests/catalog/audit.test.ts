@@ -81,7 +81,7 @@ describe('completeness, gaps and staleness', () => {
     expect(clean.heatmap!.cells[0]!.map((c) => c!.status[0]).join('')).toBe('GGGGGGGGGGGG');
 
     // Delete three sessions from the partition file by hand, as an operator with DuckDB would.
-    const file = path.join(ctx.paths.lake, 'ohlcv/source=split/granularity=1d/year=2024/data.parquet');
+    const file = path.join(ctx.paths.lake, 'ohlcv/source=split/granularity=1d/year=2024/data-000001.parquet');
     const duck = await ctx.duck();
     await duck.run(
       `COPY (SELECT * FROM read_parquet('${file}') WHERE ts NOT IN ('2024-03-05', '2024-03-06', '2024-08-01') ORDER BY symbol, ts) TO '${file}.new' (FORMAT PARQUET)`,
@@ -96,7 +96,7 @@ describe('completeness, gaps and staleness', () => {
       ['RED', '2024-08-01', '2024-08-01', 1],
       ['GREEN', '2024-08-02', '2024-12-31', 105],
     ]);
-    expect(holed.integrity.map((p) => [p.uri, p.problem])).toEqual([['ohlcv/source=split/granularity=1d/year=2024/data.parquet', 'hash_mismatch']]);
+    expect(holed.integrity.map((p) => [p.uri, p.problem])).toEqual([['ohlcv/source=split/granularity=1d/year=2024/data-000001.parquet', 'hash_mismatch']]);
     expect(holed.integrity[0]!.detail).toMatch(/ \(\d+ bytes, 249 rows\), the manifest has [0-9a-f]{12}\.\.\. \(\d+ bytes, 252 rows\)$/);
     expect(holed.heatmap!.cells[0]!.map((c) => c!.status[0]).join('')).toBe('GGAGGGGAGGGG');
     // The ledger is kept in the catalog.
@@ -150,14 +150,14 @@ describe('integrity and agreement', () => {
     const job = loadJob(configs, writeDaily('damage', 'DMG', '2021-01-04', '2023-12-29'), ctx.env);
     await runIngest(ctx, job, all);
     const base = path.join(ctx.paths.lake, 'ohlcv/source=damage/granularity=1d');
-    appendFileSync(path.join(base, 'year=2021/data.parquet'), 'garbage');
-    rmSync(path.join(base, 'year=2022/data.parquet'));
+    appendFileSync(path.join(base, 'year=2021/data-000001.parquet'), 'garbage');
+    rmSync(path.join(base, 'year=2022/data-000001.parquet'));
     mkdirSync(path.join(base, 'year=2030'), { recursive: true });
     writeFileSync(path.join(base, 'year=2030/data.parquet'), 'not a parquet file');
     const a = (await auditSeries(ctx, job, { tolerance: 0.005 }))!;
     expect(a.integrity.map((p) => [p.uri.replace('ohlcv/source=damage/granularity=1d/', ''), p.problem])).toEqual([
-      ['year=2022/data.parquet', 'missing'],
-      ['year=2021/data.parquet', 'unreadable'],
+      ['year=2022/data-000001.parquet', 'missing'],
+      ['year=2021/data-000001.parquet', 'unreadable'],
       ['year=2030/data.parquet', 'orphan'],
     ]);
     // Only 2023 can be read: the audit judges what a query would see.
@@ -166,7 +166,7 @@ describe('integrity and agreement', () => {
     const r = await mdw('audit', 'damage', '--fail-on', 'integrity', '--section', 'integrity', '--format', 'json');
     expect(r.code).toBe(1);
     expect((JSON.parse(r.stdout) as { problem: string }[]).map((p) => p.problem)).toEqual(['missing', 'unreadable', 'orphan']);
-    expect(r.stderr).toBe('mdw: audit: damage: 3 integrity problems, first missing ohlcv/source=damage/granularity=1d/year=2022/data.parquet\n');
+    expect(r.stderr).toBe('mdw: audit: damage: 3 integrity problems, first missing ohlcv/source=damage/granularity=1d/year=2022/data-000001.parquet\n');
   });
 
   test('closes of two sources for one symbol and session that differ beyond the tolerance are listed', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Catalog } from '../../src/catalog/catalog.js';
 import { loadJob } from '../../src/config/jobs.js';
@@ -13,10 +13,10 @@ import { datasets } from '../../src/core/datasets.js';
 import os from 'node:os';
 import { recoverPendingWrites } from '../../src/pipeline/recover.js';
 import { Warehouse } from '../../src/index.js';
-import { copyConfigs, freshCatalog, lakeHashes, removeDir, tempDir, testContext } from '../support/helpers.js';
+import { copyConfigs, freshCatalog, lakeHashes, removeDir, tempDir, testContext, currentFiles } from '../support/helpers.js';
 
 const all: IngestOptions = { window: { from: null, toExclusive: null }, symbols: null, dryRun: false, runId: null };
-const yearFile = 'ohlcv/source=demo/granularity=1d/year=2023/data.parquet';
+const yearFile = 'ohlcv/source=demo/granularity=1d/year=2023/data-000001.parquet';
 
 let root: string;
 let configs: string;
@@ -42,10 +42,11 @@ afterAll(async () => {
 const job = (name: string) => loadJob(configs, name, ctx.env);
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
+/** The rows of the partition a uri names, as readers see it now (its current version). */
 async function parquetRows(uri: string, where = 'true') {
   const duck = await ctx.duck();
   return duck.all<Record<string, unknown>>(
-    `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, open, high, low, close, adj_close, volume, batch_id FROM read_parquet('${path.join(ctx.paths.lake, uri)}') WHERE ${where} ORDER BY symbol, ts`,
+    `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, open, high, low, close, adj_close, volume, batch_id FROM read_parquet(${currentFiles(path.dirname(path.join(ctx.paths.lake, uri)))}) WHERE ${where} ORDER BY symbol, ts`,
   );
 }
 
@@ -182,7 +183,7 @@ describe('changes in the source', () => {
     const csvPath = path.join(root, 'fixtures/csv/kaggle/ko.us.txt');
     const original = readFileSync(csvPath, 'utf8');
     await runIngest(ctx, job('demo-kaggle'), all);
-    const uri2023 = 'ohlcv/source=demo-kaggle/granularity=1d/year=2023/data.parquet';
+    const uri2023 = 'ohlcv/source=demo-kaggle/granularity=1d/year=2023/data-000001.parquet';
     const hash2023 = sha(path.join(ctx.paths.lake, uri2023));
 
     const lines = original.split('\r\n');
@@ -197,10 +198,12 @@ describe('changes in the source', () => {
       const r = await runIngest(ctx, job('demo-kaggle'), all);
       expect(r.counts.out).toBe(2);
       expect(r.writes.map((w) => [w.uri, w.changes]).sort()).toEqual([
-        ['ohlcv/source=demo-kaggle/granularity=1d/year=2023/data.parquet', 1],
-        ['ohlcv/source=demo-kaggle/granularity=1d/year=2024/data.parquet', 1],
+        ['ohlcv/source=demo-kaggle/granularity=1d/year=2023/data-000002.parquet', 1],
+        ['ohlcv/source=demo-kaggle/granularity=1d/year=2024/data-000001.parquet', 1],
       ]);
-      expect(sha(path.join(ctx.paths.lake, uri2023))).not.toBe(hash2023);
+      // A new version beside the old one, which readers no longer open; the old file is untouched.
+      expect(sha(path.join(ctx.paths.lake, uri2023))).toBe(hash2023);
+      expect(sha(path.join(ctx.paths.lake, uri2023.replace('data-000001', 'data-000002')))).not.toBe(hash2023);
       const [row] = await parquetRows(uri2023, `symbol = 'KO' AND ts = '2023-07-03'::TIMESTAMP`);
       expect(row!.close).toBe(Number(fields[4]));
       expect(row!.batch_id).toBe(r.batchIds[0]!);
@@ -232,8 +235,8 @@ describe('changes in the source', () => {
     const r = await runIngest(ctx, job('demo-minute'), all);
     expect(r.counts).toEqual({ recordsIn: 1560, out: 1560, deduped: 0, quarantined: 0, filtered: 0 });
     expect(r.writes.map((w) => w.uri).sort()).toEqual([
-      'ohlcv/source=demo-minute/granularity=1m/symbol=ACME/month=2024-03/data.parquet',
-      'ohlcv/source=demo-minute/granularity=1m/symbol=GLOBEX/month=2024-03/data.parquet',
+      'ohlcv/source=demo-minute/granularity=1m/symbol=ACME/month=2024-03/data-000001.parquet',
+      'ohlcv/source=demo-minute/granularity=1m/symbol=GLOBEX/month=2024-03/data-000001.parquet',
     ]);
     const duck = await ctx.duck();
     const rows = await duck.all<{ ts: string; open: number }>(
@@ -353,7 +356,7 @@ describe('fields a vendor leaves out', () => {
     writeFileSync(path.join(configs, 'jobs', 'sparse.yml'), jobYaml('polygon-splits'));
     expect((await runIngest(ctx, job('sparse'), all)).counts).toMatchObject({ recordsIn: 1, out: 1, quarantined: 0 });
     const duck = await ctx.duck();
-    expect(await duck.all(`SELECT symbol, split_to, vendor_id FROM read_parquet('${ctx.paths.lake}/corporate_actions/source=sparse/**/*.parquet')`)).toEqual([
+    expect(await duck.all(`SELECT symbol, split_to, vendor_id FROM read_parquet(${currentFiles(`${ctx.paths.lake}/corporate_actions/source=sparse`)})`)).toEqual([
       { symbol: 'AAPL', split_to: 4, vendor_id: null },
     ]);
     writeFileSync(
@@ -386,7 +389,7 @@ describe('fields that differ only in case', () => {
     const replay = await replayQuarantine(ctx, job('grouped'), {}, { dryRun: false, runId: null });
     expect(replay.outcomes.map((o) => o.outcome)).toEqual(['loaded']);
     const duck = await ctx.duck();
-    const rows = await duck.all(`SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, high, low FROM read_parquet('${ctx.paths.lake}/ohlcv/source=grouped/**/*.parquet') ORDER BY symbol`);
+    const rows = await duck.all(`SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, high, low FROM read_parquet(${currentFiles(`${ctx.paths.lake}/ohlcv/source=grouped`)}) ORDER BY symbol`);
     expect(rows).toEqual([
       { symbol: 'AAA', day: '2024-03-08', high: 11, low: 9.5 },
       { symbol: 'BBB', day: '2024-03-08', high: 9, low: 9.5 },
@@ -417,53 +420,68 @@ describe('NDJSON around the clock', () => {
     expect(r.counts).toEqual({ recordsIn: 3, out: 3, deduped: 0, quarantined: 0, filtered: 0 });
     const duck = await ctx.duck();
     const rows = await duck.all(
-      `SELECT symbol, strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts, open, close, volume FROM read_parquet('${ctx.paths.lake}/ohlcv/source=crypto-ndjson/**/*.parquet') ORDER BY symbol, ts`,
+      `SELECT symbol, strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts, open, close, volume FROM read_parquet(${currentFiles(`${ctx.paths.lake}/ohlcv/source=crypto-ndjson`)}) ORDER BY symbol, ts`,
     );
     expect(rows).toEqual(bars.map((b) => ({ symbol: b.S, ts: b.t, open: b.o, close: b.c, volume: b.v })));
   });
 });
 
 describe('recovery', () => {
-  test('a batch that crashed between its catalog commit and its renames is rolled forward', async () => {
+  test('a batch that crashed between its catalog commit and its renames is rolled forward; the version it replaced goes after the grace period', async () => {
     const file = path.join(ctx.paths.lake, yearFile);
-    const tmpUri = `${path.dirname(yearFile)}/.data.parquet.deadbeef.tmp`;
+    const next = `${path.dirname(yearFile)}/data-000002.parquet`;
+    const tmpUri = `${path.dirname(yearFile)}/.data-000002.parquet.deadbeef.tmp`;
     const tmp = path.join(ctx.paths.lake, tmpUri);
     const duck = await ctx.duck();
     await duck.run(`COPY (SELECT * REPLACE (CASE WHEN symbol = 'SPY' THEN close + 1 ELSE close END AS close) FROM read_parquet('${file}')) TO '${tmp}' (FORMAT PARQUET)`);
     const newSha = sha(tmp);
     const batchId = '00000000-0000-4000-8000-00000000dead';
     const [ids] = await catalog.sql<{ dataset_id: string; source_id: string }[]>`select dataset_id, source_id from mdw.partition_manifest where uri = ${yearFile}`;
+    // What the batch's commit recorded: the batch, its rename, the manifest naming the new version, the old one superseded.
     await catalog.sql`insert into mdw.batch (id, dataset_id, source_id, granularity, status, created_at) values (${batchId}, ${ids!.dataset_id}, ${ids!.source_id}, '1d', 'writing', now())`;
-    await catalog.sql`insert into mdw.pending_write (batch_id, uri, tmp_uri, period, rows, bytes, sha256, series) values (${batchId}, ${yearFile}, ${tmpUri}, '2023', 746, 1, ${newSha}, '[]')`;
+    await catalog.sql`insert into mdw.pending_write (batch_id, uri, tmp_uri, period, rows, bytes, sha256, series) values (${batchId}, ${next}, ${tmpUri}, '2023', 746, 1, ${newSha}, '[]')`;
+    await catalog.sql`update mdw.partition_manifest set uri = ${next}, sha256 = ${newSha} where uri = ${yearFile}`;
+    await catalog.sql`insert into mdw.superseded_file (uri, dataset_id, source_id, granularity, batch_id, superseded_at) values (${yearFile}, ${ids!.dataset_id}, ${ids!.source_id}, '1d', ${batchId}, ${ctx.clock.now()})`;
 
     const series = { datasetId: ids!.dataset_id, sourceId: ids!.source_id };
-    expect(await recoverPendingWrites(ctx, catalog, datasets.ohlcv, series, '1d')).toBe(1);
-    expect(sha(file)).toBe(newSha);
+    expect(await recoverPendingWrites(ctx, catalog, datasets.ohlcv, series, '1d', 'demo')).toBe(1);
+    expect(sha(path.join(ctx.paths.lake, next))).toBe(newSha);
     const [b] = await catalog.sql<{ status: string }[]>`select status from mdw.batch where id = ${batchId}`;
     expect(b!.status).toBe('committed');
     expect(await catalog.sql`select 1 from mdw.pending_write`).toHaveLength(0);
-    expect(await recoverPendingWrites(ctx, catalog, datasets.ohlcv, series, '1d')).toBe(0);
+    // Readers open the new version; the old one stays for queries that opened it ...
+    expect(readdirSync(path.dirname(file)).sort()).toEqual(['data-000001.parquet', 'data-000002.parquet']);
+    expect(await recoverPendingWrites(ctx, catalog, datasets.ohlcv, series, '1d', 'demo')).toBe(0);
+    expect(existsSync(file)).toBe(true);
+    // ... until the grace period is over.
+    expect(await recoverPendingWrites({ ...ctx, settings: { ...ctx.settings, versionGraceMs: 0 } }, catalog, datasets.ohlcv, series, '1d', 'demo')).toBe(0);
+    expect(readdirSync(path.dirname(file))).toEqual(['data-000002.parquet']);
+    expect(await catalog.sql`select 1 from mdw.superseded_file where uri = ${yearFile}`).toHaveLength(0);
   });
 
-  test('a write whose temp file vanished: the batch fails and the manifest describes the file on disk', async () => {
-    const file = path.join(ctx.paths.lake, yearFile);
-    const onDisk = sha(file);
+  test('a write whose temp file vanished: the batch fails and the manifest describes the file readers open', async () => {
+    const current = `${path.dirname(yearFile)}/data-000002.parquet`;
+    const onDisk = sha(path.join(ctx.paths.lake, current));
+    const lost = `${path.dirname(yearFile)}/data-000003.parquet`;
     const batchId = '00000000-0000-4000-8000-000000001057';
-    const [ids] = await catalog.sql<{ dataset_id: string; source_id: string }[]>`select dataset_id, source_id from mdw.partition_manifest where uri = ${yearFile}`;
+    const [ids] = await catalog.sql<{ dataset_id: string; source_id: string }[]>`select dataset_id, source_id from mdw.partition_manifest where uri = ${current}`;
     await catalog.sql`insert into mdw.batch (id, dataset_id, source_id, granularity, status, created_at) values (${batchId}, ${ids!.dataset_id}, ${ids!.source_id}, '1d', 'writing', now())`;
-    await catalog.sql`insert into mdw.pending_write (batch_id, uri, tmp_uri, period, rows, bytes, sha256, series) values (${batchId}, ${yearFile}, ${`${path.dirname(yearFile)}/.data.parquet.gone.tmp`}, '2023', 999, 1, ${'b'.repeat(64)}, '[]')`;
-    // The intent claimed a new file; the catalog said so.
-    await catalog.sql`update mdw.partition_manifest set sha256 = ${'b'.repeat(64)}, rows = 999 where uri = ${yearFile}`;
-    await catalog.sql`delete from mdw.partition_series where manifest_id = (select id from mdw.partition_manifest where uri = ${yearFile})`;
+    await catalog.sql`insert into mdw.pending_write (batch_id, uri, tmp_uri, period, rows, bytes, sha256, series) values (${batchId}, ${lost}, ${`${path.dirname(yearFile)}/.data-000003.parquet.gone.tmp`}, '2023', 999, 1, ${'b'.repeat(64)}, '[]')`;
+    // The intent claimed a new version; the catalog said so, and that the current one was superseded.
+    await catalog.sql`update mdw.partition_manifest set uri = ${lost}, sha256 = ${'b'.repeat(64)}, rows = 999 where uri = ${current}`;
+    await catalog.sql`delete from mdw.partition_series where manifest_id = (select id from mdw.partition_manifest where uri = ${lost})`;
+    await catalog.sql`insert into mdw.superseded_file (uri, dataset_id, source_id, granularity, batch_id, superseded_at) values (${current}, ${ids!.dataset_id}, ${ids!.source_id}, '1d', ${batchId}, now() - interval '1 day')`;
 
-    expect(await recoverPendingWrites(ctx, catalog, datasets.ohlcv, { datasetId: ids!.dataset_id, sourceId: ids!.source_id }, '1d')).toBe(1);
-    const [m] = await catalog.sql<{ sha256: string; rows: number }[]>`select sha256, rows from mdw.partition_manifest where uri = ${yearFile}`;
-    expect(m).toEqual({ sha256: onDisk, rows: 746 });
+    expect(await recoverPendingWrites({ ...ctx, settings: { ...ctx.settings, versionGraceMs: 0 } }, catalog, datasets.ohlcv, { datasetId: ids!.dataset_id, sourceId: ids!.source_id }, '1d', 'demo')).toBe(1);
+    const [m] = await catalog.sql<{ uri: string; sha256: string; rows: number }[]>`select uri, sha256, rows from mdw.partition_manifest where dataset_id = ${ids!.dataset_id} and source_id = ${ids!.source_id} and period = '2023'`;
+    expect(m).toEqual({ uri: current, sha256: onDisk, rows: 746 });
     const series = await catalog.sql<{ symbol: string; rows: number }[]>`
-      select ps.symbol, ps.rows from mdw.partition_series ps join mdw.partition_manifest m on m.id = ps.manifest_id where m.uri = ${yearFile} order by 1`;
+      select ps.symbol, ps.rows from mdw.partition_series ps join mdw.partition_manifest m on m.id = ps.manifest_id where m.uri = ${current} order by 1`;
     expect(series.map((x) => [x.symbol, x.rows])).toEqual([['AAPL', 246], ['MSFT', 250], ['SPY', 250]]);
     const [b] = await catalog.sql<{ status: string }[]>`select status from mdw.batch where id = ${batchId}`;
     expect(b!.status).toBe('failed');
+    // The version the lost write meant to replace is current again: it is not removed.
+    expect(existsSync(path.join(ctx.paths.lake, current))).toBe(true);
   });
 
   test('runs left "running" by a process that died are marked failed', async () => {

@@ -9,7 +9,7 @@ import { loadJob } from '../../src/config/jobs.js';
 import type { Context } from '../../src/context.js';
 import { replayQuarantine } from '../../src/pipeline/replay.js';
 import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
-import { copyConfigs, freshCatalog, removeDir, runMdw, tempDir, testContext } from '../support/helpers.js';
+import { copyConfigs, freshCatalog, removeDir, runMdw, tempDir, testContext, currentFiles } from '../support/helpers.js';
 
 /**
  * Data quality on the load path: the session rule, series flags and quality scores written
@@ -72,7 +72,7 @@ function sessions(from: string, to: string, price: (i: number, day: string) => n
 async function stored(source: string, where = 'true') {
   const duck = await ctx.duck();
   return duck.all<{ day: string; close: number; quality: number; flags: string | null }>(
-    `SELECT strftime(ts, '%Y-%m-%d') AS day, close, quality, flags FROM read_parquet('${ctx.paths.lake}/ohlcv/source=${source}/**/*.parquet') WHERE ${where} ORDER BY ts`,
+    `SELECT strftime(ts, '%Y-%m-%d') AS day, close, quality, flags FROM read_parquet(${currentFiles(`${ctx.paths.lake}/ohlcv/source=${source}`)}) WHERE ${where} ORDER BY ts`,
   );
 }
 
@@ -196,7 +196,7 @@ describe('the in_session rule', () => {
     const duck = await ctx.duck();
     const kept = await duck.all<{ day: string; hours: string }>(
       `SELECT strftime(ts, '%Y-%m-%d') AS day, string_agg(strftime(timezone('America/New_York', ts::TIMESTAMPTZ), '%H'), ',' ORDER BY ts) AS hours ` +
-        `FROM read_parquet('${ctx.paths.lake}/ohlcv/source=hourly/**/*.parquet') GROUP BY 1 ORDER BY 1`,
+        `FROM read_parquet(${currentFiles(`${ctx.paths.lake}/ohlcv/source=hourly`)}) GROUP BY 1 ORDER BY 1`,
     );
     expect(kept).toEqual([
       { day: '2024-07-03', hours: '09,10,11,12' },
@@ -310,12 +310,12 @@ describe('quarantine in the catalog, and replay after a rule change', () => {
     // In queries each bar is there exactly once, as a plain ingest under the fixed rule stores it.
     const duck = await ctx.duck();
     const [counts] = await duck.all<{ n: number; keys: number }>(
-      `SELECT count(*) AS n, count(DISTINCT (symbol, ts)) AS keys FROM read_parquet('${ctx.paths.lake}/ohlcv/source=strict/**/*.parquet')`,
+      `SELECT count(*) AS n, count(DISTINCT (symbol, ts)) AS keys FROM read_parquet(${currentFiles(`${ctx.paths.lake}/ohlcv/source=strict`)})`,
     );
     expect(counts).toEqual({ n: first.counts.out + rejected.length, keys: first.counts.out + rejected.length });
     const again = await replayQuarantine(ctx, job, {}, { dryRun: false, runId: null });
     expect(again.outcomes.filter((o) => o.outcome === 'loaded')).toEqual([]);
-    const [after] = await duck.all<{ n: number }>(`SELECT count(*) AS n FROM read_parquet('${ctx.paths.lake}/ohlcv/source=strict/**/*.parquet')`);
+    const [after] = await duck.all<{ n: number }>(`SELECT count(*) AS n FROM read_parquet(${currentFiles(`${ctx.paths.lake}/ohlcv/source=strict`)})`);
     expect(after!.n).toBe(counts!.n);
   });
 

@@ -14,7 +14,7 @@ import { auditSeries } from '../../src/audit/run-audit.js';
 import { calendars } from '../../src/calendar/registry.js';
 import { listQuarantine } from '../../src/catalog/quarantine-catalog.js';
 import { parseWindow } from '../../src/core/time-window.js';
-import { copyConfigs, freshCatalog, lakeContent, removeDir, repoRoot, runMdw, tempDir, testContext } from '../support/helpers.js';
+import { copyConfigs, freshCatalog, lakeContent, removeDir, repoRoot, runMdw, tempDir, testContext, currentFiles } from '../support/helpers.js';
 import { VendorSim } from '../support/vendor-sim.js';
 
 /**
@@ -94,7 +94,7 @@ beforeEach(async () => {
 async function stored(): Promise<{ symbol: string; day: string; close: number; volume: number; trades: number }[]> {
   const duck = await ctx.duck();
   return duck.all(
-    `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, close, volume, trades FROM read_parquet('${ctx.paths.lake}/ohlcv/source=poly/**/*.parquet') ORDER BY symbol, ts`,
+    `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, close, volume, trades FROM read_parquet(${currentFiles(`${ctx.paths.lake}/ohlcv/source=poly`)}) ORDER BY symbol, ts`,
   );
 }
 
@@ -221,7 +221,7 @@ describe('Polygon crypto, forex and hourly bars: each stamp names its own sessio
   async function bars(source: string, granularity = '1d'): Promise<{ symbol: string; ts: string; close: number }[]> {
     const duck = await ctx.duck();
     return duck.all(
-      `SELECT symbol, strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts, close FROM read_parquet('${ctx.paths.lake}/ohlcv/source=${source}/granularity=${granularity}/**/*.parquet') ORDER BY symbol, ts`,
+      `SELECT symbol, strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts, close FROM read_parquet(${currentFiles(`${ctx.paths.lake}/ohlcv/source=${source}/granularity=${granularity}`)}) ORDER BY symbol, ts`,
     );
   }
   const window = (from: string, to: string) => parseWindow(from, to);
@@ -308,18 +308,20 @@ describe('Polygon crypto, forex and hourly bars: each stamp names its own sessio
       sim.lie = { shiftDays: 30 };
       const shifted = await runIngest(ctx, job, { ...all, window: window('2024-03-11', '2024-03-15'), symbols: ['SPY'] });
       expect(await findings(shifted.batchIds)).toEqual([{ rule: 'response_window', rows: 5 }]);
-      // On the command line the warning names the request and what the page said.
+      // On the command line the warning names the request and what the page said. A catalog
+      // belongs to one lake: on a server, this warehouse gets a database of its own.
       sim.lie = { adjusted: true };
-      await ctx.close();
-      const r = await runMdw(['--home', home, '--config-dir', configs, 'ingest', 'poly', '--from', '2024-04-01', '--to', '2024-04-05', '--symbols', 'MSFT'], {
-        env: { MDW_POLYGON_URL: sim.url, POLYGON_API_KEY: key, ...(url ? { MDW_DATABASE_URL: url } : {}) },
-      });
+      const own = await freshCatalog();
+      drops.push(own.drop);
+      const cliHome = path.join(root, `home-${++n}`);
+      const env = { MDW_POLYGON_URL: sim.url, POLYGON_API_KEY: key, ...(own.url ? { MDW_DATABASE_URL: own.url } : {}) };
+      expect((await runMdw(['--home', cliHome, 'init', '--yes'], { env })).code).toBe(0);
+      const r = await runMdw(['--home', cliHome, '--config-dir', configs, 'ingest', 'poly', '--from', '2024-04-01', '--to', '2024-04-05', '--symbols', 'MSFT'], { env });
       expect(r.code).toBe(0);
       expect(r.stderr).toContain('warn: polygon /v2/aggs/ticker/MSFT/range/1/day/2024-04-01/2024-04-05?adjusted=false&sort=asc&limit=50000 (page 1): the response says adjusted=true, the request asked adjusted=false');
       expect(r.stderr).not.toContain(key);
     } finally {
       sim.lie = null;
-      ctx = testContext({ home, databaseUrl: url, configDir: configs, env: { MDW_POLYGON_URL: sim.url, POLYGON_API_KEY: key } });
     }
   });
 });
@@ -346,7 +348,7 @@ describe('Alpaca stock bars through the simulator', () => {
     expect(asked.slice(1).every((r) => new URL(r.url, 'http://x').searchParams.has('page_token'))).toBe(true);
     const duck = await ctx.duck();
     const rows = await duck.all<{ symbol: string; day: string; close: number }>(
-      `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, close FROM read_parquet('${ctx.paths.lake}/ohlcv/source=alp/**/*.parquet') ORDER BY symbol, ts`,
+      `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, close FROM read_parquet(${currentFiles(`${ctx.paths.lake}/ohlcv/source=alp`)}) ORDER BY symbol, ts`,
     );
     const nyDay = (ms: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York' }).format(new Date(ms));
     expect(rows).toEqual(expected.map(({ s, b }) => ({ symbol: s, day: nyDay(b.t), close: b.c })));
@@ -372,7 +374,7 @@ describe('corporate actions, reference tickers and grouped daily through the sim
     rows<Record<string, unknown>>(
       `SELECT symbol, strftime(ex_date, '%Y-%m-%d') AS ex_date, action, split_from, split_to, cash_amount, stock_rate, currency, ` +
         `CAST(record_date AS VARCHAR) AS record_date, CAST(pay_date AS VARCHAR) AS pay_date, frequency, vendor_id ` +
-        `FROM read_parquet('${ctx.paths.lake}/corporate_actions/source=${source}/**/*.parquet') ORDER BY ex_date, symbol, action`,
+        `FROM read_parquet(${currentFiles(`${ctx.paths.lake}/corporate_actions/source=${source}`)}) ORDER BY ex_date, symbol, action`,
     );
 
   test('Polygon splits and dividends follow next_url into one corporate_actions series; a bad record is quarantined by its rule; a closed window is asked again only with refetch', async () => {
@@ -456,7 +458,7 @@ describe('corporate actions, reference tickers and grouped daily through the sim
     expect(asked).toEqual(['2023-03-31 active=true', '2023-03-31 active=false', '2024-06-28 active=true', '2024-06-28 active=false']);
     const stored = await rows<{ symbol: string; as_of: string; active: boolean; delisted_at: string | null; currency: string; primary_exchange: string }>(
       `SELECT symbol, strftime(as_of, '%Y-%m-%d') AS as_of, active, strftime(delisted_at, '%Y-%m-%dT%H:%M:%SZ') AS delisted_at, currency, primary_exchange ` +
-        `FROM read_parquet('${ctx.paths.lake}/tickers/source=ptk/**/*.parquet') ORDER BY symbol, as_of`,
+        `FROM read_parquet(${currentFiles(`${ctx.paths.lake}/tickers/source=ptk`)}) ORDER BY symbol, as_of`,
     );
     expect(stored.map((r) => `${r.symbol} ${r.as_of} ${r.active} ${r.delisted_at}`)).toEqual([
       'AAPL 2023-03-31 true null',
@@ -473,7 +475,7 @@ describe('corporate actions, reference tickers and grouped daily through the sim
     const universe = async (day: string) =>
       (
         await rows<{ symbol: string }>(
-          `SELECT symbol FROM read_parquet('${ctx.paths.lake}/tickers/source=ptk/**/*.parquet') WHERE as_of <= DATE '${day}' ` +
+          `SELECT symbol FROM read_parquet(${currentFiles(`${ctx.paths.lake}/tickers/source=ptk`)}) WHERE as_of <= DATE '${day}' ` +
             `QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY as_of DESC) = 1 AND active ORDER BY symbol`,
         )
       ).map((r) => r.symbol);
@@ -489,7 +491,7 @@ describe('corporate actions, reference tickers and grouped daily through the sim
     expect(new URL(sim.requests[0]!.url, 'http://x').searchParams.get('adjusted')).toBe('false');
     expect(result.counts).toMatchObject({ recordsIn: 24, out: 12, filtered: 12, quarantined: 0 });
     const stored = await rows<{ symbol: string; day: string; close: number; volume: number }>(
-      `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, close, volume FROM read_parquet('${ctx.paths.lake}/ohlcv/source=pgd/**/*.parquet') ORDER BY symbol, ts`,
+      `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, close, volume FROM read_parquet(${currentFiles(`${ctx.paths.lake}/ohlcv/source=pgd`)}) ORDER BY symbol, ts`,
     );
     expect(stored).toEqual(['AAPL', 'SPY'].flatMap((sym) => VendorSim.bars(sym, 'day', 1, '2020-01-01', '2024-03-08').slice(-6).map((b, i) => ({ symbol: sym, day: days[i], close: b.c, volume: b.v }))));
   });

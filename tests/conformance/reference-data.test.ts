@@ -7,7 +7,7 @@ import { loadJob } from '../../src/config/jobs.js';
 import type { Context } from '../../src/context.js';
 import { expandGlob } from '../../src/core/glob.js';
 import { runIngest } from '../../src/pipeline/run-ingest.js';
-import { configDir, lakeHashes, removeDir, repoRoot, tempDir, testContext } from '../support/helpers.js';
+import { configDir, lakeHashes, removeDir, repoRoot, tempDir, testContext, currentFiles } from '../support/helpers.js';
 
 /**
  * The example jobs against the real files in ../shared/reference-data. Expected values come
@@ -162,7 +162,7 @@ describe('Polygon aggregates payloads', () => {
     expect(result.counts).toMatchObject({ recordsIn: 5, out: 5, quarantined: 0 });
     const duck = await ctx.duck();
     const got = await duck.all(
-      `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, open, high, low, close, volume, vwap, trades FROM read_parquet('${ctx.paths.lake}/ohlcv/source=polygon-reference/**/*.parquet') ORDER BY ts`,
+      `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, open, high, low, close, volume, vwap, trades FROM read_parquet(${currentFiles(`${ctx.paths.lake}/ohlcv/source=polygon-reference`)}) ORDER BY ts`,
     );
     expect(got).toEqual(want);
   });
@@ -188,7 +188,7 @@ describe('Alpaca bars payloads', () => {
     expect(result.counts).toMatchObject({ recordsIn: 17, out: 17, quarantined: 0 });
     const duck = await ctx.duck();
     const got = await duck.all(
-      `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, open, high, low, close, volume, vwap, trades FROM read_parquet('${ctx.paths.lake}/ohlcv/source=alpaca-reference/**/*.parquet') ORDER BY symbol, ts`,
+      `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, open, high, low, close, volume, vwap, trades FROM read_parquet(${currentFiles(`${ctx.paths.lake}/ohlcv/source=alpaca-reference`)}) ORDER BY symbol, ts`,
     );
     expect(got).toEqual(want);
   });
@@ -206,7 +206,7 @@ describe('Polygon reference payloads', () => {
     ctx.duck().then((duck) =>
       duck.all<Record<string, unknown>>(
         `SELECT symbol, strftime(ex_date, '%Y-%m-%d') AS ex_date, action, split_from, split_to, cash_amount, CAST(declaration_date AS VARCHAR) AS declared, ` +
-          `CAST(record_date AS VARCHAR) AS record_date, CAST(pay_date AS VARCHAR) AS pay_date, frequency FROM read_parquet('${ctx.paths.lake}/corporate_actions/source=${source}/**/*.parquet') ` +
+          `CAST(record_date AS VARCHAR) AS record_date, CAST(pay_date AS VARCHAR) AS pay_date, frequency FROM read_parquet(${currentFiles(`${ctx.paths.lake}/corporate_actions/source=${source}`)}) ` +
           `ORDER BY symbol, ex_date, action`,
       ),
     );
@@ -268,7 +268,7 @@ describe('Polygon reference payloads', () => {
     const duck = await ctx.duck();
     const got = await duck.all(
       `SELECT symbol, strftime(as_of, '%Y-%m-%d') AS as_of, name, primary_exchange, active, currency, cik, composite_figi ` +
-        `FROM read_parquet('${ctx.paths.lake}/tickers/source=polygon-reference/**/*.parquet') ORDER BY symbol, as_of`,
+        `FROM read_parquet(${currentFiles(`${ctx.paths.lake}/tickers/source=polygon-reference`)}) ORDER BY symbol, as_of`,
     );
     expect(got).toEqual(want);
   });
@@ -282,7 +282,7 @@ describe('Polygon reference payloads', () => {
     expect((await runIngest(ctx, job, everything)).counts).toMatchObject({ recordsIn: 1, out: 1, quarantined: 0 });
     const duck = await ctx.duck();
     const got = await duck.all(
-      `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, open, high, low, close, volume, vwap, trades FROM read_parquet('${ctx.paths.lake}/ohlcv/source=polygon-grouped-reference/**/*.parquet')`,
+      `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, open, high, low, close, volume, vwap, trades FROM read_parquet(${currentFiles(`${ctx.paths.lake}/ohlcv/source=polygon-grouped-reference`)})`,
     );
     expect(got).toEqual(want);
   });
@@ -308,7 +308,7 @@ describe('Alpaca corporate actions payloads', () => {
     const duck = await ctx.duck();
     const got = await duck.all(
       `SELECT symbol, strftime(ex_date, '%Y-%m-%d') AS ex_date, action, split_from, split_to, cash_amount, stock_rate ` +
-        `FROM read_parquet('${ctx.paths.lake}/corporate_actions/source=alpaca-reference/**/*.parquet') ORDER BY symbol`,
+        `FROM read_parquet(${currentFiles(`${ctx.paths.lake}/corporate_actions/source=alpaca-reference`)}) ORDER BY symbol`,
     );
     expect(got).toEqual(want);
     // Spot checks against the files: MNTS's 1-for-50 reverse split, MSBC's 5% stock dividend.
@@ -339,7 +339,7 @@ describe.each([
     const duck = await ctx.duck();
     const got = await duck.all(
       `SELECT symbol, strftime(ts, ${intraday ? "'%Y-%m-%dT%H:%M:%S'" : "'%Y-%m-%d'"}) AS ts, open, high, low, close, volume, vwap, trades ` +
-        `FROM read_parquet('${ctx.paths.lake}/ohlcv/source=${source}/granularity=${job.granularity.text}/**/*.parquet') ORDER BY symbol, ts`,
+        `FROM read_parquet(${currentFiles(`${ctx.paths.lake}/ohlcv/source=${source}/granularity=${job.granularity.text}`)}) ORDER BY symbol, ts`,
     );
     expect(got).toEqual(want);
   });
@@ -354,7 +354,7 @@ describe('Polygon daily open/close payload', () => {
     expect((await runIngest(ctx, job, everything)).counts).toMatchObject({ recordsIn: 1, out: 1, quarantined: 0 });
     const duck = await ctx.duck();
     const got = await duck.all(
-      `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, open, high, low, close, volume FROM read_parquet('${ctx.paths.lake}/ohlcv/source=polygon-open-close-reference/**/*.parquet')`,
+      `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, open, high, low, close, volume FROM read_parquet(${currentFiles(`${ctx.paths.lake}/ohlcv/source=polygon-open-close-reference`)})`,
     );
     expect(got).toEqual(want);
   });

@@ -6,7 +6,7 @@ import { listQuarantine } from '../../src/catalog/quarantine-catalog.js';
 import { loadJob } from '../../src/config/jobs.js';
 import type { Context } from '../../src/context.js';
 import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
-import { copyConfigs, freshCatalog, removeDir, runMdw, tempDir, testContext } from '../support/helpers.js';
+import { copyConfigs, freshCatalog, removeDir, runMdw, tempDir, testContext, currentFiles } from '../support/helpers.js';
 
 /**
  * Values that are not what they claim: a date far outside any calendar, numbers and dates in a
@@ -116,7 +116,7 @@ describe('malformed values', () => {
     ]);
     const duck = await ctx.duck();
     const stored = await duck.all<{ day: string; high: number; volume: number; quality: number }>(
-      `SELECT strftime(ts, '%Y-%m-%d') AS day, high, volume, quality FROM read_parquet('${ctx.paths.lake}/ohlcv/source=malformed/**/*.parquet') ORDER BY ts`,
+      `SELECT strftime(ts, '%Y-%m-%d') AS day, high, volume, quality FROM read_parquet(${currentFiles(`${ctx.paths.lake}/ohlcv/source=malformed`)}) ORDER BY ts`,
     );
     expect(stored.map((r) => r.day)).toEqual(['2024-01-02', '2024-01-03', '2024-01-04', '2024-01-17']);
     expect(stored.every((r) => r.high === 11 && r.volume === 100)).toBe(true);

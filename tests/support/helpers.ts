@@ -9,6 +9,7 @@ import { fixedClock } from '../../src/core/clock.js';
 import { createLogger } from '../../src/core/logger.js';
 import { resolveSettings } from '../../src/core/settings.js';
 import { createContext, type Context } from '../../src/context.js';
+import { currentFilesUnder } from '../../src/lake/partition-files.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const configDir = path.join(repoRoot, 'configs');
@@ -74,41 +75,40 @@ export function runMdw(args: readonly string[], options: { env?: NodeJS.ProcessE
   });
 }
 
-/** sha256 of every Parquet file under a folder, by path relative to it. */
+/**
+ * sha256 of the file readers open for each partition under a folder (its current version), by
+ * the partition's folder relative to it: equal when the data readers see is byte for byte the
+ * same, whatever the version numbers.
+ */
 export function lakeHashes(lake: string): Record<string, string> {
   const out: Record<string, string> = {};
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.parquet')) out[path.relative(lake, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
-    }
-  };
-  try {
-    if (statSync(lake).isDirectory()) walk(lake);
-  } catch {
-    // No lake yet.
-  }
+  for (const file of currentFilesUnder(lake)) out[path.relative(lake, path.dirname(file))] = createHash('sha256').update(readFileSync(file)).digest('hex');
   return out;
 }
 
 /**
- * The rows of every Parquet file under a lake, in file order, without batch_id (which differs
- * between two warehouses loading the same data): equal when two lakes hold the same data.
+ * The rows each partition's current file holds under a lake, by partition folder, without
+ * batch_id (which differs between two warehouses loading the same data): equal when two lakes
+ * hold the same data.
  */
 export async function lakeContent(lake: string): Promise<Record<string, string>> {
   const { DuckSession } = await import('../../src/lake/duckdb.js');
   const duck = await DuckSession.open({ threads: 1 });
   try {
     const out: Record<string, string> = {};
-    for (const rel of Object.keys(lakeHashes(lake)).sort()) {
-      const rows = await duck.all(`SELECT * EXCLUDE (batch_id) FROM read_parquet('${path.join(lake, rel)}')`);
-      out[rel] = createHash('sha256').update(JSON.stringify(rows)).digest('hex');
+    for (const file of currentFilesUnder(lake)) {
+      const rows = await duck.all(`SELECT * EXCLUDE (batch_id) FROM read_parquet('${file}')`);
+      out[path.relative(lake, path.dirname(file))] = createHash('sha256').update(JSON.stringify(rows)).digest('hex');
     }
     return out;
   } finally {
     duck.close();
   }
+}
+
+/** A DuckDB list of the current file of every partition under a folder, for read_parquet (a glob would read superseded versions too). */
+export function currentFiles(dir: string): string {
+  return `[${currentFilesUnder(dir).map((f) => `'${f.replace(/'/g, "''")}'`).join(', ')}]`;
 }
 
 /** A private copy of configs/ (and fixtures/, which its jobs name relatively) that a test may change. */

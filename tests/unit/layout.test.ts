@@ -1,21 +1,28 @@
 import { describe, expect, test } from '@jest/globals';
-import { encodeSegment, partitionUri, periodsBetween } from '../../src/lake/layout.js';
+import { dataFileName, dataFileVersion, encodeSegment, partitionUri, periodsBetween } from '../../src/lake/layout.js';
 import { parseWindow } from '../../src/core/time-window.js';
 
 describe('lake layout', () => {
   test('daily bars of all symbols share one file per year', () => {
     expect(
-      partitionUri({ dataset: 'ohlcv', source: 'yahoo', granularity: '1d', symbol: null, period: '2014' }, { period: 'year', by_symbol: false }),
-    ).toBe('ohlcv/source=yahoo/granularity=1d/year=2014/data.parquet');
+      partitionUri({ dataset: 'ohlcv', source: 'yahoo', granularity: '1d', symbol: null, period: '2014' }, { period: 'year', by_symbol: false }, 1),
+    ).toBe('ohlcv/source=yahoo/granularity=1d/year=2014/data-000001.parquet');
   });
 
   test('minute bars get one file per symbol and month, with unsafe symbol characters encoded', () => {
     expect(
-      partitionUri({ dataset: 'ohlcv', source: 'polygon', granularity: '1m', symbol: 'X:BTC/USD', period: '2024-03' }, { period: 'month', by_symbol: true }),
-    ).toBe('ohlcv/source=polygon/granularity=1m/symbol=X%3ABTC%2FUSD/month=2024-03/data.parquet');
+      partitionUri({ dataset: 'ohlcv', source: 'polygon', granularity: '1m', symbol: 'X:BTC/USD', period: '2024-03' }, { period: 'month', by_symbol: true }, 12),
+    ).toBe('ohlcv/source=polygon/granularity=1m/symbol=X%3ABTC%2FUSD/month=2024-03/data-000012.parquet');
     expect(encodeSegment('BRK.B')).toBe('BRK.B');
     expect(encodeSegment('^GSPC')).toBe('%5EGSPC');
     expect(encodeSegment('100%')).toBe('100%25');
+  });
+
+  test('a partition file is versioned: each write adds the next, and data.parquet of older lakes is version 0', () => {
+    expect([dataFileName(0), dataFileName(1), dataFileName(1234567)]).toEqual(['data.parquet', 'data-000001.parquet', 'data-1234567.parquet']);
+    expect(['data.parquet', 'data-000002.parquet', 'data-1234567.parquet', 'data-2.parquet', '.data-000002.parquet.ab12cd34.tmp', 'x.parquet'].map(dataFileVersion)).toEqual([
+      0, 2, 1234567, null, null, null,
+    ]);
   });
 
   test('periods between two instants, half-open', () => {
