@@ -72,6 +72,16 @@ export class SourceError extends MdwError {
   }
 }
 
+/**
+ * The ingest lost count of records: an input's records are not all stored, repeated,
+ * quarantined or filtered. Nothing of the batch is committed.
+ */
+export class InvariantError extends MdwError {
+  constructor(message: string) {
+    super('invariant', message, ExitCode.failed);
+  }
+}
+
 /** A run that did some of its work and stopped; what is done is kept. */
 export class PartialError extends MdwError {
   constructor(message: string) {

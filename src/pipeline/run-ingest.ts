@@ -29,6 +29,7 @@ import {
   type StagePlan,
   type WrittenPartition,
 } from '../load/lake-writer.js';
+import { checkAccounted } from '../load/accounting.js';
 import { writeQuarantine, type RejectedRecord } from '../load/quarantine.js';
 import { compileTransform, needsReadOrder, producedColumns, resolveFoldsSql, sourceReadTypes } from '../transform/compile-transform.js';
 import { compileRecordRules } from '../validate/record-rules.js';
@@ -102,6 +103,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
       const raw = await readChecked(ctx, duck, adapter, request, chunk, base.grain);
       try {
         const plan = await stageBatch(duck, { ...base, runBatchIds: [] }, await rejectsOf(duck, raw), raw.inputs);
+        checkAccounted(raw.records, plan.lineage);
         result.add(randomUUID(), plan, [], null);
       } finally {
         await releaseChunk(duck);
@@ -199,6 +201,7 @@ export async function writeChunk(
   try {
     const rejects = await rejectsOf(duck, raw);
     const plan = await stageBatch(duck, target, rejects, raw.inputs);
+    checkAccounted(raw.records, plan.lineage);
     await keepRawOfLateRejects(duck, raw, job);
     const input = await inputFindings(duck, job);
     lap('stage');
@@ -364,15 +367,9 @@ export async function readChecked(
     return outsideHours;
   };
   const context = await adapterContext(ctx, true);
-  let raw = await adapter.extract(context, request, inputs);
+  const raw = await adapter.extract(context, request, inputs);
   ctx.progress.step(`${job.name}: reading ${inputs.length} input${inputs.length === 1 ? '' : 's'}`);
-  let outsideHours = await read(raw);
-  const again = raw.reread ? (await duck.all<{ _file: string }>(`SELECT _file FROM ${raw.reread}`)).map((r) => r._file) : [];
-  if (again.length > 0) {
-    ctx.logger.warn(`an unterminated quote in ${again.join(', ')}: reading ${again.length === 1 ? 'it' : 'them'} again without quoting, so that only that line is rejected`);
-    raw = await adapter.extract(context, { ...request, unquoted: new Set(again) }, inputs);
-    outsideHours = await read(raw);
-  }
+  const outsideHours = await read(raw);
   if (outsideHours > 0) {
     ctx.logger.info(
       `${job.name}: ${outsideHours} bar${outsideHours === 1 ? ' lies' : 's lie'} in the pre- or post-market, outside the job's regular hours: left out (extended_hours: true keeps them)`,

@@ -3,11 +3,11 @@ import path from 'node:path';
 import type { Job } from '../../config/jobs.js';
 import type { ReadOptions } from '../../config/types.js';
 import { ConfigError } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
 import { defaultNulls } from '../../core/raw.js';
 import { ident, literal, pathList, stringList } from '../../core/sql.js';
-import type { ExtractRequest, RawBatch } from '../adapter.js';
+import type { AdapterContext, ExtractRequest, RawBatch } from '../adapter.js';
 import { readFirstLines, splitCsvLine } from './csv-header.js';
+import { layoutByte, profileCsv } from './csv-records.js';
 
 type CsvOptions = ReadOptions & Required<Pick<ReadOptions, 'delimiter' | 'header' | 'skip' | 'quote'>>;
 const defaults: CsvOptions = { delimiter: ',', header: true, skip: 0, quote: '"' };
@@ -23,12 +23,15 @@ interface Scan {
 /**
  * Reads CSV files in the layout a transform describes. The layout is known, so DuckDB is told
  * it (no sniffing): a malformed line becomes a reject with its line number and text instead
- * of failing the whole read.
+ * of failing the whole read. Each file is counted first (csv-records.ts); that count decides
+ * whether it is read with quoting, and the ingest checks that every record it counted is
+ * accounted for.
  */
-export async function readCsv(job: Job, files: readonly string[], options: ReadOptions, request: ExtractRequest, logger: Logger): Promise<RawBatch> {
+export async function readCsv(job: Job, files: readonly string[], options: ReadOptions, request: ExtractRequest, ctx: Pick<AdapterContext, 'logger'>): Promise<RawBatch> {
   const read: CsvOptions = { ...defaults, ...options };
   const nulls = job.transform.value.nulls ?? defaultNulls;
-  const scans = await planScans(job, files, read, request, logger);
+  const records = new Map<string, number>();
+  const scans = await planScans(job, files, read, request, ctx, records);
   // Records of one scan are numbered from scan * 2^40, so that scans never overlap.
   const numbering = (i: number) => (request.numbered ? `${i} * 1099511627776 + row_number() OVER () AS _rn, ` : '');
   const selects = scans.map((scan, i) => {
@@ -70,25 +73,35 @@ export async function readCsv(job: Job, files: readonly string[], options: ReadO
       ? `(SELECT s.file_path AS _file, e.line AS _line, any_value(trim(e.csv_line, chr(10) || chr(13))) AS _raw, ` +
         `arg_min(e.error_type || ': ' || e.error_message, e.column_idx) AS _reason FROM ${errors} GROUP BY ALL)`
       : null,
-    // A stray quote makes DuckDB read the rest of its file as one value: such files are read
-    // again without quoting, so that only the line with the stray quote is rejected.
-    reread: selects.length && read.quote ? `(SELECT DISTINCT s.file_path AS _file FROM ${errors} WHERE e.error_type = 'UNQUOTED VALUE')` : null,
     // DuckDB appends to a named reject table across scans; each batch starts from empty.
     prepare: ['DROP TABLE IF EXISTS mdw_reject_errors', 'DROP TABLE IF EXISTS mdw_reject_scans'],
+    records,
   };
 }
 
 /**
- * Groups the files into scans by header, line ending and quoting, in the order given. Every
- * file must carry the source columns the transform reads; an empty file is skipped with a
- * warning (it still appears in lineage, with no records).
+ * Groups the files into scans by header, line ending and quoting, in the order given, and
+ * counts each file's records into `records`. Every file must carry the source columns the
+ * transform reads; an empty file is skipped with a warning (it still appears in lineage, with
+ * no records).
  */
-async function planScans(job: Job, files: readonly string[], read: CsvOptions, request: ExtractRequest, logger: Logger): Promise<Scan[]> {
+async function planScans(
+  job: Job,
+  files: readonly string[],
+  read: CsvOptions,
+  request: ExtractRequest,
+  ctx: Pick<AdapterContext, 'logger'>,
+  records: Map<string, number>,
+): Promise<Scan[]> {
   if (!read.columns && !read.header) throw job.errorAt('/source', `a CSV without a header needs read.columns to name its columns`);
+  if (Number.isNaN(layoutByte(read.delimiter)) || Number.isNaN(layoutByte(read.quote))) {
+    throw job.errorAt('/transform', `read.delimiter and read.quote must each be one ASCII character`);
+  }
   const scans = new Map<string, Scan>();
   for (const file of files) {
     if (statSync(file).size === 0) {
-      logger.warn(`${file} is empty; nothing to read`);
+      ctx.logger.warn(`${file} is empty; nothing to read`);
+      records.set(file, 0);
       continue;
     }
     const first = await readFirstLines(file, read.skip + 1);
@@ -107,7 +120,14 @@ async function planScans(job: Job, files: readonly string[], read: CsvOptions, r
         { file },
       );
     }
-    const quoted = !request.unquoted?.has(file);
+    // A stray quote would have DuckDB read the lines after it as one field (and, with more
+    // files than twice its threads, drop them without a word): the count sees it first.
+    const profile = await profileCsv(file, { delimiter: read.delimiter, quote: read.quote, skip: read.skip, header: read.header });
+    records.set(file, profile.records);
+    const quoted = profile.quoted;
+    if (read.quote && !quoted) {
+      ctx.logger.warn(`${file}: a stray quote would join the lines after it into one field: reading the file without quoting, so that only its own line is rejected`);
+    }
     const key = JSON.stringify([columns, first.crlf, quoted]);
     const scan = scans.get(key) ?? { columns, crlf: first.crlf, quoted, files: [] };
     scan.files.push(file);

@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileAdapter } from '../../src/adapters/file/file-adapter.js';
+import type { Adapter } from '../../src/adapters/adapter.js';
+import type { Catalog } from '../../src/catalog/catalog.js';
+import { ensureSeries } from '../../src/catalog/lake-catalog.js';
+import { loadJob } from '../../src/config/jobs.js';
+import type { Context } from '../../src/context.js';
+import { InvariantError } from '../../src/core/errors.js';
+import { readChecked, runIngest, seriesOf, stopwatch, writeChunk, type IngestOptions } from '../../src/pipeline/run-ingest.js';
+import { copyConfigs, freshCatalog, lakeHashes, removeDir, tempDir, testContext } from '../support/helpers.js';
+
+/**
+ * What bad input files did to the ingest (issue 11): every line of a file ends stored,
+ * repeated, quarantined with a reason, or filtered.
+ */
+
+const all: IngestOptions = { window: { from: null, toExclusive: null }, symbols: null, dryRun: false, runId: null };
+const header = 'Date,Open,High,Low,Close,Adj Close,Volume';
+const row = (day: string) => `${day},10,11,9,10.5,10.4,100`;
+
+let root: string;
+let configs: string;
+let ctx: Context;
+let catalog: Catalog;
+let drop: () => Promise<void>;
+let jobs = 0;
+
+beforeAll(async () => {
+  root = tempDir('mdw-csv-input-');
+  configs = copyConfigs(root);
+  const target = await freshCatalog();
+  drop = target.drop;
+  ctx = testContext({ home: path.join(root, 'home'), databaseUrl: target.url, configDir: configs });
+  catalog = await ctx.catalog();
+});
+
+afterAll(async () => {
+  await ctx.close();
+  await drop();
+  removeDir(root);
+});
+
+/** A job over the given files (name -> bytes), in its own folder and source; returns its name. */
+function jobOver(files: Record<string, string | Buffer>, options: { transform?: string; granularity?: string } = {}): string {
+  const name = `input-${jobs++}`;
+  const dir = path.join(root, 'data', name);
+  mkdirSync(dir, { recursive: true });
+  for (const [file, bytes] of Object.entries(files)) writeFileSync(path.join(dir, file), typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
+  writeFileSync(
+    path.join(configs, 'jobs', `${name}.yml`),
+    `dataset: ohlcv\ngranularity: ${options.granularity ?? '1d'}\ncalendar: XNYS\n` +
+      `source: { name: ${name}, adapter: file, files: ['../../data/${name}/*'] }\ntransform: ${options.transform ?? 'yahoo'}\n`,
+  );
+  return name;
+}
+
+async function quarantined(batchIds: readonly string[]) {
+  return catalog.sql<{ file: string; line: number | null; record: number | null; rules: string[]; reason: string; symbol: string | null }[]>`
+    select input_uri as file, line_no::int as line, record_no::int as record, rules, reason, symbol
+    from mdw.quarantine_record where batch_id = any(${batchIds as string[]}::uuid[]) order by input_uri, coalesce(record_no, line_no)`;
+}
+
+async function stored(job: string): Promise<string[]> {
+  const duck = await ctx.duck();
+  const files = Object.keys(lakeHashes(ctx.paths.lake)).filter((f) => f.includes(`source=${job}/`));
+  if (files.length === 0) return [];
+  const rows = await duck.all<{ r: string }>(
+    `SELECT symbol || ' ' || strftime(ts, '%Y-%m-%dT%H:%M') AS r FROM read_parquet([${files.map((f) => `'${path.join(ctx.paths.lake, f)}'`).join(', ')}]) ORDER BY 1`,
+  );
+  return rows.map((x) => x.r);
+}
+
+describe('item 1: an unterminated quote loses no line, whatever the number of files', () => {
+  test('five files of three rows, the second starting with a stray quote: 10 stored, 5 quarantined', async () => {
+    const files = Object.fromEntries(['A', 'B', 'C', 'D', 'E'].map((s) => [`${s}.csv`, `${header}\n${row('2023-01-03')}\n"${row('2023-01-04')}\n${row('2023-01-05')}\n`]));
+    const name = jobOver(files);
+    const r = await runIngest(ctx, loadJob(configs, name, ctx.env), all);
+    expect(r.counts).toEqual({ recordsIn: 15, out: 10, deduped: 0, quarantined: 5, filtered: 0 });
+    expect(await stored(name)).toEqual(['A', 'B', 'C', 'D', 'E'].flatMap((s) => [`${s} 2023-01-03T00:00`, `${s} 2023-01-05T00:00`]));
+    const q = await quarantined(r.batchIds);
+    // Read without quoting, the stray quote is part of the date.
+    expect(q.map((x) => [path.basename(x.file), x.record, x.rules, x.reason])).toEqual(
+      ['A', 'B', 'C', 'D', 'E'].map((s) => [`${s}.csv`, 2, ['parse'], 'parse: ts: cannot read ""2023-01-04" as a date (%Y-%m-%d)']),
+    );
+  });
+
+  test('seven files, two of them with a stray quote in the middle and a quoted field later: each line is accounted for', async () => {
+    const clean = `${header}\n${row('2023-01-03')}\n${row('2023-01-04')}\n`;
+    const stray = `${header}\n${row('2023-01-03')}\n2023-01-04,"10,11,9,10.5,10.4,100\n${row('2023-01-05')}\n2023-01-06,"10",11,9,10.5,10.4,100\n`;
+    const name = jobOver({ 'A.csv': stray, 'B.csv': clean, 'C.csv': clean, 'D.csv': stray, 'E.csv': clean, 'F.csv': clean, 'G.csv': clean });
+    const r = await runIngest(ctx, loadJob(configs, name, ctx.env), all);
+    // Read line by line, the stray quote's line and the quoted one are rejected; nothing is swallowed.
+    expect(r.counts).toEqual({ recordsIn: 18, out: 14, deduped: 0, quarantined: 4, filtered: 0 });
+    expect((await quarantined(r.batchIds)).map((x) => [path.basename(x.file), x.line, x.record, x.reason])).toEqual([
+      ['A.csv', null, 2, 'parse: open: cannot read ""10" as a number'],
+      ['A.csv', null, 4, 'parse: open: cannot read ""10"" as a number'],
+      ['D.csv', null, 2, 'parse: open: cannot read ""10" as a number'],
+      ['D.csv', null, 4, 'parse: open: cannot read ""10"" as a number'],
+    ]);
+  });
+
+  test('a reader that loses a record fails the batch before anything is written, naming the input and both counts', async () => {
+    const name = jobOver({ 'LOSS.csv': `${header}\n${row('2023-01-03')}\n${row('2023-01-04')}\n${row('2023-01-05')}\n` });
+    const job = loadJob(configs, name, ctx.env);
+    // The file adapter with one record dropped from what it hands over, as a reader bug would.
+    const lossy: Adapter = {
+      ...fileAdapter,
+      extract: async (c, request, inputs) => {
+        const raw = await fileAdapter.extract(c, request, inputs);
+        return { ...raw, relation: `(SELECT * FROM ${raw.relation} WHERE "Date" <> '2023-01-04')` };
+      },
+    };
+    const { ref, base } = seriesOf(ctx, job);
+    const ids = await ensureSeries(catalog.sql, ref);
+    const inputs = await fileAdapter.list({} as never, { job, from: null, toExclusive: null, symbols: null, columns: {} });
+    const duck = await ctx.duck();
+    const request = { job, from: null, toExclusive: null, symbols: null, columns: { Date: 'VARCHAR' as const } };
+    const chunk = await readChecked(ctx, duck, lossy, request, inputs, base.grain);
+    const commit = { catalog, ids, ref, batchId: '00000000-0000-4000-8000-000000000001', runId: null, configKey: 'k' };
+    const err = await writeChunk(ctx, duck, chunk, { ...base, runBatchIds: [] }, commit, stopwatch()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvariantError);
+    expect((err as InvariantError).exitCode).toBe(1);
+    expect((err as Error).message).toBe(
+      `records went missing between reading and loading, so nothing of this batch is written: ${inputs[0]!.uri}: 3 records read, 2 accounted for (2 stored, 0 repeats, 0 quarantined, 0 filtered)`,
+    );
+    expect(Object.keys(lakeHashes(ctx.paths.lake)).filter((f) => f.includes(`source=${name}/`))).toEqual([]);
+    expect(await catalog.sql`select id from mdw.batch where job = ${name}`).toEqual([]);
+  });
+});
