@@ -32,6 +32,8 @@ export interface AdapterContext {
   /** Vendor adapters: where pages land, the config folder (endpoints.yml), the clock's now. */
   readonly lakeRoot: string;
   readonly configDir: string;
+  /** Where a reader may write files it needs for one batch (MDW_HOME/tmp). */
+  readonly tmpDir: string;
   readonly now: Date;
   /** The shared daily request budget (null in a dry run, which fetches nothing). */
   readonly budget: RequestBudget | null;
@@ -70,6 +72,8 @@ export interface RawBatch {
    * that every one is stored, repeated, quarantined or filtered. Absent where none is made.
    */
   readonly records?: ReadonlyMap<string, number>;
+  /** Folders the reader wrote for this batch (repaired copies): removed when the batch is done. */
+  readonly scratch?: readonly string[];
 }
 
 /** One input an adapter reads: a file, or a landed page. */

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Adapter, AdapterContext, ExtractRequest, InputRef, RawBatch } from '../adapters/adapter.js';
@@ -106,7 +107,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
         checkAccounted(raw.records, plan.lineage);
         result.add(randomUUID(), plan, [], null);
       } finally {
-        await releaseChunk(duck);
+        await releaseChunk(duck, raw);
       }
     }
     return result.build();
@@ -178,7 +179,8 @@ async function rejectsOf(duck: DuckSession, raw: RawBatch): Promise<string | nul
   return 'mdw_rejects';
 }
 
-async function releaseChunk(duck: DuckSession): Promise<void> {
+async function releaseChunk(duck: DuckSession, raw: RawBatch): Promise<void> {
+  removeScratch(raw);
   await releaseStage(duck);
   await duck.run('DROP TABLE IF EXISTS mdw_rejects');
 }
@@ -238,7 +240,7 @@ export async function writeChunk(
     const summary: SummaryWrite[] = [...ruleCounts(quarantine?.records ?? []), ...flagged, ...input, ...raw.responses];
     return { plan, files, quarantine, summary };
   } finally {
-    await releaseChunk(duck);
+    await releaseChunk(duck, raw);
   }
 }
 
@@ -368,8 +370,19 @@ export async function readChecked(
   };
   const context = await adapterContext(ctx, true);
   const raw = await adapter.extract(context, request, inputs);
-  ctx.progress.step(`${job.name}: reading ${inputs.length} input${inputs.length === 1 ? '' : 's'}`);
-  const outsideHours = await read(raw);
+  try {
+    ctx.progress.step(`${job.name}: reading ${inputs.length} input${inputs.length === 1 ? '' : 's'}`);
+    await afterRead(ctx, duck, raw, job, grain, await read(raw));
+    return { ...raw, job, responses: responseFindings(inputs), timings: { 'read, transform, validate': Math.round(performance.now() - started) } };
+  } catch (err) {
+    removeScratch(raw);
+    throw err;
+  }
+}
+
+/** What follows the read of a chunk into `checked`: folds, and checks of what was read. */
+async function afterRead(ctx: Context, duck: DuckSession, raw: RawBatch, job: Job, grain: PartitionRule, outsideHours: number): Promise<void> {
+  const def = job.dataset;
   if (outsideHours > 0) {
     ctx.logger.info(
       `${job.name}: ${outsideHours} bar${outsideHours === 1 ? ' lies' : 's lie'} in the pre- or post-market, outside the job's regular hours: left out (extended_hours: true keeps them)`,
@@ -388,7 +401,11 @@ export async function readChecked(
   }
   const stray = await duck.all<{ f: string }>(`SELECT DISTINCT _file AS f FROM ${checkedTable} WHERE _file NOT IN (SELECT unnest(${stringList(raw.inputs)}))`);
   if (stray.length > 0) throw new SourceError(`the reader returned rows of files the job did not name: ${stray.map((r) => r.f).join(', ')}`);
-  return { ...raw, job, responses: responseFindings(inputs), timings: { 'read, transform, validate': Math.round(performance.now() - started) } };
+}
+
+/** Removes the files a reader wrote for a chunk. */
+function removeScratch(raw: RawBatch): void {
+  for (const dir of raw.scratch ?? []) rmSync(dir, { recursive: true, force: true });
 }
 
 /** A chunk read into `checked`. */
@@ -451,6 +468,7 @@ async function adapterContext(ctx: Context, withoutBudget: boolean, runId: strin
     env: ctx.env,
     lakeRoot: ctx.paths.lake,
     configDir: ctx.settings.configDir,
+    tmpDir: ctx.paths.tmp,
     now: ctx.clock.now(),
     budget: catalog ? { spend: (vendor, limit) => spendRequest(catalog.sql, vendor, day(), limit, ctx.clock.now()) } : null,
     pages: catalog ? (page) => recordRawPage(catalog.sql, page, runId) : null,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileAdapter } from '../../src/adapters/file/file-adapter.js';
 import type { Adapter } from '../../src/adapters/adapter.js';
@@ -127,5 +127,50 @@ describe('item 1: an unterminated quote loses no line, whatever the number of fi
     );
     expect(Object.keys(lakeHashes(ctx.paths.lake)).filter((f) => f.includes(`source=${name}/`))).toEqual([]);
     expect(await catalog.sql`select id from mdw.batch where job = ${name}`).toEqual([]);
+  });
+});
+
+describe('item 4: one bad line is quarantined with a reason, the rest of its file loads', () => {
+  const days = ['2023-01-03', '2023-01-04', '2023-01-05'];
+  const variants: { name: string; bad: string; reason: string; rules?: string[] }[] = [
+    { name: 'a CR inside a line', bad: '2023-01-04,10,11,9\r,10.5,10.4,100', reason: 'CARRIAGE RETURN: a CR inside the line (a line ends in LF or CRLF)' },
+    { name: 'junk bytes with a CR among them', bad: '2023-01-04,10,\xff\x01\r\x1b,9,10.5,10.4,100', reason: 'CARRIAGE RETURN: a CR inside the line (a line ends in LF or CRLF)' },
+  ];
+  for (const v of variants) {
+    test(v.name, async () => {
+      const name = jobOver({ 'AAPL.csv': `${header}\n${row(days[0]!)}\n${v.bad}\n${row(days[2]!)}\n` });
+      const r = await runIngest(ctx, loadJob(configs, name, ctx.env), all);
+      expect(r.counts).toEqual({ recordsIn: 3, out: 2, deduped: 0, quarantined: 1, filtered: 0 });
+      expect(await stored(name)).toEqual(['AAPL 2023-01-03T00:00', 'AAPL 2023-01-05T00:00']);
+      const [q] = await quarantined(r.batchIds);
+      expect(q!.rules).toEqual(v.rules ?? ['parse']);
+      expect(q!.reason.startsWith(v.reason)).toBe(true);
+      // The quarantine file says the same, as JSON a catalog or a jsonb column takes.
+      const ndjson = readFileSync(r.quarantine!.files[0]!, 'utf8').trim().split('\n');
+      expect(ndjson.map((l) => (JSON.parse(l) as { reason: string }).reason)).toEqual([q!.reason]);
+      expect(ndjson.join('\n')).not.toContain('\u0000');
+    });
+  }
+
+  test('mixed CRLF and LF line ends: every line loads', async () => {
+    const name = jobOver({ 'A.csv': `${header}\n${row(days[0]!)}\r\n${row(days[1]!)}\n${row(days[2]!)}\r\n`, 'B.csv': `${header}\r\n${row(days[0]!)}\n${row(days[1]!)}\r\n` });
+    const r = await runIngest(ctx, loadJob(configs, name, ctx.env), all);
+    expect(r.counts).toEqual({ recordsIn: 5, out: 5, deduped: 0, quarantined: 0, filtered: 0 });
+    expect(readdirSync(ctx.paths.tmp).filter((f) => f.startsWith('csv-'))).toEqual([]);
+  });
+});
+
+describe('item 10: a line too long or too wide is quarantined at once', () => {
+  test('a 200 KB line of 100,000 fields, a 60 KB line of 30,000 fields and a 100 KB value', async () => {
+    const fields = (n: number) => Array.from({ length: n }, () => '1').join(',');
+    const long = `2023-01-05,10,11,9,10.5,10.4,${'9'.repeat(100_000)}`;
+    const name = jobOver({ 'AAPL.csv': `${header}\n${row('2023-01-03')}\n${fields(100_000)}\n${fields(30_000)}\n${long}\n${row('2023-01-06')}\n` });
+    const r = await runIngest(ctx, loadJob(configs, name, ctx.env), all);
+    expect(r.counts).toEqual({ recordsIn: 5, out: 2, deduped: 0, quarantined: 3, filtered: 0 });
+    expect((await quarantined(r.batchIds)).map((q) => [q.line, q.rules, q.reason])).toEqual([
+      [3, ['parse'], 'LINE SIZE OVER MAXIMUM: 199999 bytes, over the limit of 65536'],
+      [4, ['parse'], 'TOO MANY COLUMNS: 30000 fields where the header has 7'],
+      [5, ['parse'], 'LINE SIZE OVER MAXIMUM: 100029 bytes, over the limit of 65536'],
+    ]);
   });
 });

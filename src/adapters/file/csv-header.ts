@@ -1,11 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 
-/**
- * The first `count` lines of a (possibly gzipped) text file, without reading the rest, and
- * whether its lines end in CRLF.
- */
-export async function readFirstLines(file: string, count: number): Promise<{ lines: string[]; crlf: boolean }> {
+/** The first `count` lines of a (possibly gzipped) text file, without reading the rest. */
+export async function readFirstLines(file: string, count: number): Promise<{ lines: string[] }> {
   const raw = createReadStream(file, { highWaterMark: 64 * 1024 });
   const stream = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
   let text = '';
@@ -18,7 +15,7 @@ export async function readFirstLines(file: string, count: number): Promise<{ lin
     raw.destroy();
   }
   const lines = text.replace(/^\uFEFF/, '').split('\n').slice(0, count);
-  return { lines: lines.map((l) => l.replace(/\r$/, '')), crlf: lines[0]?.endsWith('\r') ?? false };
+  return { lines: lines.map((l) => l.replace(/\r$/, '')) };
 }
 
 /** Splits one CSV line on the delimiter, honouring double quotes. */
