@@ -53,7 +53,9 @@ export async function writeQuarantine(
   const sym = t.dataset.symbolColumn;
   const key = (alias: string) =>
     `${sym && t.columns.includes(sym) ? `${alias}.${ident(sym)}` : 'NULL::VARCHAR'} AS _key_symbol, ` +
-    `strftime(${alias}.${ident(t.dataset.timeColumn)}, '%Y-%m-%dT%H:%M:%S.%fZ') AS _key_ts`;
+    // A time outside the years 0001-9999 (quarantined for it) is no catalog timestamp.
+    `CASE WHEN ${alias}.${ident(t.dataset.timeColumn)} >= TIMESTAMP '0001-01-01' AND ${alias}.${ident(t.dataset.timeColumn)} < TIMESTAMP '10000-01-01' ` +
+    `THEN strftime(${alias}.${ident(t.dataset.timeColumn)}, '%Y-%m-%dT%H:%M:%S.%fZ') END AS _key_ts`;
   const noKey = `NULL::VARCHAR AS _key_symbol, NULL::VARCHAR AS _key_ts`;
   const parts = [
     // Rows are in read order (rowid), so a row's number within its file is its distance from the file's first.
@@ -75,7 +77,13 @@ export async function writeQuarantine(
     );
   }
   const table = 'mdw_quarantine';
-  await duck.run(`CREATE OR REPLACE TABLE ${table} AS SELECT * FROM (${parts.join(' UNION ALL ')}) ORDER BY file NULLS LAST, coalesce(record, line)`);
+  // Postgres text holds no NUL: in reasons and keys, which quote values as read, it is shown as
+  // ␀ (the raw forms are JSON, where it is the escape \u0000).
+  const shown = (c: string) => `replace(${c}, chr(0), '\u2400') AS ${c}`;
+  await duck.run(
+    `CREATE OR REPLACE TABLE ${table} AS SELECT * REPLACE (${['reason', '_key_symbol'].map(shown).join(', ')}) ` +
+      `FROM (${parts.join(' UNION ALL ')}) ORDER BY file NULLS LAST, coalesce(record, line)`,
+  );
   try {
     const records = (
       await duck.all<{ file: string | null; record: number | null; line: number | null; rules: string[]; reason: string; raw: string; symbol: string | null; ts: string | null }>(

@@ -100,6 +100,47 @@ const recordRules: Record<RecordRuleKind, (spec: RecordRuleSpec, def: DatasetDef
   },
 };
 
+/** The longest symbol stored: OCC option symbols are 21 characters, 23 with Polygon's "O:". */
+export const maxSymbolLength = 32;
+
+/**
+ * Printable ASCII but the backslash, in words separated by spaces (OCC symbols pad with them).
+ * A slash stays: crypto pairs are BTC/USD, and a partition folder's name encodes it.
+ */
+const symbolPattern = '[!-[\\]-~]+( +[!-[\\]-~]+)*';
+
+/**
+ * Checks every dataset gets, whatever its validation rules say: what the lake and the catalog
+ * can hold at all. A symbol names a partition folder and a catalog row, so it is a short run of
+ * printable characters without NUL or backslash; a time lies in the years 0001-9999, which
+ * every path, ISO text and catalog timestamp can write.
+ */
+function builtInRules(def: DatasetDef, present: Present): (CompiledRule & { readonly name: string })[] {
+  const rules: (CompiledRule & { readonly name: string })[] = [];
+  const sym = def.symbolColumn;
+  if (sym && present(sym)) {
+    const s = col(sym);
+    const shown = `'"' || CASE WHEN length(${s}) > 40 THEN left(${s}, 40) || '…' ELSE ${s} END || '"'`;
+    rules.push({
+      name: 'symbol_format',
+      violated: `coalesce(length(${s}) > ${maxSymbolLength} OR NOT regexp_full_match(${s}, ${literal(symbolPattern)}), false)`,
+      detail:
+        `${shown} || CASE WHEN length(${s}) > ${maxSymbolLength} THEN ' is ' || length(${s}) || ' characters long, over ${maxSymbolLength}' ` +
+        `WHEN regexp_matches(${s}, '[\\x00-\\x1f\\x7f]') THEN ' holds a control character' ` +
+        `WHEN regexp_matches(${s}, '[\\\\]') THEN ' holds a backslash' ` +
+        `WHEN regexp_matches(${s}, '[^ -~]') THEN ' holds a character outside printable ASCII' ` +
+        `ELSE ' is empty or starts or ends with a space' END`,
+    });
+  }
+  const t = col(def.timeColumn);
+  rules.push({
+    name: 'time_range',
+    violated: `coalesce(${t} < TIMESTAMP '0001-01-01' OR ${t} >= TIMESTAMP '10000-01-01', false)`,
+    detail: `'year ' || year(${t}) || ' lies outside 0001-9999'`,
+  });
+  return rules;
+}
+
 /** Record rules as SQL in two steps, cheap for the many rows that pass and exact for the few that fail. */
 export interface CompiledRecordRules {
   /** True for a row that breaks a rule or has an unreadable value: the row is quarantined. */
@@ -119,9 +160,10 @@ export interface CompiledRecordRules {
  */
 export function compileRecordRules(input: { rules: ValidationRules; dataset: DatasetDef; columns: readonly string[] }): CompiledRecordRules {
   const present: Present = (name) => input.columns.includes(name);
-  const compiled = input.rules.rules
-    .map((spec) => ({ name: spec.rule, ...recordRules[spec.rule](spec, input.dataset, present) }))
-    .filter((r) => r.violated !== '');
+  const compiled = [
+    ...builtInRules(input.dataset, present),
+    ...input.rules.rules.map((spec) => ({ name: spec.rule, ...recordRules[spec.rule](spec, input.dataset, present) })).filter((r) => r.violated !== ''),
+  ];
   const flag = (r: CompiledRule) => `coalesce(${r.violated}, false)`;
   const names = [`CASE WHEN _errors IS NOT NULL THEN 'parse' END`, ...compiled.map((r) => `CASE WHEN ${flag(r)} THEN ${literal(r.name)} END`)];
   const details = [`CASE WHEN _errors IS NOT NULL THEN 'parse: ' || _errors END`, ...compiled.map((r) => `CASE WHEN ${flag(r)} THEN ${literal(`${r.name}: `)} || ${r.detail} END`)];

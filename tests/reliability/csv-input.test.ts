@@ -133,8 +133,13 @@ describe('item 1: an unterminated quote loses no line, whatever the number of fi
 describe('item 4: one bad line is quarantined with a reason, the rest of its file loads', () => {
   const days = ['2023-01-03', '2023-01-04', '2023-01-05'];
   const variants: { name: string; bad: string; reason: string; rules?: string[] }[] = [
+    { name: 'a NUL byte in a value', bad: '2023-01-04,10,11\x00,9,10.5,10.4,100', reason: 'parse: high: cannot read "11␀" as a number', rules: ['parse'] },
+    { name: 'a line of NUL bytes', bad: '\x00\x00\x00\x00', reason: 'MISSING COLUMNS' },
     { name: 'a CR inside a line', bad: '2023-01-04,10,11,9\r,10.5,10.4,100', reason: 'CARRIAGE RETURN: a CR inside the line (a line ends in LF or CRLF)' },
     { name: 'junk bytes with a CR among them', bad: '2023-01-04,10,\xff\x01\r\x1b,9,10.5,10.4,100', reason: 'CARRIAGE RETURN: a CR inside the line (a line ends in LF or CRLF)' },
+    { name: 'junk bytes that are not UTF-8', bad: '2023-01-04,10,\xff\xfe\x80junk\x01,9,10.5,10.4,100', reason: 'INVALID ENCODING' },
+    { name: 'year 0000', bad: '0000-01-04,10,11,9,10.5,10.4,100', reason: 'time_range: year 0 lies outside 0001-9999', rules: ['time_range'] },
+    { name: 'a negative year', bad: '-2023-01-04,10,11,9,10.5,10.4,100', reason: 'time_range: year -2023 lies outside 0001-9999', rules: ['time_range'] },
   ];
   for (const v of variants) {
     test(v.name, async () => {
@@ -157,6 +162,38 @@ describe('item 4: one bad line is quarantined with a reason, the rest of its fil
     const r = await runIngest(ctx, loadJob(configs, name, ctx.env), all);
     expect(r.counts).toEqual({ recordsIn: 5, out: 5, deduped: 0, quarantined: 0, filtered: 0 });
     expect(readdirSync(ctx.paths.tmp).filter((f) => f.startsWith('csv-'))).toEqual([]);
+  });
+
+  test('symbols that cannot name a partition: 300 characters, a NUL, a backslash (minute bars, a folder per symbol); a slash can', async () => {
+    const bars = ['ticker;day;time;o;h;l;c;qty', 'aapl;2024/03/08;09:30;17000;17100;16900;17050;100'];
+    const name = jobOver(
+      {
+        'bars.csv': [
+          ...bars,
+          `${'A'.repeat(300)};2024/03/08;09:31;17000;17100;16900;17050;100`,
+          'J\x00J;2024/03/08;09:32;17000;17100;16900;17050;100',
+          'a\\b;2024/03/08;09:33;17000;17100;16900;17050;100',
+          '../x;2024/03/08;09:37;17000;17100;16900;17050;100',
+          `${'B'.repeat(33)};2024/03/08;09:34;17000;17100;16900;17050;100`,
+          'AAPL  240119C00190000;2024/03/08;09:35;17000;17100;16900;17050;100',
+          'aapl;2024/03/08;09:36;17000;17100;16900;17050;100',
+        ].join('\n'),
+      },
+      { transform: 'custom-minute', granularity: '1m' },
+    );
+    const r = await runIngest(ctx, loadJob(configs, name, ctx.env), all);
+    expect(r.counts).toEqual({ recordsIn: 8, out: 4, deduped: 0, quarantined: 4, filtered: 0 });
+    expect(await stored(name)).toEqual(['../X 2024-03-08T14:37', 'AAPL  240119C00190000 2024-03-08T14:35', 'AAPL 2024-03-08T14:30', 'AAPL 2024-03-08T14:36']);
+    // A slash in a symbol (crypto pairs: BTC/USD) is encoded in its folder's name.
+    expect(Object.keys(lakeHashes(ctx.paths.lake)).filter((f) => f.includes(`source=${name}/`) && f.includes('symbol=..'))).toEqual([
+      `ohlcv/source=${name}/granularity=1m/symbol=..%2FX/month=2024-03/data.parquet`,
+    ]);
+    expect((await quarantined(r.batchIds)).map((q) => [q.record, q.rules, q.reason, q.symbol])).toEqual([
+      [2, ['symbol_format'], `symbol_format: "${'A'.repeat(40)}…" is 300 characters long, over 32`, 'A'.repeat(300)],
+      [3, ['symbol_format'], 'symbol_format: "J␀J" holds a control character', 'J␀J'],
+      [4, ['symbol_format'], 'symbol_format: "A\\B" holds a backslash', 'A\\B'],
+      [6, ['symbol_format'], `symbol_format: "${'B'.repeat(33)}" is 33 characters long, over 32`, 'B'.repeat(33)],
+    ]);
   });
 });
 
