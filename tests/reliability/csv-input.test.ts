@@ -1,19 +1,20 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { fileAdapter } from '../../src/adapters/file/file-adapter.js';
 import type { Adapter } from '../../src/adapters/adapter.js';
 import type { Catalog } from '../../src/catalog/catalog.js';
 import { ensureSeries } from '../../src/catalog/lake-catalog.js';
 import { loadJob } from '../../src/config/jobs.js';
 import type { Context } from '../../src/context.js';
-import { InvariantError } from '../../src/core/errors.js';
+import { InputError, InvariantError } from '../../src/core/errors.js';
 import { readChecked, runIngest, seriesOf, stopwatch, writeChunk, type IngestOptions } from '../../src/pipeline/run-ingest.js';
-import { copyConfigs, freshCatalog, lakeHashes, removeDir, tempDir, testContext } from '../support/helpers.js';
+import { copyConfigs, freshCatalog, lakeHashes, removeDir, runMdw, tempDir, testContext } from '../support/helpers.js';
 
 /**
- * What bad input files did to the ingest (issue 11): every line of a file ends stored,
- * repeated, quarantined with a reason, or filtered.
+ * What bad input files did to the ingest (issue 11, items 1, 4, 10 and 11): every line of a
+ * file ends stored, quarantined with a reason, or the file is refused with exit 2.
  */
 
 const all: IngestOptions = { window: { from: null, toExclusive: null }, symbols: null, dryRun: false, runId: null };
@@ -209,5 +210,66 @@ describe('item 10: a line too long or too wide is quarantined at once', () => {
       [4, ['parse'], 'TOO MANY COLUMNS: 30000 fields where the header has 7'],
       [5, ['parse'], 'LINE SIZE OVER MAXIMUM: 100029 bytes, over the limit of 65536'],
     ]);
+  });
+});
+
+describe('item 11: a file that is not CSV text is refused with exit 2, naming it', () => {
+  const text = `${header}\n${row('2023-01-03')}\n`;
+  const kinds: { name: string; file: string; bytes: Buffer; says: string }[] = [
+    { name: 'binary', file: 'AAPL.csv', bytes: Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7919) % 251)), says: 'is not CSV text: binary data (' },
+    { name: 'gzip not named .gz', file: 'AAPL.csv', bytes: gzipSync(text), says: 'is not CSV text: gzip-compressed data (a name ending in .gz has it read as such)' },
+    { name: 'UTF-16', file: 'AAPL.csv', bytes: Buffer.from(`\uFEFF${text}`, 'utf16le'), says: 'is not CSV text: UTF-16 text (save it as UTF-8)' },
+    { name: 'NUL-filled', file: 'AAPL.csv', bytes: Buffer.alloc(5000), says: 'is not CSV text: binary data (5000 control bytes, NUL among them, in its first line)' },
+    { name: 'gzip cut short', file: 'AAPL.csv.gz', bytes: gzipSync(Buffer.from([header, ...Array.from({ length: 20_000 }, (_, i) => `2023-01-03,${i},${i},${i},${i},${i},${i}`)].join('\n'))).subarray(0, 2000), says: 'is cut short: its gzip data end before the stream does' },
+  ];
+  for (const k of kinds) {
+    test(`${k.name}: in process`, async () => {
+      const name = jobOver({ [k.file]: k.bytes, 'MSFT.csv': text });
+      const err = await runIngest(ctx, loadJob(configs, name, ctx.env), all).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InputError);
+      const file = path.join(root, 'data', name, k.file);
+      expect((err as InputError).message).toContain(`${file}: ${k.file} ${k.says}`);
+      expect((err as InputError).exitCode).toBe(2);
+      expect(await catalog.sql`select id from mdw.batch where job = ${name}`).toEqual([]);
+    });
+  }
+
+  test('a header that names a column twice', async () => {
+    const name = jobOver({ 'AAPL.csv': `Date,Open,High,Low,Close,Adj Close,Volume,close\n${row('2023-01-03')},1\n` });
+    const err = await runIngest(ctx, loadJob(configs, name, ctx.env), all).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toBe(`${path.join(root, 'data', name, 'AAPL.csv')}: AAPL.csv names the column "close" twice in its header (columns 5 and 8): rename one`);
+  });
+
+  test('through bin/mdw: exit 2, one line naming the file, and the run ends failed with that exit code', async () => {
+    const home = path.join(root, 'cli-home');
+    const server = await freshCatalog();
+    try {
+      const env = { MDW_HOME: home, MDW_CONFIG_DIR: configs, MDW_DATABASE_URL: server.url };
+      expect((await runMdw(['init', '--yes'], { env })).code).toBe(0);
+      const results: [string, number, string[]][] = [];
+      for (const k of kinds.slice(0, 4)) {
+        const name = jobOver({ [k.file]: k.bytes });
+        const r = await runMdw(['ingest', name], { env });
+        results.push([k.name, r.code, r.stderr.split('\n').filter((l) => l.startsWith('mdw: ')).map((l) => l.replace(/ \(.*$/, ''))]);
+        expect(r.stderr).not.toMatch(/^\s+at /m);
+      }
+      const file = (i: number) => path.join(root, 'data', `input-${jobs - 4 + i}`, 'AAPL.csv');
+      expect(results).toEqual([
+        ['binary', 2, [`mdw: ${file(0)}: AAPL.csv is not CSV text: binary data`]],
+        ['gzip not named .gz', 2, [`mdw: ${file(1)}: AAPL.csv is not CSV text: gzip-compressed data`]],
+        ['UTF-16', 2, [`mdw: ${file(2)}: AAPL.csv is not CSV text: UTF-16 text`]],
+        ['NUL-filled', 2, [`mdw: ${file(3)}: AAPL.csv is not CSV text: binary data`]],
+      ]);
+      const cli = testContext({ home, databaseUrl: server.url, configDir: configs });
+      try {
+        const runs = await (await cli.catalog()).sql<{ status: string; exit_code: number }[]>`select status, exit_code from mdw.ingest_run order by started_at`;
+        expect(runs.map((x) => [x.status, x.exit_code])).toEqual(kinds.slice(0, 4).map(() => ['failed', 2]));
+      } finally {
+        await cli.close();
+      }
+    } finally {
+      await server.drop();
+    }
   });
 });

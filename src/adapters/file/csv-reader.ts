@@ -2,11 +2,11 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import path from 'node:path';
 import type { Job } from '../../config/jobs.js';
 import type { ReadOptions } from '../../config/types.js';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, InputError } from '../../core/errors.js';
 import { defaultNulls } from '../../core/raw.js';
 import { ident, literal, pathList, pathLiteral, stringList } from '../../core/sql.js';
 import type { AdapterContext, ExtractRequest, RawBatch } from '../adapter.js';
-import { readFirstLines, splitCsvLine } from './csv-header.js';
+import { notText, readFirstLines, splitCsvLine } from './csv-header.js';
 import { layoutByte, maxExtraFields, maxRecordBytes, profileCsv, repairCsv, type CsvLayout, type Damage } from './csv-records.js';
 
 type CsvOptions = ReadOptions & Required<Pick<ReadOptions, 'delimiter' | 'header' | 'skip' | 'quote'>>;
@@ -101,8 +101,9 @@ export async function readCsv(job: Job, files: readonly string[], options: ReadO
 
 /**
  * Groups the files into scans by header, line ending and quoting, in the order given, and
- * counts each file's records. Every file must carry the source columns the transform reads;
- * an empty file is skipped with a warning (it still appears in lineage, with no records). A file DuckDB cannot read as it is (a CR inside a
+ * counts each file's records. Every file must be text carrying the source columns the
+ * transform reads, each named once; an empty file is skipped with a warning (it still
+ * appears in lineage, with no records). A file DuckDB cannot read as it is (a CR inside a
  * line, mixed line ends, a line too long or too wide) is read as a repaired copy.
  */
 async function planScans(job: Job, files: readonly string[], read: CsvOptions, request: ExtractRequest, ctx: Pick<AdapterContext, 'logger' | 'tmpDir'>): Promise<Plan> {
@@ -126,7 +127,7 @@ async function planScans(job: Job, files: readonly string[], read: CsvOptions, r
       const layout: CsvLayout = { delimiter: read.delimiter, quote: read.quote, skip: read.skip, header: read.header, columns: columns.length };
       // A stray quote would have DuckDB read the lines after it as one field (and, with more
       // files than twice its threads, drop them without a word): the count sees it first.
-      const profile = await profileCsv(file, layout);
+      const profile = await unpacked(file, () => profileCsv(file, layout));
       if (read.quote && !profile.quoted) {
         ctx.logger.warn(`${file}: a stray quote would join the lines after it into one field: reading the file without quoting, so that only its own line is rejected`);
       }
@@ -135,7 +136,7 @@ async function planScans(job: Job, files: readonly string[], read: CsvOptions, r
       if (profile.damage.length > 0) {
         scratch ??= scratchDir(ctx.tmpDir);
         target = path.join(scratch, `${copies.size}.csv`);
-        const repaired = await repairCsv(file, layout, profile.quoted, target);
+        const repaired = await unpacked(file, () => repairCsv(file, layout, profile.quoted, target));
         copies.set(target, file);
         records.set(file, repaired.records);
         for (const r of repaired.rejects) rejects.push(JSON.stringify({ _file: file, _line: r.line, _raw: r.raw, _reason: r.reason }));
@@ -163,17 +164,33 @@ async function planScans(job: Job, files: readonly string[], read: CsvOptions, r
   }
 }
 
-/** The columns of a file: its header's (or the layout's), once it is clear it has those the transform reads. */
+/**
+ * The columns of a file: its header's (or the layout's), once it is clear that the file is
+ * text, names each column once, and has those the transform reads.
+ */
 async function headerOf(job: Job, file: string, read: CsvOptions, request: ExtractRequest): Promise<string[]> {
-  const first = await readFirstLines(file, read.skip + 1);
+  const name = path.basename(file);
+  const first = await unpacked(file, () => readFirstLines(file, read.skip + 1));
   const line = first.lines[read.skip] ?? '';
+  const what = notText(first.head, line, first.cut);
+  if (what) throw new InputError(file, `${name} is not CSV text: ${what}`);
   const columns = read.columns ? [...read.columns] : splitCsvLine(line, read.delimiter, read.quote);
+  // DuckDB tells columns apart regardless of case.
+  const seen = new Map<string, number>();
+  columns.forEach((c, i) => {
+    const prior = seen.get(c.toLowerCase());
+    if (prior !== undefined) {
+      throw new InputError(file, `${name} names the column "${c}" twice in its header (columns ${prior + 1} and ${i + 1}): rename one`);
+    }
+    seen.set(c.toLowerCase(), i);
+  });
   const missing = Object.keys(request.columns).filter((c) => !columns.includes(c));
   if (missing.length > 0) {
     const hint = missing.map((m) => columns.find((c) => c.toLowerCase() === m.toLowerCase())).filter((c): c is string => c !== undefined);
+    const shown = columns.length > 20 ? [...columns.slice(0, 20), `and ${columns.length - 20} more`] : columns;
     throw new ConfigError(
-      `${path.basename(file)} has no column ${missing.map((m) => `"${m}"`).join(', ')} that transform "${job.spec.transform}" reads ` +
-        `(its columns: ${columns.join(', ') || 'none'})` +
+      `${name} has no column ${missing.map((m) => `"${m}"`).join(', ')} that transform "${job.spec.transform}" reads ` +
+        `(its columns: ${shown.map((c) => (c.length > 40 ? `${c.slice(0, 40)}…` : c).replace(/[\u0000-\u001f\u007f]/g, '\ufffd')).join(', ') || 'none'})` +
         (hint.length ? `; the names differ in case: ${hint.join(', ')}` : '') +
         `. Is it in another layout?`,
       { file },
@@ -188,6 +205,20 @@ const damageText: Record<Damage, string> = {
   long_record: `a line over ${maxRecordBytes} bytes`,
   many_fields: `a line of more than ${maxExtraFields} fields beyond the header's`,
 };
+
+/** Runs a read of a file, turning a broken gzip stream into an error that names the file. */
+async function unpacked<T>(file: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR') {
+      const name = path.basename(file);
+      throw new InputError(file, code === 'Z_BUF_ERROR' ? `${name} is cut short: its gzip data end before the stream does (an interrupted download?)` : `${name} is named .gz but is not gzip data (${(err as Error).message})`);
+    }
+    throw err;
+  }
+}
 
 /**
  * A folder for this batch's repaired copies under MDW_HOME/tmp, named by this process; the
