@@ -19,8 +19,6 @@ export interface ExtractRequest {
    * number is read as a number, whatever the first file's sample suggested.
    */
   readonly columns: Readonly<Record<string, ReadType>>;
-  /** Inputs to read once more without quote handling (a stray quote swallowed their rest). */
-  readonly unquoted?: ReadonlySet<string>;
   /**
    * Number the records in read order (`_rn`): needed when a later step joins (which does not
    * keep order) and still needs the order. It costs a window over every record.
@@ -34,6 +32,8 @@ export interface AdapterContext {
   /** Vendor adapters: where pages land, the config folder (endpoints.yml), the clock's now. */
   readonly lakeRoot: string;
   readonly configDir: string;
+  /** Where a reader may write files it needs for one batch (MDW_HOME/tmp). */
+  readonly tmpDir: string;
   readonly now: Date;
   /** The shared daily request budget (null in a dry run, which fetches nothing). */
   readonly budget: RequestBudget | null;
@@ -65,10 +65,15 @@ export interface RawBatch {
    * all (`_file`, `_line`, `_raw`, `_reason`).
    */
   readonly rejects: string | null;
-  /** After the relation has been read: a query of inputs (`_file`) to extract again with `unquoted`. */
-  readonly reread: string | null;
   /** Statements to run before reading the relation (e.g. to empty a reject table). */
   readonly prepare: readonly string[];
+  /**
+   * Each input's records as an independent count of its bytes found them (CSV), for the check
+   * that every one is stored, repeated, quarantined or filtered. Absent where none is made.
+   */
+  readonly records?: ReadonlyMap<string, number>;
+  /** Folders the reader wrote for this batch (repaired copies): removed when the batch is done. */
+  readonly scratch?: readonly string[];
 }
 
 /** One input an adapter reads: a file, or a landed page. */

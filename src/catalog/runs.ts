@@ -16,6 +16,9 @@ export async function startRun(
   return row!.id;
 }
 
+/** Postgres text holds no NUL; a message that quotes an input's bytes may. */
+const storable = (text: string) => text.replace(/\u0000/g, '\u2400');
+
 export async function finishRun(
   sql: Sql,
   id: string,
@@ -23,7 +26,7 @@ export async function finishRun(
 ): Promise<void> {
   await sql`
     update mdw.ingest_run
-    set status = ${end.status}, exit_code = ${end.exitCode}, error = ${end.error ?? null}, finished_at = ${end.at}
+    set status = ${end.status}, exit_code = ${end.exitCode}, error = ${end.error === undefined || end.error === null ? null : storable(end.error)}, finished_at = ${end.at}
     where id = ${id}`;
 }
 
@@ -34,7 +37,7 @@ export async function logRunEvent(
 ): Promise<void> {
   await sql`
     insert into mdw.ingest_log (run_id, at, level, event, message, data)
-    values (${runId}, ${event.at}, ${event.level}, ${event.event}, ${event.message}, ${event.data ? sql.json(event.data as never) : null})`;
+    values (${runId}, ${event.at}, ${event.level}, ${event.event}, ${storable(event.message)}, ${event.data ? sql.json(event.data as never) : null})`;
 }
 
 /**

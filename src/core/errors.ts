@@ -72,6 +72,26 @@ export class SourceError extends MdwError {
   }
 }
 
+/** An input file that is not what its job reads (binary, compressed, another layout): the run reads nothing. */
+export class InputError extends MdwError {
+  readonly file: string;
+
+  constructor(file: string, message: string) {
+    super('input', `${file}: ${message}`, ExitCode.usage);
+    this.file = file;
+  }
+}
+
+/**
+ * The ingest lost count of records: an input's records are not all stored, repeated,
+ * quarantined or filtered. Nothing of the batch is committed.
+ */
+export class InvariantError extends MdwError {
+  constructor(message: string) {
+    super('invariant', message, ExitCode.failed);
+  }
+}
+
 /** A run that did some of its work and stopped; what is done is kept. */
 export class PartialError extends MdwError {
   constructor(message: string) {

@@ -102,7 +102,13 @@ export async function writeQuarantine(
     );
   }
   const table = 'mdw_quarantine';
-  await duck.run(`CREATE OR REPLACE TABLE ${table} AS SELECT * FROM (${parts.join(' UNION ALL ')}) ORDER BY file NULLS LAST, coalesce(record, line)`);
+  // Postgres text holds no NUL: in reasons and keys, which quote values as read, it is shown as
+  // ␀ (the raw forms are JSON, where it is the escape \u0000).
+  const shown = (c: string) => `replace(${c}, chr(0), '\u2400') AS ${c}`;
+  await duck.run(
+    `CREATE OR REPLACE TABLE ${table} AS SELECT * REPLACE (${['reason', '_key_symbol'].map(shown).join(', ')}) ` +
+      `FROM (${parts.join(' UNION ALL ')}) ORDER BY file NULLS LAST, coalesce(record, line)`,
+  );
   try {
     const records = (
       await duck.all<{ file: string | null; record: number | null; line: number | null; rules: string[]; reason: string; raw: string; symbol: string | null; ts: string | null }>(

@@ -144,7 +144,6 @@ async function stageRecords(duck: Awaited<ReturnType<Context['duck']>>, records:
     numbered: true,
     inputs: [...new Set(records.map((r) => r.input_uri!))],
     rejects: null,
-    reread: null,
     prepare: [],
   };
 }

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Adapter, AdapterContext, ExtractRequest, InputRef, RawBatch } from '../adapters/adapter.js';
@@ -29,6 +30,7 @@ import {
   type StagePlan,
   type WrittenPartition,
 } from '../load/lake-writer.js';
+import { checkAccounted } from '../load/accounting.js';
 import { fsyncFileAsync, renameDurably } from '../load/file-io.js';
 import { quarantineTempPath, writeQuarantine, type RejectedRecord } from '../load/quarantine.js';
 import { compileTransform, needsReadOrder, producedColumns, resolveFoldsSql, sourceReadTypes } from '../transform/compile-transform.js';
@@ -103,9 +105,10 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
       const raw = await readChecked(ctx, duck, adapter, request, chunk, base.grain);
       try {
         const plan = await stageBatch(duck, { ...base, runBatchIds: [] }, await rejectsOf(duck, raw), raw.inputs);
+        checkAccounted(raw.records, plan.lineage);
         result.add(randomUUID(), plan, [], null);
       } finally {
-        await releaseChunk(duck);
+        await releaseChunk(duck, raw);
       }
     }
     return result.build();
@@ -177,7 +180,8 @@ async function rejectsOf(duck: DuckSession, raw: RawBatch): Promise<string | nul
   return 'mdw_rejects';
 }
 
-async function releaseChunk(duck: DuckSession): Promise<void> {
+async function releaseChunk(duck: DuckSession, raw: RawBatch): Promise<void> {
+  removeScratch(raw);
   await releaseStage(duck);
   await duck.run('DROP TABLE IF EXISTS mdw_rejects');
 }
@@ -200,6 +204,7 @@ export async function writeChunk(
   try {
     const rejects = await rejectsOf(duck, raw);
     const plan = await stageBatch(duck, target, rejects, raw.inputs);
+    checkAccounted(raw.records, plan.lineage);
     await keepRawOfLateRejects(duck, raw, job);
     const input = await inputFindings(duck, job);
     lap('stage');
@@ -237,7 +242,7 @@ export async function writeChunk(
     const summary: SummaryWrite[] = [...ruleCounts(quarantine?.records ?? []), ...flagged, ...input, ...raw.responses];
     return { plan, files, quarantine, summary };
   } finally {
-    await releaseChunk(duck);
+    await releaseChunk(duck, raw);
   }
 }
 
@@ -369,15 +374,20 @@ export async function readChecked(
     return outsideHours;
   };
   const context = await adapterContext(ctx, true);
-  let raw = await adapter.extract(context, request, inputs);
-  ctx.progress.step(`${job.name}: reading ${inputs.length} input${inputs.length === 1 ? '' : 's'}`);
-  let outsideHours = await read(raw);
-  const again = raw.reread ? (await duck.all<{ _file: string }>(`SELECT _file FROM ${raw.reread}`)).map((r) => r._file) : [];
-  if (again.length > 0) {
-    ctx.logger.warn(`an unterminated quote in ${again.join(', ')}: reading ${again.length === 1 ? 'it' : 'them'} again without quoting, so that only that line is rejected`);
-    raw = await adapter.extract(context, { ...request, unquoted: new Set(again) }, inputs);
-    outsideHours = await read(raw);
+  const raw = await adapter.extract(context, request, inputs);
+  try {
+    ctx.progress.step(`${job.name}: reading ${inputs.length} input${inputs.length === 1 ? '' : 's'}`);
+    await afterRead(ctx, duck, raw, job, grain, await read(raw));
+    return { ...raw, job, responses: responseFindings(inputs), timings: { 'read, transform, validate': Math.round(performance.now() - started) } };
+  } catch (err) {
+    removeScratch(raw);
+    throw err;
   }
+}
+
+/** What follows the read of a chunk into `checked`: folds, and checks of what was read. */
+async function afterRead(ctx: Context, duck: DuckSession, raw: RawBatch, job: Job, grain: PartitionRule, outsideHours: number): Promise<void> {
+  const def = job.dataset;
   if (outsideHours > 0) {
     ctx.logger.info(
       `${job.name}: ${outsideHours} bar${outsideHours === 1 ? ' lies' : 's lie'} in the pre- or post-market, outside the job's regular hours: left out (extended_hours: true keeps them)`,
@@ -396,7 +406,11 @@ export async function readChecked(
   }
   const stray = await duck.all<{ f: string }>(`SELECT DISTINCT _file AS f FROM ${checkedTable} WHERE _file NOT IN (SELECT unnest(${stringList(raw.inputs)}))`);
   if (stray.length > 0) throw new SourceError(`the reader returned rows of files the job did not name: ${stray.map((r) => r.f).join(', ')}`);
-  return { ...raw, job, responses: responseFindings(inputs), timings: { 'read, transform, validate': Math.round(performance.now() - started) } };
+}
+
+/** Removes the files a reader wrote for a chunk. */
+function removeScratch(raw: RawBatch): void {
+  for (const dir of raw.scratch ?? []) rmSync(dir, { recursive: true, force: true });
 }
 
 /** A chunk read into `checked`. */
@@ -459,6 +473,7 @@ async function adapterContext(ctx: Context, withoutBudget: boolean, runId: strin
     env: ctx.env,
     lakeRoot: ctx.paths.lake,
     configDir: ctx.settings.configDir,
+    tmpDir: ctx.paths.tmp,
     now: ctx.clock.now(),
     budget: catalog ? { spend: (vendor, limit) => spendRequest(catalog.sql, vendor, day(), limit, ctx.clock.now()) } : null,
     pages: catalog ? (page) => recordRawPage(catalog.sql, page, runId) : null,

@@ -133,6 +133,40 @@ function plausible(def: DatasetDef, rules: ValidationRules, present: Present, no
   };
 }
 
+/** The longest symbol stored: OCC option symbols are 21 characters, 23 with Polygon's "O:". */
+export const maxSymbolLength = 32;
+
+/**
+ * Printable ASCII but the backslash, in words separated by spaces (OCC symbols pad with them).
+ * A slash stays: crypto pairs are BTC/USD, and a partition folder's name encodes it.
+ */
+const symbolPattern = '[!-[\\]-~]+( +[!-[\\]-~]+)*';
+
+/**
+ * Checks every dataset gets, whatever its validation rules say: what the lake and the catalog
+ * can hold at all. A symbol names a partition folder and a catalog row, so it is a short run of
+ * printable characters without NUL or backslash (times are bounded by plausible).
+ */
+function builtInRules(def: DatasetDef, present: Present): (CompiledRule & { readonly name: string })[] {
+  const rules: (CompiledRule & { readonly name: string })[] = [];
+  const sym = def.symbolColumn;
+  if (sym && present(sym)) {
+    const s = col(sym);
+    const shown = `'"' || CASE WHEN length(${s}) > 40 THEN left(${s}, 40) || '…' ELSE ${s} END || '"'`;
+    rules.push({
+      name: 'symbol_format',
+      violated: `coalesce(length(${s}) > ${maxSymbolLength} OR NOT regexp_full_match(${s}, ${literal(symbolPattern)}), false)`,
+      detail:
+        `${shown} || CASE WHEN length(${s}) > ${maxSymbolLength} THEN ' is ' || length(${s}) || ' characters long, over ${maxSymbolLength}' ` +
+        `WHEN regexp_matches(${s}, '[\\x00-\\x1f\\x7f]') THEN ' holds a control character' ` +
+        `WHEN regexp_matches(${s}, '[\\\\]') THEN ' holds a backslash' ` +
+        `WHEN regexp_matches(${s}, '[^ -~]') THEN ' holds a character outside printable ASCII' ` +
+        `ELSE ' is empty or starts or ends with a space' END`,
+    });
+  }
+  return rules;
+}
+
 /** Record rules as SQL in two steps, cheap for the many rows that pass and exact for the few that fail. */
 export interface CompiledRecordRules {
   /** True for a row that breaks a rule or has an unreadable value: the row is quarantined. */
@@ -153,6 +187,7 @@ export interface CompiledRecordRules {
 export function compileRecordRules(input: { rules: ValidationRules; dataset: DatasetDef; columns: readonly string[]; now: Date }): CompiledRecordRules {
   const present: Present = (name) => input.columns.includes(name);
   const compiled = [
+    ...builtInRules(input.dataset, present),
     ...input.rules.rules.map((spec) => ({ name: spec.rule as string, ...recordRules[spec.rule](spec, input.dataset, present) })),
     { name: 'plausible', ...plausible(input.dataset, input.rules, present, input.now) },
   ].filter((r) => r.violated !== '');

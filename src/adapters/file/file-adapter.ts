@@ -25,7 +25,7 @@ export const fileAdapter: Adapter = {
     const read: ReadOptions = { ...job.transform.value.read, ...job.spec.source.read };
     return read.format === 'json' || read.format === 'ndjson'
       ? readJson(job, files, read, request, ctx.logger)
-      : readCsv(job, files, read, request, ctx.logger);
+      : readCsv(job, files, read, request, ctx);
   },
 };
 

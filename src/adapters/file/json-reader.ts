@@ -80,7 +80,7 @@ export async function readJson(job: Job, files: readonly string[], read: ReadOpt
   const prepare = byPosition
     ? [`CREATE OR REPLACE TEMP TABLE ${ordinals} AS SELECT unnest(${stringList(nonEmpty)}) AS _mdw_name, generate_subscripts(${stringList(nonEmpty)}, 1) AS _mdw_i`]
     : [];
-  return { relation, columns, numbered, inputs: files, rejects: null, reread: null, prepare };
+  return { relation, columns, numbered, inputs: files, rejects: null, prepare };
 }
 
 /** Whether each needed field is one of the document's own fields or one of a record's. */
