@@ -3,6 +3,7 @@ import { parseWindow } from './core/time-window.js';
 import { DuckSession, type TypedColumns } from './lake/duckdb.js';
 import { createDatasetViews } from './query/dataset-views.js';
 import { resolveOhlcvQuery } from './query/ohlcv-query.js';
+import { readOnlyQuery, refusingOutside } from './query/read-only-sql.js';
 
 export interface OhlcvQuery {
   readonly symbols: readonly string[];
@@ -35,6 +36,13 @@ export class Warehouse {
     const settings = resolveSettings({ home: options.home }, options.env ?? process.env);
     const paths = homePaths(settings.home);
     const duck = await DuckSession.open({ threads: options.threads ?? settings.duckdbThreads, memoryLimit: settings.duckdbMemoryLimit, tempDir: paths.tmp });
+    try {
+      // sql() runs the caller's SQL on this session: it reads the lake and nothing else.
+      await duck.confine({ directories: [paths.lake] });
+    } catch (err) {
+      duck.close();
+      throw err;
+    }
     return new Warehouse(settings.home, paths.lake, duck);
   }
 
@@ -50,10 +58,15 @@ export class Warehouse {
     return this.duck.typed(plan.sql);
   }
 
-  /** Any SELECT over views named after the datasets (built over the files as they are now). */
+  /**
+   * One SELECT (or DESCRIBE, SHOW, SUMMARIZE) over views named after the datasets, built over the
+   * files as they are now; it may read files under the lake and nothing else. Anything else
+   * throws a RefusedSqlError (code sql_refused) before it runs.
+   */
   async sql(query: string): Promise<TypedColumns> {
+    const statement = await readOnlyQuery(this.duck, query);
     await createDatasetViews(this.duck, this.lake);
-    return this.duck.typed(query);
+    return refusingOutside(() => this.duck.typed(statement));
   }
 
   close(): void {

@@ -9,8 +9,8 @@ import type { AdapterContext, ExtractRequest, InputRef } from './adapter.js';
  * a window that has closed and was fetched whole before, the pages already landed (a re-run,
  * or a run resuming after a spent budget, does not ask again). `check` refuses a page that is
  * no page of this vendor (it throws), and returns where a page contradicts its request: each
- * finding is logged as a warning with the request, kept with the landed request, and handed
- * on with its input to the batch that loads it.
+ * finding, and each page that held a key, is logged as a warning with the request, kept with
+ * the landed request, and handed on with its input to the batch that loads it.
  */
 export async function landedPages(
   ctx: AdapterContext,
@@ -33,7 +33,7 @@ export async function landedPages(
     const landed: string[] = [];
     const found: Record<string, readonly ResponseFinding[]> = {};
     for await (const page of fetch()) {
-      const wrong = check(page);
+      const wrong = [...check(page), ...secretFindings(target.vendor, page)];
       const n = landed.length;
       const stored = landPage(ctx.lakeRoot, { source: target.source, dataset: target.dataset, day, request: request.key, n, text: page.text });
       await ctx.pages?.({ uri: stored.file, source: target.source, dataset: target.dataset, request: request.key, pageNo: n, bytes: stored.bytes, sha256: stored.sha256, fetchedAt: ctx.now });
@@ -50,6 +50,13 @@ export async function landedPages(
     findings = found;
   }
   return files.map((uri) => ({ uri, ...pageFingerprint(uri), ...(findings[uri] ? { findings: findings[uri] } : {}) }));
+}
+
+/** A page that held a key of the vendor: the client landed it with *** in its place (http-client.ts). */
+function secretFindings(vendor: string, page: JsonResponse): ResponseFinding[] {
+  const n = page.secrets;
+  if (n === 0) return [];
+  return [{ rule: 'response_secret', rows: n, detail: `the response held ${n === 1 ? 'a' : n} ${vendor} key${n === 1 ? '' : 's'}, replaced by *** before it was landed` }];
 }
 
 /**

@@ -131,12 +131,16 @@ function buildProgram(): Command {
     .action(lazy(async () => (await import('./commands/query.js')).queryOhlcvCommand));
   query
     .command('sql')
-    .description('any SELECT over views named after the datasets (ohlcv, ...)')
+    .description('one SELECT over views named after the datasets (ohlcv, ...); it only reads the lake')
     .argument('<sql>', 'the query, e.g. "select symbol, count(*) from ohlcv group by 1"')
     .addOption(new Option('--format <format>', `${formatHelp}, arrow, parquet`))
     .addHelpText(
       'after',
-      '\nValues print by their column type, as in query ohlcv: times in ISO 8601 UTC (2024-01-02T00:00:00Z,\n' +
+      '\nIt reads only: one SELECT (or WITH, FROM, VALUES, TABLE, DESCRIBE, SHOW, SUMMARIZE) over the dataset\n' +
+        'views and files under the lake (MDW_HOME/lake, e.g. read_parquet(\'<lake>/ohlcv/**/*.parquet\')).\n' +
+        'COPY, ATTACH, CREATE, INSERT, SET, PRAGMA, INSTALL, LOAD, a second statement, a file outside the lake\n' +
+        'and functions that act beyond the result (query(), enable_logging(), write_log()) exit 2.\n' +
+        '\nValues print by their column type, as in query ohlcv: times in ISO 8601 UTC (2024-01-02T00:00:00Z,\n' +
         'sub-second digits only when there are some), whole numbers without .0; arrow keeps the types.\n' +
         '\nExamples:\n  mdw query sql "select symbol, min(ts), max(ts), sum(volume) from ohlcv group by 1"\n' +
         '  mdw query sql "select * from ohlcv where symbol = \'AAPL\'" --format arrow > aapl.arrow',

@@ -92,6 +92,17 @@ export class InvariantError extends MdwError {
   }
 }
 
+/**
+ * User SQL that would do more than read the lake: write, delete, load, change a setting, run a
+ * second statement or read a file elsewhere. Refused before it runs, or by DuckDB as it opens
+ * the file.
+ */
+export class RefusedSqlError extends MdwError {
+  constructor(message: string) {
+    super('sql_refused', message, ExitCode.usage);
+  }
+}
+
 /** A run that did some of its work and stopped; what is done is kept. */
 export class PartialError extends MdwError {
   constructor(message: string) {

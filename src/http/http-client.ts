@@ -9,13 +9,15 @@ import type { Logger } from '../core/logger.js';
  * time, retries what is transient (429, 5xx, resets, timeouts, a cut or unreadable body) with
  * exponential backoff and jitter, honouring Retry-After, and turns what is terminal (400, 401,
  * 403, 404, 422) into a VendorError naming the vendor, endpoint and status. Secrets never
- * appear in what it logs or throws: keys travel in headers, and every text is redacted.
+ * appear in what it logs or throws: keys travel in headers, and every text is redacted. Keys go
+ * only to the configured base URL's origin (scheme, host and port): a next_url or a redirect
+ * elsewhere is refused, and a body that holds a key comes back with *** in its place.
  */
 
 /** A failure talking to a vendor. Terminal ones are not retried. */
 export class VendorError extends MdwError {
   constructor(
-    code: 'http_status' | 'transport' | 'bad_payload' | 'page_loop',
+    code: 'http_status' | 'transport' | 'bad_payload' | 'page_loop' | 'foreign_host',
     message: string,
     readonly vendor: string,
     readonly endpoint: string,
@@ -65,14 +67,20 @@ export interface HttpClientOptions {
 
 export interface JsonResponse {
   readonly body: unknown;
-  /** The bytes as received, for the raw landing. */
+  /** The bytes as received, for the raw landing, with *** where they held a key. */
   readonly text: string;
   readonly status: number;
   /** The URL fetched, redacted. */
   readonly url: string;
+  /** How many times the body held one of the vendor's keys (each now ***). */
+  readonly secrets: number;
 }
 
 const transientStatus = new Set([408, 425, 429, 500, 502, 503, 504]);
+/** Redirects followed within the vendor's origin before a request fails. */
+const maxRedirects = 5;
+/** Shorter values are not taken for keys: replacing them would mangle ordinary text. */
+const minSecretLength = 4;
 
 export class HttpClient {
   private readonly limiter: Bottleneck;
@@ -99,9 +107,36 @@ export class HttpClient {
 
   /** Replaces every secret in a text. */
   redact(text: string): string {
+    return this.withoutSecrets(text).text.replace(/([?&](?:apiKey|apikey|api_key|token|key)=)[^&\s]+/gi, '$1***');
+  }
+
+  /**
+   * A text with *** for each key it holds, as written, JSON-escaped or URL-encoded (a body that
+   * echoes the request), and how many it held.
+   */
+  private withoutSecrets(text: string): { text: string; found: number } {
     let out = text;
-    for (const s of this.o.secrets ?? []) if (s.length >= 4) out = out.split(s).join('***');
-    return out.replace(/([?&](?:apiKey|apikey|api_key|token|key)=)[^&\s]+/gi, '$1***');
+    let found = 0;
+    for (const s of this.o.secrets ?? []) {
+      if (s.length < minSecretLength) continue;
+      for (const form of new Set([s, JSON.stringify(s).slice(1, -1), encodeURIComponent(s)])) {
+        const parts = out.split(form);
+        found += parts.length - 1;
+        out = parts.join('***');
+      }
+    }
+    return { text: out, found };
+  }
+
+  /** The configured base URL's origin (scheme, host, port): the only one keys are sent to. */
+  private get origin(): string {
+    return new URL(this.o.baseUrl).origin;
+  }
+
+  /** A refusal to send the keys to a URL at another origin; null when it is the vendor's own. Names hosts only, never a path or query. */
+  foreignHost(url: URL, what: string, endpoint: string): VendorError | null {
+    if (url.origin === this.origin) return null;
+    return new VendorError('foreign_host', `${what} ${url.origin}, another host than the configured ${this.origin}: not followed, the key goes only there`, this.o.vendor, endpoint, null);
   }
 
   /** A path under the base URL (with query), or a full URL (a next_url), as the URL to fetch. */
@@ -117,6 +152,8 @@ export class HttpClient {
     const url = this.resolve(pathOrUrl, query);
     const shown = this.redact(url.toString());
     const endpoint = this.redact(url.pathname);
+    const foreign = this.foreignHost(url, `${this.o.vendor}: the request points at`, endpoint);
+    if (foreign) throw foreign;
     for (let attempt = 1; ; attempt++) {
       const failure = await this.attempt(url, shown, endpoint);
       if ('body' in failure) return failure;
@@ -140,30 +177,45 @@ export class HttpClient {
     }
     this.requests++;
     let res: { statusCode: number; body: string; headers: Record<string, string | string[] | undefined> };
-    try {
-      res = await this.limiter.schedule(() =>
-        got(url, {
-          headers: { accept: 'application/json', ...this.o.headers },
-          timeout: { request: this.o.timeoutMs },
-          retry: { limit: 0 },
-          throwHttpErrors: false,
-          responseType: 'text',
-          decompress: true,
-        }),
-      );
-    } catch (err) {
-      const e = err as RequestError;
-      const what = e.code === 'ETIMEDOUT' ? `no answer within ${this.o.timeoutMs} ms` : `${e.code ?? 'request failed'}`;
-      return { transient: true, retryAfterMs: null, error: new VendorError('transport', `${vendor} ${endpoint}: ${this.redact(what)}`, vendor, endpoint, null) };
+    // Redirects are followed here, not by got, which would carry keys in custom headers (Alpaca's)
+    // to another host and fetch that host's rows.
+    for (let target = url, hops = 0; ; hops++) {
+      try {
+        res = await this.limiter.schedule(() =>
+          got(target, {
+            headers: { accept: 'application/json', ...this.o.headers },
+            timeout: { request: this.o.timeoutMs },
+            retry: { limit: 0 },
+            throwHttpErrors: false,
+            followRedirect: false,
+            responseType: 'text',
+            decompress: true,
+          }),
+        );
+      } catch (err) {
+        const e = err as RequestError;
+        const what = e.code === 'ETIMEDOUT' ? `no answer within ${this.o.timeoutMs} ms` : `${e.code ?? 'request failed'}`;
+        return { transient: true, retryAfterMs: null, error: new VendorError('transport', `${vendor} ${endpoint}: ${this.redact(what)}`, vendor, endpoint, null) };
+      }
+      const location = res.statusCode >= 300 && res.statusCode < 400 ? [res.headers.location].flat()[0] : undefined;
+      if (location === undefined || !URL.canParse(location, target.href)) break;
+      const next = new URL(location, target);
+      const foreign = this.foreignHost(next, `${vendor} ${endpoint}: HTTP ${res.statusCode} redirects to`, endpoint);
+      if (foreign) return { transient: false, retryAfterMs: null, error: foreign };
+      if (hops >= maxRedirects) {
+        return { transient: false, retryAfterMs: null, error: new VendorError('http_status', `${vendor} ${endpoint}: more than ${maxRedirects} redirects`, vendor, endpoint, res.statusCode) };
+      }
+      target = next;
     }
     const status = res.statusCode;
-    if (status >= 400) {
+    if (status >= 300) {
       const hint = status === 401 || status === 403 ? ' (check the API key in the environment variable configs/endpoints.yml names)' : '';
       const error = new VendorError('http_status', `${vendor} ${endpoint}: HTTP ${status}${hint}`, vendor, endpoint, status);
       return { transient: transientStatus.has(status), retryAfterMs: retryAfter(res.headers['retry-after']), error };
     }
     try {
-      return { body: JSON.parse(res.body) as unknown, text: res.body, status, url: shown };
+      const { text, found } = this.withoutSecrets(res.body);
+      return { body: JSON.parse(text) as unknown, text, status, url: shown, secrets: found };
     } catch {
       // A body cut short or garbled in transit reads differently the next time.
       const error = new VendorError('bad_payload', `${vendor} ${endpoint}: the response is not valid JSON (${res.body.length} bytes)`, vendor, endpoint, status);
@@ -202,6 +254,10 @@ export async function* pages(
       throw new VendorError('page_loop', `${client.vendor} ${client.redact(new URL(next.path, 'http://x').pathname)}: page ${n + 1} points back at a page already read; stopping instead of looping`, client.vendor, client.redact(first.path), null);
     }
     seen.add(key);
+    if (n > 0 && style.kind === 'next_url') {
+      const foreign = client.foreignHost(client.resolve(next.path), `${client.vendor} ${client.redact(first.path)}: next_url points at`, client.redact(first.path));
+      if (foreign) throw foreign;
+    }
     const page = await client.getJson(next.path, next.query);
     yield page;
     const value = (page.body as Record<string, unknown> | null)?.[style.field];

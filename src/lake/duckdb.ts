@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance as Instance } from '@duckdb/node-api';
+import { stringList } from '../core/sql.js';
 
 // require(), not import: importing this CommonJS package from ESM makes Node lex each of its
 // files for named exports, which doubles its load time (measured: ~230 ms against ~110 ms).
@@ -120,6 +122,26 @@ export class DuckSession {
     // Every session works in UTC (ICU loads on first use, so this cannot go in the config).
     await connection.run(`SET TimeZone = 'UTC'`);
     return new DuckSession(instance, connection);
+  }
+
+  /**
+   * From now on DuckDB opens files only under `directories` and at `paths` (spilling to its temp
+   * directory still works), and no statement can change its configuration again: the session
+   * runs SQL mdw did not write. DuckDB checks each file a statement opens, whatever function or
+   * path form names it.
+   */
+  async confine(access: { readonly directories: readonly string[]; readonly paths?: readonly string[] }): Promise<void> {
+    // A folder without its trailing separator would admit its siblings: lake matches lake-old/.
+    const dirs = access.directories.map((d) => (d.endsWith(path.sep) ? d : d + path.sep));
+    await this.connection.run(`SET allowed_directories = ${stringList(dirs)}`);
+    await this.connection.run(`SET allowed_paths = ${stringList(access.paths ?? [])}`);
+    await this.connection.run(`SET enable_external_access = false`);
+    await this.connection.run(`SET lock_configuration = true`);
+  }
+
+  /** How many statements DuckDB's parser finds in a text that parses. */
+  async statementCount(sql: string): Promise<number> {
+    return (await this.connection.extractStatements(sql)).count;
   }
 
   async run(sql: string): Promise<void> {

@@ -22,11 +22,12 @@ export interface RequestRecord {
 
 /**
  * A response that contradicts its request: adjusted prices where raw ones were asked, another
- * ticker, bars outside the window. Counted in the batch's findings and logged with the request.
+ * ticker, bars outside the window; or one that held a key of the vendor (echoed), which was
+ * replaced before the page was landed. Counted in the batch's findings and logged with the request.
  */
 export interface ResponseFinding {
-  readonly rule: 'response_adjusted' | 'response_symbol' | 'response_window';
-  /** Records of the page it concerns. */
+  readonly rule: 'response_adjusted' | 'response_symbol' | 'response_window' | 'response_secret';
+  /** Records of the page it concerns; for response_secret, the keys replaced. */
   readonly rows: number;
   readonly detail: string;
 }

@@ -101,11 +101,27 @@ export class VendorSim {
     return out;
   }
 
+  private shifted(b: SimBar): SimBar {
+    const k = this.priceShift;
+    return k === 0 ? b : { ...b, o: b.o + k, h: b.h + k, l: b.l + k, c: b.c + k, vw: b.vw + k };
+  }
+
   /** Forex daily bars on Sundays too (00:00 UTC), as a vendor that counts UTC days might send them. */
   fxSundays = false;
 
   /** Answers that contradict their request, until reset: adjusted prices, another ticker, bars shifted by days. */
   lie: { adjusted?: boolean; ticker?: string; shiftDays?: number } | null = null;
+
+  /**
+   * A hostile or broken vendor, for the key's sake: next_url pointing at another server (its
+   * base URL), a 302 of matching requests to the same path on another server (or on this one,
+   * marked redirected=1 so that it is answered the second time), pages that echo the request's
+   * credentials in their body, and prices shifted so that another server's rows are told apart.
+   */
+  nextUrlBase: string | null = null;
+  redirect: { readonly to: string; readonly match: RegExp } | null = null;
+  echoCredentials = false;
+  priceShift = 0;
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
@@ -114,9 +130,18 @@ export class VendorSim {
     const fault = this.faults.find((f) => f.remaining > 0 && f.match.test(url));
     if (fault) fault.remaining--;
     const send = (status: number, body: string, headers: Record<string, string> = {}) => {
+      if (this.echoCredentials && status === 200 && body.startsWith('{')) {
+        // As sent, and URL-encoded as a vendor's request URL would carry it.
+        const bearer = req.headers.authorization?.replace(/^Bearer /, '');
+        const echo = { authorization: req.headers.authorization, key_id: req.headers['apca-api-key-id'], secret_key: req.headers['apca-api-secret-key'], ...(bearer ? { url: `?apiKey=${encodeURIComponent(bearer)}` } : {}) };
+        body = `{"request_echo":${JSON.stringify(echo)},${body.slice(1)}`;
+      }
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(body);
     };
+    if (this.redirect && this.redirect.match.test(url) && !/[?&]redirected=1/.test(url)) {
+      return send(302, '', { location: `${this.redirect.to}${url}${url.includes('?') ? '&' : '?'}redirected=1` });
+    }
     const alpaca = url.startsWith('/v2/stocks/') || url.startsWith('/v1/corporate-actions');
     if (alpaca && this.alpacaKeys && (req.headers['apca-api-key-id'] !== this.alpacaKeys.id || req.headers['apca-api-secret-key'] !== this.alpacaKeys.secret)) {
       return send(401, JSON.stringify({ message: 'unauthorized.' }));
@@ -159,7 +184,7 @@ export class VendorSim {
     const query = new URL(url, 'http://sim').searchParams;
     const shift = (this.lie?.shiftDays ?? 0) * 86_400_000;
     const name = decodeURIComponent(ticker);
-    let all = fault?.kind === 'empty' ? [] : VendorSim.bars(name, span, Number(mult), from, to).map((b) => ({ ...b, t: b.t + shift }));
+    let all = fault?.kind === 'empty' ? [] : VendorSim.bars(name, span, Number(mult), from, to).map((b) => ({ ...this.shifted(b), t: b.t + shift }));
     if (this.fxSundays && name.startsWith('C:') && span === 'day') {
       const sundays = [...Array(Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000) + 1).keys()]
         .map((i) => Date.parse(`${from}T00:00:00Z`) + i * 86_400_000)
@@ -172,6 +197,7 @@ export class VendorSim {
     const results = all.slice(offset, offset + size);
     const nextQuery = new URLSearchParams(query);
     nextQuery.set('cursor', String(offset + size));
+    nextQuery.delete('redirected');
     const more = offset + size < all.length;
     const body = JSON.stringify({
       ticker: this.lie?.ticker ?? decodeURIComponent(ticker),
@@ -183,7 +209,7 @@ export class VendorSim {
       request_id: `sim-${this.requests.length}`,
       count: results.length,
       // A page loop: next_url is the page itself.
-      ...(fault?.kind === 'loop' ? { next_url: `${this.url}${url}` } : more ? { next_url: `${this.url}${url.split('?')[0]}?${nextQuery.toString()}` } : {}),
+      ...(fault?.kind === 'loop' ? { next_url: `${this.url}${url}` } : more ? { next_url: `${this.nextUrlBase ?? this.url}${url.split('?')[0]}?${nextQuery.toString()}` } : {}),
     });
     if (fault?.kind === 'truncated') return send(200, body.slice(0, Math.floor(body.length / 2)));
     if (fault?.kind === 'invalid-json') return send(200, `<html>${body}`);
@@ -198,7 +224,7 @@ export class VendorSim {
     const rows = (q.get('symbols') ?? '')
       .split(',')
       .filter(Boolean)
-      .flatMap((sym) => (kind === 'empty' ? [] : VendorSim.bars(sym, 'day', 1, day(q.get('start')), end).map((b) => ({ sym, b }))));
+      .flatMap((sym) => (kind === 'empty' ? [] : VendorSim.bars(sym, 'day', 1, day(q.get('start')), end).map((b) => ({ sym, b: this.shifted(b) }))));
     const offset = Number(Buffer.from(q.get('page_token') ?? '', 'base64').toString() || 0);
     const page = rows.slice(offset, offset + this.pageSize);
     const bars: Record<string, unknown[]> = {};

@@ -1,12 +1,15 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { ExitCode } from '../../core/errors.js';
 import { parseGranularity } from '../../core/granularity.js';
 import { parseWindow } from '../../core/time-window.js';
 import { createDatasetViews } from '../../query/dataset-views.js';
 import { heldSymbols, missingSymbolNotes } from '../../query/held-symbols.js';
 import { resolveOhlcvQuery } from '../../query/ohlcv-query.js';
+import { readOnlyQuery, refusingOutside } from '../../query/read-only-sql.js';
 import { writeQueryResult } from '../write-result.js';
-import { formatRecords, queryFormats, resolveFormat, type Cell } from '../output.js';
+import { queryFormats, resolveFormat } from '../output.js';
 import { stdoutIsTty, withContext, type GlobalOptions } from '../run-command.js';
 
 export async function queryOhlcvCommand(opts: GlobalOptions, symbols: string[]): Promise<number> {
@@ -42,20 +45,17 @@ export async function querySqlCommand(opts: GlobalOptions, sql: string): Promise
   const format = resolveFormat(opts.format, stdoutIsTty(), queryFormats);
   return withContext(opts, 'mdw query sql', async (ctx) => {
     const duck = await ctx.duck();
-    await createDatasetViews(duck, ctx.paths.lake);
-    const statement = sql.trim().replace(/;+\s*$/, '');
-    if (/^(select|with|from|values|table|\()/i.test(statement)) {
-      await writeQueryResult(duck, statement, format, process.stdout, os.tmpdir());
-    } else {
-      // DESCRIBE, SHOW, SUMMARIZE ... cannot sit inside COPY; they are small, so rows are fine.
-      const result = await duck.columns(statement);
-      const rows: Record<string, Cell>[] = [];
-      for (let r = 0; r < result.rowCount; r++) {
-        rows.push(Object.fromEntries(result.names.map((n, i) => [n, result.columns[i]![r] as Cell])));
-      }
-      process.stdout.write(formatRecords(rows, result.names, format === 'arrow' || format === 'parquet' ? 'csv' : format));
+    const statement = await readOnlyQuery(duck, sql);
+    // DuckDB writes the result itself (write-result.ts), to /dev/stdout or to a file in a folder
+    // of this query's own; it may open nothing else outside the lake.
+    const out = mkdtempSync(path.join(os.tmpdir(), 'mdw-query-'));
+    try {
+      await duck.confine({ directories: [ctx.paths.lake, out], paths: ['/dev/stdout'] });
+      await createDatasetViews(duck, ctx.paths.lake);
+      await refusingOutside(() => writeQueryResult(duck, statement, format, process.stdout, out));
+    } finally {
+      rmSync(out, { recursive: true, force: true });
     }
     return ExitCode.ok;
   }, { fileLog: false });
 }
-
