@@ -130,6 +130,7 @@ describe(`concurrent runs (${server ? 'Postgres server' : 'embedded catalog'})`,
       }
     })();
     await Promise.all([writer, library, cli]);
+    console.info(`reads during writes: ${reads} reads (library and command line) during ${writes} rewrites of every partition, ${failures.length} failed`);
     expect({ reads: reads > writes, failures }).toEqual({ reads: true, failures: [] });
   });
 });
