@@ -41,9 +41,10 @@ export async function withContext(
   const paths = homePaths(settings.home);
   const clock = systemClock;
   // On a terminal, progress is a spinner line on stderr that log lines write around; elsewhere
-  // (cron, pipes, files, and a terminal that reports no width to fit a line to) each step is a
-  // debug log line.
-  const status = process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 ? terminalStatusLine(process.stderr) : undefined;
+  // (cron, pipes, files, a terminal that reports no width to fit a line to, and a CI runner,
+  // which sets CI=true and keeps what a terminal shows as a log) each step is a debug log line.
+  const animate = process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && env.CI !== 'true';
+  const status = animate ? terminalStatusLine(process.stderr) : undefined;
   const logger = createLogger({
     level: settings.logLevel,
     // Only a warehouse that exists gets log files, and read-only queries write none.

@@ -287,9 +287,11 @@ describe('the mdw command line, end to end', () => {
     const { spawnSync } = await import('node:child_process');
     const env: NodeJS.ProcessEnv = { ...process.env, MDW_HOME: home, NODE_OPTIONS: '', ...(url ? { MDW_DATABASE_URL: url } : {}) };
     if (!url) delete env.MDW_DATABASE_URL;
+    // A person's terminal, whatever runs the tests: a CI runner sets CI=true, which is tried last.
+    delete env.CI;
     // script(1) gives the command a terminal for stdin, stdout and stderr; stty gives it a size.
-    const onTerminal = (command: string) => {
-      const r = spawnSync('script', ['-qec', `stty cols 160 rows 50; ${path.join(repoRoot, 'bin', 'mdw')} ${command}`, '/dev/null'], { env, encoding: 'utf8' });
+    const onTerminal = (command: string, extra: NodeJS.ProcessEnv = {}) => {
+      const r = spawnSync('script', ['-qec', `stty cols 160 rows 50; ${path.join(repoRoot, 'bin', 'mdw')} ${command}`, '/dev/null'], { env: { ...env, ...extra }, encoding: 'utf8' });
       return { code: r.status, ...screen(r.stdout) };
     };
     const out = path.join(root, 'ingest.csv');
@@ -321,6 +323,16 @@ describe('the mdw command line, end to end', () => {
       0,
       false,
       ['debug: demo: reading 3 inputs', 'debug: demo: 752 records; writing 0 of 1 partitions'],
+    ]);
+
+    // A CI runner keeps what its terminal shows as a log: steps are debug lines there too, and
+    // no spinner frame is left in it.
+    const ci = onTerminal(`-v ingest demo --full --format csv > ${out}`, { CI: 'true' });
+    expect([ci.code, ci.cursorVisible, ci.lines.filter((l) => /reading 3 inputs|partitions$/.test(l)), ci.lines.filter((l) => !/^(debug|info|warn): /.test(l))]).toEqual([
+      0,
+      true,
+      ['debug: demo: reading 3 inputs', 'debug: demo: 752 records; writing 0 of 1 partitions'],
+      [],
     ]);
   });
 

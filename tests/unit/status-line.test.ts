@@ -1,4 +1,4 @@
-import { describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { Writable } from 'node:stream';
 import { terminalStatusLine } from '../../src/cli/status-line.js';
 import { screen } from '../support/terminal.js';
@@ -23,6 +23,17 @@ async function until(condition: () => boolean): Promise<void> {
 const frame = /^[◒◐◓◑•oO0] {2}/;
 
 describe('the progress line on a terminal', () => {
+  // mdw draws this line only where CI is not "true" (see run-command.ts); clack, which draws it,
+  // prints every step as a line of its own under CI=true, as a runner of these tests may set.
+  const ci = process.env.CI;
+  beforeAll(() => {
+    delete process.env.CI;
+  });
+  afterAll(() => {
+    if (ci === undefined) delete process.env.CI;
+    else process.env.CI = ci;
+  });
+
   test('a spinner shows the step; log lines are written above it, whole; done leaves only them, with the cursor back', async () => {
     const tty = new Terminal();
     const status = terminalStatusLine(tty as unknown as NodeJS.WriteStream);
