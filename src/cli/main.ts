@@ -264,10 +264,13 @@ function buildProgram(): Command {
 }
 
 function splitList(value: string): string[] {
-  return value
+  const items = value
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
+  // An empty list would quietly mean "all of them" to the code that reads it.
+  if (items.length === 0) throw new InvalidArgumentError('expected a comma-separated list with at least one item, e.g. AAPL,MSFT');
+  return items;
 }
 
 function parseSeconds(value: string): number {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { TradingCalendar } from '../calendar/calendar.js';
 import { calendars } from '../calendar/registry.js';
 import { datasets, type DatasetDef } from '../core/datasets.js';
-import { ConfigError, UsageError } from '../core/errors.js';
+import { ConfigError, UsageError, errorMessage } from '../core/errors.js';
 import { isSessionLabelled, parseGranularity, type Granularity } from '../core/granularity.js';
 import { parseWindow } from '../core/time-window.js';
 import { loadYamlFile, type YamlFile } from './load-yaml.js';
@@ -27,6 +27,9 @@ export interface Job {
   /** A ConfigError at a place in the job file. */
   errorAt(pointer: string, message: string, at?: 'key' | 'value'): ConfigError;
 }
+
+/** What a job may be called: the job.schema.json pattern and length of name:. */
+const jobNamePattern = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 export function jobsDir(configDir: string): string {
   return path.join(configDir, 'jobs');
@@ -86,8 +89,21 @@ export function loadJob(configDir: string, nameOrPath: string, env: NodeJS.Proce
   const jobFile = loadYamlFile<JobSpec>(file, 'job', env);
   const spec = jobFile.value;
   const name = spec.name ?? path.basename(file).replace(/\.ya?ml$/, '');
+  // The name goes into the catalog, logs and hints typed back into a shell: the schema checks
+  // a name: key, and a name taken from the file name is held to the same form.
+  if (spec.name === undefined && !jobNamePattern.test(name)) {
+    throw jobFile.errorAt(
+      '',
+      `the job's name comes from its file name, and "${name.length > 80 ? `${name.slice(0, 80)}…` : name}" is not a job name (lowercase letters, digits, ".", "_" and "-", at most 64 characters): rename the file or set name:`,
+    );
+  }
   const dataset = datasets[spec.dataset];
-  const granularity = parseGranularity(spec.granularity);
+  let granularity: Granularity;
+  try {
+    granularity = parseGranularity(spec.granularity);
+  } catch (err) {
+    throw jobFile.errorAt('/granularity', errorMessage(err));
+  }
 
   const transform = loadNamed<TransformRules>(configDir, 'transforms', spec.transform, 'transform', env, () =>
     jobFile.errorAt('/transform', `no transform "${spec.transform}" in ${path.join(configDir, 'transforms')}`),

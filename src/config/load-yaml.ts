@@ -1,8 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { ConfigError } from '../core/errors.js';
+import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { ConfigError, errorMessage } from '../core/errors.js';
 import { packageRoot } from '../core/settings.js';
 
 /** The committed JSON Schemas, by file name without `.schema.json`. */
@@ -72,7 +72,18 @@ export function parseYamlText<T>(text: string, file: string, schema: SchemaName,
     return new ConfigError(message, { file, line: pos.line, column: pos.col, pointer });
   };
   expandEnv(doc.contents, [], env, errorAt);
-  const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // yaml refuses aliases that would expand a few lines into millions of nodes.
+    if (!/alias count/i.test(errorMessage(err))) throw err;
+    const at = firstAlias(doc.contents);
+    throw new ConfigError(`invalid YAML: its aliases (*name) expand past 100 copies of a node; write the values out`, {
+      file,
+      ...(at?.range ? { line: locate(at.range[0]).line, column: locate(at.range[0]).col } : { line: 1, column: 1 }),
+    });
+  }
   if (value === null || value === undefined) throw new ConfigError('the file is empty', { file, line: 1, column: 1 });
   const validate = validatorFor(schema);
   if (!validate(value)) {
@@ -81,6 +92,23 @@ export function parseYamlText<T>(text: string, file: string, schema: SchemaName,
     throw errorAt(pointer, message, at);
   }
   return { file, value: deepFreeze(value) as T, errorAt };
+}
+
+/** The first alias node of a document, in document order. */
+function firstAlias(node: unknown): Node | undefined {
+  if (isAlias(node)) return node;
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const found = firstAlias(pair.key) ?? firstAlias(pair.value);
+      if (found) return found;
+    }
+  } else if (isSeq(node)) {
+    for (const item of node.items) {
+      const found = firstAlias(item);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 function pointerSegments(pointer: string): (string | number)[] {
@@ -122,7 +150,13 @@ function expandEnv(
   errorAt: (pointer: string, message: string) => ConfigError,
 ): void {
   if (isScalar(node) && typeof node.value === 'string' && node.value.includes('${')) {
-    node.value = node.value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, dflt?: string) => {
+    const reference = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+    // A "${" that starts no reference would reach a path or URL as it stands.
+    const stray = /\$\{[^}]{0,40}\}?/.exec(node.value.replace(reference, ''));
+    if (stray) {
+      throw errorAt(`/${at.join('/')}`, `"${stray[0]}" is not an environment reference: write \${NAME} or \${NAME:-default}, NAME of letters, digits and _`);
+    }
+    node.value = node.value.replace(reference, (_m, name: string, dflt?: string) => {
       const v = env[name];
       if (v !== undefined && v !== '') return v;
       if (dflt !== undefined) return dflt;

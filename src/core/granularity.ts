@@ -12,10 +12,19 @@ export interface Granularity {
 export const granularityPattern = '^[1-9][0-9]*(s|m|h|d|w|mo)$';
 const re = new RegExp(granularityPattern);
 
+/** The longest bar of each unit: a day of seconds, minutes or hours, a year of days, weeks or months. */
+const maxCount: Record<GranularityUnit, number> = { s: 86_400, m: 1_440, h: 24, d: 366, w: 53, mo: 12 };
+
 export function parseGranularity(text: string): Granularity {
   const m = re.exec(text);
   if (!m) throw new UsageError(`granularity "${text}" is not of the form <n><unit> with unit s, m, h, d, w or mo (e.g. 1m, 5m, 1h, 1d)`);
-  return { text, count: Number(text.slice(0, text.length - m[1]!.length)), unit: m[1] as GranularityUnit };
+  const unit = m[1] as GranularityUnit;
+  const count = Number(text.slice(0, text.length - unit.length));
+  if (count > maxCount[unit]) {
+    const most = Object.entries(maxCount).map(([u, n]) => `${n}${u}`).join(', ');
+    throw new UsageError(`granularity "${text.length > 24 ? `${text.slice(0, 20)}…${unit}` : text}" is longer than a bar can be (at most ${most})`);
+  }
+  return { text, count, unit };
 }
 
 /** Bars labelled by session date (daily and longer) rather than by instant. */

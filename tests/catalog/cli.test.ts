@@ -275,6 +275,11 @@ describe('the mdw command line, end to end', () => {
     const g = await mdw('query', 'ohlcv', 'AAPL', '-g', 'daily');
     expect(g.code).toBe(2);
     expect(g.stderr).toMatch(/granularity "daily" is not of the form/);
+    const long = await mdw('query', 'ohlcv', 'AAPL', '-g', '99999999999999999999d');
+    expect([long.code, long.stderr.split('\n')[0]]).toEqual([2, 'mdw: granularity "99999999999999999999d" is longer than a bar can be (at most 86400s, 1440m, 24h, 366d, 53w, 12mo)']);
+    // A list of nothing would mean every symbol to the ingest.
+    const none = await mdw('ingest', 'demo', '--symbols', ',,,');
+    expect([none.code, none.stderr.split('\n')[0]]).toEqual([2, "error: option '--symbols <list>' argument ',,,' is invalid. expected a comma-separated list with at least one item, e.g. AAPL,MSFT"]);
     const help = await mdw('--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/Exit codes: 0 ok, 1 failed, 2 bad usage or config, 3 partial, 4 another run holds the lock/);

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import path from 'node:path';
 import type { Job } from '../../config/jobs.js';
 import type { ReadOptions } from '../../config/types.js';
-import { ConfigError, InputError } from '../../core/errors.js';
+import { InputError } from '../../core/errors.js';
 import { defaultNulls } from '../../core/raw.js';
 import { ident, literal, pathList, pathLiteral, stringList } from '../../core/sql.js';
 import type { AdapterContext, ExtractRequest, RawBatch } from '../adapter.js';
@@ -188,12 +188,12 @@ async function headerOf(job: Job, file: string, read: CsvOptions, request: Extra
   if (missing.length > 0) {
     const hint = missing.map((m) => columns.find((c) => c.toLowerCase() === m.toLowerCase())).filter((c): c is string => c !== undefined);
     const shown = columns.length > 20 ? [...columns.slice(0, 20), `and ${columns.length - 20} more`] : columns;
-    throw new ConfigError(
+    throw new InputError(
+      file,
       `${name} has no column ${missing.map((m) => `"${m}"`).join(', ')} that transform "${job.spec.transform}" reads ` +
         `(its columns: ${shown.map((c) => (c.length > 40 ? `${c.slice(0, 40)}…` : c).replace(/[\u0000-\u001f\u007f]/g, '\ufffd')).join(', ') || 'none'})` +
         (hint.length ? `; the names differ in case: ${hint.join(', ')}` : '') +
         `. Is it in another layout?`,
-      { file },
     );
   }
   return columns;
