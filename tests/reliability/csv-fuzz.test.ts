@@ -7,8 +7,8 @@ import type { Context } from '../../src/context.js';
 import { MdwError } from '../../src/core/errors.js';
 import { runIngest, type IngestOptions, type IngestResult } from '../../src/pipeline/run-ingest.js';
 import { csvCorpus, referenceRecords, type CorpusCase } from '../support/csv-corpus.js';
-import { copyConfigs, freshCatalog, removeDir, runMdw, tempDir, testContext } from '../support/helpers.js';
-import { cases, fullReliability } from '../support/reliability.js';
+import { runMdw, testContext } from '../support/helpers.js';
+import { cases, fullReliability, fuzzBench, Hang, within, type FuzzBench } from '../support/reliability.js';
 
 /**
  * The fuzz corpus of malformed CSV inputs (tests/support/csv-corpus.ts): every case must end
@@ -30,27 +30,19 @@ let root: string;
 let configs: string;
 let ctx: Context;
 let catalog: Catalog;
-let drop: () => Promise<void>;
-let cli: { home: string; url: string | undefined; drop(): Promise<void> };
+let cli: FuzzBench['cli'];
+let bench: FuzzBench | undefined;
 const outcomes = { stored: 0, quarantined: 0, refused: 0, crashes: 0, hangs: 0, unaccounted: 0 };
 const cliOutcomes: { id: number; code: number }[] = [];
 
 beforeAll(async () => {
-  root = tempDir('mdw-fuzz-');
-  configs = copyConfigs(root);
-  const target = await freshCatalog();
-  drop = target.drop;
-  ctx = testContext({ home: path.join(root, 'home'), databaseUrl: target.url, configDir: configs });
+  bench = await fuzzBench('mdw-fuzz-');
+  ({ root, configs, ctx, cli } = bench);
   catalog = await ctx.catalog();
-  const cliCatalog = await freshCatalog();
-  cli = { home: path.join(root, 'cli-home'), url: cliCatalog.url, drop: cliCatalog.drop };
 });
 
 afterAll(async () => {
-  await ctx?.close();
-  await drop?.();
-  await cli?.drop();
-  removeDir(root);
+  await bench?.close();
   // The figures for the issue's closing note.
   console.info(
     `csv fuzz corpus (seed ${seed}, ${fullReliability ? 'full' : 'sample'}): ${corpus.length} cases: ` +
@@ -71,14 +63,6 @@ function stage(c: CorpusCase): string {
       `source: { name: ${name}, adapter: file, files: ['../../fuzz/${c.id}/*'] }\ntransform: ${c.layout}\n`,
   );
   return name;
-}
-
-class Hang extends Error {}
-
-function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Hang(`${what}: still running after ${ms / 1000} s`)), ms)));
-  return Promise.race([work, limit]).finally(() => clearTimeout(timer));
 }
 
 describe('the CSV fuzz corpus', () => {

@@ -6,8 +6,8 @@ import type { Context } from '../../src/context.js';
 import { ConfigError, MdwError } from '../../src/core/errors.js';
 import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
 import { jobCorpus, type JobCase } from '../support/job-corpus.js';
-import { copyConfigs, freshCatalog, removeDir, runMdw, tempDir, testContext } from '../support/helpers.js';
-import { fullReliability } from '../support/reliability.js';
+import { removeDir, runMdw, tempDir } from '../support/helpers.js';
+import { fullReliability, fuzzBench, Hang, within, type FuzzBench } from '../support/reliability.js';
 
 /**
  * The corpus of malformed job files (tests/support/job-corpus.ts). A job that validate refuses
@@ -24,16 +24,15 @@ const hangLimitMs = 180_000;
 
 let root: string;
 let configs: string;
-let corpus: JobCase[];
 let ctx: Context;
-let drop: () => Promise<void>;
-let cli: { home: string; url: string | undefined; drop(): Promise<void> };
+let cli: FuzzBench['cli'];
+let bench: FuzzBench | undefined;
 const outcomes = { refused: 0, stored: 0, inputRefused: 0, crashes: 0, hangs: 0, missedByValidate: 0 };
 let throughCli = 0;
 
 // Built before the tests are declared: each case is a test of its own.
 const dataDir = path.join(tempDir('mdw-job-fuzz-data-'), 'data');
-corpus = jobCorpus(dataDir);
+const corpus: JobCase[] = jobCorpus(dataDir);
 
 beforeAll(async () => {
   mkdirSync(dataDir, { recursive: true });
@@ -41,20 +40,12 @@ beforeAll(async () => {
     path.join(dataDir, 'ZZJF.csv'),
     'Date,Open,High,Low,Close,Adj Close,Volume\n2023-01-03,10,11,9,10.5,10.5,1000\n2023-01-04,10.5,12,10,11,11,1200\n2023-01-05,11,11.5,10.5,11.2,11.2,900\n',
   );
-  root = tempDir('mdw-job-fuzz-');
-  configs = copyConfigs(root);
-  const target = await freshCatalog();
-  drop = target.drop;
-  ctx = testContext({ home: path.join(root, 'home'), databaseUrl: target.url, configDir: configs });
-  const cliCatalog = await freshCatalog();
-  cli = { home: path.join(root, 'cli-home'), url: cliCatalog.url, drop: cliCatalog.drop };
+  bench = await fuzzBench('mdw-job-fuzz-');
+  ({ root, configs, ctx, cli } = bench);
 });
 
 afterAll(async () => {
-  await ctx?.close();
-  await drop?.();
-  await cli?.drop();
-  removeDir(root);
+  await bench?.close();
   removeDir(path.dirname(dataDir));
   // The figures for the issue's closing note.
   console.info(
@@ -70,14 +61,6 @@ function stage(c: JobCase): string {
   const file = path.join(dir, c.fileName);
   writeFileSync(file, c.bytes);
   return file;
-}
-
-class Hang extends Error {}
-
-function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Hang(`${what}: still running after ${ms / 1000} s`)), ms)));
-  return Promise.race([work, limit]).finally(() => clearTimeout(timer));
 }
 
 /**
