@@ -101,7 +101,13 @@ export async function recordBatch(
   writes: readonly ManifestWrite[],
   lineage: readonly LineageWrite[],
   symbols: readonly string[],
-  quality: { readonly rejected: readonly QuarantineWrite[]; readonly summary: readonly SummaryWrite[]; readonly replayed?: readonly string[] } = {
+  quality: {
+    readonly rejected: readonly QuarantineWrite[];
+    readonly summary: readonly SummaryWrite[];
+    readonly replayed?: readonly string[];
+    /** Open quarantined records of earlier batches that this one judged again. */
+    readonly superseded?: readonly string[];
+  } = {
     rejected: [],
     summary: [],
   },
@@ -189,6 +195,10 @@ export async function recordBatch(
     }
     for (const chunk of chunks(quality.replayed ?? [], 1000)) {
       await tx`update mdw.quarantine_record set state = 'replayed', replay_batch_id = ${batch.id}, replayed_at = ${batch.at}
+               where id = any(${chunk}::uuid[]) and state = 'open'`;
+    }
+    for (const chunk of chunks(quality.superseded ?? [], 1000)) {
+      await tx`update mdw.quarantine_record set state = 'superseded', superseded_by = ${batch.id}
                where id = any(${chunk}::uuid[]) and state = 'open'`;
     }
     const summary = quality.summary.filter((r) => r.rows > 0);

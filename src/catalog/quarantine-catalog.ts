@@ -15,9 +15,11 @@ export interface QuarantineRecord {
   readonly rules: string[];
   readonly reason: string;
   readonly raw: string;
-  readonly state: 'open' | 'replayed';
+  readonly state: 'open' | 'replayed' | 'superseded';
   readonly replay_batch_id: string | null;
   readonly replayed_at: Date | null;
+  /** The batch that read this record's input or key again, when it is superseded. */
+  readonly superseded_by: string | null;
   readonly created_at: Date;
 }
 
@@ -43,7 +45,7 @@ export async function listQuarantine(sql: Sql, f: QuarantineFilter): Promise<{ r
   const rows = await sql<(QuarantineRecord & { total: number })[]>`
     select q.id, q.batch_id, q.job, d.name as dataset, s.name as source, q.granularity, q.input_uri,
            q.record_no::float8 as record_no, q.line_no::float8 as line_no, q.rules, q.reason, q.raw, q.state,
-           q.replay_batch_id, q.replayed_at, q.created_at, count(*) over ()::int as total
+           q.replay_batch_id, q.replayed_at, q.superseded_by, q.created_at, count(*) over ()::int as total
     from mdw.quarantine_record q
     join mdw.dataset d on d.id = q.dataset_id
     join mdw.data_source s on s.id = q.source_id
@@ -64,7 +66,7 @@ export async function findQuarantineRecord(sql: Sql, id: string): Promise<Quaran
   const rows = await sql<QuarantineRecord[]>`
     select q.id, q.batch_id, q.job, d.name as dataset, s.name as source, q.granularity, q.input_uri,
            q.record_no::float8 as record_no, q.line_no::float8 as line_no, q.rules, q.reason, q.raw, q.state,
-           q.replay_batch_id, q.replayed_at, q.created_at
+           q.replay_batch_id, q.replayed_at, q.superseded_by, q.created_at
     from mdw.quarantine_record q
     join mdw.dataset d on d.id = q.dataset_id
     join mdw.data_source s on s.id = q.source_id
@@ -73,4 +75,30 @@ export async function findQuarantineRecord(sql: Sql, id: string): Promise<Quaran
   if (rows.length === 0) throw new UsageError(`no quarantine record ${id}`);
   if (rows.length > 1) throw new UsageError(`${id} names more than one quarantine record: give more of the id`);
   return rows[0]!;
+}
+
+/** An open quarantined record, as far as a later reading needs it to tell whether it read it again. */
+export interface OpenRecordRef {
+  readonly id: string;
+  readonly symbol: string | null;
+  /** ISO 8601 UTC without the zone letter, microseconds; null when no key could be read. */
+  readonly ts: string | null;
+  readonly input_uri: string | null;
+}
+
+/**
+ * The open quarantined records of a series that a chunk may read again: those of its inputs,
+ * and those keyed to one of its symbols.
+ */
+export async function openRecordsNear(
+  sql: Sql,
+  series: { readonly datasetId: string; readonly sourceId: string; readonly granularity: string },
+  inputs: readonly string[],
+  symbols: readonly string[],
+): Promise<OpenRecordRef[]> {
+  return sql<OpenRecordRef[]>`
+    select id, symbol, to_char(key_ts, 'YYYY-MM-DD"T"HH24:MI:SS.US') as ts, input_uri
+    from mdw.quarantine_record
+    where dataset_id = ${series.datasetId} and source_id = ${series.sourceId} and granularity = ${series.granularity}
+      and state = 'open' and (input_uri = any(${inputs as string[]}) or symbol = any(${symbols as string[]}))`;
 }

@@ -192,7 +192,7 @@ function buildProgram(): Command {
     .option('--source <name>', 'only this source')
     .option('--batch <id>', 'only this batch (an id or its first characters)')
     .option('--rule <rule>', 'only records that broke this rule (e.g. ohlc_bracket, parse, in_session)')
-    .option('--all', 'replayed records too')
+    .option('--all', 'replayed and superseded records too (a record is superseded when a later run read its input or its key again)')
     .option('--limit <n>', 'at most n records (default 50 in a table, all otherwise)', parsePositiveInt)
     .addOption(new Option('--format <format>', formatHelp))
     .action(lazy(async () => (await import('./commands/quarantine.js')).quarantineListCommand));

@@ -126,3 +126,41 @@ export async function writeQuarantine(
 }
 
 const num = (v: number | bigint | null) => (v === null ? null : Number(v));
+
+/**
+ * Which open quarantined records of earlier batches the staged chunk judged again, so that the
+ * newest judgement is the one that counts (the catalog marks them superseded in the chunk's
+ * commit): a record with a key, when the chunk read that symbol and time in scope (stored,
+ * unchanged or quarantined again); a record without one (a line that could not be parsed), when
+ * the chunk read its input again, whole. A record whose key the chunk filtered out of its window
+ * stays open.
+ */
+export async function rejudgedRecords(
+  duck: DuckSession,
+  def: DatasetDef,
+  open: readonly { readonly id: string; readonly symbol: string | null; readonly ts: string | null; readonly input_uri: string | null }[],
+  inputs: readonly string[],
+): Promise<string[]> {
+  const read = new Set(inputs);
+  const ids = open.filter((r) => r.ts === null && r.input_uri !== null && read.has(r.input_uri)).map((r) => r.id);
+  const keyed = open.filter((r) => r.ts !== null);
+  if (keyed.length === 0) return ids;
+  const table = 'mdw_open_quarantine';
+  const sym = def.symbolColumn;
+  await duck.run(`CREATE OR REPLACE TEMP TABLE ${table} (id VARCHAR, symbol VARCHAR, ts VARCHAR)`);
+  try {
+    for (let i = 0; i < keyed.length; i += 1000) {
+      const rows = keyed.slice(i, i + 1000).map((r) => `(${literal(r.id)}, ${r.symbol === null ? 'NULL' : literal(r.symbol)}, ${literal(r.ts!)})`);
+      await duck.run(`INSERT INTO ${table} VALUES ${rows.join(', ')}`);
+    }
+    const again = await duck.all<{ id: string }>(
+      `SELECT o.id FROM ${table} o WHERE EXISTS (SELECT 1 FROM ${checkedTable} c WHERE c._state <> 'filtered' ` +
+        `AND strftime(c.${ident(def.timeColumn)}, '%Y-%m-%dT%H:%M:%S.%f') = o.ts` +
+        (sym ? ` AND c.${ident(sym)} IS NOT DISTINCT FROM o.symbol` : '') +
+        `)`,
+    );
+    return [...ids, ...again.map((r) => r.id)];
+  } finally {
+    await duck.run(`DROP TABLE IF EXISTS ${table}`);
+  }
+}

@@ -32,7 +32,8 @@ import {
 } from '../load/lake-writer.js';
 import { checkAccounted } from '../load/accounting.js';
 import { fsyncFileAsync, renameDurably } from '../load/file-io.js';
-import { quarantineTempPath, writeQuarantine, type RejectedRecord } from '../load/quarantine.js';
+import { quarantineTempPath, rejudgedRecords, writeQuarantine, type RejectedRecord } from '../load/quarantine.js';
+import { openRecordsNear } from '../catalog/quarantine-catalog.js';
 import { compileTransform, needsReadOrder, producedColumns, resolveFoldsSql, sourceReadTypes } from '../transform/compile-transform.js';
 import { compileRecordRules } from '../validate/record-rules.js';
 import { compileSeriesRules, lookbackBars, seriesSettings } from '../validate/series-rules.js';
@@ -171,6 +172,8 @@ export interface WrittenChunk {
   readonly files: readonly WrittenPartition[];
   readonly quarantine: { file: string; rows: number; records: readonly RejectedRecord[] } | null;
   readonly summary: readonly SummaryWrite[];
+  /** Open quarantined records of earlier batches that this chunk judged again. */
+  readonly superseded: readonly string[];
 }
 
 /** Reject rows of a chunk's read, kept in their own table. */
@@ -221,7 +224,7 @@ export async function writeChunk(
     }));
     if (mode === 'replay') {
       const states = await duck.all<{ state: string; detail: string | null }>(`SELECT _state AS state, _detail AS detail FROM ${checkedTable} ORDER BY rowid`);
-      return { plan, files, quarantine: null, summary: flagged, states };
+      return { plan, files, quarantine: null, summary: flagged, states, superseded: [] };
     }
     const quarantine = await writeQuarantine(
       duck,
@@ -238,12 +241,23 @@ export async function writeChunk(
       rejects,
       plan.removed,
     );
+    const superseded = await rejudged(duck, job, commit, raw.inputs);
     lap('quarantine');
     const summary: SummaryWrite[] = [...ruleCounts(quarantine?.records ?? []), ...flagged, ...input, ...raw.responses];
-    return { plan, files, quarantine, summary };
+    return { plan, files, quarantine, summary, superseded };
   } finally {
     await releaseChunk(duck, raw);
   }
+}
+
+/** Open quarantined records of the series, of earlier batches, that the staged chunk read again. */
+async function rejudged(duck: DuckSession, job: Job, commit: CommitTo, uris: readonly string[]): Promise<string[]> {
+  const sym = job.dataset.symbolColumn;
+  const symbols = sym
+    ? (await duck.all<{ s: string }>(`SELECT DISTINCT ${ident(sym)} AS s FROM ${checkedTable} WHERE _state <> 'filtered' AND ${ident(sym)} IS NOT NULL`)).map((r) => r.s)
+    : [];
+  const open = await openRecordsNear(commit.catalog.sql, { ...commit.ids, granularity: commit.ref.granularity }, uris, symbols);
+  return open.length === 0 ? [] : rejudgedRecords(duck, job.dataset, open, uris);
 }
 
 /** Rejected records per rule (a record that broke two rules counts for each). */
@@ -327,7 +341,7 @@ export async function commitChunk(
       configKey: commit.configKey,
     })),
     plan.symbols,
-    { rejected: quarantine?.records ?? [], summary: chunk.summary, replayed },
+    { rejected: quarantine?.records ?? [], summary: chunk.summary, replayed, superseded: chunk.superseded },
   );
   commitPartitions(sealed);
   if (quarantine) renameDurably(quarantineTempPath(quarantine.file, commit.ref.granularity), quarantine.file);

@@ -267,6 +267,51 @@ describe('the ledger shows the sessions whose rows were quarantined', () => {
   });
 });
 
+describe('a record read again is judged again, once', () => {
+  test('--full, a corrected file and a narrower window: the newest judgement counts, the older one is superseded', async () => {
+    const good = sessions('2024-05-01', '2024-05-14', () => 40);
+    const bad = good.map((b, i) => (i === 2 ? { ...b, high: 1 } : i === 7 ? { ...b, open: -4 } : b)); // 05-03, 05-10
+    const name = dailyJob('again', 'AGN', bad);
+    const file = path.join(root, 'data', name, 'AGN.csv');
+    writeFileSync(file, readFileSync(file, 'utf8') + '2024-05-15,broken\n'); // a line that does not parse
+    const job = loadJob(configs, name, ctx.env);
+    const open = async () =>
+      (await listQuarantine(catalog.sql, { job: name })).records.map((r) => [r.rules.join(','), r.line_no ?? r.record_no]).sort();
+    const ledger = async () => (await auditSeries(ctx, job, { tolerance: 0.005 }))!.symbols.map((x) => [x.symbol, x.red, x.quarantined]);
+
+    const first = await runIngest(ctx, job, all);
+    expect(first.counts).toMatchObject({ recordsIn: 11, out: 8, quarantined: 3 });
+    const firstOpen = await open();
+    expect(firstOpen).toEqual([['ohlc_bracket', 3], ['ohlc_bracket,positive_prices', 8], ['parse', 12]]);
+
+    // Read again in full: the same three records, quarantined once more, are the open ones.
+    const again = await runIngest(ctx, job, { ...all, full: true });
+    expect(again.counts).toMatchObject({ quarantined: 3 });
+    expect(await open()).toEqual(firstOpen);
+    expect(await ledger()).toEqual([['AGN', 2, 2]]);
+    const everything = (await listQuarantine(catalog.sql, { job: name, all: true })).records;
+    expect(everything.map((r) => [r.state, r.batch_id === again.batchIds[0] ? 'second' : 'first', r.superseded_by === again.batchIds[0]]).sort()).toEqual([
+      ...Array(3).fill(['open', 'second', false]),
+      ...Array(3).fill(['superseded', 'first', true]),
+    ]);
+
+    // A narrower window re-reads the file; the unparseable line and the 05-10 bar are judged
+    // again, the 05-03 bar is out of scope and stays as it was.
+    await runIngest(ctx, job, { ...all, full: true, window: { from: new Date('2024-05-06T00:00:00Z'), toExclusive: null } });
+    expect(await open()).toEqual(firstOpen);
+    expect((await listQuarantine(catalog.sql, { job: name, all: true })).records.filter((r) => r.state === 'open' && r.batch_id === again.batchIds[0]).map((r) => r.rules.join(','))).toEqual([
+      'ohlc_bracket',
+    ]);
+
+    // The vendor corrects the 05-10 bar: it is stored, and no longer open in the quarantine.
+    writeFileSync(file, readFileSync(file, 'utf8').replace('2024-05-10,-4,', '2024-05-10,40,'));
+    await runIngest(ctx, job, all);
+    expect(await open()).toEqual([['ohlc_bracket', 3], ['parse', 12]]);
+    expect(await ledger()).toEqual([['AGN', 1, 1]]);
+    expect((await stored(name, "ts = '2024-05-10'")).map((r) => [r.day, r.close])).toEqual([['2024-05-10', 40.4]]);
+  });
+});
+
 describe('quarantine in the catalog, and replay after a rule change', () => {
   test('records rejected by a rule that was too strict load once after the fix, and a second replay loads nothing', async () => {
     writeFileSync(
@@ -321,14 +366,16 @@ describe('quarantine in the catalog, and replay after a rule change', () => {
 
   test('a replayed record does not overwrite a bar the lake holds with other values', async () => {
     const bars = sessions('2024-02-01', '2024-02-09', () => 20);
-    bars[2] = { ...bars[2]!, high: 1 }; // high below low: rejected
+    bars[2] = { ...bars[2]!, high: 21, close: 20.5 };
     const name = dailyJob('keep', 'KEEP', bars);
     await runIngest(ctx, loadJob(configs, name, ctx.env), all);
-    // The source is corrected and loaded again; then an operator replays the old record under a rule set without ohlc_bracket.
-    bars[2] = { ...bars[2]!, high: 21, close: 20.5 };
-    dailyJob('keep', 'KEEP', bars, 'loose');
+    // The source then sends a broken version of a stored bar (high below low: rejected, the lake
+    // keeps its bar); an operator replays it under a rule set without ohlc_bracket.
+    const broken = bars.map((b, i) => (i === 2 ? { ...b, high: 1, close: 19 } : b));
+    dailyJob('keep', 'KEEP', broken);
+    expect((await runIngest(ctx, loadJob(configs, name, ctx.env), all)).counts).toMatchObject({ quarantined: 1 });
+    dailyJob('keep', 'KEEP', broken, 'loose');
     writeFileSync(path.join(configs, 'validation', 'loose.yml'), 'dataset: ohlcv\nrules:\n  - rule: positive_prices\n');
-    await runIngest(ctx, loadJob(configs, name, ctx.env), all);
     const replay = await replayQuarantine(ctx, loadJob(configs, name, ctx.env), {}, { dryRun: false, runId: null });
     expect(replay.outcomes.map((o) => o.outcome)).toEqual(['stored_differs']);
     expect(replay.outcomes[0]!.reason).toMatch(/^stored_differs: the lake holds another row for this symbol, ts \(batch [0-9a-f-]{36}\); it is kept$/);

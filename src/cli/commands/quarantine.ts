@@ -71,6 +71,7 @@ export async function quarantineShowCommand(opts: GlobalOptions, id: string): Pr
       raw: r.raw,
       replayed_by_batch: r.replay_batch_id,
       replayed_at: r.replayed_at,
+      superseded_by_batch: r.superseded_by,
     };
     if (format === 'table') {
       process.stdout.write(formatRecords(Object.entries(record).map(([field, value]) => ({ field, value })), ['field', 'value'], 'table'));
