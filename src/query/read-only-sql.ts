@@ -57,7 +57,15 @@ export async function readOnlyQuery(duck: DuckSession, sql: string): Promise<str
   const node = parsed.statements[0]!.node;
   const [denied] = calledFunctions(node);
   if (denied) throw refused(`${denied}() is not allowed here`);
-  const text = sql.trim().replace(/[;\s]+$/, '');
+  // The statement without what follows its `;` (only comments can: it is one statement), so
+  // that it can be wrapped; the cut must parse to the very statement that was checked.
+  const text = statementText(sql);
+  if (text !== sql.trim()) {
+    const [again] = await duck.all<{ parsed: string }>(`SELECT json_serialize_sql(${literal(text)}) AS parsed`);
+    if (JSON.stringify((JSON.parse(again!.parsed) as Parsed & { statements?: unknown }).statements) !== JSON.stringify(parsed.statements)) {
+      throw refused('what follows its ";" could not be told apart from it');
+    }
+  }
   // DESCRIBE, SHOW and SUMMARIZE parse as a SELECT from a SHOW_REF. The newline ends a -- comment.
   return node.type === 'SELECT_NODE' && (node.from_table as Node | undefined)?.type === 'SHOW_REF' ? `SELECT * FROM (${text}\n)` : text;
 }
@@ -96,6 +104,38 @@ function calledFunctions(tree: unknown): string[] {
   };
   walk(tree);
   return [...out];
+}
+
+/**
+ * The text up to the first `;` outside quotes, identifiers, comments and dollar-quoted strings,
+ * trimmed; the whole text when there is none.
+ */
+function statementText(sql: string): string {
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    const next = sql[i + 1];
+    if (c === ';') return sql.slice(0, i).trim();
+    if (c === "'" || c === '"') {
+      // A quote inside is doubled: '' or "".
+      i++;
+      while (i < sql.length && !(sql[i] === c && sql[i + 1] !== c)) i += sql[i] === c ? 2 : 1;
+      i++;
+    } else if (c === '-' && next === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end < 0 ? sql.length : end + 1;
+    } else if (c === '/' && next === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      i = end < 0 ? sql.length : end + 2;
+    } else if (c === '$') {
+      const tag = /^\$[A-Za-z_]*\$/.exec(sql.slice(i))?.[0];
+      if (tag) {
+        const end = sql.indexOf(tag, i + tag.length);
+        i = end < 0 ? sql.length : end + tag.length;
+      } else i++;
+    } else i++;
+  }
+  return sql.trim();
 }
 
 /** The statement's first word, for the message only (the parser decided). */

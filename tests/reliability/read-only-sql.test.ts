@@ -205,6 +205,9 @@ describe('query sql only reads the lake', () => {
     expect(await csv(`select count(*) as n from read_parquet('${lake}/ohlcv/**/*.parquet')`)).toBe('n\n746\n');
     expect((await csv('describe ohlcv')).split('\n').slice(1, 3)).toEqual(['symbol,VARCHAR,YES,,,', 'ts,TIMESTAMP,YES,,,']);
     expect(await csv('select column_name from (describe corporate_actions) where column_name like \'%amount\'')).toBe('column_name\ncash_amount\n');
+    // A closing ";" with a comment after it, and ";" inside strings and comments, as pasted from an editor.
+    expect(await csv("select count(*) as n from ohlcv where symbol = 'SPY'; -- the whole year")).toBe('n\n250\n');
+    expect(await csv("select ';' as a, 'it''s;' as b, $$x;y$$ as c /* ; */ ; /* done */")).toBe("a,b,c\n;,it's;,x;y\n");
     // The same through the library.
     const wh = await Warehouse.open({ home, threads: 1 });
     try {
