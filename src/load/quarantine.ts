@@ -102,9 +102,7 @@ export async function writeQuarantine(
     );
   }
   const table = 'mdw_quarantine';
-  // Postgres text holds no NUL: in reasons and keys, which quote values as read, it is shown as
-  // ␀ (the raw forms are JSON, where it is the escape \u0000).
-  const shown = (c: string) => `replace(${c}, chr(0), '\u2400') AS ${c}`;
+  const shown = (c: string) => `${catalogText(c)} AS ${c}`;
   await duck.run(
     `CREATE OR REPLACE TABLE ${table} AS SELECT * REPLACE (${['reason', '_key_symbol'].map(shown).join(', ')}) ` +
       `FROM (${parts.join(' UNION ALL ')}) ORDER BY file NULLS LAST, coalesce(record, line)`,
@@ -123,6 +121,14 @@ export async function writeQuarantine(
   } finally {
     await duck.run(`DROP TABLE IF EXISTS ${table}`);
   }
+}
+
+/**
+ * A text expression as the catalog can hold it: Postgres text has no NUL, so in reasons and keys,
+ * which quote values as read, it is shown as ␀ (the raw forms are JSON, where it is \u0000).
+ */
+export function catalogText(expr: string): string {
+  return `replace(${expr}, chr(0), '\u2400')`;
 }
 
 const num = (v: number | bigint | null) => (v === null ? null : Number(v));
@@ -156,7 +162,7 @@ export async function rejudgedRecords(
     const again = await duck.all<{ id: string }>(
       `SELECT o.id FROM ${table} o WHERE EXISTS (SELECT 1 FROM ${checkedTable} c WHERE c._state <> 'filtered' ` +
         `AND strftime(c.${ident(def.timeColumn)}, '%Y-%m-%dT%H:%M:%S.%f') = o.ts` +
-        (sym ? ` AND c.${ident(sym)} IS NOT DISTINCT FROM o.symbol` : '') +
+        (sym ? ` AND ${catalogText(`c.${ident(sym)}`)} IS NOT DISTINCT FROM o.symbol` : '') +
         `)`,
     );
     return [...ids, ...again.map((r) => r.id)];

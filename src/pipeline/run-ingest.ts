@@ -32,7 +32,7 @@ import {
 } from '../load/lake-writer.js';
 import { checkAccounted } from '../load/accounting.js';
 import { fsyncFileAsync, renameDurably } from '../load/file-io.js';
-import { quarantineTempPath, rejudgedRecords, writeQuarantine, type RejectedRecord } from '../load/quarantine.js';
+import { catalogText, quarantineTempPath, rejudgedRecords, writeQuarantine, type RejectedRecord } from '../load/quarantine.js';
 import { openRecordsNear } from '../catalog/quarantine-catalog.js';
 import { compileTransform, needsReadOrder, producedColumns, resolveFoldsSql, sourceReadTypes } from '../transform/compile-transform.js';
 import { compileRecordRules } from '../validate/record-rules.js';
@@ -254,7 +254,7 @@ export async function writeChunk(
 async function rejudged(duck: DuckSession, job: Job, commit: CommitTo, uris: readonly string[]): Promise<string[]> {
   const sym = job.dataset.symbolColumn;
   const symbols = sym
-    ? (await duck.all<{ s: string }>(`SELECT DISTINCT ${ident(sym)} AS s FROM ${checkedTable} WHERE _state <> 'filtered' AND ${ident(sym)} IS NOT NULL`)).map((r) => r.s)
+    ? (await duck.all<{ s: string }>(`SELECT DISTINCT ${catalogText(ident(sym))} AS s FROM ${checkedTable} WHERE _state <> 'filtered' AND ${ident(sym)} IS NOT NULL`)).map((r) => r.s)
     : [];
   const open = await openRecordsNear(commit.catalog.sql, { ...commit.ids, granularity: commit.ref.granularity }, uris, symbols);
   return open.length === 0 ? [] : rejudgedRecords(duck, job.dataset, open, uris);
