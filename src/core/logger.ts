@@ -83,9 +83,14 @@ export function createLogger(options: LoggerOptions): Logger {
     close: () =>
       new Promise<void>((resolve) => {
         if (!base) return resolve();
-        base.on('finish', () => resolve());
+        // A log file on a full disk never finishes. The wait must hold the process open until
+        // it ends (an unref'd timer let Node exit at once, with code 0 and the error unsaid).
+        const timer = setTimeout(resolve, 200);
+        base.on('finish', () => {
+          clearTimeout(timer);
+          resolve();
+        });
         base.end();
-        setTimeout(resolve, 200).unref();
       }),
   };
 }
