@@ -1,7 +1,8 @@
+import { statfsSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import postgres from 'postgres';
-import { CatalogError, LockError, errorMessage } from '../core/errors.js';
+import { CatalogError, DiskFullError, LockError, errorMessage } from '../core/errors.js';
 import { acquireFileLock, type FileLock } from '../core/file-lock.js';
 import type { Logger } from '../core/logger.js';
 import type { Settings } from '../core/settings.js';
@@ -149,6 +150,24 @@ async function openEmbedded(settings: Settings, logger: Logger, purpose: string)
     };
   } catch (err) {
     lock.release();
+    // On a full disk PGlite fails to initialise without saying why.
+    if (freeBytes(paths.catalog) < minFreeBytes) throw new DiskFullError(paths.catalog, { cause: err });
     throw new CatalogError(`cannot open the embedded catalog at ${paths.catalog}: ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+/**
+ * With less free than this on its disk, a catalog that will not open is taken to have failed for
+ * want of space: PGlite writes a few pages at start-up, and a hit ENOSPC surfaces only as
+ * "PGlite failed to initialize properly" (seen with 4 KB free; it opened with 8 KB).
+ */
+const minFreeBytes = 2 ** 20;
+
+function freeBytes(dir: string): number {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return Infinity;
   }
 }
