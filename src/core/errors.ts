@@ -94,6 +94,20 @@ export function fullDiskPath(err: unknown): string | null | undefined {
   return duck ? duck[1]! : null;
 }
 
+/**
+ * A file or folder mdw needs to write is not writable by this process (another user's, a
+ * read-only mount): nothing was attempted, and a retry will not help until its owner or the
+ * mount is changed, so it is a setup mistake like a missing warehouse (exit 2).
+ */
+export class AccessError extends MdwError {
+  readonly path: string;
+
+  constructor(file: string, message: string) {
+    super('access', message, ExitCode.usage);
+    this.path = file;
+  }
+}
+
 /** Input data that cannot be read at all (missing file, unreadable layout). */
 export class SourceError extends MdwError {
   constructor(message: string, options?: { cause?: unknown }) {
