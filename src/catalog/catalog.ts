@@ -1,11 +1,13 @@
+import { statfsSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import postgres from 'postgres';
-import { CatalogError, LockError, errorMessage } from '../core/errors.js';
+import { AccessError, CatalogError, DiskFullError, LockError, errorMessage } from '../core/errors.js';
 import { acquireFileLock, type FileLock } from '../core/file-lock.js';
 import type { Logger } from '../core/logger.js';
 import type { Settings } from '../core/settings.js';
-import { homePaths } from '../core/settings.js';
+import { homePaths, type HomePaths } from '../core/settings.js';
+import { firstUnwritable } from '../core/writable-tree.js';
 import { bindLake } from './lake-catalog.js';
 import { migrate } from './migrate.js';
 
@@ -100,12 +102,16 @@ function openServer(url: string): Catalog {
 
 async function openEmbedded(settings: Settings, logger: Logger, purpose: string): Promise<Catalog> {
   const paths = homePaths(settings.home);
+  requireWritable(paths.run, paths);
   const lock: FileLock = await acquireFileLock(path.join(paths.run, 'catalog.lock'), {
     timeoutMs: settings.lockTimeoutMs,
     purpose,
     what: `the embedded catalog at ${paths.catalog}`,
   });
   try {
+    // PGlite cannot say which file it could not open: it aborts ("Aborted(). Build with
+    // -sASSERTIONS") or fails to initialise. Whatever it will need to write is checked first.
+    requireWritable(paths.catalog, paths);
     // PGlite is Postgres compiled to WebAssembly. Node 24's V8 compiles a hot module again with
     // its optimizing tier in the background, which for PGlite's 30 MB of code cost ~470 MB of
     // RSS per process (826 MB against 265 MB for `mdw ingest demo`) and made start-up slower.
@@ -149,6 +155,41 @@ async function openEmbedded(settings: Settings, logger: Logger, purpose: string)
     };
   } catch (err) {
     lock.release();
+    if (err instanceof AccessError) throw err;
+    // On a full disk PGlite fails to initialise without saying why.
+    if (freeBytes(paths.catalog) < minFreeBytes) throw new DiskFullError(paths.catalog, { cause: err });
     throw new CatalogError(`cannot open the embedded catalog at ${paths.catalog}: ${errorMessage(err)}`, { cause: err });
   }
+}
+
+/**
+ * With less free than this on its disk, a catalog that will not open is taken to have failed for
+ * want of space: PGlite writes a few pages at start-up, and a hit ENOSPC surfaces only as
+ * "PGlite failed to initialize properly" (seen with 4 KB free; it opened with 8 KB).
+ */
+const minFreeBytes = 2 ** 20;
+
+function freeBytes(dir: string): number {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return Infinity;
+  }
+}
+
+/** Refuses, naming the entry and what to change, a folder of the embedded catalog this process cannot write. */
+function requireWritable(dir: string, paths: HomePaths): void {
+  const bad = firstUnwritable(dir);
+  if (!bad) return;
+  if (bad.code === 'EROFS') {
+    throw new AccessError(bad.path, `the embedded catalog cannot be opened: ${bad.path} is on a read-only file system; mount it read-write, or copy ${path.dirname(paths.catalog)} to a writable disk and point MDW_HOME at the copy`);
+  }
+  const me = process.getuid?.() ?? -1;
+  const mode = bad.mode.toString(8).padStart(4, '0');
+  throw new AccessError(
+    bad.path,
+    `the embedded catalog cannot be opened: ${bad.path} is not writable by this process (uid ${me}): it is owned by uid ${bad.uid} with mode ${mode}. ` +
+      `Give the warehouse back to the user that runs mdw (chown -R ${me} ${path.dirname(paths.catalog)}; chmod -R u+rwX ${path.dirname(paths.catalog)}), or run mdw as its owner`,
+  );
 }

@@ -4,6 +4,28 @@ import type { Sql } from './catalog.js';
 export type RunStatus = 'running' | 'ok' | 'partial' | 'failed';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+/**
+ * Text as Postgres can store it: it refuses a NUL in text and in jsonb, and a lone UTF-16
+ * surrogate, which an error quoting an input's bytes (a binary file, a cut UTF-16 one) can hold.
+ * A NUL becomes ␀ (U+2400) and a lone surrogate U+FFFD, so the message still shows where they were.
+ */
+export function storable(text: string): string {
+  return text.replace(/\u0000/g, '\u2400').replace(loneSurrogate, '\ufffd');
+}
+
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** The same for every key and string of a value stored as jsonb, taken as JSON has it (toJSON, no undefined). */
+export function storableJson(value: unknown): unknown {
+  const clean = (v: unknown): unknown => {
+    if (typeof v === 'string') return storable(v);
+    if (Array.isArray(v)) return v.map(clean);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [storable(k), clean(x)]));
+    return v;
+  };
+  return clean(JSON.parse(JSON.stringify(value ?? null)));
+}
+
 /** A command run, as ingest_run rows record it. */
 export async function startRun(
   sql: Sql,
@@ -11,13 +33,10 @@ export async function startRun(
 ): Promise<string> {
   const [row] = await sql<{ id: string }[]>`
     insert into mdw.ingest_run (command, job, args, status, host, pid, started_at)
-    values (${run.command}, ${run.job}, ${sql.json(run.args as never)}, 'running', ${os.hostname()}, ${process.pid}, ${run.at})
+    values (${storable(run.command)}, ${run.job === null ? null : storable(run.job)}, ${sql.json(storableJson(run.args) as never)}, 'running', ${os.hostname()}, ${process.pid}, ${run.at})
     returning id`;
   return row!.id;
 }
-
-/** Postgres text holds no NUL; a message that quotes an input's bytes may. */
-const storable = (text: string) => text.replace(/\u0000/g, '\u2400');
 
 export async function finishRun(
   sql: Sql,
@@ -37,7 +56,7 @@ export async function logRunEvent(
 ): Promise<void> {
   await sql`
     insert into mdw.ingest_log (run_id, at, level, event, message, data)
-    values (${runId}, ${event.at}, ${event.level}, ${event.event}, ${storable(event.message)}, ${event.data ? sql.json(event.data as never) : null})`;
+    values (${runId}, ${event.at}, ${event.level}, ${storable(event.event)}, ${storable(event.message)}, ${event.data ? sql.json(storableJson(event.data) as never) : null})`;
 }
 
 /**

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { systemClock } from '../core/clock.js';
-import { UsageError, errorMessage } from '../core/errors.js';
+import { DiskFullError, ExitCode, MdwError, UsageError, errorMessage, fullDiskPath } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
-import { homePaths, resolveSettings } from '../core/settings.js';
+import { homePaths, resolveSettings, type Settings } from '../core/settings.js';
 import { createContext, type Context, type Progress } from '../context.js';
 import { terminalStatusLine } from './status-line.js';
 
@@ -55,17 +55,47 @@ export async function withContext(
   });
   const progress: Progress = status ?? { step: (m) => logger.debug(m), done: () => {} };
   const ctx = createContext({ settings, env, logger, clock, progress, purpose });
+  let outcome: { readonly code: number } | { readonly failed: unknown };
   try {
-    return await fn(ctx);
+    outcome = { code: await fn(ctx) };
   } catch (err) {
-    logger.debug(`${purpose} failed: ${errorMessage(err)}`, { stack: err instanceof Error ? err.stack : undefined });
-    throw err;
-  } finally {
-    // Done or failed, the progress line goes before anything else is printed.
-    progress.done();
-    await ctx.close();
-    await logger.close();
+    outcome = { failed: err };
   }
+  // Done or failed, the progress line goes before anything else is printed.
+  progress.done();
+  try {
+    // Releases the catalog lock, also when closing fails.
+    await ctx.close();
+  } catch (err) {
+    // On a full disk closing fails too; the first failure is the one to tell.
+    if ('code' in outcome) outcome = { failed: err };
+    else logger.debug(`${purpose}: closing after the failure failed too: ${errorMessage(err)}`);
+  }
+  if ('failed' in outcome) {
+    const err = outcome.failed;
+    logger.debug(`${purpose} failed: ${errorMessage(err)}`, { stack: err instanceof Error ? err.stack : undefined });
+  }
+  await logger.close();
+  if ('failed' in outcome) throw asDiskFull(outcome.failed, settings);
+  return outcome.code;
+}
+
+/**
+ * A full disk, however it surfaced (Node's ENOSPC, DuckDB's IO Error, Postgres' disk_full, wrapped
+ * in a catalog error), said as one error naming the path: the one the error names, else the
+ * embedded catalog for a catalog error, else the warehouse.
+ */
+function asDiskFull(err: unknown, settings: Settings): unknown {
+  if (err instanceof DiskFullError) return err;
+  if (err instanceof MdwError && err.exitCode !== ExitCode.failed) return err;
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const where = fullDiskPath(e);
+    if (where === undefined) continue;
+    const inCatalog = (e as { name?: unknown }).name === 'PostgresError';
+    const place = where ?? (!inCatalog ? settings.home : settings.databaseUrl ? 'the catalog database (on its Postgres server)' : homePaths(settings.home).catalog);
+    return new DiskFullError(place, { cause: err });
+  }
+  return err;
 }
 
 export function stdoutIsTty(): boolean {

@@ -65,6 +65,49 @@ export class CatalogError extends MdwError {
   }
 }
 
+/**
+ * The disk that holds a path has no space left. Nothing more can be written there until space is
+ * freed; what a run had done is kept or undone as for any failure, and the next run resumes.
+ */
+export class DiskFullError extends MdwError {
+  readonly path: string;
+
+  constructor(where: string, options?: { cause?: unknown }) {
+    super('disk_full', `the disk is full: no space left to write ${where}; free some space there and run again`, ExitCode.failed, options);
+    this.path = where;
+  }
+}
+
+/**
+ * Whether an error is a full disk, and the path it could not write when it names one (Node's
+ * ENOSPC with the call's path; DuckDB's `Could not write file "<path>": No space left on device`);
+ * null for a full disk that names no path (a write(2), Postgres' disk_full, whose file is
+ * relative to its data folder); undefined for any other error.
+ */
+export function fullDiskPath(err: unknown): string | null | undefined {
+  const e = err as { code?: unknown; path?: unknown; message?: unknown } | null | undefined;
+  const message = typeof e?.message === 'string' ? e.message : '';
+  // 53100: Postgres' disk_full.
+  if (e?.code !== 'ENOSPC' && e?.code !== '53100' && !/No space left on device/i.test(message)) return undefined;
+  if (e?.code === 'ENOSPC' && typeof e.path === 'string') return e.path;
+  const duck = /Could not write file "([^"]+)"/.exec(message);
+  return duck ? duck[1]! : null;
+}
+
+/**
+ * A file or folder mdw needs to write is not writable by this process (another user's, a
+ * read-only mount): nothing was attempted, and a retry will not help until its owner or the
+ * mount is changed, so it is a setup mistake like a missing warehouse (exit 2).
+ */
+export class AccessError extends MdwError {
+  readonly path: string;
+
+  constructor(file: string, message: string) {
+    super('access', message, ExitCode.usage);
+    this.path = file;
+  }
+}
+
 /** Input data that cannot be read at all (missing file, unreadable layout). */
 export class SourceError extends MdwError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { LockError } from './errors.js';
+import { DiskFullError, LockError, fullDiskPath } from './errors.js';
 
 /** What a lock says about its holder. */
 export interface LockHolder {
@@ -38,7 +38,11 @@ export interface LockOptions {
  * O_EXCL, and a file whose holder is a dead process on this host is taken over.
  */
 export async function acquireFileLock(lockPath: string, options: LockOptions): Promise<FileLock> {
-  mkdirSync(path.dirname(lockPath), { recursive: true });
+  try {
+    mkdirSync(path.dirname(lockPath), { recursive: true });
+  } catch (err) {
+    throw asDiskFull(err, path.dirname(lockPath));
+  }
   const now = options.now ?? (() => new Date());
   const me: LockHolder = { pid: process.pid, host: os.hostname(), since: now().toISOString(), purpose: options.purpose };
   const deadline = Date.now() + options.timeoutMs;
@@ -66,7 +70,14 @@ function socketAttempt(lockPath: string, me: LockHolder): Promise<FileLock | nul
     server.listen(name, () => {
       // The lock must not keep the process alive on its own.
       server.unref();
-      writeFileSync(lockPath, JSON.stringify(me));
+      try {
+        writeHolder(lockPath, me);
+      } catch (err) {
+        // Thrown here, in a listen callback, it was uncaught: a stack trace on a full disk.
+        server.close();
+        reject(err);
+        return;
+      }
       resolve(
         heldBy(lockPath, () => {
           server.close();
@@ -97,11 +108,38 @@ async function fileAttempt(lockPath: string, me: LockHolder): Promise<FileLock |
     }
     try {
       writeSync(fd, JSON.stringify(me));
-    } finally {
+    } catch (err) {
+      // An empty lock file names no holder that could be found dead: left behind, it would
+      // lock every later run out (exit 4) long after the disk had space again.
       closeSync(fd);
+      removeQuietly(lockPath);
+      throw asDiskFull(err, lockPath);
     }
+    closeSync(fd);
     return heldBy(lockPath, () => {});
   }
+}
+
+/** Says who holds the lock; the file is information only, so one left half-written is removed. */
+function writeHolder(lockPath: string, me: LockHolder): void {
+  try {
+    writeFileSync(lockPath, JSON.stringify(me));
+  } catch (err) {
+    removeQuietly(lockPath);
+    throw asDiskFull(err, lockPath);
+  }
+}
+
+function removeQuietly(file: string): void {
+  try {
+    rmSync(file, { force: true });
+  } catch {
+    // The error that matters is the one being thrown.
+  }
+}
+
+function asDiskFull(err: unknown, where: string): unknown {
+  return fullDiskPath(err) === undefined ? err : new DiskFullError(where, { cause: err });
 }
 
 function readHolder(lockPath: string): LockHolder | undefined {

@@ -52,21 +52,39 @@ export function createLogger(options: LoggerOptions): Logger {
         ? new winston.transports.Stream({ format, eol: '\n', stream: new Writable({ write: (chunk: Buffer, _enc, next) => (sink.write(chunk.toString()), next()) }) })
         : new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'verbose', 'debug', 'silly'], format }),
     ];
-    if (options.logDir) {
-      mkdirSync(options.logDir, { recursive: true });
-      const day = options.today.toISOString().slice(0, 10);
-      transports.push(
-        new winston.transports.File({
-          filename: path.join(options.logDir, `mdw-${day}.log`),
-          level: 'debug',
-          format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
-        }),
-      );
+    const filename = options.logDir ? path.join(options.logDir, `mdw-${options.today.toISOString().slice(0, 10)}.log`) : undefined;
+    let fileProblem: unknown;
+    if (options.logDir && filename) {
+      try {
+        mkdirSync(options.logDir, { recursive: true });
+        transports.push(
+          new winston.transports.File({
+            filename,
+            level: 'debug',
+            format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+          }),
+        );
+      } catch (err) {
+        fileProblem = err;
+      }
     }
-    base = winston.createLogger({ level: 'debug', transports });
+    const logger = winston.createLogger({ level: 'debug', transports });
+    base = logger;
     // The console honours the requested level; the file keeps debug detail.
     transports[0]!.level = options.level;
-    return base;
+    // A log file that cannot be written (a full disk, another user's file) must not end the
+    // process with an unhandled 'error' event: the lines still reach stderr, and the failure
+    // that matters (the full disk) is the command's own error.
+    const file = transports[1];
+    let dropped = false;
+    logger.on('error', (err: unknown, transport: unknown) => {
+      if (dropped || !file || transport !== file) return;
+      dropped = true;
+      logger.remove(file);
+      logger.debug(`the log file ${filename} cannot be written: ${err instanceof Error ? err.message : String(err)}; logging to stderr only`);
+    });
+    if (fileProblem) logger.debug(`the log folder ${options.logDir} cannot be written: ${fileProblem instanceof Error ? fileProblem.message : String(fileProblem)}; logging to stderr only`);
+    return logger;
   };
   const log = (level: string) => (message: string, meta?: Record<string, unknown>) => {
     if ((levels[level] ?? 0) > threshold) return;
@@ -83,9 +101,14 @@ export function createLogger(options: LoggerOptions): Logger {
     close: () =>
       new Promise<void>((resolve) => {
         if (!base) return resolve();
-        base.on('finish', () => resolve());
+        // A log file on a full disk never finishes. The wait must hold the process open until
+        // it ends (an unref'd timer let Node exit at once, with code 0 and the error unsaid).
+        const timer = setTimeout(resolve, 200);
+        base.on('finish', () => {
+          clearTimeout(timer);
+          resolve();
+        });
         base.end();
-        setTimeout(resolve, 200).unref();
       }),
   };
 }

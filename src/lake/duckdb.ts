@@ -249,14 +249,25 @@ export class DuckSession {
     while (this.extra.length < width - 1) this.extra.push(await this.instance.connect());
     const conns = [this.connection, ...this.extra.slice(0, Math.max(0, width - 1))];
     let next = 0;
-    await Promise.all(
+    let failed = false;
+    // When one statement fails (a full disk), the others start nothing new and are waited for:
+    // a statement still running when the session closes never reports back, and its pending
+    // callback kept the process alive forever after the error was printed.
+    const outcomes = await Promise.allSettled(
       conns.map(async (conn) => {
-        while (next < statements.length) {
+        while (!failed && next < statements.length) {
           const sql = statements[next++]!;
-          await conn.run(sql);
+          try {
+            await conn.run(sql);
+          } catch (err) {
+            failed = true;
+            throw err;
+          }
         }
       }),
     );
+    const first = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (first) throw first.reason;
   }
 
   close(): void {

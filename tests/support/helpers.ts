@@ -57,13 +57,17 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs bin/mdw as a user would, in its own process. */
-export function runMdw(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; stdin?: string } = {}): Promise<CliResult> {
+/** Runs bin/mdw as a user would, in its own process; `user` runs it as another uid and gid (needs root). */
+export function runMdw(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; stdin?: string; user?: { uid: number; gid: number } } = {},
+): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '', ...options.env };
   if (!options.env || !('MDW_DATABASE_URL' in options.env)) delete env.MDW_DATABASE_URL;
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'mdw'), ...args], { cwd: options.cwd ?? repoRoot, env });
+    // libuv drops the supplementary groups when it changes the uid, so root's groups do not follow.
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'mdw'), ...args], { cwd: options.cwd ?? repoRoot, env, ...options.user });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
