@@ -3,6 +3,7 @@ import { findSeries, openQuarantined, openQuarantinedKeys, seriesManifest, write
 import { supersededFiles } from '../catalog/lake-catalog.js';
 import type { Job } from '../config/jobs.js';
 import type { Context } from '../context.js';
+import { kindOf } from '../core/datasets.js';
 import { literal, pathList } from '../core/sql.js';
 import { allSeriesFiles, listSources } from '../query/lake-files.js';
 import { seriesDir } from '../lake/layout.js';
@@ -84,7 +85,7 @@ export interface AuditOptions {
  * calendar, a session long or shorter (weeks and months have no sessions to count).
  */
 export function judgesCompleteness(job: Job): job is Job & { readonly calendar: TradingCalendar } {
-  return job.dataset.bars && job.calendar !== null && job.granularity.unit !== 'w' && job.granularity.unit !== 'mo';
+  return kindOf(job.dataset).completeness && job.calendar !== null && job.granularity.unit !== 'w' && job.granularity.unit !== 'mo';
 }
 
 /**
@@ -116,7 +117,7 @@ export async function auditSeries(ctx: Context, job: Job, options: AuditOptions)
     integrity: problems,
     openQuarantined: await openQuarantined(sql, ids, granularity),
   };
-  if (readable.length === 0 || !job.dataset.bars) {
+  if (readable.length === 0 || !kindOf(job.dataset).completeness) {
     // Events and reference records get the integrity checks only: they have no sessions to
     // complete, no scores, and no one value two sources must agree on.
     const [counted] = readable.length ? await duck.all<{ n: number }>(`SELECT count(*) AS n FROM read_parquet(${pathList(readable)}, hive_partitioning = false)`) : [{ n: 0 }];

@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { TradingCalendar } from '../calendar/calendar.js';
 import { calendars } from '../calendar/registry.js';
-import { datasets, type DatasetDef } from '../core/datasets.js';
+import { datasets, kindOf, type DatasetDef } from '../core/datasets.js';
 import { ConfigError, UsageError, errorMessage } from '../core/errors.js';
 import { isSessionLabelled, parseGranularity, type Granularity } from '../core/granularity.js';
 import { parseWindow } from '../core/time-window.js';
@@ -142,7 +142,7 @@ export function loadJob(configDir: string, nameOrPath: string, env: NodeJS.Proce
   }
   if (spec.extended_hours && !spec.calendar) throw jobFile.errorAt('/extended_hours', `extended_hours needs a calendar (e.g. calendar: XNYS)`);
 
-  if (!dataset.bars) {
+  if (!kindOf(dataset).sessions) {
     // Events and reference records have no sessions to complete and no series to score.
     if (spec.calendar) throw jobFile.errorAt('/calendar', `a calendar applies to bars; ${spec.dataset} rows are not judged against sessions`, 'key');
     if (validation.value.series) throw validation.errorAt('/series', `series rules score bars; ${spec.dataset} has none`, 'key');

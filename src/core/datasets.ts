@@ -25,12 +25,13 @@ export interface DatasetDef {
   readonly timeColumn: string;
   /** The column naming the instrument, or null for datasets without one. */
   readonly symbolColumn: string | null;
+  /** What the stages do with its rows (see `kinds`). */
+  readonly kind: DatasetKind;
   /**
-   * Bars of a trading calendar: series rules (gap, volume, stale) score them, in_session
-   * checks them, and the audit judges their completeness and agreement between sources.
-   * Other datasets are events or reference records: record rules and integrity only.
+   * Bars: the columns the series rules read (gap, volume, stale). Null for kinds that are not
+   * scored as a series.
    */
-  readonly bars: boolean;
+  readonly series: SeriesColumns | null;
   /** The validation rules a job uses when it names none (configs/validation/<name>.yml). */
   readonly defaultValidation: string;
   /**
@@ -54,6 +55,83 @@ export interface Plausible {
 /** For datasets without prices or volumes: times only. */
 const timesOnly: Plausible = { maxPrice: null, maxVolume: null, earliest: '1700-01-01', aheadDays: 366 };
 
+/** The columns of a dataset the series rules read: a bar's prices and its volume. */
+export interface SeriesColumns {
+  readonly open: string;
+  readonly high: string;
+  readonly low: string;
+  readonly close: string;
+  readonly volume: string;
+}
+
+/**
+ * How the stages treat a dataset's rows. A new dataset picks a kind; a new kind is one entry
+ * here, and the compiler then asks every stage that reads `kinds` what it does with it.
+ */
+export type DatasetKind = 'bars' | 'events' | 'reference' | 'ticks' | 'vintaged';
+
+export interface KindBehaviour {
+  readonly description: string;
+  /** Series rules (gap, volume, stale) score the rows, and quality and flags are stored beside them. */
+  readonly scored: boolean;
+  /** Rows belong to sessions of a trading calendar: in_session checks them, a job may name a calendar. */
+  readonly sessions: boolean;
+  /** The audit counts rows per session against what the calendar expects, and compares sources. */
+  readonly completeness: boolean;
+  /** The reader checks input order (repeats, bars earlier than the one before). */
+  readonly ordered: boolean;
+  /** How far the newest row trails now says how stale the data is (`mdw status` lag). */
+  readonly lags: boolean;
+}
+
+export const kinds: Record<DatasetKind, KindBehaviour> = {
+  bars: {
+    description: 'bars of a trading calendar: series rules, in_session, completeness and agreement between sources',
+    scored: true,
+    sessions: true,
+    completeness: true,
+    ordered: true,
+    lags: true,
+  },
+  events: {
+    description: 'dated events (corporate actions): record rules and integrity',
+    scored: false,
+    sessions: false,
+    completeness: false,
+    ordered: false,
+    lags: false,
+  },
+  reference: {
+    description: 'reference records versioned by as-of (tickers; later listings and instrument definitions)',
+    scored: false,
+    sessions: false,
+    completeness: false,
+    ordered: false,
+    lags: false,
+  },
+  ticks: {
+    description: 'trades and quotes: nanosecond times, in_session, no completeness by bar',
+    scored: false,
+    sessions: true,
+    completeness: false,
+    ordered: true,
+    lags: true,
+  },
+  vintaged: {
+    description: 'series with a value per realtime interval (econ series and their vintages)',
+    scored: false,
+    sessions: false,
+    completeness: false,
+    ordered: false,
+    lags: false,
+  },
+};
+
+/** The behaviour of a dataset's kind. */
+export function kindOf(def: DatasetDef): KindBehaviour {
+  return kinds[def.kind];
+}
+
 export type DatasetName = 'ohlcv' | 'corporate_actions' | 'tickers';
 
 export const datasets: Record<DatasetName, DatasetDef> = {
@@ -75,7 +153,8 @@ export const datasets: Record<DatasetName, DatasetDef> = {
     key: ['symbol', 'ts'],
     timeColumn: 'ts',
     symbolColumn: 'symbol',
-    bars: true,
+    kind: 'bars',
+    series: { open: 'open', high: 'high', low: 'low', close: 'close', volume: 'volume' },
     defaultValidation: 'default',
     plausible: { ...timesOnly, maxPrice: 1e9, maxVolume: 1e16 },
   },
@@ -105,7 +184,8 @@ export const datasets: Record<DatasetName, DatasetDef> = {
     key: ['symbol', 'ex_date', 'action'],
     timeColumn: 'ex_date',
     symbolColumn: 'symbol',
-    bars: false,
+    kind: 'events',
+    series: null,
     defaultValidation: 'corporate-actions',
     plausible: timesOnly,
   },
@@ -131,7 +211,8 @@ export const datasets: Record<DatasetName, DatasetDef> = {
     key: ['symbol', 'as_of'],
     timeColumn: 'as_of',
     symbolColumn: 'symbol',
-    bars: false,
+    kind: 'reference',
+    series: null,
     defaultValidation: 'tickers',
     plausible: timesOnly,
   },

@@ -11,6 +11,7 @@ import type { Job } from '../config/jobs.js';
 import type { PartitionRule } from '../config/types.js';
 import type { Context } from '../context.js';
 import { SourceError } from '../core/errors.js';
+import { kindOf } from '../core/datasets.js';
 import { ident, stringList, timestampLiteral } from '../core/sql.js';
 import { intersectWindows, parseWindow, type TimeWindow } from '../core/time-window.js';
 import type { DuckSession } from '../lake/duckdb.js';
@@ -274,7 +275,7 @@ function ruleCounts(records: readonly RejectedRecord[]): SummaryWrite[] {
 async function inputFindings(duck: DuckSession, job: Job): Promise<SummaryWrite[]> {
   const def = job.dataset;
   // Events and reference records come in whatever order the vendor lists them.
-  if (!def.bars) return [];
+  if (!kindOf(def).ordered) return [];
   const ts = ident(def.timeColumn);
   const sameSeries = def.symbolColumn ? ` AND a.${ident(def.symbolColumn)} = b.${ident(def.symbolColumn)}` : '';
   const [r] = await duck.all<{ dup: number; ooo: number }>(
@@ -526,7 +527,7 @@ export function seriesLock(ref: SeriesRef): string {
 
 /** The job's series rules as the writer applies them (none for datasets that are not bars). */
 export function seriesWrite(job: Job): SeriesWrite | null {
-  if (!job.dataset.bars) return null;
+  if (!kindOf(job.dataset).scored) return null;
   const settings = seriesSettings(job.validation.value);
   const bars = lookbackBars(settings);
   return {

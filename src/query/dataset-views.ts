@@ -1,4 +1,4 @@
-import { datasetNames, datasets, duckdbType, lineageColumns, qualityColumns } from '../core/datasets.js';
+import { datasetNames, datasets, duckdbType, kindOf, lineageColumns, qualityColumns } from '../core/datasets.js';
 import { ident, pathList } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { allDatasetFiles } from './lake-files.js';
@@ -10,7 +10,7 @@ import { allDatasetFiles } from './lake-files.js';
 export async function createDatasetViews(duck: DuckSession, lakeRoot: string): Promise<void> {
   for (const name of datasetNames) {
     const files = allDatasetFiles(lakeRoot, name);
-    const columns = [...datasets[name].columns, ...lineageColumns, ...(datasets[name].bars ? qualityColumns : [])];
+    const columns = [...datasets[name].columns, ...lineageColumns, ...(kindOf(datasets[name]).scored ? qualityColumns : [])];
     const body = files.length
       ? `SELECT * FROM read_parquet(${pathList(files)}, union_by_name = true, hive_partitioning = false)`
       : `SELECT ${columns.map((c) => `CAST(NULL AS ${duckdbType[c.type]}) AS ${ident(c.name)}`).join(', ')} WHERE false`;

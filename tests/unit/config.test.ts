@@ -152,7 +152,7 @@ describe('jobs of the event and reference datasets', () => {
     expect(job.validation.value.dataset).toBe('corporate_actions');
     expect(job.validation.value.rules.map((r) => r.rule)).toEqual(['required', 'one_of', 'positive', 'required_when', 'required_when', 'required_when']);
     expect(job.partition).toEqual({ by_symbol: false, period: 'year' });
-    expect(job.dataset.bars).toBe(false);
+    expect(job.dataset.kind).toBe('events');
   });
 
   test('a vendor endpoint that does not fit, or is missing where the dataset has two, is named at its line', () => {

@@ -1,4 +1,4 @@
-import { datasets, type DatasetDef } from '../../core/datasets.js';
+import { datasets, kindOf, type DatasetDef } from '../../core/datasets.js';
 import { ExitCode } from '../../core/errors.js';
 import { formatRecords, resolveFormat } from '../output.js';
 import { requireHome, stdoutIsTty, withContext, type GlobalOptions } from '../run-command.js';
@@ -47,7 +47,7 @@ export async function statusCommand(opts: GlobalOptions): Promise<number> {
       order by d.name, s.name, c.granularity, c.symbol`;
     const now = ctx.clock.now();
     // Lag is how far bars trail now; an event's or a listing's date says nothing of the kind.
-    const isBars = (name: string) => (datasets as Record<string, DatasetDef | undefined>)[name]?.bars ?? true;
+    const isBars = (name: string) => { const def = (datasets as Record<string, DatasetDef | undefined>)[name]; return def ? kindOf(def).lags : true; };
     const out = rows.map((r) => ({ ...r, lag: isBars(r.dataset) ? humanDuration(now.getTime() - r.last_ts.getTime()) : null }));
     if (out.length === 0 && format === 'table') {
       process.stdout.write('The warehouse is empty: run `mdw ingest <job>` (see `mdw jobs list`).\n');
