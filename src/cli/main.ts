@@ -250,6 +250,16 @@ function buildProgram(): Command {
     .description('check job files and the transforms and rules they name; exit 2 on the first problem in each')
     .argument('[jobs...]', 'job names or files (default: all)')
     .action(lazy(async () => (await import('./commands/jobs.js')).jobsValidateCommand));
+  jobs
+    .command('sources')
+    .description('what each vendor serves: its fetchers, by endpoint, with the dataset, bar sizes, page size, history, weight and key')
+    .addOption(new Option('--format <format>', formatHelp))
+    .addHelpText(
+      'after',
+      '\nA job picks one with source.adapter (the vendor) and source.endpoint (default: the one marked default for its dataset).\n' +
+        'Point a vendor at another server (a proxy, a recorded-response server) with MDW_<VENDOR>_URL, e.g. MDW_FINNHUB_URL=http://127.0.0.1:8080/api/v1.\n',
+    )
+    .action(lazy(async () => (await import('./commands/jobs.js')).jobsSourcesCommand));
 
   const db = program.command('db').description('the catalog database');
   db.command('migrate')

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import type { DatasetName } from '../core/datasets.js';
 import { ConfigError, UsageError } from '../core/errors.js';
 import { loadYamlFile, type YamlFile } from './load-yaml.js';
 
@@ -10,7 +9,6 @@ export interface ProviderSpec {
   readonly daily_budget: number;
   readonly timeout_ms?: number;
   readonly auth: { readonly kind: 'bearer'; readonly env: string } | { readonly kind: 'headers'; readonly env: Readonly<Record<string, string>> };
-  readonly datasets: Readonly<Partial<Record<DatasetName, { readonly endpoint: string | readonly string[]; readonly unique: boolean; readonly weight: number }>>>;
 }
 
 export interface EndpointsConfig {

@@ -7,7 +7,7 @@ import { ConfigError, UsageError, errorMessage } from '../core/errors.js';
 import { isSessionLabelled, parseGranularity, type Granularity } from '../core/granularity.js';
 import { parseWindow } from '../core/time-window.js';
 import { loadYamlFile, type YamlFile } from './load-yaml.js';
-import { jobEndpoint } from './vendor-endpoints.js';
+import { jobFetcher, servedGranularity, withRegistry } from '../sources/index.js';
 import type { DatasetsConfig, JobSpec, PartitionRule, TransformRules, ValidationRules } from './types.js';
 
 /** A job with everything it names loaded and checked. */
@@ -86,7 +86,7 @@ function shellWord(text: string): string {
 
 export function loadJob(configDir: string, nameOrPath: string, env: NodeJS.ProcessEnv): Job {
   const file = resolveJobFile(configDir, nameOrPath);
-  const jobFile = loadYamlFile<JobSpec>(file, 'job', env);
+  const jobFile = loadYamlFile<JobSpec>(file, 'job', env, withRegistry);
   const spec = jobFile.value;
   const name = spec.name ?? path.basename(file).replace(/\.ya?ml$/, '');
   // The name goes into the catalog, logs and hints typed back into a shell: the schema checks
@@ -158,9 +158,10 @@ export function loadJob(configDir: string, nameOrPath: string, env: NodeJS.Proce
   const adapter = spec.source.adapter;
   if (adapter === 'file' && spec.source.endpoint) throw jobFile.errorAt('/source/endpoint', `endpoint applies to vendor adapters, not to files`, 'key');
   if (adapter !== 'file') {
-    const endpoint = jobEndpoint(adapter, spec.dataset, spec.source.endpoint);
-    if ('error' in endpoint) throw jobFile.errorAt(spec.source.endpoint ? '/source/endpoint' : '/source', endpoint.error);
-    if (endpoint.endpoint === 'grouped' && granularity.text !== '1d') throw jobFile.errorAt('/granularity', `polygon's grouped endpoint serves daily bars (1d) only`);
+    const found = jobFetcher(adapter, spec.dataset, spec.source.endpoint);
+    if ('error' in found) throw jobFile.errorAt(spec.source.endpoint ? '/source/endpoint' : '/source', found.error);
+    const served = servedGranularity(found.fetcher, granularity);
+    if (served) throw jobFile.errorAt('/granularity', served);
   }
   return {
     name,

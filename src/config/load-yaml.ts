@@ -12,7 +12,14 @@ const schemaDir = path.join(packageRoot, 'configs', 'schema');
 let ajv: Ajv | undefined;
 const compiled = new Map<SchemaName, ValidateFunction>();
 
-function validatorFor(name: SchemaName): ValidateFunction {
+/**
+ * What the code adds to a committed schema: names that have one list in the code (the
+ * fetcher registry's adapters and endpoints), so that the file never repeats them. The same
+ * for every call with that schema.
+ */
+export type SchemaExtension = (schema: Readonly<Record<string, unknown>>) => Record<string, unknown>;
+
+function validatorFor(name: SchemaName, extend?: SchemaExtension): ValidateFunction {
   let fn = compiled.get(name);
   if (!fn) {
     if (!ajv) {
@@ -20,8 +27,11 @@ function validatorFor(name: SchemaName): ValidateFunction {
       // Schemas refer to each other by $id, so all of them are registered up front.
       for (const f of listSchemaNames()) ajv.addSchema(JSON.parse(readFileSync(path.join(schemaDir, f), 'utf8')) as object);
     }
-    fn = ajv.getSchema(`https://mdw.local/schema/${name}.schema.json`);
-    if (!fn) throw new Error(`no JSON Schema named ${name}`);
+    const id = `https://mdw.local/schema/${name}.schema.json`;
+    const committed = ajv.getSchema(id);
+    if (!committed) throw new Error(`no JSON Schema named ${name}`);
+    // The extended copy lives beside the committed one (its relative $refs resolve the same).
+    fn = extend ? ajv.compile({ ...extend(committed.schema as Record<string, unknown>), $id: `https://mdw.local/schema/${name}+code.schema.json` }) : committed;
     compiled.set(name, fn);
   }
   return fn;
@@ -46,7 +56,7 @@ export interface YamlFile<T> {
  * Reads a YAML file, expands ${VAR} and ${VAR:-default} in strings, checks it against its
  * JSON Schema and freezes it. Any problem becomes one ConfigError naming file:line:column.
  */
-export function loadYamlFile<T>(file: string, schema: SchemaName, env: NodeJS.ProcessEnv): YamlFile<T> {
+export function loadYamlFile<T>(file: string, schema: SchemaName, env: NodeJS.ProcessEnv, extend?: SchemaExtension): YamlFile<T> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -54,10 +64,10 @@ export function loadYamlFile<T>(file: string, schema: SchemaName, env: NodeJS.Pr
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(code === 'ENOENT' ? 'file not found' : `cannot read: ${code ?? String(err)}`, { file });
   }
-  return parseYamlText<T>(text, file, schema, env);
+  return parseYamlText<T>(text, file, schema, env, extend);
 }
 
-export function parseYamlText<T>(text: string, file: string, schema: SchemaName, env: NodeJS.ProcessEnv): YamlFile<T> {
+export function parseYamlText<T>(text: string, file: string, schema: SchemaName, env: NodeJS.ProcessEnv, extend?: SchemaExtension): YamlFile<T> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const locate = (offset: number) => lines.linePos(offset);
@@ -85,7 +95,7 @@ export function parseYamlText<T>(text: string, file: string, schema: SchemaName,
     });
   }
   if (value === null || value === undefined) throw new ConfigError('the file is empty', { file, line: 1, column: 1 });
-  const validate = validatorFor(schema);
+  const validate = validatorFor(schema, extend);
   if (!validate(value)) {
     const err = mostSpecific(validate.errors ?? []);
     const { pointer, message, at } = describe(err);

@@ -1,6 +1,7 @@
 import type { CalendarName } from '../calendar/calendar.js';
 import type { StampConvention } from '../calendar/session-stamp.js';
 import type { DatasetName } from '../core/datasets.js';
+import type { AdapterName } from '../sources/index.js';
 
 /** As written in configs/transforms/*.yml (schema: configs/schema/transform.schema.json). */
 export interface ReadOptions {
@@ -113,7 +114,6 @@ export interface DatasetsConfig {
 }
 
 /** Endpoints a vendor job can name (polygon: aggs, grouped, splits, dividends, tickers; alpaca: bars, corporate_actions). */
-export type VendorEndpoint = 'aggs' | 'grouped' | 'splits' | 'dividends' | 'tickers' | 'bars' | 'corporate_actions';
 
 /** As written in configs/jobs/*.yml (schema: configs/schema/job.schema.json). */
 export interface JobSpec {
@@ -125,7 +125,7 @@ export interface JobSpec {
   readonly extended_hours?: boolean;
   readonly source: {
     readonly name: string;
-    readonly adapter: 'file' | 'polygon' | 'alpaca';
+    readonly adapter: AdapterName;
     readonly files?: readonly string[];
     /** polygon: split- and dividend-adjusted prices (default false: store what traded). */
     readonly adjusted?: boolean;
@@ -133,8 +133,8 @@ export interface JobSpec {
     readonly adjustment?: 'raw' | 'split' | 'dividend' | 'all';
     /** alpaca: sip (default), iex or otc. */
     readonly feed?: 'sip' | 'iex' | 'otc';
-    /** Vendor adapters: which of the vendor's endpoints for the dataset (vendorEndpoints in adapters/vendor.ts). */
-    readonly endpoint?: VendorEndpoint;
+    /** Vendor adapters: which of the vendor's endpoints serves the dataset (the fetchers in sources/index.ts). */
+    readonly endpoint?: string;
     readonly read?: ReadOptions;
   };
   readonly transform: string;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Adapter, ExtractRequest, InputRef, RawBatch } from '../adapters/adapter.js';
+import type { Adapter, ExtractRequest, InputRef, RawBatch } from '../sources/source.js';
 import { ensureSeries } from '../catalog/lake-catalog.js';
 import { listQuarantine, type QuarantineRecord } from '../catalog/quarantine-catalog.js';
 import type { Job } from '../config/jobs.js';

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { planAggregates } from '../../src/adapters/polygon/polygon-adapter.js';
+import { planAggregates } from '../../src/sources/polygon/aggs.js';
 import { loadJob } from '../../src/config/jobs.js';
 import type { Context } from '../../src/context.js';
 import { parseGranularity } from '../../src/core/granularity.js';
@@ -45,19 +45,18 @@ function writeEndpoints(budget: number, timeoutMs = patientMs): void {
   writeFileSync(
     path.join(configs, 'endpoints.yml'),
     `providers:\n  polygon:\n    base_url: https://api.polygon.io\n    rpm: 60000\n    daily_budget: ${budget}\n    timeout_ms: ${timeoutMs}\n` +
-      `    auth: { kind: bearer, env: POLYGON_API_KEY }\n    datasets:\n      ohlcv: { endpoint: '/v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{from}/{to}', unique: false, weight: 10 }\n`,
+      `    auth: { kind: bearer, env: POLYGON_API_KEY }\n`,
   );
 }
 
-/** Adds Alpaca, serving this dataset, to the test's endpoints.yml; the simulator wants its keys. */
-function addAlpaca(dataset: string): void {
+/** Adds Alpaca to the test's endpoints.yml; the simulator wants its keys. */
+function addAlpaca(): void {
   sim.alpacaKeys = { id: 'AKSIMID', secret: 'sk-alpaca-SECRET-42' };
   writeFileSync(
     path.join(configs, 'endpoints.yml'),
     readFileSync(path.join(configs, 'endpoints.yml'), 'utf8') +
       `  alpaca:\n    base_url: https://data.alpaca.markets\n    rpm: 60000\n    daily_budget: 1000\n    timeout_ms: ${patientMs}\n` +
-      `    auth: { kind: headers, env: { APCA-API-KEY-ID: ALPACA_KEY_ID, APCA-API-SECRET-KEY: ALPACA_SECRET_KEY } }\n` +
-      `    datasets:\n      ${dataset}\n`,
+      `    auth: { kind: headers, env: { APCA-API-KEY-ID: ALPACA_KEY_ID, APCA-API-SECRET-KEY: ALPACA_SECRET_KEY } }\n`,
   );
 }
 
@@ -328,7 +327,7 @@ describe('Polygon crypto, forex and hourly bars: each stamp names its own sessio
 
 describe('Alpaca stock bars through the simulator', () => {
   test('a multi-symbol daily job follows next_page_token, sends adjustment and feed, and stores each session once', async () => {
-    addAlpaca('ohlcv: { endpoint: /v2/stocks/bars, unique: false, weight: 8 }');
+    addAlpaca();
     writeFileSync(
       path.join(configs, 'jobs', 'alp.yml'),
       'dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsource: { name: alp, adapter: alpaca, adjustment: split, feed: iex }\nsymbols: [AAPL, NIO]\nwindow: { from: 2024-01-01, to: 2024-06-30 }\ntransform: alpaca-bars\n',
@@ -497,7 +496,7 @@ describe('corporate actions, reference tickers and grouped daily through the sim
   });
 
   test('Alpaca corporate actions: splits both ways, cash, special and stock dividends, each rate in its own column; the same events as Polygon', async () => {
-    addAlpaca('corporate_actions: { endpoint: /v1/corporate-actions, unique: false, weight: 8 }');
+    addAlpaca();
     await ctx.close();
     ctx = testContext({ home, databaseUrl: url, configDir: configs, env: { ...alpacaKeys, MDW_POLYGON_URL: sim.url, POLYGON_API_KEY: key, MDW_ALPACA_URL: sim.url } });
     sim.pageSize = 4;

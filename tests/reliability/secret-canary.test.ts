@@ -40,10 +40,8 @@ beforeAll(async () => {
     'providers:\n' +
       '  polygon:\n    base_url: https://api.polygon.io\n    rpm: 60000\n    daily_budget: 100000\n    timeout_ms: 120000\n' +
       '    auth: { kind: bearer, env: POLYGON_API_KEY }\n' +
-      "    datasets:\n      ohlcv: { endpoint: '/v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{from}/{to}', unique: false, weight: 10 }\n" +
       '  alpaca:\n    base_url: https://data.alpaca.markets\n    rpm: 60000\n    daily_budget: 100000\n    timeout_ms: 120000\n' +
-      '    auth: { kind: headers, env: { APCA-API-KEY-ID: ALPACA_KEY_ID, APCA-API-SECRET-KEY: ALPACA_SECRET_KEY } }\n' +
-      '    datasets:\n      ohlcv: { endpoint: /v2/stocks/bars, unique: false, weight: 8 }\n',
+      '    auth: { kind: headers, env: { APCA-API-KEY-ID: ALPACA_KEY_ID, APCA-API-SECRET-KEY: ALPACA_SECRET_KEY } }\n',
   );
   const job = 'dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsymbols: [AAPL, MSFT]\n';
   writeFileSync(path.join(configs, 'jobs', 'poly.yml'), `${job}source: { name: poly, adapter: polygon }\nwindow: { from: 2023-01-01, to: 2024-12-31 }\ntransform: polygon-aggs\n`);

@@ -288,7 +288,7 @@ export function csvCorpus(seed: number, count: number): CorpusCase[] {
 }
 
 /**
- * The records of a CSV file by the rules the reader promises (src/adapters/file/csv-records.ts
+ * The records of a CSV file by the rules the reader promises (src/sources/file/csv-records.ts
  * states them), counted here another way: as text, record by record, without the reader's
  * code. Read with quoting unless a quote never closes or closes after a line break with text
  * after it; then line by line. An empty line (a CR before the line feed aside) is no record.

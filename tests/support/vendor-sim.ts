@@ -2,12 +2,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { calendars } from '../../src/calendar/registry.js';
 import { zonedTimeToUtc } from '../../src/core/zone.js';
+import { simRoutes } from './sim/index.js';
 
 /**
- * A local vendor: serves Polygon aggregates in their documented shape, with paging by
- * next_url, from a deterministic generator, and injects faults on demand. Tests point the
- * adapters' base URL at it (MDW_POLYGON_URL, MDW_ALPACA_URL), so nothing leaves
- * the machine.
+ * A local vendor: one server for every vendor's route (tests/support/sim/<vendor>.ts), each
+ * answering in the vendor's documented shapes from a deterministic generator, with faults
+ * injected on demand. Tests point a vendor's base URL at it (MDW_POLYGON_URL, MDW_ALPACA_URL,
+ * MDW_FINNHUB_URL), so nothing leaves the machine.
  */
 export type FaultKind = '429' | '500' | '503' | 'slow' | 'truncated' | 'invalid-json' | 'empty' | '401' | 'loop' | 'hang';
 
@@ -58,6 +59,15 @@ export class VendorSim {
     await new Promise<void>((resolve) => this.server?.close(() => resolve()));
   }
 
+  /**
+   * Recorded answers (a source's contract fixture): a request whose path ends in a recorded
+   * request's path, with the same query, gets the recorded body, whatever route serves it.
+   */
+  recorded: readonly { readonly request: string; readonly status?: number; readonly body: unknown }[] = [];
+
+  /** A vendor's key, for routes that check one the way their vendor does (401 without it). */
+  vendorKeys: Partial<Record<string, string>> = {};
+
   /** Alpaca keys; when set, requests without both headers get 401. */
   alpacaKeys: { id: string; secret: string } | null = null;
 
@@ -101,7 +111,7 @@ export class VendorSim {
     return out;
   }
 
-  private shifted(b: SimBar): SimBar {
+  shifted(b: SimBar): SimBar {
     const k = this.priceShift;
     return k === 0 ? b : { ...b, o: b.o + k, h: b.h + k, l: b.l + k, c: b.c + k, vw: b.vw + k };
   }
@@ -142,17 +152,15 @@ export class VendorSim {
     if (this.redirect && this.redirect.match.test(url) && !/[?&]redirected=1/.test(url)) {
       return send(302, '', { location: `${this.redirect.to}${url}${url.includes('?') ? '&' : '?'}redirected=1` });
     }
-    const alpaca = url.startsWith('/v2/stocks/') || url.startsWith('/v1/corporate-actions');
-    if (alpaca && this.alpacaKeys && (req.headers['apca-api-key-id'] !== this.alpacaKeys.id || req.headers['apca-api-secret-key'] !== this.alpacaKeys.secret)) {
-      return send(401, JSON.stringify({ message: 'unauthorized.' }));
-    }
-    if (!alpaca && this.key !== null && req.headers.authorization !== `Bearer ${this.key}`) {
-      return send(401, JSON.stringify({ status: 'ERROR', request_id: 'sim', error: 'Unknown API Key' }));
-    }
+    const recorded = this.recorded.find((r) => sameRequest(url, r.request));
+    if (recorded) return send(recorded.status ?? 200, JSON.stringify(recorded.body));
+    const route = simRoutes.find((r) => r.serves(url))!;
+    const refused = route.refuse(req, this);
+    if (refused) return send(refused.status, refused.body);
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     switch (fault?.kind) {
       case '429':
-        return send(429, JSON.stringify({ status: 'ERROR', error: 'You have exceeded the maximum requests per minute' }), { 'retry-after': '1' });
+        return send(429, route.tooMany, { 'retry-after': '1' });
       case '500':
       case '503':
         return send(Number(fault.kind), JSON.stringify({ status: 'ERROR', error: 'upstream' }));
@@ -175,66 +183,7 @@ export class VendorSim {
       default:
         break;
     }
-    if (url.startsWith('/v2/stocks/bars')) return this.alpacaBars(url, fault?.kind, send);
-    if (url.startsWith('/v1/corporate-actions')) return this.alpacaActions(url, fault?.kind, send);
-    if (url.startsWith('/v3/reference/') || url.startsWith('/v2/aggs/grouped/')) return this.polygonReference(url, fault?.kind, send);
-    const m = /^\/v2\/aggs\/ticker\/([^/]+)\/range\/(\d+)\/(\w+)\/(\d{4}-\d{2}-\d{2})\/(\d{4}-\d{2}-\d{2})/.exec(url);
-    if (!m) return send(404, JSON.stringify({ status: 'NOT_FOUND', error: 'no such route' }));
-    const [, ticker, mult, span, from, to] = m as unknown as [string, string, string, string, string, string];
-    const query = new URL(url, 'http://sim').searchParams;
-    const shift = (this.lie?.shiftDays ?? 0) * 86_400_000;
-    const name = decodeURIComponent(ticker);
-    let all = fault?.kind === 'empty' ? [] : VendorSim.bars(name, span, Number(mult), from, to).map((b) => ({ ...this.shifted(b), t: b.t + shift }));
-    if (this.fxSundays && name.startsWith('C:') && span === 'day') {
-      const sundays = [...Array(Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000) + 1).keys()]
-        .map((i) => Date.parse(`${from}T00:00:00Z`) + i * 86_400_000)
-        .filter((t) => new Date(t).getUTCDay() === 0)
-        .map((t) => ({ t, o: 1.1, h: 1.2, l: 1.0, c: 1.1, v: 5, vw: 1.1, n: 1 }));
-      all = [...all, ...sundays].sort((a, b) => a.t - b.t);
-    }
-    const offset = Number(query.get('cursor') ?? 0);
-    const size = Math.min(this.pageSize, Number(query.get('limit') ?? 50_000));
-    const results = all.slice(offset, offset + size);
-    const nextQuery = new URLSearchParams(query);
-    nextQuery.set('cursor', String(offset + size));
-    nextQuery.delete('redirected');
-    const more = offset + size < all.length;
-    const body = JSON.stringify({
-      ticker: this.lie?.ticker ?? decodeURIComponent(ticker),
-      queryCount: results.length,
-      resultsCount: results.length,
-      adjusted: this.lie?.adjusted ?? query.get('adjusted') === 'true',
-      ...(results.length ? { results } : {}),
-      status: 'OK',
-      request_id: `sim-${this.requests.length}`,
-      count: results.length,
-      // A page loop: next_url is the page itself.
-      ...(fault?.kind === 'loop' ? { next_url: `${this.url}${url}` } : more ? { next_url: `${this.nextUrlBase ?? this.url}${url.split('?')[0]}?${nextQuery.toString()}` } : {}),
-    });
-    if (fault?.kind === 'truncated') return send(200, body.slice(0, Math.floor(body.length / 2)));
-    if (fault?.kind === 'invalid-json') return send(200, `<html>${body}`);
-    return send(200, body);
-  }
-
-  /** Alpaca /v2/stocks/bars: {"bars": {SYM: [...]}, "next_page_token"}, daily bars at New York midnight (RFC 3339). */
-  private alpacaBars(url: string, kind: FaultKind | undefined, send: (status: number, body: string) => void): void {
-    const q = new URL(url, 'http://sim').searchParams;
-    const day = (iso: string | null) => (iso ?? '').slice(0, 10);
-    const end = new Date(Date.parse(q.get('end') ?? '') - 1).toISOString().slice(0, 10);
-    const rows = (q.get('symbols') ?? '')
-      .split(',')
-      .filter(Boolean)
-      .flatMap((sym) => (kind === 'empty' ? [] : VendorSim.bars(sym, 'day', 1, day(q.get('start')), end).map((b) => ({ sym, b: this.shifted(b) }))));
-    const offset = Number(Buffer.from(q.get('page_token') ?? '', 'base64').toString() || 0);
-    const page = rows.slice(offset, offset + this.pageSize);
-    const bars: Record<string, unknown[]> = {};
-    for (const { sym, b } of page) {
-      (bars[sym] ??= []).push({ t: new Date(b.t).toISOString().replace('.000Z', 'Z'), o: b.o, h: b.h, l: b.l, c: b.c, v: b.v, n: b.n, vw: b.vw });
-    }
-    const more = offset + this.pageSize < rows.length;
-    // A page loop: the token handed back is the one this page was asked with (or page 1's).
-    const token = kind === 'loop' ? (q.get('page_token') ?? Buffer.from('0').toString('base64')) : more ? Buffer.from(String(offset + this.pageSize)).toString('base64') : null;
-    send(200, JSON.stringify({ bars, next_page_token: token }));
+    return route.answer(url, fault?.kind, send, this);
   }
 
   /** The US stocks the grouped daily endpoint lists. */
@@ -268,93 +217,13 @@ export class VendorSim {
     { ticker: 'SPY', name: 'SPDR S&P 500 ETF Trust', active: true, primary_exchange: 'ARCX', type: 'ETF' },
     { ticker: 'BBBY', name: 'Bed Bath & Beyond Inc.', active: false, delisted_utc: '2023-05-03T00:00:00Z', primary_exchange: 'XNAS', type: 'CS' },
   ];
+}
 
-  /** Polygon reference lists and grouped daily, paged by next_url with a cursor of this sim's own. */
-  private polygonReference(url: string, kind: FaultKind | undefined, send: (status: number, body: string) => void): void {
-    const u = new URL(url, 'http://sim');
-    const q = u.searchParams;
-    const between = (d: string, field: string) => (!q.get(`${field}.gte`) || d >= q.get(`${field}.gte`)!) && (!q.get(`${field}.lte`) || d <= q.get(`${field}.lte`)!);
-    const forTicker = (t: string) => !q.get('ticker') || q.get('ticker') === t;
-    let all: unknown[];
-    const grouped = /^\/v2\/aggs\/grouped\/locale\/us\/market\/stocks\/(\d{4}-\d{2}-\d{2})$/.exec(u.pathname);
-    if (grouped) {
-      const date = grouped[1]!;
-      const session = calendars.XNYS.sessions(date, date)[0];
-      // The live API stamps a grouped bar at the session's close.
-      // The same bar the aggregates endpoint gives for that session (its series starts in 2020).
-      all = session ? this.universe.map((T) => ({ T, ...VendorSim.bars(T, 'day', 1, '2020-01-01', date).at(-1)!, t: session.close.getTime() })) : [];
-    } else if (u.pathname === '/v3/reference/splits') all = this.splits.filter((x) => forTicker(x.ticker) && between(x.execution_date, 'execution_date'));
-    else if (u.pathname === '/v3/reference/dividends') all = this.dividends.filter((x) => forTicker(x.ticker) && between(x.ex_dividend_date, 'ex_dividend_date'));
-    else if (u.pathname === '/v3/reference/tickers') {
-      const date = q.get('date') ?? '2026-11-22';
-      const active = q.get('active') !== 'false';
-      all = this.tickers
-        .filter((x) => forTicker(x.ticker))
-        // Delisted names are inactive from their delisting on; before it they were active.
-        .map((x) => ({ ...x, active: x.active || (x.delisted_utc !== undefined && date < x.delisted_utc.slice(0, 10)) }))
-        .filter((x) => x.active === active)
-        .map((x) => ({
-          ticker: x.ticker,
-          name: x.name,
-          market: 'stocks',
-          locale: 'us',
-          primary_exchange: x.primary_exchange,
-          type: x.type,
-          active: x.active,
-          currency_name: 'usd',
-          cik: '0000320193',
-          composite_figi: `BBG-${x.ticker}`,
-          share_class_figi: `BBG-SC-${x.ticker}`,
-          // Each record as of the date asked for; a delisted one stays as of its delisting.
-          last_updated_utc: !x.active && x.delisted_utc ? x.delisted_utc : `${date}T00:00:00Z`,
-          ...(x.active ? {} : { delisted_utc: x.delisted_utc }),
-        }));
-    } else return send(404, JSON.stringify({ status: 'NOT_FOUND', error: 'no such route' }));
-    if (kind === 'empty') all = [];
-    const offset = Number(q.get('cursor') ?? 0);
-    const size = Math.min(this.pageSize, Number(q.get('limit') ?? 1000));
-    const results = all.slice(offset, offset + size);
-    const next = new URLSearchParams(q);
-    next.set('cursor', String(offset + size));
-    send(
-      200,
-      JSON.stringify({
-        results,
-        status: 'OK',
-        request_id: `sim-${this.requests.length}`,
-        ...(grouped ? { queryCount: results.length, resultsCount: results.length, adjusted: q.get('adjusted') === 'true' } : {}),
-        ...(offset + size < all.length ? { next_url: `${this.url}${u.pathname}?${next.toString()}` } : {}),
-      }),
-    );
-  }
-
-  /** Alpaca /v1/corporate-actions: the same splits and dividends, keyed by type, by process date. */
-  private alpacaActions(url: string, kind: FaultKind | undefined, send: (status: number, body: string) => void): void {
-    const q = new URL(url, 'http://sim').searchParams;
-    const symbols = q.get('symbols')?.split(',') ?? null;
-    const types = new Set(q.get('types')?.split(',') ?? ['forward_split', 'reverse_split', 'cash_dividend', 'stock_dividend', 'name_change']);
-    const inRange = (d: string) => d >= (q.get('start') ?? '') && d <= (q.get('end') ?? '9999');
-    const rows: { type: string; process: string; row: Record<string, unknown> }[] = [];
-    for (const x of this.splits) {
-      const type = x.split_from > x.split_to ? 'reverse_split' : 'forward_split';
-      rows.push({ type, process: x.execution_date, row: { id: x.id, symbol: x.ticker, ex_date: x.execution_date, old_rate: x.split_from, new_rate: x.split_to, process_date: x.execution_date, record_date: x.execution_date, cusip: 'CUSIP' } });
-    }
-    for (const x of this.dividends) {
-      const process = x.pay_date ?? x.ex_dividend_date;
-      rows.push({
-        type: 'cash_dividend',
-        process,
-        row: { id: x.id, symbol: x.ticker, ex_date: x.ex_dividend_date, rate: x.cash_amount, special: x.dividend_type === 'SC', foreign: false, process_date: process, payable_date: x.pay_date, record_date: x.record_date },
-      });
-    }
-    rows.push({ type: 'stock_dividend', process: '2023-05-19', row: { id: 'SD-MSBC', symbol: 'MSBC', ex_date: '2023-05-19', rate: 0.05, process_date: '2023-05-19', payable_date: '2023-06-05', record_date: '2023-05-22' } });
-    rows.push({ type: 'name_change', process: '2023-05-19', row: { old_symbol: 'FB', new_symbol: 'META', process_date: '2023-05-19' } });
-    const picked = kind === 'empty' ? [] : rows.filter((r) => types.has(r.type) && inRange(r.process) && (!symbols || symbols.includes(String(r.row.symbol ?? r.row.old_symbol))));
-    const offset = Number(Buffer.from(q.get('page_token') ?? '', 'base64').toString() || 0);
-    const page = picked.slice(offset, offset + this.pageSize);
-    const actions: Record<string, unknown[]> = {};
-    for (const r of page) (actions[`${r.type}s`] ??= []).push(r.row);
-    const more = offset + this.pageSize < picked.length;
-    send(200, JSON.stringify({ corporate_actions: actions, next_page_token: more ? Buffer.from(String(offset + this.pageSize)).toString('base64') : null }));
-  }
+/** Whether a URL the server got asks what a request key (path?query, any order) asks, under any base path. */
+function sameRequest(url: string, key: string): boolean {
+  const got = new URL(url, 'http://sim');
+  const want = new URL(key, 'http://sim');
+  got.searchParams.sort();
+  want.searchParams.sort();
+  return got.pathname.endsWith(want.pathname) && got.searchParams.toString() === want.searchParams.toString();
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { maxRecordBytes, profileCsv, repairCsv, type CsvLayout } from '../../src/adapters/file/csv-records.js';
+import { maxRecordBytes, profileCsv, repairCsv, type CsvLayout } from '../../src/sources/file/csv-records.js';
 import { referenceRecords } from '../support/csv-corpus.js';
 import { removeDir, tempDir } from '../support/helpers.js';
 

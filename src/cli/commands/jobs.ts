@@ -2,6 +2,9 @@ import path from 'node:path';
 import { listJobFiles, loadJob, resolveJobFile } from '../../config/jobs.js';
 import { ConfigError, ExitCode, MdwError, errorMessage } from '../../core/errors.js';
 import { formatRecords, resolveFormat, type Cell } from '../output.js';
+import { loadEndpoints } from '../../config/endpoints.js';
+import { fetchers } from '../../sources/index.js';
+import type { Fetcher } from '../../sources/fetcher.js';
 import { stdoutIsTty, withContext, type GlobalOptions } from '../run-command.js';
 
 export async function jobsListCommand(opts: GlobalOptions): Promise<number> {
@@ -48,5 +51,36 @@ export async function jobsValidateCommand(opts: GlobalOptions, names: string[]):
     }
     if (bad > 0) process.stderr.write(`mdw: ${bad} of ${files.length} jobs are invalid\n`);
     return bad > 0 ? ExitCode.usage : ExitCode.ok;
+  });
+}
+
+/** The fetcher registry as a table: what a job can name, and what the backfill router will weigh. */
+export async function jobsSourcesCommand(opts: GlobalOptions): Promise<number> {
+  const format = resolveFormat(opts.format, stdoutIsTty());
+  return withContext(opts, 'mdw jobs sources', async (ctx) => {
+    const endpoints = loadEndpoints(ctx.settings.configDir, ctx.env);
+    const rows: Record<string, Cell>[] = Object.entries(fetchers).map(([, f]: [string, Fetcher]) => {
+      const spec = endpoints.value.providers[f.vendor];
+      const granularities = f.granularities === null ? '' : Object.entries(f.granularities).map(([unit, counts]) => (counts === 'any' ? `n${unit}` : counts.map((c) => `${c}${unit}`).join(' '))).join(' ');
+      return {
+        vendor: f.vendor,
+        endpoint: f.endpoint,
+        dataset: f.dataset,
+        default: f.default,
+        granularities,
+        page_size: f.pageSize,
+        history_years: f.historyYears,
+        unique: f.unique,
+        weight: f.weight,
+        rpm: spec?.rpm ?? null,
+        base_url: spec?.base_url ?? 'not in endpoints.yml',
+        key: spec ? (spec.auth.kind === 'bearer' ? spec.auth.env : Object.values(spec.auth.env).join(' ')) : null,
+        description: f.description,
+      };
+    });
+    process.stdout.write(
+      formatRecords(rows, ['vendor', 'endpoint', 'dataset', 'default', 'granularities', 'page_size', 'history_years', 'unique', 'weight', 'rpm', 'base_url', 'key', 'description'], format),
+    );
+    return ExitCode.ok;
   });
 }

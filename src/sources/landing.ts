@@ -2,7 +2,7 @@ import { loadEndpoints, provider, providerAuth } from '../config/endpoints.js';
 import { HttpClient, type JsonResponse } from '../http/http-client.js';
 import { landPage, landedRequest, pageFingerprint, recordRequest, type ResponseFinding } from '../lake/raw-landing.js';
 import { UsageError } from '../core/errors.js';
-import type { AdapterContext, ExtractRequest, InputRef } from './adapter.js';
+import type { AdapterContext, ExtractRequest, InputRef } from './source.js';
 
 /**
  * The pages of one vendor request as landed inputs: fetched and landed page by page, or, for

@@ -5,7 +5,7 @@ import type { ReadOptions } from '../../config/types.js';
 import { InputError } from '../../core/errors.js';
 import { defaultNulls } from '../../core/raw.js';
 import { ident, literal, pathList, pathLiteral, stringList } from '../../core/sql.js';
-import type { AdapterContext, ExtractRequest, RawBatch } from '../adapter.js';
+import type { AdapterContext, ExtractRequest, RawBatch } from '../source.js';
 import { notText, readFirstLines, splitCsvLine } from './csv-header.js';
 import { layoutByte, maxExtraFields, maxRecordBytes, profileCsv, repairCsv, type CsvLayout, type Damage } from './csv-records.js';
 

@@ -7,7 +7,7 @@ import { ConfigError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { ident, literal, pathList, stringList } from '../../core/sql.js';
 import { rawColumns } from '../../core/raw.js';
-import type { ExtractRequest, RawBatch, RawColumn } from '../adapter.js';
+import type { ExtractRequest, RawBatch, RawColumn } from '../source.js';
 
 /** How many files are opened to learn where each field lives. */
 const sampleFiles = 20;
@@ -163,4 +163,33 @@ function locateFields(
     }
   }
   return { where, single: shapes.has('object') };
+}
+
+/**
+ * Reads columnar JSON documents: each needed field is an array, and element i of every array
+ * belongs to record i (Finnhub's candles: {"c": [...], "t": [...], "s": "ok"}). A document
+ * without the arrays (Finnhub's {"s": "no_data"}) holds no records. Arrays of unequal length
+ * are read to the longest, the missing values NULL, so the record rules quarantine the rows
+ * instead of the reader shifting values between records.
+ */
+export function readArrays(files: readonly string[], request: ExtractRequest, logger: Logger): RawBatch {
+  const nonEmpty = files.filter((f) => {
+    if (statSync(f).size > 0) return true;
+    logger.warn(`${f} is empty; nothing to read`);
+    return false;
+  });
+  const columns = rawColumns(request.columns);
+  const ordinals = 'mdw_json_files';
+  const spec = columns.map((c) => `${literal(c.name)}: ${literal(`${c.type}[]`)}`).join(', ');
+  const first = columns[0] ? ident(columns[0].name) : 'NULL';
+  const relation = nonEmpty.length
+    ? `(SELECT filename AS _file, o._mdw_i * 4294967296 + _pos AS _rn, ${columns.map((c) => `${ident(c.name)}${c.sql ? ` AS ${ident(c.sql)}` : ''}`).join(', ')} FROM (` +
+      `SELECT filename, generate_subscripts(${first}, 1) AS _pos, ${columns.map((c) => `unnest(${ident(c.name)}) AS ${ident(c.name)}`).join(', ')} ` +
+      `FROM read_json(${pathList(nonEmpty)}, format = 'auto', filename = true, columns = {${spec}})) ` +
+      `JOIN ${ordinals} o ON o._mdw_name = filename)`
+    : `(SELECT NULL::VARCHAR AS _file, NULL::BIGINT AS _rn, ${columns.map((c) => `NULL::${c.type} AS ${ident(c.sql ?? c.name)}`).join(', ')} WHERE false)`;
+  const prepare = nonEmpty.length
+    ? [`CREATE OR REPLACE TEMP TABLE ${ordinals} AS SELECT unnest(${stringList(nonEmpty)}) AS _mdw_name, generate_subscripts(${stringList(nonEmpty)}, 1) AS _mdw_i`]
+    : [];
+  return { relation, columns, numbered: true, inputs: files, rejects: null, prepare };
 }

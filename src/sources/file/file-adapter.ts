@@ -2,7 +2,7 @@ import type { Job } from '../../config/jobs.js';
 import type { ReadOptions } from '../../config/types.js';
 import { expandGlob } from '../../core/glob.js';
 import { statSync } from 'node:fs';
-import type { Adapter, ExtractRequest, InputRef, RawBatch } from '../adapter.js';
+import type { Adapter, ExtractRequest, InputRef, RawBatch } from '../source.js';
 import { readCsv } from './csv-reader.js';
 import { readJson } from './json-reader.js';
 

@@ -5,7 +5,8 @@ import type { RequestBudget } from '../http/http-client.js';
 import type { RawColumn, ReadType } from '../core/raw.js';
 
 export type { RawColumn, ReadType };
-export type AdapterName = 'file' | 'polygon' | 'alpaca';
+export type { AdapterName } from './index.js';
+import type { AdapterName } from './index.js';
 
 /** What an extract is asked for: the job, and the window and symbols of this run. */
 export interface ExtractRequest {
@@ -84,9 +85,14 @@ export interface InputRef {
   readonly fingerprint: string;
   /** A landed page that contradicts its request. */
   readonly findings?: readonly ResponseFinding[];
+  /**
+   * A landed page: what its request named that the page itself does not carry (Finnhub's
+   * candles hold no symbol), handed to the reader as columns of every record of the page.
+   */
+  readonly fields?: Readonly<Record<string, string>>;
 }
 
-/** One interface per vendor or file kind; registered in adapters/registry.ts. */
+/** One interface per source (files, or a vendor built from its fetchers); registered in sources/index.ts. */
 export interface Adapter {
   readonly name: AdapterName;
   /** The inputs a request reads, in order. */
