@@ -10,7 +10,11 @@ import { parseWindow } from '../core/time-window.js';
 import { checkedTable, releaseStage, stageBatch } from '../load/lake-writer.js';
 import { sourceReadTypes } from '../transform/compile-transform.js';
 import { recoverPendingWrites } from './recover.js';
-import { commitChunk, readChecked, seriesLock, seriesOf, stopwatch, writeChunk, type CommitTo } from './run-ingest.js';
+import { commitChunk } from './commit-chunk.js';
+import { readChecked } from './read-chunk.js';
+import { seriesLock, seriesOf, type CommitTo } from './series.js';
+import { stopwatch } from './stopwatch.js';
+import { writeChunk } from './write-chunk.js';
 
 export interface ReplayFilter {
   /** Records of this batch only (an id or its prefix). */

@@ -9,7 +9,11 @@ import { ensureSeries } from '../../src/catalog/lake-catalog.js';
 import { loadJob } from '../../src/config/jobs.js';
 import type { Context } from '../../src/context.js';
 import { InputError, InvariantError } from '../../src/core/errors.js';
-import { readChecked, runIngest, seriesOf, stopwatch, writeChunk, type IngestOptions } from '../../src/pipeline/run-ingest.js';
+import { readChecked } from '../../src/pipeline/read-chunk.js';
+import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
+import { seriesOf } from '../../src/pipeline/series.js';
+import { stopwatch } from '../../src/pipeline/stopwatch.js';
+import { writeChunk } from '../../src/pipeline/write-chunk.js';
 import { copyConfigs, freshCatalog, lakeHashes, removeDir, runMdw, tempDir, testContext } from '../support/helpers.js';
 
 /**
