@@ -1,6 +1,7 @@
-import type { AdapterContext } from '../adapters/adapter.js';
+import type { Adapter, AdapterContext, ExtractRequest } from '../adapters/adapter.js';
 import { recordRawPage, spendRequest } from '../catalog/vendor-catalog.js';
 import type { Context } from '../context.js';
+import type { Extract } from './read-chunk.js';
 
 /**
  * What an adapter may use: vendor adapters fetch through the catalog's shared request budget,
@@ -21,4 +22,9 @@ export async function adapterContext(ctx: Context, withoutBudget: boolean, runId
     plan: null,
     refetch: false,
   };
+}
+
+/** An adapter's extract as readChecked takes it: it reads only what list landed, so without the budget. */
+export function extractFrom(ctx: Context, adapter: Adapter, request: ExtractRequest): Extract {
+  return async (inputs) => adapter.extract(await adapterContext(ctx, true), request, inputs);
 }

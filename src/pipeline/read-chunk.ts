@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import type { Adapter, ExtractRequest, InputRef, RawBatch } from '../adapters/adapter.js';
+import type { ExtractRequest, InputRef, RawBatch } from '../adapters/adapter.js';
 import type { SummaryWrite } from '../catalog/lake-catalog.js';
 import type { Job } from '../config/jobs.js';
 import type { PartitionRule } from '../config/types.js';
@@ -12,20 +12,39 @@ import { checkedTable, periodSql } from '../load/lake-writer.js';
 import { compileTransform, producedColumns, resolveFoldsSql } from '../transform/compile-transform.js';
 import { compileRecordRules } from '../validate/record-rules.js';
 import { applySessionRule } from '../validate/session-rule.js';
-import { adapterContext } from './adapter-context.js';
+
+/**
+ * A chunk read into `checked`: the raw batch it came from (its scratch files are still there,
+ * and its rejects relation), the job, and what the read found. The next stage (writeChunk)
+ * stages it and releases it; whoever stops before that calls releaseChunk.
+ */
+export interface ReadChunk extends RawBatch {
+  readonly job: Job;
+  /** Where the chunk's landed pages contradicted their requests, per rule (kind 'input'). */
+  readonly responses: readonly SummaryWrite[];
+  readonly timings: Record<string, number>;
+}
+
+/**
+ * Hands over the raw records of a chunk's inputs as a relation: an adapter's extract (see
+ * extractFrom), or records staged by hand, as replays do. Called once, when the read starts.
+ */
+export type Extract = (inputs: readonly InputRef[]) => Promise<RawBatch>;
 
 /**
  * Extracts a chunk's raw records and runs them through the transform and the record rules
  * into the table `checked`, in read order, each row with its partition period and `_state`:
  * 'ok', 'bad' (quarantine) or 'filtered' (outside the window or the symbols). One pass.
+ * `request` gives the job and the run's scope (window, symbols); `grain` the partition periods.
+ * On failure the reader's scratch files are removed; on success they belong to the ReadChunk.
  */
 export async function readChecked(
   ctx: Context,
   duck: DuckSession,
-  adapter: Adapter,
   request: ExtractRequest,
   inputs: readonly InputRef[],
   grain: PartitionRule,
+  extract: Extract,
 ): Promise<ReadChunk> {
   const started = performance.now();
   const { job } = request;
@@ -52,8 +71,7 @@ export async function readChecked(
     const { outsideHours } = await applySessionRule(duck, checkedTable, { calendar: job.calendar, granularity: job.granularity, extended: job.spec.extended_hours ?? false });
     return outsideHours;
   };
-  const context = await adapterContext(ctx, true);
-  const raw = await adapter.extract(context, request, inputs);
+  const raw = await extract(inputs);
   try {
     ctx.progress.step(`${job.name}: reading ${inputs.length} input${inputs.length === 1 ? '' : 's'}`);
     await afterRead(ctx, duck, raw, job, grain, await read(raw));
@@ -90,14 +108,6 @@ async function afterRead(ctx: Context, duck: DuckSession, raw: RawBatch, job: Jo
 /** Removes the files a reader wrote for a chunk. */
 export function removeScratch(raw: RawBatch): void {
   for (const dir of raw.scratch ?? []) rmSync(dir, { recursive: true, force: true });
-}
-
-/** A chunk read into `checked`. */
-export interface ReadChunk extends RawBatch {
-  readonly job: Job;
-  /** Where the chunk's landed pages contradicted their requests, per rule (kind 'input'). */
-  readonly responses: readonly SummaryWrite[];
-  readonly timings: Record<string, number>;
 }
 
 /** The records of pages that contradicted their requests, per rule. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Adapter, ExtractRequest, InputRef, RawBatch } from '../adapters/adapter.js';
+import type { ExtractRequest, InputRef, RawBatch } from '../adapters/adapter.js';
 import { ensureSeries } from '../catalog/lake-catalog.js';
 import { listQuarantine, type QuarantineRecord } from '../catalog/quarantine-catalog.js';
 import type { Job } from '../config/jobs.js';
@@ -81,9 +81,8 @@ export async function replayQuarantine(ctx: Context, job: Job, filter: ReplayFil
       numbered: true,
     };
     const raw = await stageRecords(duck, replayable, request.columns);
-    const adapter: Adapter = { name: job.spec.source.adapter, list: async () => [], extract: async () => raw };
     const inputs: InputRef[] = raw.inputs.map((uri) => ({ uri, bytes: 0, fingerprint: '' }));
-    const chunk = await readChecked(ctx, duck, adapter, request, inputs, base.grain);
+    const chunk = await readChecked(ctx, duck, request, inputs, base.grain, async () => raw);
     const batchId = randomUUID();
     const commit: CommitTo = { catalog, ids, ref, batchId, runId: options.runId, configKey: 'replay' };
     let states: readonly { state: string; detail: string | null }[];

@@ -8,7 +8,7 @@ import { intersectWindows, parseWindow, type TimeWindow } from '../core/time-win
 import { stageBatch, type BatchCounts, type SealedPartition, type StagePlan } from '../load/lake-writer.js';
 import { checkAccounted } from '../load/accounting.js';
 import { needsReadOrder, sourceReadTypes } from '../transform/compile-transform.js';
-import { adapterContext } from './adapter-context.js';
+import { adapterContext, extractFrom } from './adapter-context.js';
 import { commitChunk } from './commit-chunk.js';
 import { readChecked, type ReadChunk } from './read-chunk.js';
 import { recoverPendingWrites } from './recover.js';
@@ -59,6 +59,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
     columns: sourceReadTypes(job.transform.value, def),
     numbered: needsReadOrder(job.transform.value, def, job.granularity),
   };
+  const extract = extractFrom(ctx, adapter, request);
   const configKey = runConfigKey(job, window, symbols);
   const duck = await ctx.duck();
   const { ref, base } = seriesOf(ctx, job);
@@ -78,7 +79,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
     }
     const result = new ResultBuilder(job.name, true, inputs.length);
     for (const chunk of chunked(inputs, ctx.settings.chunkBytes)) {
-      const raw = await readChecked(ctx, duck, adapter, request, chunk, base.grain);
+      const raw = await readChecked(ctx, duck, request, chunk, base.grain, extract);
       try {
         const plan = await stageBatch(duck, { ...base, runBatchIds: [] }, await rejectsOf(duck, raw), raw.inputs);
         checkAccounted(raw.records, plan.lineage);
@@ -107,7 +108,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
     // two use different threads. Staging k+1 waits for k's commit, as it compares with the lake.
     const read = (i: number) => {
       if (chunks.length > 1) ctx.progress.step(`${job.name}: chunk ${i + 1} of ${chunks.length} (${chunks[i]!.length} inputs)`);
-      return readChecked(ctx, duck, adapter, request, chunks[i]!, base.grain);
+      return readChecked(ctx, duck, request, chunks[i]!, base.grain, extract);
     };
     let next: Promise<ReadChunk> | null = chunks.length > 0 ? read(0) : null;
     try {
