@@ -7,14 +7,13 @@ import type { Context } from '../context.js';
 import { rawColumns } from '../core/raw.js';
 import { ident, literal } from '../core/sql.js';
 import { parseWindow } from '../core/time-window.js';
-import { checkedTable, releaseStage, stageBatch } from '../load/lake-writer.js';
 import { sourceReadTypes } from '../transform/compile-transform.js';
 import { recoverPendingWrites } from './recover.js';
 import { commitChunk } from './commit-chunk.js';
 import { readChecked } from './read-chunk.js';
 import { seriesLock, seriesOf, type CommitTo } from './series.js';
 import { stopwatch } from './stopwatch.js';
-import { writeChunk } from './write-chunk.js';
+import { releaseChunk, stageChunk, stagedStates, writeChunk, type RecordState } from './write-chunk.js';
 
 export interface ReplayFilter {
   /** Records of this batch only (an id or its prefix). */
@@ -85,13 +84,13 @@ export async function replayQuarantine(ctx: Context, job: Job, filter: ReplayFil
     const chunk = await readChecked(ctx, duck, request, inputs, base.grain, async () => raw);
     const batchId = randomUUID();
     const commit: CommitTo = { catalog, ids, ref, batchId, runId: options.runId, configKey: 'replay' };
-    let states: readonly { state: string; detail: string | null }[];
+    let states: readonly RecordState[];
     if (options.dryRun) {
       try {
-        await stageBatch(duck, { ...base, runBatchIds: [], keepStored: true }, null, raw.inputs);
-        states = await duck.all<{ state: string; detail: string | null }>(`SELECT _state AS state, _detail AS detail FROM ${checkedTable} ORDER BY rowid`);
+        await stageChunk(duck, chunk, { ...base, runBatchIds: [], keepStored: true });
+        states = await stagedStates(duck);
       } finally {
-        await releaseStage(duck);
+        await releaseChunk(duck, chunk);
         await duck.run('DROP TABLE IF EXISTS mdw_replay_in');
       }
     } else {

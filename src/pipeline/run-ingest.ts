@@ -5,8 +5,7 @@ import { ensureSeries, readInputs } from '../catalog/lake-catalog.js';
 import type { Job } from '../config/jobs.js';
 import type { Context } from '../context.js';
 import { intersectWindows, parseWindow, type TimeWindow } from '../core/time-window.js';
-import { stageBatch, type BatchCounts, type SealedPartition, type StagePlan } from '../load/lake-writer.js';
-import { checkAccounted } from '../load/accounting.js';
+import type { BatchCounts, SealedPartition, StagePlan } from '../load/lake-writer.js';
 import { needsReadOrder, sourceReadTypes } from '../transform/compile-transform.js';
 import { adapterContext, extractFrom } from './adapter-context.js';
 import { commitChunk } from './commit-chunk.js';
@@ -14,7 +13,7 @@ import { readChecked, type ReadChunk } from './read-chunk.js';
 import { recoverPendingWrites } from './recover.js';
 import { seriesLock, seriesOf, type CommitTo } from './series.js';
 import { stopwatch } from './stopwatch.js';
-import { rejectsOf, releaseChunk, writeChunk, type WrittenChunk } from './write-chunk.js';
+import { releaseChunk, stageChunk, writeChunk, type WrittenChunk } from './write-chunk.js';
 
 export interface IngestOptions {
   readonly window: TimeWindow;
@@ -81,8 +80,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
     for (const chunk of chunked(inputs, ctx.settings.chunkBytes)) {
       const raw = await readChecked(ctx, duck, request, chunk, base.grain, extract);
       try {
-        const plan = await stageBatch(duck, { ...base, runBatchIds: [] }, await rejectsOf(duck, raw), raw.inputs);
-        checkAccounted(raw.records, plan.lineage);
+        const { plan } = await stageChunk(duck, raw, { ...base, runBatchIds: [] });
         result.add(randomUUID(), plan, [], null);
       } finally {
         await releaseChunk(duck, raw);

@@ -12,9 +12,14 @@ import { openRecordsNear } from '../catalog/quarantine-catalog.js';
 import { keepRawOfLateRejects, removeScratch, type ReadChunk } from './read-chunk.js';
 import type { CommitTo } from './series.js';
 
+/**
+ * A chunk staged and written: its partition files and quarantine written to temporary names,
+ * neither yet durable nor in place, and what the catalog will record. commitChunk seals and
+ * commits it; until then readers see nothing of it.
+ */
 export interface WrittenChunk {
   /** Replays only: each record's state after staging and why, in read order ('ok', 'same', 'dup' were placed). */
-  readonly states?: readonly { readonly state: string; readonly detail: string | null }[];
+  readonly states?: readonly RecordState[];
   readonly plan: StagePlan;
   readonly files: readonly WrittenPartition[];
   readonly quarantine: { file: string; rows: number; records: readonly RejectedRecord[] } | null;
@@ -23,23 +28,47 @@ export interface WrittenChunk {
   readonly superseded: readonly string[];
 }
 
-/** Reject rows of a chunk's read, kept in their own table. */
-export async function rejectsOf(duck: DuckSession, raw: RawBatch): Promise<string | null> {
-  if (!raw.rejects) return null;
-  await duck.run(`CREATE OR REPLACE TABLE mdw_rejects AS SELECT * FROM ${raw.rejects}`);
-  return 'mdw_rejects';
+/** What became of one staged record, and why. */
+export interface RecordState {
+  readonly state: string;
+  readonly detail: string | null;
 }
 
+/**
+ * Stages a read chunk against the lake (repeats, conflicts, what the lake holds, partitions
+ * touched) and checks that every record read is accounted for. The stage stays for writeChunk;
+ * a dry run reads what it needs (the plan, stagedStates) and calls releaseChunk.
+ */
+export async function stageChunk(duck: DuckSession, raw: RawBatch, target: SeriesTarget): Promise<{ plan: StagePlan; rejects: string | null }> {
+  const rejects = await rejectsOf(duck, raw);
+  const plan = await stageBatch(duck, target, rejects, raw.inputs);
+  checkAccounted(raw.records, plan.lineage);
+  return { plan, rejects };
+}
+
+/** Each staged record's state and why, in read order: what a replay reports per record. */
+export async function stagedStates(duck: DuckSession): Promise<RecordState[]> {
+  return duck.all<RecordState>(`SELECT _state AS state, _detail AS detail FROM ${checkedTable} ORDER BY rowid`);
+}
+
+/** Drops what a chunk left in DuckDB and the reader's scratch files: after writeChunk, or a dry run's stageChunk. */
 export async function releaseChunk(duck: DuckSession, raw: RawBatch): Promise<void> {
   removeScratch(raw);
   await releaseStage(duck);
   await duck.run('DROP TABLE IF EXISTS mdw_rejects');
 }
 
+/** Reject rows of a chunk's read, kept in their own table. */
+async function rejectsOf(duck: DuckSession, raw: RawBatch): Promise<string | null> {
+  if (!raw.rejects) return null;
+  await duck.run(`CREATE OR REPLACE TABLE mdw_rejects AS SELECT * FROM ${raw.rejects}`);
+  return 'mdw_rejects';
+}
+
 /**
  * Everything DuckDB does for a read chunk: stage, write the partition files, the quarantine. A
  * replay of quarantined records writes no new quarantine (what still fails stays where it is)
- * and reports each record's state instead.
+ * and reports each record's state instead. Releases the chunk, also when it fails.
  */
 export async function writeChunk(
   ctx: Context,
@@ -52,9 +81,7 @@ export async function writeChunk(
 ): Promise<WrittenChunk> {
   const job = raw.job;
   try {
-    const rejects = await rejectsOf(duck, raw);
-    const plan = await stageBatch(duck, target, rejects, raw.inputs);
-    checkAccounted(raw.records, plan.lineage);
+    const { plan, rejects } = await stageChunk(duck, raw, target);
     await keepRawOfLateRejects(duck, raw, job);
     const input = await inputFindings(duck, job);
     lap('stage');
@@ -70,8 +97,7 @@ export async function writeChunk(
       rows,
     }));
     if (mode === 'replay') {
-      const states = await duck.all<{ state: string; detail: string | null }>(`SELECT _state AS state, _detail AS detail FROM ${checkedTable} ORDER BY rowid`);
-      return { plan, files, quarantine: null, summary: flagged, states, superseded: [] };
+      return { plan, files, quarantine: null, summary: flagged, states: await stagedStates(duck), superseded: [] };
     }
     const quarantine = await writeQuarantine(
       duck,
