@@ -9,6 +9,7 @@ import { SourceError } from '../core/errors.js';
 import { ident, stringList, timestampLiteral } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { checkedTable, periodSql } from '../load/lake-writer.js';
+import { quarantinedStates, stateIs, stateSql } from '../load/row-state.js';
 import { compileTransform, producedColumns, resolveFoldsSql } from '../transform/compile-transform.js';
 import { compileRecordRules } from '../validate/record-rules.js';
 import { applySessionRule } from '../validate/session-rule.js';
@@ -62,11 +63,11 @@ export async function readChecked(
     await duck.run(
       `CREATE OR REPLACE TABLE ${checkedTable} AS ` +
         `SELECT * EXCLUDE (_raw), ${period} AS _period, NULL::VARCHAR AS _rules, NULL::VARCHAR AS _detail, ` +
-        `CASE WHEN _state = 'bad' THEN to_json(_raw) END AS _raw_json FROM (` +
-        `SELECT *, CASE WHEN ${[...known, `NOT (${inScope})`].join(' AND ')} THEN 'filtered' WHEN ${rules.failed} THEN 'bad' ELSE 'ok' END AS _state ` +
+        `CASE WHEN ${stateIs('bad')} THEN to_json(_raw) END AS _raw_json FROM (` +
+        `SELECT *, CASE WHEN ${[...known, `NOT (${inScope})`].join(' AND ')} THEN ${stateSql('filtered')} WHEN ${rules.failed} THEN ${stateSql('bad')} ELSE ${stateSql('ok')} END AS _state ` +
         `FROM (${transformSql(job, raw)}))${raw.numbered ? ' ORDER BY _rn' : ''}`,
     );
-    await duck.run(rules.explain(checkedTable, `_state = 'bad'`));
+    await duck.run(rules.explain(checkedTable, stateIs('bad')));
     if (!job.calendar || !job.validation.value.rules.some((r) => r.rule === 'in_session')) return 0;
     const { outsideHours } = await applySessionRule(duck, checkedTable, { calendar: job.calendar, granularity: job.granularity, extended: job.spec.extended_hours ?? false });
     return outsideHours;
@@ -145,7 +146,7 @@ function scopeSql(ts: string, symbol: string | null, request: ExtractRequest): s
  */
 export async function keepRawOfLateRejects(duck: DuckSession, raw: ReadChunk, job: Job): Promise<void> {
   const def = job.dataset;
-  const late = `_state IN ('bad', 'conflict') AND _raw_json IS NULL`;
+  const late = `${stateIs(quarantinedStates)} AND _raw_json IS NULL`;
   const files = (await duck.all<{ f: string }>(`SELECT DISTINCT _file AS f FROM ${checkedTable} WHERE ${late}`)).map((r) => r.f);
   if (files.length === 0) return;
   const match = producedColumns(job.transform.value, def)
@@ -154,6 +155,6 @@ export async function keepRawOfLateRejects(duck: DuckSession, raw: ReadChunk, jo
   await duck.run(
     `UPDATE ${checkedTable} SET _raw_json = r.raw FROM (` +
       `SELECT *, to_json(_raw) AS raw FROM (${transformSql(job, raw)}) WHERE _file IN (SELECT unnest(${stringList(files)}))` +
-      `) r WHERE ${checkedTable}._state IN ('bad', 'conflict') AND ${checkedTable}._raw_json IS NULL AND ${checkedTable}._file = r._file AND ${match}`,
+      `) r WHERE ${stateIs(quarantinedStates, checkedTable)} AND ${checkedTable}._raw_json IS NULL AND ${checkedTable}._file = r._file AND ${match}`,
   );
 }

@@ -7,6 +7,7 @@ import type { Context } from '../context.js';
 import { rawColumns } from '../core/raw.js';
 import { ident, literal } from '../core/sql.js';
 import { parseWindow } from '../core/time-window.js';
+import { placedStates, type RowState } from '../load/row-state.js';
 import { sourceReadTypes } from '../transform/compile-transform.js';
 import { recoverPendingWrites } from './recover.js';
 import { commitChunk } from './commit-chunk.js';
@@ -38,7 +39,16 @@ export interface ReplayResult {
   readonly outcomes: readonly ReplayOutcome[];
 }
 
-const placed: Record<string, string> = { ok: 'loaded', same: 'already_stored', dup: 'already_stored' };
+/** What a replayed record's state after staging makes of it (a dry run would load what is 'ok'). */
+const outcomeOf: Record<RowState, string> = {
+  ok: 'loaded',
+  same: 'already_stored',
+  dup: 'already_stored',
+  differs: 'stored_differs',
+  bad: 'still_failing',
+  conflict: 'still_failing',
+  filtered: 'still_failing',
+};
 
 /**
  * Runs a job's open quarantined records again through its current transform and rules. Those
@@ -97,7 +107,7 @@ export async function replayQuarantine(ctx: Context, job: Job, filter: ReplayFil
       const written = await writeChunk(ctx, duck, chunk, { ...base, runBatchIds: [], keepStored: true }, commit, stopwatch(), 'replay');
       await duck.run('DROP TABLE IF EXISTS mdw_replay_in');
       states = written.states!;
-      const passed = replayable.filter((_r, i) => placed[states[i]!.state] !== undefined).map((r) => r.id);
+      const passed = replayable.filter((_r, i) => placedStates.some((p) => p === states[i]!.state)).map((r) => r.id);
       // Only the records that now pass belong to this batch: the others stay quarantined where
       // they are, and are not counted again.
       const lineage = written.plan.lineage
@@ -114,7 +124,7 @@ export async function replayQuarantine(ctx: Context, job: Job, filter: ReplayFil
     }
     replayable.forEach((r, i) => {
       const s = states[i]!;
-      const outcome = options.dryRun && s.state === 'ok' ? 'would_load' : (placed[s.state] ?? (s.state === 'differs' ? 'stored_differs' : 'still_failing'));
+      const outcome = options.dryRun && s.state === 'ok' ? 'would_load' : outcomeOf[s.state];
       const reason = s.state === 'filtered' ? 'outside the job window or symbols' : (s.detail ?? '');
       outcomes.push({ id: r.id, input: r.input_uri, record: r.record_no, outcome, reason });
     });

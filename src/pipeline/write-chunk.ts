@@ -7,6 +7,7 @@ import { ident } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { checkedTable, flagCounts, releaseStage, stageBatch, writePartitions, type SeriesTarget, type StagePlan, type WrittenPartition } from '../load/lake-writer.js';
 import { checkAccounted } from '../load/accounting.js';
+import { stateIs, type RowState } from '../load/row-state.js';
 import { catalogText, rejudgedRecords, writeQuarantine, type RejectedRecord } from '../load/quarantine.js';
 import { openRecordsNear } from '../catalog/quarantine-catalog.js';
 import { keepRawOfLateRejects, removeScratch, type ReadChunk } from './read-chunk.js';
@@ -18,7 +19,7 @@ import type { CommitTo } from './series.js';
  * commits it; until then readers see nothing of it.
  */
 export interface WrittenChunk {
-  /** Replays only: each record's state after staging and why, in read order ('ok', 'same', 'dup' were placed). */
+  /** Replays only: each record's state after staging and why, in read order (the placedStates were placed). */
   readonly states?: readonly RecordState[];
   readonly plan: StagePlan;
   readonly files: readonly WrittenPartition[];
@@ -30,7 +31,7 @@ export interface WrittenChunk {
 
 /** What became of one staged record, and why. */
 export interface RecordState {
-  readonly state: string;
+  readonly state: RowState;
   readonly detail: string | null;
 }
 
@@ -127,7 +128,7 @@ export async function writeChunk(
 async function rejudged(duck: DuckSession, job: Job, commit: CommitTo, uris: readonly string[]): Promise<string[]> {
   const sym = job.dataset.symbolColumn;
   const symbols = sym
-    ? (await duck.all<{ s: string }>(`SELECT DISTINCT ${catalogText(ident(sym))} AS s FROM ${checkedTable} WHERE _state <> 'filtered' AND ${ident(sym)} IS NOT NULL`)).map((r) => r.s)
+    ? (await duck.all<{ s: string }>(`SELECT DISTINCT ${catalogText(ident(sym))} AS s FROM ${checkedTable} WHERE NOT (${stateIs('filtered')}) AND ${ident(sym)} IS NOT NULL`)).map((r) => r.s)
     : [];
   const open = await openRecordsNear(commit.catalog.sql, { ...commit.ids, granularity: commit.ref.granularity }, uris, symbols);
   return open.length === 0 ? [] : rejudgedRecords(duck, job.dataset, open, uris);
@@ -151,9 +152,9 @@ async function inputFindings(duck: DuckSession, job: Job): Promise<SummaryWrite[
   const ts = ident(def.timeColumn);
   const sameSeries = def.symbolColumn ? ` AND a.${ident(def.symbolColumn)} = b.${ident(def.symbolColumn)}` : '';
   const [r] = await duck.all<{ dup: number; ooo: number }>(
-    `SELECT (SELECT count(*) FROM ${checkedTable} WHERE _state = 'dup') AS dup, ` +
+    `SELECT (SELECT count(*) FROM ${checkedTable} WHERE ${stateIs('dup')}) AS dup, ` +
       `(SELECT count(*) FROM ${checkedTable} a JOIN ${checkedTable} b ON b.rowid = a.rowid + 1 ` +
-      `WHERE a._file = b._file${sameSeries} AND b.${ts} < a.${ts} AND b._state <> 'filtered') AS ooo`,
+      `WHERE a._file = b._file${sameSeries} AND b.${ts} < a.${ts} AND NOT (${stateIs('filtered', 'b')})) AS ooo`,
   );
   return [
     { kind: 'input', rule: 'duplicate', rows: Number(r!.dup) },
