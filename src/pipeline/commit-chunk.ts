@@ -11,6 +11,9 @@ import type { WrittenChunk } from './write-chunk.js';
 /**
  * Makes a chunk's files durable, records its batch in the catalog, renames the files into place.
  * `replayed`: quarantined records this chunk loaded, marked replayed in the same transaction.
+ * The caller holds the series lock (seriesLock) and has recovered the series' pending writes
+ * (recoverPendingWrites) first, as the ingest and replay do: the batch supersedes what the
+ * manifest says is current.
  */
 export async function commitChunk(
   ctx: Context,

@@ -43,7 +43,8 @@ export interface IngestResult {
 /**
  * Runs one job: adapter -> transform -> validate -> load, in chunks of inputs so that memory
  * stays bounded whatever the size of the run. Each chunk is one batch: staged, written and
- * committed before the next is read.
+ * committed before the next is read. The stages are read-chunk, write-chunk and commit-chunk;
+ * this orchestrator lists the inputs, skips those read before, chunks, locks, recovers and reports.
  */
 export async function runIngest(ctx: Context, job: Job, options: IngestOptions): Promise<IngestResult> {
   const window = intersectWindows(parseWindow(job.spec.window?.from, job.spec.window?.to, 'window.'), options.window);
