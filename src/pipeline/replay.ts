@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Adapter, ExtractRequest, InputRef, RawBatch } from '../sources/source.js';
+import type { ExtractRequest, InputRef, RawBatch } from '../sources/source.js';
 import { ensureSeries } from '../catalog/lake-catalog.js';
 import { listQuarantine, type QuarantineRecord } from '../catalog/quarantine-catalog.js';
 import type { Job } from '../config/jobs.js';
@@ -7,10 +7,14 @@ import type { Context } from '../context.js';
 import { rawColumns } from '../core/raw.js';
 import { ident, literal } from '../core/sql.js';
 import { parseWindow } from '../core/time-window.js';
-import { checkedTable, releaseStage, stageBatch } from '../load/lake-writer.js';
+import { placedStates, type RowState } from '../load/row-state.js';
 import { sourceReadTypes } from '../transform/compile-transform.js';
 import { recoverPendingWrites } from './recover.js';
-import { commitChunk, readChecked, seriesLock, seriesOf, stopwatch, writeChunk, type CommitTo } from './run-ingest.js';
+import { commitChunk } from './commit-chunk.js';
+import { readChecked } from './read-chunk.js';
+import { seriesLock, seriesOf, type CommitTo } from './series.js';
+import { stopwatch } from './stopwatch.js';
+import { releaseChunk, stageChunk, stagedStates, writeChunk, type RecordState } from './write-chunk.js';
 
 export interface ReplayFilter {
   /** Records of this batch only (an id or its prefix). */
@@ -35,7 +39,16 @@ export interface ReplayResult {
   readonly outcomes: readonly ReplayOutcome[];
 }
 
-const placed: Record<string, string> = { ok: 'loaded', same: 'already_stored', dup: 'already_stored' };
+/** What a replayed record's state after staging makes of it (a dry run would load what is 'ok'). */
+const outcomeOf: Record<RowState, string> = {
+  ok: 'loaded',
+  same: 'already_stored',
+  dup: 'already_stored',
+  differs: 'stored_differs',
+  bad: 'still_failing',
+  conflict: 'still_failing',
+  filtered: 'still_failing',
+};
 
 /**
  * Runs a job's open quarantined records again through its current transform and rules. Those
@@ -77,25 +90,24 @@ export async function replayQuarantine(ctx: Context, job: Job, filter: ReplayFil
       numbered: true,
     };
     const raw = await stageRecords(duck, replayable, request.columns);
-    const adapter: Adapter = { name: job.spec.source.adapter, list: async () => [], extract: async () => raw };
     const inputs: InputRef[] = raw.inputs.map((uri) => ({ uri, bytes: 0, fingerprint: '' }));
-    const chunk = await readChecked(ctx, duck, adapter, request, inputs, base.grain);
+    const chunk = await readChecked(ctx, duck, request, inputs, base.grain, async () => raw);
     const batchId = randomUUID();
     const commit: CommitTo = { catalog, ids, ref, batchId, runId: options.runId, configKey: 'replay' };
-    let states: readonly { state: string; detail: string | null }[];
+    let states: readonly RecordState[];
     if (options.dryRun) {
       try {
-        await stageBatch(duck, { ...base, runBatchIds: [], keepStored: true }, null, raw.inputs);
-        states = await duck.all<{ state: string; detail: string | null }>(`SELECT _state AS state, _detail AS detail FROM ${checkedTable} ORDER BY rowid`);
+        await stageChunk(duck, chunk, { ...base, runBatchIds: [], keepStored: true });
+        states = await stagedStates(duck);
       } finally {
-        await releaseStage(duck);
+        await releaseChunk(duck, chunk);
         await duck.run('DROP TABLE IF EXISTS mdw_replay_in');
       }
     } else {
       const written = await writeChunk(ctx, duck, chunk, { ...base, runBatchIds: [], keepStored: true }, commit, stopwatch(), 'replay');
       await duck.run('DROP TABLE IF EXISTS mdw_replay_in');
       states = written.states!;
-      const passed = replayable.filter((_r, i) => placed[states[i]!.state] !== undefined).map((r) => r.id);
+      const passed = replayable.filter((_r, i) => placedStates.some((p) => p === states[i]!.state)).map((r) => r.id);
       // Only the records that now pass belong to this batch: the others stay quarantined where
       // they are, and are not counted again.
       const lineage = written.plan.lineage
@@ -112,7 +124,7 @@ export async function replayQuarantine(ctx: Context, job: Job, filter: ReplayFil
     }
     replayable.forEach((r, i) => {
       const s = states[i]!;
-      const outcome = options.dryRun && s.state === 'ok' ? 'would_load' : (placed[s.state] ?? (s.state === 'differs' ? 'stored_differs' : 'still_failing'));
+      const outcome = options.dryRun && s.state === 'ok' ? 'would_load' : outcomeOf[s.state];
       const reason = s.state === 'filtered' ? 'outside the job window or symbols' : (s.detail ?? '');
       outcomes.push({ id: r.id, input: r.input_uri, record: r.record_no, outcome, reason });
     });

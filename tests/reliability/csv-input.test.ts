@@ -9,7 +9,12 @@ import { ensureSeries } from '../../src/catalog/lake-catalog.js';
 import { loadJob } from '../../src/config/jobs.js';
 import type { Context } from '../../src/context.js';
 import { InputError, InvariantError } from '../../src/core/errors.js';
-import { readChecked, runIngest, seriesOf, stopwatch, writeChunk, type IngestOptions } from '../../src/pipeline/run-ingest.js';
+import { extractFrom } from '../../src/pipeline/adapter-context.js';
+import { readChecked } from '../../src/pipeline/read-chunk.js';
+import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
+import { seriesOf } from '../../src/pipeline/series.js';
+import { stopwatch } from '../../src/pipeline/stopwatch.js';
+import { writeChunk } from '../../src/pipeline/write-chunk.js';
 import { copyConfigs, freshCatalog, lakeHashes, removeDir, runMdw, tempDir, testContext } from '../support/helpers.js';
 
 /**
@@ -118,7 +123,7 @@ describe('item 1: an unterminated quote loses no line, whatever the number of fi
     const inputs = await fileAdapter.list({} as never, { job, from: null, toExclusive: null, symbols: null, columns: {} });
     const duck = await ctx.duck();
     const request = { job, from: null, toExclusive: null, symbols: null, columns: { Date: 'VARCHAR' as const } };
-    const chunk = await readChecked(ctx, duck, lossy, request, inputs, base.grain);
+    const chunk = await readChecked(ctx, duck, request, inputs, base.grain, extractFrom(ctx, lossy, request));
     const commit = { catalog, ids, ref, batchId: '00000000-0000-4000-8000-000000000001', runId: null, configKey: 'k' };
     const err = await writeChunk(ctx, duck, chunk, { ...base, runBatchIds: [] }, commit, stopwatch()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvariantError);
