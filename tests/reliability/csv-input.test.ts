@@ -163,6 +163,18 @@ describe('item 4: one bad line is quarantined with a reason, the rest of its fil
     });
   }
 
+  test('a folder named like a partition key (date=2023-01-05) is no column of the files under it', async () => {
+    const name = jobOver({});
+    const folder = path.join(root, 'data', name, 'date=2023-01-05');
+    mkdirSync(folder);
+    writeFileSync(path.join(folder, 'AAPL.csv'), `${header}\n${row(days[0]!)}\n${row(days[1]!)}\n`);
+    const file = path.join(configs, 'jobs', `${name}.yml`);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(`'../../data/${name}/*'`, `'../../data/${name}/*/*.csv'`));
+    const r = await runIngest(ctx, loadJob(configs, name, ctx.env), all);
+    expect(r.counts).toEqual({ recordsIn: 2, out: 2, deduped: 0, quarantined: 0, filtered: 0 });
+    expect(await stored(name)).toEqual(['AAPL 2023-01-03T00:00', 'AAPL 2023-01-04T00:00']);
+  });
+
   test('mixed CRLF and LF line ends: every line loads', async () => {
     const name = jobOver({ 'A.csv': `${header}\n${row(days[0]!)}\r\n${row(days[1]!)}\n${row(days[2]!)}\r\n`, 'B.csv': `${header}\r\n${row(days[0]!)}\n${row(days[1]!)}\r\n` });
     const r = await runIngest(ctx, loadJob(configs, name, ctx.env), all);

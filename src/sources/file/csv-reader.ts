@@ -64,6 +64,8 @@ export async function readCsv(job: Job, files: readonly string[], options: ReadO
       `columns = {${scan.columns.map((c) => `${literal(c)}: 'VARCHAR'`).join(', ')}}`,
       `nullstr = ${stringList(nulls)}`,
       'filename = true',
+      // A folder named like key=value (a raw landing's date=...) is no column of the records.
+      'hive_partitioning = false',
       // Unreadable lines are kept, with their line number and text, for the quarantine.
       "store_rejects = true, rejects_table = 'mdw_reject_errors', rejects_scan = 'mdw_reject_scans'",
     ];

@@ -74,7 +74,7 @@ export async function readJson(job: Job, files: readonly string[], read: ReadOpt
   const relation = nonEmpty.length
     ? `(SELECT filename AS _file, ${rn}${columns.map(picked).join(', ')} FROM (` +
       `SELECT filename, ${[...(records.length === 0 ? inRecord : top).map((c) => ident(c.name)), ...recordSelect].join(', ')} ` +
-      `FROM ${source(`read_json(${pathList(nonEmpty)}, format = ${literal(read.format === 'ndjson' ? 'newline_delimited' : root ? 'array' : 'auto')}, filename = true, columns = {${spec.join(', ')}})`)})` +
+      `FROM ${source(`read_json(${pathList(nonEmpty)}, format = ${literal(read.format === 'ndjson' ? 'newline_delimited' : root ? 'array' : 'auto')}, filename = true, hive_partitioning = false, columns = {${spec.join(', ')}})`)})` +
       `${byPosition ? ` JOIN ${ordinals} o ON o._mdw_name = filename` : ''})`
     : `(SELECT NULL::VARCHAR AS _file, ${numbered ? 'NULL::BIGINT AS _rn, ' : ''}${columns.map((c) => `NULL::${c.type} AS ${ident(c.name)}`).join(', ')} WHERE false)`;
   const prepare = byPosition
@@ -185,7 +185,7 @@ export function readArrays(files: readonly string[], request: ExtractRequest, lo
   const relation = nonEmpty.length
     ? `(SELECT filename AS _file, o._mdw_i * 4294967296 + _pos AS _rn, ${columns.map((c) => `${ident(c.name)}${c.sql ? ` AS ${ident(c.sql)}` : ''}`).join(', ')} FROM (` +
       `SELECT filename, generate_subscripts(${first}, 1) AS _pos, ${columns.map((c) => `unnest(${ident(c.name)}) AS ${ident(c.name)}`).join(', ')} ` +
-      `FROM read_json(${pathList(nonEmpty)}, format = 'auto', filename = true, columns = {${spec}})) ` +
+      `FROM read_json(${pathList(nonEmpty)}, format = 'auto', filename = true, hive_partitioning = false, columns = {${spec}})) ` +
       `JOIN ${ordinals} o ON o._mdw_name = filename)`
     : `(SELECT NULL::VARCHAR AS _file, NULL::BIGINT AS _rn, ${columns.map((c) => `NULL::${c.type} AS ${ident(c.sql ?? c.name)}`).join(', ')} WHERE false)`;
   const prepare = nonEmpty.length
