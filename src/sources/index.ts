@@ -4,6 +4,8 @@ import { alpacaBars } from './alpaca/bars.js';
 import { alpacaCorporateActions } from './alpaca/corporate-actions.js';
 import { vendorAdapter, type Fetcher } from './fetcher.js';
 import { fileAdapter } from './file/file-adapter.js';
+import { finnhubCandles } from './finnhub/candles.js';
+import { finnhubSplits } from './finnhub/splits.js';
 import { polygonAggs } from './polygon/aggs.js';
 import { polygonGrouped } from './polygon/grouped.js';
 import { polygonDividends, polygonSplits, polygonTickers } from './polygon/reference.js';
@@ -23,6 +25,8 @@ export const fetchers = {
   'polygon/tickers': polygonTickers,
   'alpaca/bars': alpacaBars,
   'alpaca/corporate_actions': alpacaCorporateActions,
+  'finnhub/candles': finnhubCandles,
+  'finnhub/splits': finnhubSplits,
 } as const satisfies Record<string, Fetcher>;
 
 export type FetcherId = keyof typeof fetchers;
