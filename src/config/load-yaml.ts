@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { datasetNames } from '../core/datasets.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { packageRoot } from '../core/settings.js';
 
@@ -19,13 +20,30 @@ const compiled = new Map<SchemaName, ValidateFunction>();
  */
 export type SchemaExtension = (schema: Readonly<Record<string, unknown>>) => Record<string, unknown>;
 
+type SchemaObject = { properties?: Record<string, Record<string, unknown>> } & Record<string, unknown>;
+
+/**
+ * The dataset names (src/core/datasets.ts, their one list) in a committed schema: a `dataset`
+ * property may name any of them, and datasets.yml has an entry per dataset.
+ */
+function withDatasetNames(schema: SchemaObject): SchemaObject {
+  const properties = schema.properties;
+  if (!properties) return schema;
+  const out = { ...properties };
+  if (out['dataset']) out['dataset'] = { ...out['dataset'], enum: [...datasetNames] };
+  if (schema['$id'] === 'https://mdw.local/schema/datasets.schema.json' && out['datasets']) {
+    out['datasets'] = { ...out['datasets'], properties: Object.fromEntries(datasetNames.map((d) => [d, { $ref: '#/definitions/dataset' }])) };
+  }
+  return { ...schema, properties: out };
+}
+
 function validatorFor(name: SchemaName, extend?: SchemaExtension): ValidateFunction {
   let fn = compiled.get(name);
   if (!fn) {
     if (!ajv) {
       ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
       // Schemas refer to each other by $id, so all of them are registered up front.
-      for (const f of listSchemaNames()) ajv.addSchema(JSON.parse(readFileSync(path.join(schemaDir, f), 'utf8')) as object);
+      for (const f of listSchemaNames()) ajv.addSchema(withDatasetNames(JSON.parse(readFileSync(path.join(schemaDir, f), 'utf8')) as SchemaObject));
     }
     const id = `https://mdw.local/schema/${name}.schema.json`;
     const committed = ajv.getSchema(id);

@@ -113,8 +113,6 @@ export interface DatasetsConfig {
   readonly datasets: Readonly<Partial<Record<DatasetName, { readonly partitions: readonly PartitionRule[] }>>>;
 }
 
-/** Endpoints a vendor job can name (polygon: aggs, grouped, splits, dividends, tickers; alpaca: bars, corporate_actions). */
-
 /** As written in configs/jobs/*.yml (schema: configs/schema/job.schema.json). */
 export interface JobSpec {
   readonly name?: string;

@@ -101,6 +101,11 @@ describe('the fetcher registry', () => {
     // The committed schema lists none: the loader adds the registry's names.
     expect(job.properties.source.properties['adapter']!.enum).toBeUndefined();
     expect(job.properties.source.properties['endpoint']!.enum).toBeUndefined();
+    // Nor dataset names: src/core/datasets.ts is their one list.
+    for (const name of ['job', 'transform', 'validation']) {
+      const schema = JSON.parse(readFileSync(path.join(repoRoot, 'configs', 'schema', `${name}.schema.json`), 'utf8')) as { properties: { dataset: { enum?: unknown } } };
+      expect(schema.properties.dataset.enum).toBeUndefined();
+    }
     expect(adapterNames).toEqual(['file', ...vendorNames]);
     expect([...endpointNames].sort()).toEqual([...new Set(Object.values(fetchers).map((f) => f.endpoint))].sort());
     expect(Object.keys(loadEndpoints(path.join(repoRoot, 'configs'), {}).value.providers).sort()).toEqual([...vendorNames].sort());
