@@ -13,7 +13,7 @@ import { datasets } from '../../src/core/datasets.js';
 import os from 'node:os';
 import { recoverPendingWrites } from '../../src/pipeline/recover.js';
 import { Warehouse } from '../../src/index.js';
-import { copyConfigs, freshCatalog, lakeHashes, removeDir, tempDir, testContext, currentFiles } from '../support/helpers.js';
+import { copyConfigs, freshCatalog, lakeHashes, removeDir, tempDir, testContext, currentFiles, openWarehouse } from '../support/helpers.js';
 
 const all: IngestOptions = { window: { from: null, toExclusive: null }, symbols: null, dryRun: false, runId: null };
 const yearFile = 'ohlcv/source=demo/granularity=1d/year=2023/data-000001.parquet';
@@ -22,22 +22,13 @@ let root: string;
 let configs: string;
 let ctx: Context;
 let catalog: Catalog;
-let drop: () => Promise<void>;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  root = tempDir();
-  configs = copyConfigs(root);
-  const target = await freshCatalog();
-  drop = target.drop;
-  ctx = testContext({ home: path.join(root, 'home'), databaseUrl: target.url, configDir: configs });
-  catalog = await ctx.catalog();
+  ({ root, configs, ctx, catalog, close } = await openWarehouse());
 });
 
-afterAll(async () => {
-  await ctx.close();
-  await drop();
-  removeDir(root);
-});
+afterAll(() => close());
 
 const job = (name: string) => loadJob(configs, name, ctx.env);
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');

@@ -9,7 +9,7 @@ import { loadJob } from '../../src/config/jobs.js';
 import type { Context } from '../../src/context.js';
 import { replayQuarantine } from '../../src/pipeline/replay.js';
 import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
-import { copyConfigs, freshCatalog, removeDir, runMdw, tempDir, testContext, currentFiles } from '../support/helpers.js';
+import { copyConfigs, freshCatalog, removeDir, runMdw, tempDir, testContext, currentFiles, openWarehouse } from '../support/helpers.js';
 
 /**
  * Data quality on the load path: the session rule, series flags and quality scores written
@@ -21,22 +21,13 @@ let root: string;
 let configs: string;
 let ctx: Context;
 let catalog: Catalog;
-let drop: () => Promise<void>;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  root = tempDir();
-  configs = copyConfigs(root);
-  const target = await freshCatalog();
-  drop = target.drop;
-  ctx = testContext({ home: path.join(root, 'home'), databaseUrl: target.url, configDir: configs });
-  catalog = await ctx.catalog();
+  ({ root, configs, ctx, catalog, close } = await openWarehouse());
 });
 
-afterAll(async () => {
-  await ctx.close();
-  await drop();
-  removeDir(root);
-});
+afterAll(() => close());
 
 interface Bar {
   day: string;

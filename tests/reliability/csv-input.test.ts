@@ -15,7 +15,7 @@ import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js'
 import { seriesOf } from '../../src/pipeline/series.js';
 import { stopwatch } from '../../src/pipeline/stopwatch.js';
 import { writeChunk } from '../../src/pipeline/write-chunk.js';
-import { copyConfigs, freshCatalog, lakeHashes, removeDir, runMdw, tempDir, testContext } from '../support/helpers.js';
+import { copyConfigs, freshCatalog, lakeHashes, removeDir, runMdw, tempDir, testContext, openWarehouse } from '../support/helpers.js';
 
 /**
  * What bad input files did to the ingest (issue 11, items 1, 4, 10 and 11): every line of a
@@ -30,23 +30,14 @@ let root: string;
 let configs: string;
 let ctx: Context;
 let catalog: Catalog;
-let drop: () => Promise<void>;
+let close: () => Promise<void>;
 let jobs = 0;
 
 beforeAll(async () => {
-  root = tempDir('mdw-csv-input-');
-  configs = copyConfigs(root);
-  const target = await freshCatalog();
-  drop = target.drop;
-  ctx = testContext({ home: path.join(root, 'home'), databaseUrl: target.url, configDir: configs });
-  catalog = await ctx.catalog();
+  ({ root, configs, ctx, catalog, close } = await openWarehouse('mdw-csv-input-'));
 });
 
-afterAll(async () => {
-  await ctx.close();
-  await drop();
-  removeDir(root);
-});
+afterAll(() => close());
 
 /** A job over the given files (name -> bytes), in its own folder and source; returns its name. */
 function jobOver(files: Record<string, string | Buffer>, options: { transform?: string; granularity?: string } = {}): string {

@@ -5,7 +5,7 @@ import type { Catalog } from '../../src/catalog/catalog.js';
 import { trackedRun } from '../../src/cli/tracked-run.js';
 import type { Context } from '../../src/context.js';
 import { PartialError, SourceError } from '../../src/core/errors.js';
-import { copyConfigs, freshCatalog, removeDir, runMdw, tempDir, testContext } from '../support/helpers.js';
+import { copyConfigs, freshCatalog, removeDir, runMdw, tempDir, testContext, openWarehouse } from '../support/helpers.js';
 
 /**
  * A run always ends with a status (issue 11, item 11): whatever its work, its error or its data
@@ -18,22 +18,13 @@ let root: string;
 let configs: string;
 let ctx: Context;
 let catalog: Catalog;
-let drop: () => Promise<void>;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  root = tempDir('mdw-run-status-');
-  configs = copyConfigs(root);
-  const target = await freshCatalog();
-  drop = target.drop;
-  ctx = testContext({ home: path.join(root, 'home'), databaseUrl: target.url, configDir: configs });
-  catalog = await ctx.catalog();
+  ({ root, configs, ctx, catalog, close } = await openWarehouse('mdw-run-status-'));
 });
 
-afterAll(async () => {
-  await ctx.close();
-  await drop();
-  removeDir(root);
-});
+afterAll(() => close());
 
 interface RunRow {
   status: string;

@@ -10,6 +10,7 @@ import { createLogger } from '../../src/core/logger.js';
 import { resolveSettings } from '../../src/core/settings.js';
 import { createContext, type Context } from '../../src/context.js';
 import { currentFilesUnder } from '../../src/lake/partition-files.js';
+import type { Catalog } from '../../src/catalog/catalog.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const configDir = path.join(repoRoot, 'configs');
@@ -49,6 +50,29 @@ export function testContext(options: { home: string; databaseUrl?: string | unde
   const clock = fixedClock(options.now ?? '2026-11-22T12:00:00Z');
   const logger = createLogger({ level: 'error', color: false, today: clock.now() });
   return createContext({ settings, env, logger, clock, purpose: 'test' });
+}
+
+/**
+ * A test file's warehouse: a private copy of configs/, a fresh catalog (embedded, or a database
+ * of its own on the server) and a context with its home under `root`. `close` removes it all.
+ */
+export async function openWarehouse(prefix = 'mdw-test-'): Promise<{ root: string; configs: string; ctx: Context; catalog: Catalog; close(): Promise<void> }> {
+  const root = tempDir(prefix);
+  const configs = copyConfigs(root);
+  const target = await freshCatalog();
+  const ctx = testContext({ home: path.join(root, 'home'), databaseUrl: target.url, configDir: configs });
+  const catalog = await ctx.catalog();
+  return {
+    root,
+    configs,
+    ctx,
+    catalog,
+    async close() {
+      await ctx.close();
+      await target.drop();
+      removeDir(root);
+    },
+  };
 }
 
 export interface CliResult {
