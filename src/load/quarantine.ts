@@ -4,7 +4,7 @@ import type { DatasetDef } from '../core/datasets.js';
 import { ident, literal } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { encodeSegment } from '../lake/layout.js';
-import { checkedTable, removedTable } from './lake-writer.js';
+import { checkedTable, removedTable } from './staged-chunk.js';
 
 export interface QuarantineTarget {
   readonly root: string;

@@ -8,7 +8,7 @@ import { isTempName, seriesDir } from '../lake/layout.js';
 import { currentDataFile } from '../lake/partition-files.js';
 import { quarantineDir, quarantineTempOf } from '../load/quarantine.js';
 import { fsyncDir, hashFile, renameDurably } from '../load/file-io.js';
-import { partitionFileStats } from '../load/lake-writer.js';
+import { partitionFileStats } from '../load/seal.js';
 
 /**
  * Finishes the renames of this series' batches that a crash interrupted after their catalog
