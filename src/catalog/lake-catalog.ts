@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../core/errors.js';
-import { fsyncDir } from '../load/file-io.js';
+import { fsyncDir } from '../lake/local-store.js';
 import type { RejectedRecord } from '../load/quarantine.js';
 import type { Sql, TxSql } from './catalog.js';
 

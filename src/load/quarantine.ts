@@ -1,9 +1,10 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { DatasetDef } from '../core/datasets.js';
 import { ident, literal } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { encodeSegment } from '../lake/layout.js';
+import { localStore } from '../lake/local-store.js';
+import { parentUri } from '../lake/store.js';
 import { checkedTable, removedTable } from './staged-chunk.js';
 
 export interface QuarantineTarget {
@@ -20,12 +21,16 @@ export interface QuarantineTarget {
 
 /** quarantine/<dataset>/source=<source>/<day>-<batch>.ndjson */
 export function quarantinePath(t: QuarantineTarget): string {
-  return path.join(quarantineDir(t.root, t.dataset.name, t.source), `${t.day}-${t.batchId}.ndjson`);
+  return localStore(t.root).locate(quarantineUri(t));
 }
 
-/** The folder of a source's quarantine files. */
-export function quarantineDir(root: string, dataset: string, source: string): string {
-  return path.join(root, dataset, `source=${encodeSegment(source)}`);
+function quarantineUri(t: QuarantineTarget): string {
+  return `${quarantineFolder(t.dataset.name, t.source)}/${t.day}-${t.batchId}.ndjson`;
+}
+
+/** The folder of a source's quarantine files, relative to the quarantine root. */
+export function quarantineFolder(dataset: string, source: string): string {
+  return `${dataset}/source=${encodeSegment(source)}`;
 }
 
 /**
@@ -35,7 +40,21 @@ export function quarantineDir(root: string, dataset: string, source: string): st
  * a source's series of other granularities load at the same time, under locks of their own.
  */
 export function quarantineTempPath(file: string, granularity: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.${encodeSegment(granularity)}.tmp`);
+  const store = localStore(path.dirname(file));
+  return store.locate(store.tempOf(path.basename(file), encodeSegment(granularity)));
+}
+
+/** Makes a batch's quarantine file, under its temporary name, durable before the catalog commit. */
+export async function sealQuarantine(root: string, file: string, granularity: string): Promise<void> {
+  const store = localStore(root);
+  await store.seal([store.tempOf(store.uriOf(file), encodeSegment(granularity))]);
+}
+
+/** Puts a batch's sealed quarantine file in place, after the catalog commit. */
+export function commitQuarantine(root: string, file: string, granularity: string): void {
+  const store = localStore(root);
+  const uri = store.uriOf(file);
+  store.commit(store.tempOf(uri, encodeSegment(granularity)), uri);
 }
 
 /** The batch and final name of a quarantine temp file of this granularity, or null. */
@@ -115,7 +134,7 @@ export async function writeQuarantine(
     ).map((r) => ({ inputUri: r.file, recordNo: num(r.record), lineNo: num(r.line), rules: [...r.rules], reason: r.reason, raw: r.raw, symbol: r.symbol, ts: r.ts }));
     if (records.length === 0) return null;
     const file = quarantinePath(t);
-    mkdirSync(path.dirname(file), { recursive: true });
+    localStore(t.root).prepare(parentUri(quarantineUri(t)));
     await duck.run(`COPY (SELECT * EXCLUDE (_key_symbol, _key_ts) FROM ${table}) TO ${literal(quarantineTempPath(file, t.granularity))} (FORMAT JSON)`);
     return { file, rows: records.length, records };
   } finally {

@@ -1,22 +1,22 @@
-import path from 'node:path';
 import type { DatasetDef } from '../core/datasets.js';
 import { ident, pathLiteral } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
-import { fsyncDir, fsyncFileAsync, hashFile, mapLimited, renameDurably } from './file-io.js';
 import { isoMicros, summarizeSeries, type SealedPartition, type SeriesStats, type WrittenPartition } from './staged-chunk.js';
 
 /**
- * Before the catalog records written files they must survive a power loss: the files and the
- * folders that name them are fsynced, and each file is hashed. Needs no DuckDB, so it can run
- * while DuckDB reads the next chunk.
+ * Before the catalog records written files they must survive a power loss: their store seals
+ * them (on disk: the files and the folders that name them are fsynced) and hashes each. Needs
+ * no DuckDB, so it can run while DuckDB reads the next chunk.
  */
 export async function sealPartitions(written: readonly WrittenPartition[]): Promise<SealedPartition[]> {
-  const sealed = await mapLimited(written, 8, async (w): Promise<SealedPartition> => {
-    await fsyncFileAsync(w.tmpPath);
-    return { ...w, ...(await hashFile(w.tmpPath)) };
-  });
-  for (const dir of new Set(written.map((w) => path.dirname(w.tmpPath)))) fsyncDir(dir);
-  return sealed;
+  const sealed = new Map<WrittenPartition, SealedPartition>();
+  // A chunk's files share its target's store; grouping keeps this right if they ever do not.
+  for (const store of new Set(written.map((w) => w.store))) {
+    const mine = written.filter((w) => w.store === store);
+    const objects = await store.seal(mine.map((w) => w.tmpUri));
+    mine.forEach((w, i) => sealed.set(w, { ...w, ...objects[i]! }));
+  }
+  return written.map((w) => sealed.get(w)!);
 }
 
 /** Rows, first and last ts and per-symbol coverage of a partition file as it is on disk. */
@@ -34,8 +34,8 @@ export async function partitionFileStats(
   return summarizeSeries(series);
 }
 
-/** Moves every written file over its partition's old file. Each rename is atomic. */
-export function commitPartitions(written: readonly { tmpPath: string; plan: { path: string } }[]): void {
-  for (const w of written) renameDurably(w.tmpPath, w.plan.path);
+/** Puts every sealed file in place of its partition's old version. Each commit is atomic. */
+export function commitPartitions(written: readonly Pick<WrittenPartition, 'store' | 'tmpUri' | 'plan'>[]): void {
+  for (const w of written) w.store.commit(w.tmpUri, w.plan.uri);
 }
 

@@ -1,10 +1,9 @@
-import path from 'node:path';
 import { ident, literal, pathList } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { partitionDir, type PartitionKey } from '../lake/layout.js';
 import { currentDataFile } from '../lake/partition-files.js';
 import { periodLabel, periodStartSql, previousPeriod } from './periods.js';
-import { checkedTable, workTables as T, type PartitionPlan, type SeriesTarget, type SeriesWrite, type WrittenPartition } from './staged-chunk.js';
+import { checkedTable, workTables as T, type PartitionPlan, type SeriesTarget, type SeriesWrite, type WrittenPartition, targetStore } from './staged-chunk.js';
 
 /**
  * The bars just before each dirty partition, per symbol: the last `bars` of them within
@@ -13,12 +12,13 @@ import { checkedTable, workTables as T, type PartitionPlan, type SeriesTarget, t
  */
 export async function buildContext(duck: DuckSession, target: SeriesTarget, dirty: readonly PartitionPlan[], series: SeriesWrite): Promise<void> {
   const { dataset: def, grain } = target;
+  const store = targetStore(target);
   await duck.run(`CREATE OR REPLACE TABLE ${T.ctxParts} (pid INTEGER, psym VARCHAR, pred INTEGER, cut TIMESTAMP, path VARCHAR)`);
   const preds = dirty.map((p) => {
     const pred = previousPeriod(grain.period, p.periodValue);
     const key: PartitionKey = { ...p.key, period: periodLabel(grain.period, pred) };
-    const file = currentDataFile(path.join(target.lakeRoot, ...partitionDir(key, grain).split('/')))?.file ?? null;
-    return { p, pred, file: file ?? '', exists: file !== null };
+    const now = currentDataFile(store, partitionDir(key, grain));
+    return { p, pred, file: now ? store.locate(now.uri) : '', exists: now !== null };
   });
   for (let i = 0; i < preds.length; i += 1000) {
     const values = preds

@@ -1,11 +1,10 @@
-import path from 'node:path';
 import { lineageColumns, valueColumns, duckdbType, type DatasetDef } from '../core/datasets.js';
 import { ident, literal, pathList, stringList } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { partitionDir, partitionUri, type PartitionKey } from '../lake/layout.js';
 import { currentDataFile } from '../lake/partition-files.js';
 import { periodLabel } from './periods.js';
-import { checkedTable, isoMicros, workTables as T, type BatchCounts, type LineageRow, type PartitionPlan, type SeriesStats, type SeriesTarget, type StagePlan } from './staged-chunk.js';
+import { checkedTable, isoMicros, workTables as T, type BatchCounts, type LineageRow, type PartitionPlan, type SeriesStats, type SeriesTarget, type StagePlan, targetStore } from './staged-chunk.js';
 
 /**
  * Rows that repeat a key within the chunk: exact repeats keep their first occurrence ('dup'
@@ -52,13 +51,13 @@ export async function stageBatch(duck: DuckSession, target: SeriesTarget, reject
     `SELECT ${sym} AS psym, _period AS period, count(*) FILTER (WHERE _state = 'ok') AS rows FROM ${checkedTable} ` +
       `WHERE _state IN ('ok', 'dup') GROUP BY ALL ORDER BY ALL`,
   );
+  const store = targetStore(target);
   let partitions: PartitionPlan[] = keys.map((k, pid) => {
     const key: PartitionKey = { dataset: def.name, source: target.source, granularity: target.granularity, symbol: k.psym, period: periodLabel(grain.period, k.period) };
-    const dir = partitionDir(key, grain);
-    const now = currentDataFile(path.join(target.lakeRoot, ...dir.split('/')));
+    const now = currentDataFile(store, partitionDir(key, grain));
     const uri = partitionUri(key, grain, (now?.version ?? 0) + 1);
-    const current = now ? { uri: `${dir}/${path.basename(now.file)}`, path: now.file } : null;
-    return { pid, key, periodValue: k.period, uri, path: path.join(target.lakeRoot, ...uri.split('/')), current, existed: current !== null, changes: k.rows };
+    const current = now ? { uri: now.uri, path: store.locate(now.uri) } : null;
+    return { pid, key, periodValue: k.period, uri, path: store.locate(uri), current, existed: current !== null, changes: k.rows };
   });
 
   let removed = 0;

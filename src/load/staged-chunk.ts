@@ -3,6 +3,8 @@ import type { DatasetDef } from '../core/datasets.js';
 import { ident, literal } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import type { PartitionKey } from '../lake/layout.js';
+import { localStore } from '../lake/local-store.js';
+import type { LakeStore } from '../lake/store.js';
 import type { CompiledSeriesRules } from '../validate/series-rules.js';
 
 /**
@@ -43,6 +45,8 @@ export interface SeriesTarget {
   readonly source: string;
   readonly granularity: string;
   readonly lakeRoot: string;
+  /** Where the partitions live; the local disk at lakeRoot when not given. */
+  readonly store?: LakeStore;
   /** Batches of this run already committed (earlier chunks): a row they stored that a later
    * chunk contradicts is a conflict within the run, not a correction. */
   readonly runBatchIds: readonly string[];
@@ -115,6 +119,10 @@ export interface SeriesStats {
 /** A partition's new content, written to a temporary file beside it. */
 export interface WrittenPartition {
   readonly plan: PartitionPlan;
+  /** The store it was written to, which seals and commits it. */
+  readonly store: LakeStore;
+  readonly tmpUri: string;
+  /** Where DuckDB wrote it and reads it (store.locate(tmpUri)). */
   readonly tmpPath: string;
   readonly rows: number;
   readonly firstTs: string | null;
@@ -126,6 +134,11 @@ export interface WrittenPartition {
 export interface SealedPartition extends WrittenPartition {
   readonly sha256: string;
   readonly bytes: number;
+}
+
+/** The store a target's partitions live in. */
+export function targetStore(target: SeriesTarget): LakeStore {
+  return target.store ?? localStore(target.lakeRoot);
 }
 
 export const isoMicros = (col: string) => `strftime(${col}, '%Y-%m-%dT%H:%M:%S.%fZ')`;

@@ -1,12 +1,10 @@
-import { readdirSync, rmSync } from 'node:fs';
-import path from 'node:path';
 import { duckdbType } from '../core/datasets.js';
 import { ident, literal } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { isTempName } from '../lake/layout.js';
-import { mkdirDurably } from './file-io.js';
+import { childUri, parentUri, type LakeStore } from '../lake/store.js';
 import { buildContext, scoreFresh, scoreMergedSql } from './series-score.js';
-import { checkedTable, isoMicros, partitionFilter, summarizeSeries, workTables as T, type PartitionPlan, type SeriesStats, type SeriesTarget, type StagePlan, type WrittenPartition } from './staged-chunk.js';
+import { checkedTable, isoMicros, partitionFilter, summarizeSeries, workTables as T, type PartitionPlan, type SeriesStats, type SeriesTarget, type StagePlan, type WrittenPartition, targetStore } from './staged-chunk.js';
 
 /**
  * Writes the new content of every changed partition to a temporary file beside its target.
@@ -58,11 +56,12 @@ export async function writePartitions(duck: DuckSession, target: SeriesTarget, p
     }
   }
 
+  const store = targetStore(target);
   const tag = batchId.slice(0, 8);
-  const tmpOf = (p: PartitionPlan) => path.join(path.dirname(p.path), `.${path.basename(p.path)}.${tag}.tmp`);
+  const tmpOf = (p: PartitionPlan) => store.tempOf(p.uri, tag);
   for (const p of dirty) {
-    mkdirDurably(path.dirname(p.path));
-    removeStaleTemps(p.path);
+    store.prepare(parentUri(p.uri));
+    removeStaleTemps(store, parentUri(p.uri));
   }
   const series = target.series;
   // With series rules, each row's flags come from its bars and the ones before it. New
@@ -80,17 +79,17 @@ export async function writePartitions(duck: DuckSession, target: SeriesTarget, p
         ? `SELECT ${stamped}, quality, flags FROM ${checkedTable} WHERE _state = 'ok' AND ${partitionFilter(def, grain, p)}`
         : scoreMergedSql(series, source(p), outColumns, p.pid);
   await duck.runParallel(
-    dirty.map((p) => `COPY (${content(p)} ORDER BY ${order}) TO ${literal(tmpOf(p))} (FORMAT PARQUET, COMPRESSION ZSTD)`),
+    dirty.map((p) => `COPY (${content(p)} ORDER BY ${order}) TO ${literal(store.locate(tmpOf(p)))} (FORMAT PARQUET, COMPRESSION ZSTD)`),
     width,
   );
-  return dirty.map((p) => ({ plan: p, tmpPath: tmpOf(p), ...summarizeSeries([...(stats.get(p.pid) ?? [])]) }));
+  return dirty.map((p) => ({ plan: p, store, tmpUri: tmpOf(p), tmpPath: store.locate(tmpOf(p)), ...summarizeSeries([...(stats.get(p.pid) ?? [])]) }));
 }
 
 /**
  * Temp files that a run killed before its catalog commit left beside a partition's files.
  * Pending writes are recovered before any staging, so whatever is left here is garbage.
  */
-function removeStaleTemps(file: string): void {
-  const dir = path.dirname(file);
-  for (const name of readdirSync(dir)) if (isTempName(name)) rmSync(path.join(dir, name), { force: true });
+function removeStaleTemps(store: LakeStore, dir: string): void {
+  const stale = store.list(dir).filter((e) => isTempName(e.name));
+  if (stale.length > 0) store.remove(stale.map((e) => childUri(dir, e.name)));
 }
