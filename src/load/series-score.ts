@@ -2,6 +2,7 @@ import { ident, literal, pathList } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { partitionDir, type PartitionKey } from '../lake/layout.js';
 import { currentDataFile } from '../lake/partition-files.js';
+import { barColumns, type BarColumns } from '../validate/series-rules.js';
 import { periodLabel, periodStartSql, previousPeriod } from './periods.js';
 import { checkedTable, workTables as T, type PartitionPlan, type SeriesTarget, type SeriesWrite, type WrittenPartition, targetStore } from './staged-chunk.js';
 
@@ -26,24 +27,27 @@ export async function buildContext(duck: DuckSession, target: SeriesTarget, dirt
       .map(({ p, pred, file }) => `(${p.pid}, ${literal(p.key.symbol)}, ${pred}, ${periodStartSql(grain.period, p.periodValue)} - ${series.interval}, ${literal(file)})`);
     await duck.run(`INSERT INTO ${T.ctxParts} VALUES ${values.join(', ')}`);
   }
-  const bars = ['symbol', 'ts', 'open', 'high', 'low', 'close', 'volume'];
-  const pick = (alias: string) => bars.map((c) => `${alias}.${ident(c)}`).join(', ');
-  const symMatch = (alias: string) => (grain.by_symbol && def.symbolColumn ? ` AND p.psym = ${alias}.symbol` : '');
+  const columns = barColumns(def);
+  const bars = barList(columns);
+  const pick = (alias: string) => bars.map((c) => `${alias}.${c}`).join(', ');
+  const ts = ident(columns.ts);
+  const symMatch = (alias: string) => (grain.by_symbol && def.symbolColumn ? ` AND p.psym = ${alias}.${ident(def.symbolColumn)}` : '');
   const parts = [
     `SELECT p.pid AS _pid, ${pick('c')}, 0 AS _pref FROM ${checkedTable} c JOIN ${T.ctxParts} p ON c._period = p.pred${symMatch('c')} ` +
-      `WHERE c._state IN ('ok', 'same') AND c.ts >= p.cut`,
+      `WHERE c._state IN ('ok', 'same') AND c.${ts} >= p.cut`,
   ];
   const files = preds.filter((x) => x.exists).map((x) => x.file);
   if (files.length > 0) {
     parts.push(
       `SELECT p.pid AS _pid, ${pick('o')}, 1 AS _pref FROM read_parquet(${pathList([...new Set(files)])}, filename = true, hive_partitioning = false) o ` +
-        `JOIN ${T.ctxParts} p ON p.path = o.filename${symMatch('o')} WHERE o.ts >= p.cut`,
+        `JOIN ${T.ctxParts} p ON p.path = o.filename${symMatch('o')} WHERE o.${ts} >= p.cut`,
     );
   }
+  const seriesKey = ['_pid', ...(columns.symbol === null ? [] : [ident(columns.symbol)])].join(', ');
   await duck.run(
-    `CREATE OR REPLACE TABLE ${T.context} AS SELECT _pid, ${bars.map(ident).join(', ')} FROM (` +
-      `SELECT *, row_number() OVER (PARTITION BY _pid, symbol ORDER BY ts DESC) AS _k FROM (` +
-      `SELECT DISTINCT ON (_pid, symbol, ts) * FROM (${parts.join(' UNION ALL ')}) ORDER BY _pid, symbol, ts, _pref)) ` +
+    `CREATE OR REPLACE TABLE ${T.context} AS SELECT _pid, ${bars.join(', ')} FROM (` +
+      `SELECT *, row_number() OVER (PARTITION BY ${seriesKey} ORDER BY ${ts} DESC) AS _k FROM (` +
+      `SELECT DISTINCT ON (${seriesKey}, ${ts}) * FROM (${parts.join(' UNION ALL ')}) ORDER BY ${seriesKey}, ${ts}, _pref)) ` +
       `WHERE _k <= ${series.bars}`,
   );
 }
@@ -55,7 +59,8 @@ export async function buildContext(duck: DuckSession, target: SeriesTarget, dirt
  */
 export async function scoreFresh(duck: DuckSession, target: SeriesTarget, fresh: readonly PartitionPlan[], series: SeriesWrite): Promise<void> {
   const { grain } = target;
-  const bySymbol = grain.by_symbol && target.dataset.symbolColumn !== null;
+  const columns = barColumns(target.dataset);
+  const bySymbol = grain.by_symbol && columns.symbol !== null;
   const key = (sym: string | null, period: number) => `${bySymbol ? (sym ?? '') : ''}\u0000${period}`;
   const freshKeys = new Set(fresh.map((p) => key(p.key.symbol, p.periodValue)));
   const leading = fresh.filter((p) => !freshKeys.has(key(p.key.symbol, previousPeriod(grain.period, p.periodValue)))).map((p) => p.pid);
@@ -63,14 +68,15 @@ export async function scoreFresh(duck: DuckSession, target: SeriesTarget, fresh:
   for (let i = 0; i < fresh.length; i += 1000) {
     await duck.run(`INSERT INTO mdw_fresh VALUES ${fresh.slice(i, i + 1000).map((p) => `(${literal(bySymbol ? p.key.symbol : null)}, ${p.periodValue})`).join(', ')}`);
   }
-  const inFresh = bySymbol ? `(symbol, _period) IN (SELECT (psym, period) FROM mdw_fresh)` : `_period IN (SELECT period FROM mdw_fresh)`;
-  const bars = 'symbol, ts, open, high, low, close, volume';
+  const inFresh = bySymbol ? `(${ident(columns.symbol!)}, _period) IN (SELECT (psym, period) FROM mdw_fresh)` : `_period IN (SELECT period FROM mdw_fresh)`;
+  const bars = barList(columns).join(', ');
+  const rules = series.rules.over(columns);
   await duck.run(
-    `CREATE OR REPLACE TABLE mdw_scores AS SELECT _row, ${series.rules.quality} AS quality, ${series.rules.flags} AS flags FROM (` +
-      `SELECT *, ${series.rules.helpers} FROM (` +
+    `CREATE OR REPLACE TABLE mdw_scores AS SELECT _row, ${rules.quality} AS quality, ${rules.flags} AS flags FROM (` +
+      `SELECT *, ${rules.helpers} FROM (` +
       `SELECT rowid AS _row, ${bars} FROM ${checkedTable} WHERE _state = 'ok' AND ${inFresh} ` +
       `UNION ALL SELECT NULL, ${bars} FROM ${T.context} WHERE _pid IN (${leading.length ? leading.join(', ') : 'NULL'})` +
-      `) WINDOW ${series.rules.windows}) WHERE _row IS NOT NULL`,
+      `) WINDOW ${rules.windows}) WHERE _row IS NOT NULL`,
   );
   await duck.run(`ALTER TABLE ${checkedTable} ADD COLUMN IF NOT EXISTS quality DOUBLE`);
   await duck.run(`ALTER TABLE ${checkedTable} ADD COLUMN IF NOT EXISTS flags VARCHAR`);
@@ -83,12 +89,18 @@ export async function scoreFresh(duck: DuckSession, target: SeriesTarget, fresh:
  * A merged partition's content (`source`) with its quality and flags, scored over that content
  * and the bars just before the partition (mdw_context), which are read, not written again.
  */
-export function scoreMergedSql(series: SeriesWrite, source: string, outColumns: string, pid: number): string {
+export function scoreMergedSql(target: SeriesTarget, series: SeriesWrite, source: string, outColumns: string, pid: number): string {
+  const rules = series.rules.over(barColumns(target.dataset));
   return (
-    `SELECT ${outColumns}, ${series.rules.quality} AS quality, ${series.rules.flags} AS flags FROM (` +
-    `SELECT *, ${series.rules.helpers} FROM (SELECT *, false AS _ctx FROM (${source}) UNION ALL BY NAME ` +
-    `SELECT * EXCLUDE (_pid), true AS _ctx FROM ${T.context} WHERE _pid = ${pid}) WINDOW ${series.rules.windows}) WHERE NOT _ctx`
+    `SELECT ${outColumns}, ${rules.quality} AS quality, ${rules.flags} AS flags FROM (` +
+    `SELECT *, ${rules.helpers} FROM (SELECT *, false AS _ctx FROM (${source}) UNION ALL BY NAME ` +
+    `SELECT * EXCLUDE (_pid), true AS _ctx FROM ${T.context} WHERE _pid = ${pid}) WINDOW ${rules.windows}) WHERE NOT _ctx`
   );
+}
+
+/** The bar columns the rules read, quoted, as a select list: symbol (when there is one), ts, open, high, low, close, volume. */
+function barList(c: BarColumns): string[] {
+  return [c.symbol, c.ts, c.open, c.high, c.low, c.close, c.volume].filter((x): x is string => x !== null).map(ident);
 }
 
 /** Per series flag (and 'below_threshold'), the rows of this batch in written files that carry it. */

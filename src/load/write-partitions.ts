@@ -77,7 +77,7 @@ export async function writePartitions(duck: DuckSession, target: SeriesTarget, p
       ? source(p)
       : freshIds.has(p.pid)
         ? `SELECT ${stamped}, quality, flags FROM ${checkedTable} WHERE _state = 'ok' AND ${partitionFilter(def, grain, p)}`
-        : scoreMergedSql(series, source(p), outColumns, p.pid);
+        : scoreMergedSql(target, series, source(p), outColumns, p.pid);
   await duck.runParallel(
     dirty.map((p) => `COPY (${content(p)} ORDER BY ${order}) TO ${literal(store.locate(tmpOf(p)))} (FORMAT PARQUET, COMPRESSION ZSTD)`),
     width,
