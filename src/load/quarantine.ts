@@ -6,6 +6,7 @@ import { encodeSegment } from '../lake/layout.js';
 import { localStore } from '../lake/local-store.js';
 import { parentUri } from '../lake/store.js';
 import { checkedTable, removedTable } from './staged-chunk.js';
+import { quarantinedStates, stateIs, stateIsNot } from './row-state.js';
 
 export interface QuarantineTarget {
   readonly root: string;
@@ -106,7 +107,7 @@ export async function writeQuarantine(
     `SELECT ${head}, s._file AS file, s.rowid - st.r0 + 1 AS record, CAST(NULL AS BIGINT) AS line, string_split(s._rules, ',') AS rules, s._detail AS reason, ` +
       `coalesce(s._raw_json, to_json(struct_pack(${canonical('s')}))) AS raw, ${key('s')} ` +
       `FROM ${checkedTable} s JOIN (SELECT _file, min(rowid) AS r0 FROM ${checkedTable} GROUP BY _file) st USING (_file) ` +
-      `WHERE s._state IN ('bad', 'conflict')`,
+      `WHERE ${stateIs(quarantinedStates, 's')}`,
   ];
   if (rejects) {
     parts.push(
@@ -179,7 +180,7 @@ export async function rejudgedRecords(
       await duck.run(`INSERT INTO ${table} VALUES ${rows.join(', ')}`);
     }
     const again = await duck.all<{ id: string }>(
-      `SELECT o.id FROM ${table} o WHERE EXISTS (SELECT 1 FROM ${checkedTable} c WHERE c._state <> 'filtered' ` +
+      `SELECT o.id FROM ${table} o WHERE EXISTS (SELECT 1 FROM ${checkedTable} c WHERE ${stateIsNot('filtered', 'c')} ` +
         `AND strftime(c.${ident(def.timeColumn)}, '%Y-%m-%dT%H:%M:%S.%f') = o.ts` +
         (sym ? ` AND ${catalogText(`c.${ident(sym)}`)} IS NOT DISTINCT FROM o.symbol` : '') +
         `)`,

@@ -5,6 +5,7 @@ import { currentDataFile } from '../lake/partition-files.js';
 import { barColumns, type BarColumns } from '../validate/series-rules.js';
 import { periodLabel, periodStartSql, previousPeriod } from './periods.js';
 import { checkedTable, workTables as T, type PartitionPlan, type SeriesTarget, type SeriesWrite, type WrittenPartition, targetStore } from './staged-chunk.js';
+import { stateIs } from './row-state.js';
 
 /**
  * The bars just before each dirty partition, per symbol: the last `bars` of them within
@@ -34,7 +35,7 @@ export async function buildContext(duck: DuckSession, target: SeriesTarget, dirt
   const symMatch = (alias: string) => (grain.by_symbol && def.symbolColumn ? ` AND p.psym = ${alias}.${ident(def.symbolColumn)}` : '');
   const parts = [
     `SELECT p.pid AS _pid, ${pick('c')}, 0 AS _pref FROM ${checkedTable} c JOIN ${T.ctxParts} p ON c._period = p.pred${symMatch('c')} ` +
-      `WHERE c._state IN ('ok', 'same') AND c.${ts} >= p.cut`,
+      `WHERE ${stateIs(['ok', 'same'], 'c')} AND c.${ts} >= p.cut`,
   ];
   const files = preds.filter((x) => x.exists).map((x) => x.file);
   if (files.length > 0) {
@@ -74,7 +75,7 @@ export async function scoreFresh(duck: DuckSession, target: SeriesTarget, fresh:
   await duck.run(
     `CREATE OR REPLACE TABLE mdw_scores AS SELECT _row, ${rules.quality} AS quality, ${rules.flags} AS flags FROM (` +
       `SELECT *, ${rules.helpers} FROM (` +
-      `SELECT rowid AS _row, ${bars} FROM ${checkedTable} WHERE _state = 'ok' AND ${inFresh} ` +
+      `SELECT rowid AS _row, ${bars} FROM ${checkedTable} WHERE ${stateIs('ok')} AND ${inFresh} ` +
       `UNION ALL SELECT NULL, ${bars} FROM ${T.context} WHERE _pid IN (${leading.length ? leading.join(', ') : 'NULL'})` +
       `) WINDOW ${rules.windows}) WHERE _row IS NOT NULL`,
   );

@@ -5,6 +5,7 @@ import { partitionDir, partitionUri, type PartitionKey } from '../lake/layout.js
 import { currentDataFile } from '../lake/partition-files.js';
 import { periodLabel } from './periods.js';
 import { checkedTable, isoMicros, workTables as T, type BatchCounts, type LineageRow, type PartitionPlan, type SeriesStats, type SeriesTarget, type StagePlan, targetStore } from './staged-chunk.js';
+import { placedStates, quarantinedStates, repeatedStates, stateIs, stateSql } from './row-state.js';
 
 /**
  * Rows that repeat a key within the chunk: exact repeats keep their first occurrence ('dup'
@@ -14,7 +15,7 @@ import { checkedTable, isoMicros, workTables as T, type BatchCounts, type Lineag
 async function markRepeatedKeys(duck: DuckSession, def: DatasetDef, columns: readonly string[]): Promise<void> {
   const key = def.key.map(ident).join(', ');
   await duck.run(
-    `CREATE OR REPLACE TABLE ${T.dupKeys} AS SELECT ${key} FROM ${checkedTable} WHERE _state = 'ok' GROUP BY ${key} HAVING count(*) > 1`,
+    `CREATE OR REPLACE TABLE ${T.dupKeys} AS SELECT ${key} FROM ${checkedTable} WHERE ${stateIs('ok')} GROUP BY ${key} HAVING count(*) > 1`,
   );
   const [{ n }] = (await duck.all<{ n: number }>(`SELECT count(*) AS n FROM ${T.dupKeys}`)) as [{ n: number }];
   if (n === 0) return;
@@ -27,12 +28,12 @@ async function markRepeatedKeys(duck: DuckSession, def: DatasetDef, columns: rea
   const partition = def.key.map((k) => `c.${ident(k)}`).join(', ');
   await duck.run(
     `UPDATE ${checkedTable} SET _state = x.state, _rules = x.rules, _detail = x.detail FROM (` +
-      `SELECT row, CASE WHEN variants > 1 THEN 'conflict' ELSE 'dup' END AS state, ` +
+      `SELECT row, CASE WHEN variants > 1 THEN ${stateSql('conflict')} ELSE ${stateSql('dup')} END AS state, ` +
       `CASE WHEN variants > 1 THEN 'duplicate_key' END AS rules, ` +
       `CASE WHEN variants > 1 THEN 'duplicate_key: ' || n || ' rows with different values share ' || key_text END AS detail, k, variants FROM (` +
       `SELECT c.rowid AS row, ${keyText} AS key_text, count(*) OVER w AS n, count(DISTINCT struct_pack(${values})) OVER w AS variants, ` +
       `row_number() OVER (PARTITION BY ${partition} ORDER BY c.rowid) AS k ` +
-      `FROM ${checkedTable} c JOIN ${T.dupKeys} d USING (${key}) WHERE c._state = 'ok' WINDOW w AS (PARTITION BY ${partition}))` +
+      `FROM ${checkedTable} c JOIN ${T.dupKeys} d USING (${key}) WHERE ${stateIs('ok', 'c')} WINDOW w AS (PARTITION BY ${partition}))` +
       `) x WHERE ${checkedTable}.rowid = x.row AND (x.variants > 1 OR x.k > 1)`,
   );
 }
@@ -48,8 +49,8 @@ export async function stageBatch(duck: DuckSession, target: SeriesTarget, reject
   const symCol = def.symbolColumn ? ident(def.symbolColumn) : 'NULL';
   const sym = grain.by_symbol && def.symbolColumn ? symCol : 'NULL';
   const keys = await duck.all<{ psym: string | null; period: number; rows: number }>(
-    `SELECT ${sym} AS psym, _period AS period, count(*) FILTER (WHERE _state = 'ok') AS rows FROM ${checkedTable} ` +
-      `WHERE _state IN ('ok', 'dup') GROUP BY ALL ORDER BY ALL`,
+    `SELECT ${sym} AS psym, _period AS period, count(*) FILTER (WHERE ${stateIs('ok')}) AS rows FROM ${checkedTable} ` +
+      `WHERE ${stateIs(['ok', 'dup'])} GROUP BY ALL ORDER BY ALL`,
   );
   const store = targetStore(target);
   let partitions: PartitionPlan[] = keys.map((k, pid) => {
@@ -76,15 +77,15 @@ export async function stageBatch(duck: DuckSession, target: SeriesTarget, reject
 
   // One pass over the chunk gives lineage, the stored symbols and the coverage of new partitions.
   const pidOf = new Map(partitions.map((p) => [`${p.key.symbol ?? ''}\u0000${p.periodValue}`, p.pid]));
-  const placed = `_state IN ('ok', 'dup', 'same')`;
+  const placed = stateIs(placedStates);
   const ts = ident(def.timeColumn);
   const groups = await duck.all<BatchCounts & { input: string; psym: string | null; period: number | null; symbol: string | null; firstTs: string | null; lastTs: string | null }>(
     `SELECT _file AS input, CASE WHEN ${placed} THEN ${sym} END AS psym, CASE WHEN ${placed} THEN _period END AS period, ${symCol} AS symbol, ` +
-      `count(*) AS recordsIn, count(*) FILTER (WHERE _state = 'ok') AS out, ` +
-      `count(*) FILTER (WHERE _state IN ('dup', 'same')) AS deduped, ` +
-      `count(*) FILTER (WHERE _state IN ('bad', 'conflict')) AS quarantined, ` +
-      `count(*) FILTER (WHERE _state = 'filtered') AS filtered, ` +
-      `${isoMicros(`min(${ts}) FILTER (WHERE _state = 'ok')`)} AS firstTs, ${isoMicros(`max(${ts}) FILTER (WHERE _state = 'ok')`)} AS lastTs ` +
+      `count(*) AS recordsIn, count(*) FILTER (WHERE ${stateIs('ok')}) AS out, ` +
+      `count(*) FILTER (WHERE ${stateIs(repeatedStates)}) AS deduped, ` +
+      `count(*) FILTER (WHERE ${stateIs(quarantinedStates)}) AS quarantined, ` +
+      `count(*) FILTER (WHERE ${stateIs('filtered')}) AS filtered, ` +
+      `${isoMicros(`min(${ts}) FILTER (WHERE ${stateIs('ok')})`)} AS firstTs, ${isoMicros(`max(${ts}) FILTER (WHERE ${stateIs('ok')})`)} AS lastTs ` +
       `FROM ${checkedTable} GROUP BY ALL ORDER BY ALL`,
   );
   const lineageByKey = new Map<string, LineageRow>();
@@ -171,12 +172,12 @@ async function compareWithLake(duck: DuckSession, target: SeriesTarget, existing
   await duck.run(
     `CREATE TABLE ${T.cmp} AS SELECT c.rowid AS _row, p.pid AS _pid, ` +
       `CASE WHEN o._pid IS NULL THEN 'new' WHEN ${same} THEN 'same' WHEN ${earlier} THEN 'conflict' ${target.keepStored ? `ELSE 'differs'` : `ELSE 'changed'`} END AS _status ` +
-      `FROM ${checkedTable} c JOIN ${T.parts} p ON ${partJoin} LEFT JOIN ${T.old} o ON o._pid = p.pid AND ${keyJoin} WHERE c._state = 'ok'`,
+      `FROM ${checkedTable} c JOIN ${T.parts} p ON ${partJoin} LEFT JOIN ${T.old} o ON o._pid = p.pid AND ${keyJoin} WHERE ${stateIs('ok', 'c')}`,
   );
-  await duck.run(`UPDATE ${checkedTable} SET _state = 'same' WHERE rowid IN (SELECT _row FROM ${T.cmp} WHERE _status = 'same')`);
+  await duck.run(`UPDATE ${checkedTable} SET _state = ${stateSql('same')} WHERE rowid IN (SELECT _row FROM ${T.cmp} WHERE _status = 'same')`);
   if (target.keepStored) {
     await duck.run(
-      `UPDATE ${checkedTable} SET _state = 'differs', _rules = 'stored_differs', ` +
+      `UPDATE ${checkedTable} SET _state = ${stateSql('differs')}, _rules = 'stored_differs', ` +
         `_detail = 'stored_differs: the lake holds another row for this ' || ${literal(def.key.join(', '))} || ' (batch ' || o.batch_id || '); it is kept' ` +
         `FROM ${T.cmp} m JOIN ${checkedTable} c ON c.rowid = m._row JOIN ${T.old} o ON o._pid = m._pid AND ${def.key.map((k) => `o.${ident(k)} = c.${ident(k)}`).join(' AND ')} ` +
         `WHERE m._status = 'differs' AND ${checkedTable}.rowid = m._row`,
@@ -187,7 +188,7 @@ async function compareWithLake(duck: DuckSession, target: SeriesTarget, existing
       `JOIN ${checkedTable} c ON c.rowid = m._row WHERE m._status = 'conflict') x ON x._pid = o._pid AND ${def.key.map((k) => `x.${ident(k)} = o.${ident(k)}`).join(' AND ')}`,
   );
   await duck.run(
-    `UPDATE ${checkedTable} SET _state = 'conflict', _rules = 'duplicate_key', ` +
+    `UPDATE ${checkedTable} SET _state = ${stateSql('conflict')}, _rules = 'duplicate_key', ` +
       `_detail = 'duplicate_key: differs from the row an earlier chunk of this run stored for the same ' || ${literal(def.key.join(', '))} ` +
       `WHERE rowid IN (SELECT _row FROM ${T.cmp} WHERE _status = 'conflict')`,
   );

@@ -5,6 +5,7 @@ import { isTempName } from '../lake/layout.js';
 import { childUri, parentUri, type LakeStore } from '../lake/store.js';
 import { buildContext, scoreFresh, scoreMergedSql } from './series-score.js';
 import { checkedTable, isoMicros, partitionFilter, summarizeSeries, workTables as T, type PartitionPlan, type SeriesStats, type SeriesTarget, type StagePlan, type WrittenPartition, targetStore } from './staged-chunk.js';
+import { stateIs } from './row-state.js';
 
 /**
  * Writes the new content of every changed partition to a temporary file beside its target.
@@ -42,7 +43,7 @@ export async function writePartitions(duck: DuckSession, target: SeriesTarget, p
     );
   }
   const source = (p: PartitionPlan) =>
-    p.existed ? `SELECT ${outColumns} FROM ${T.merge} WHERE _pid = ${p.pid}` : `SELECT ${stamped} FROM ${checkedTable} WHERE _state = 'ok' AND ${partitionFilter(def, grain, p)}`;
+    p.existed ? `SELECT ${outColumns} FROM ${T.merge} WHERE _pid = ${p.pid}` : `SELECT ${stamped} FROM ${checkedTable} WHERE ${stateIs('ok')} AND ${partitionFilter(def, grain, p)}`;
 
   const stats = new Map<number, SeriesStats[]>(plan.stats as Map<number, SeriesStats[]>);
   if (merged.length > 0) {
@@ -76,7 +77,7 @@ export async function writePartitions(duck: DuckSession, target: SeriesTarget, p
     !series
       ? source(p)
       : freshIds.has(p.pid)
-        ? `SELECT ${stamped}, quality, flags FROM ${checkedTable} WHERE _state = 'ok' AND ${partitionFilter(def, grain, p)}`
+        ? `SELECT ${stamped}, quality, flags FROM ${checkedTable} WHERE ${stateIs('ok')} AND ${partitionFilter(def, grain, p)}`
         : scoreMergedSql(target, series, source(p), outColumns, p.pid);
   await duck.runParallel(
     dirty.map((p) => `COPY (${content(p)} ORDER BY ${order}) TO ${literal(store.locate(tmpOf(p)))} (FORMAT PARQUET, COMPRESSION ZSTD)`),
