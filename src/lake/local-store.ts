@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { mapLimited } from '../core/map-limited.js';
@@ -45,6 +45,19 @@ export function localStore(root: string): LakeStore {
       return sealed;
     },
     commit: (tempUri, uri) => renameDurably(locate(tempUri), locate(uri)),
+    commitNew(tempUri, uri) {
+      // A hard link fails when the name exists, where a rename would replace it.
+      try {
+        linkSync(locate(tempUri), locate(uri));
+        fsyncDir(path.dirname(locate(uri)));
+        return true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        return false;
+      } finally {
+        rmSync(locate(tempUri), { force: true });
+      }
+    },
     remove(uris) {
       for (const uri of uris) rmSync(locate(uri), { recursive: true, force: true });
       for (const dir of new Set(uris.map(parentUri))) fsyncDir(locate(dir));

@@ -40,6 +40,11 @@ export interface LakeStore {
   seal(uris: readonly string[]): Promise<StoredObject[]>;
   /** Puts a sealed temporary object in place of `uri`, atomically and durably. */
   commit(tempUri: string, uri: string): void;
+  /**
+   * Like commit, but only where nothing is at `uri` yet (the first of concurrent writers wins);
+   * false, and the temporary object removed, when something was.
+   */
+  commitNew(tempUri: string, uri: string): boolean;
   /** Removes objects or folders (with what they hold), durably; what is not there is skipped. */
   remove(uris: readonly string[]): void;
 }
