@@ -1,11 +1,10 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import path from 'node:path';
 import type { ManifestEntry } from '../catalog/audit-catalog.js';
 import { errorMessage } from '../core/errors.js';
+import { mapLimited } from '../core/map-limited.js';
 import { pathLiteral } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { isTempName } from '../lake/layout.js';
-import { hashFile, mapLimited } from '../load/file-io.js';
+import { childUri, type LakeStore } from '../lake/store.js';
 
 export type IntegrityKind = 'missing' | 'orphan' | 'hash_mismatch' | 'rows_mismatch' | 'unreadable' | 'leftover';
 
@@ -25,19 +24,19 @@ export interface IntegrityProblem {
  */
 export async function checkIntegrity(
   duck: DuckSession,
-  lakeRoot: string,
+  lake: LakeStore,
   seriesDir: string,
   manifest: readonly ManifestEntry[],
   superseded: readonly string[],
 ): Promise<{ problems: IntegrityProblem[]; readable: string[] }> {
   const problems: IntegrityProblem[] = [];
-  const abs = (uri: string) => path.join(lakeRoot, ...uri.split('/'));
+  const abs = (uri: string) => lake.locate(uri);
   const present = manifest.filter((m) => {
-    if (existsSync(abs(m.uri))) return true;
+    if (lake.stat(m.uri) !== null) return true;
     problems.push({ uri: m.uri, problem: 'missing', detail: `the manifest records ${m.rows} rows in a file that is not there` });
     return false;
   });
-  const hashed = await mapLimited(present, 4, async (m) => ({ m, ...(await hashFile(abs(m.uri))) }));
+  const hashed = await mapLimited(present, 4, async (m) => ({ m, ...(await lake.hash(m.uri)) }));
   const readable: string[] = [];
   for (const { m, sha256, bytes } of hashed) {
     let rows: number;
@@ -60,28 +59,26 @@ export async function checkIntegrity(
     }
   }
   const known = new Set([...manifest.map((m) => m.uri), ...superseded]);
-  const uriOf = (file: string) => path.relative(lakeRoot, file).split(path.sep).join('/');
-  const { parquet, temps } = filesUnder(path.join(lakeRoot, ...seriesDir.split('/')));
-  for (const file of parquet) {
-    const uri = uriOf(file);
-    if (!known.has(uri)) problems.push({ uri, problem: 'orphan', detail: `${statSync(file).size} bytes the manifest does not know` });
+  const { parquet, temps } = filesUnder(lake, seriesDir);
+  const size = (uri: string) => lake.stat(uri)?.bytes ?? 0;
+  for (const uri of parquet) {
+    if (!known.has(uri)) problems.push({ uri, problem: 'orphan', detail: `${size(uri)} bytes the manifest does not know` });
   }
-  for (const file of temps) {
-    problems.push({ uri: uriOf(file), problem: 'leftover', detail: `${statSync(file).size} bytes of a write that did not finish; the next load of the series removes it` });
+  for (const uri of temps) {
+    problems.push({ uri, problem: 'leftover', detail: `${size(uri)} bytes of a write that did not finish; the next load of the series removes it` });
   }
   return { problems, readable };
 }
 
 /** Parquet and temporary files under a folder. */
-function filesUnder(dir: string): { parquet: string[]; temps: string[] } {
+function filesUnder(lake: LakeStore, dir: string): { parquet: string[]; temps: string[] } {
   const out = { parquet: [] as string[], temps: [] as string[] };
-  if (!existsSync(dir)) return out;
   const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (isTempName(e.name)) out.temps.push(p);
-      else if (e.name.endsWith('.parquet')) out.parquet.push(p);
+    for (const e of lake.list(d)) {
+      const uri = childUri(d, e.name);
+      if (e.folder) walk(uri);
+      else if (isTempName(e.name)) out.temps.push(uri);
+      else if (e.name.endsWith('.parquet')) out.parquet.push(uri);
     }
   };
   walk(dir);

@@ -7,6 +7,7 @@ import { kindOf } from '../core/datasets.js';
 import { literal, pathList } from '../core/sql.js';
 import { allSeriesFiles, listSources } from '../query/lake-files.js';
 import { seriesDir } from '../lake/layout.js';
+import { localStore } from '../lake/local-store.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { seriesSettings } from '../validate/series-rules.js';
 import { computeCompleteness, type SymbolCompleteness } from './completeness.js';
@@ -105,7 +106,7 @@ export async function auditSeries(ctx: Context, job: Job, options: AuditOptions)
   const duck = await ctx.duck();
   ctx.progress.step(`audit ${job.name}: checking ${manifest.length} files against the manifest`);
   const dir = seriesDir(job.dataset.name, source, granularity);
-  const { problems, readable } = await checkIntegrity(duck, ctx.paths.lake, dir, manifest, await supersededFiles(sql, ids, granularity));
+  const { problems, readable } = await checkIntegrity(duck, localStore(ctx.paths.lake), dir, manifest, await supersededFiles(sql, ids, granularity));
   const settings = seriesSettings(job.validation.value);
   const base = {
     job: job.name,

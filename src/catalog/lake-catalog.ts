@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { existsSync, linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../core/errors.js';
-import { fsyncDir } from '../load/file-io.js';
+import { lakeId, lakeIdFile } from '../lake/lake-id.js';
+import { localStore } from '../lake/local-store.js';
 import type { RejectedRecord } from '../load/quarantine.js';
 import type { Sql, TxSql } from './catalog.js';
 
@@ -384,9 +383,6 @@ export async function readInputs(sql: Sql, ids: SeriesIds, granularity: string, 
   return out;
 }
 
-/** The file in the lake's root that names the lake. */
-export const lakeIdFile = '.mdw-lake-id';
-
 /**
  * Binds the catalog to the lake it describes, on first use, and refuses a catalog bound to
  * another lake: its manifest and input fingerprints would say data is stored that this lake
@@ -394,8 +390,8 @@ export const lakeIdFile = '.mdw-lake-id';
  * (a command run before `mdw init`) binds nothing.
  */
 export async function bindLake(sql: Sql, lakeDir: string): Promise<{ id: string; moved: string | null } | null> {
-  if (!existsSync(lakeDir)) return null;
-  const id = readOrCreateLakeId(lakeDir);
+  const id = await lakeId(localStore(lakeDir));
+  if (id === null) return null;
   const where = path.resolve(lakeDir);
   await sql`insert into mdw.lake (id, path) values (${id}, ${where}) on conflict (singleton) do nothing`;
   const [bound] = await sql<{ id: string; path: string }[]>`select id::text as id, path from mdw.lake`;
@@ -411,27 +407,3 @@ export async function bindLake(sql: Sql, lakeDir: string): Promise<{ id: string;
   return { id, moved: bound!.path };
 }
 
-/** The lake's id, created (atomically, first writer wins) when the lake has none. */
-function readOrCreateLakeId(lakeDir: string): string {
-  const file = path.join(lakeDir, lakeIdFile);
-  const read = () => readFileSync(file, 'utf8').trim();
-  if (existsSync(file)) return validLakeId(read(), file);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${randomUUID()}\n`, { flush: true });
-  try {
-    linkSync(tmp, file);
-    fsyncDir(lakeDir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  } finally {
-    rmSync(tmp, { force: true });
-  }
-  return validLakeId(read(), file);
-}
-
-function validLakeId(text: string, file: string): string {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text)) {
-    throw new ConfigError(`"${text}" is not a lake id (a UUID)`, { file });
-  }
-  return text.toLowerCase();
-}

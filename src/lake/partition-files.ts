@@ -1,6 +1,6 @@
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
 import { dataFileVersion } from './layout.js';
+import { localStore } from './local-store.js';
+import { childUri, type LakeStore } from './store.js';
 
 /** The versions among a folder's names, newest first. */
 function versionsOf(names: readonly string[]): { readonly name: string; readonly version: number }[] {
@@ -11,37 +11,34 @@ function versionsOf(names: readonly string[]): { readonly name: string; readonly
 }
 
 /** The versions of a partition's file in its folder, newest first. */
-export function partitionVersions(dir: string): { readonly name: string; readonly version: number }[] {
-  try {
-    return versionsOf(readdirSync(dir));
-  } catch {
-    return [];
-  }
+export function partitionVersions(store: LakeStore, dir: string): { readonly name: string; readonly version: number }[] {
+  return versionsOf(store.list(dir).map((e) => e.name));
 }
 
 /**
- * The file readers open for a partition: its newest version. A version is renamed into place
- * only when it is complete and durable, so the newest is always whole.
+ * The file readers open for a partition (a folder uri): its newest version. A version is
+ * renamed into place only when it is complete and durable, so the newest is always whole.
  */
-export function currentDataFile(dir: string): { readonly file: string; readonly version: number } | null {
-  const [newest] = partitionVersions(dir);
-  return newest ? { file: path.join(dir, newest.name), version: newest.version } : null;
+export function currentDataFile(store: LakeStore, dir: string): { readonly uri: string; readonly version: number } | null {
+  const [newest] = partitionVersions(store, dir);
+  return newest ? { uri: childUri(dir, newest.name), version: newest.version } : null;
 }
 
-/** Every partition's current file under a folder (a dataset, a series), sorted. */
-export function currentFilesUnder(root: string): string[] {
+/** Every partition's current file under a folder uri (a dataset, a series), sorted. */
+export function currentObjectsUnder(store: LakeStore, root: string): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) if (e.isDirectory()) walk(path.join(dir, e.name));
-    const [newest] = versionsOf(entries.filter((e) => e.isFile()).map((e) => e.name));
-    if (newest) out.push(path.join(dir, newest.name));
+    const entries = store.list(dir);
+    for (const e of entries) if (e.folder) walk(childUri(dir, e.name));
+    const [newest] = versionsOf(entries.filter((e) => !e.folder).map((e) => e.name));
+    if (newest) out.push(childUri(dir, newest.name));
   };
   walk(root);
   return out.sort();
+}
+
+/** Every partition's current file under a folder of the local disk, as paths, sorted. */
+export function currentFilesUnder(dir: string): string[] {
+  const store = localStore(dir);
+  return currentObjectsUnder(store, '').map(store.locate);
 }

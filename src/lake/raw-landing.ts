@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { encodeSegment } from './layout.js';
+import { localStore } from './local-store.js';
+import type { LakeStore } from './store.js';
 
 /**
  * The raw landing: every fetched page as received, gzipped, under
@@ -47,8 +48,14 @@ export interface RawPageRecord {
 
 const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
 
-function seriesRoot(lakeRoot: string, source: string, dataset: string): string {
-  return path.join(lakeRoot, 'raw', `source=${encodeSegment(source)}`, `dataset=${encodeSegment(dataset)}`);
+/** The folder of a (source, dataset)'s raw pages, relative to the lake root. */
+function seriesRoot(source: string, dataset: string): string {
+  return `raw/source=${encodeSegment(source)}/dataset=${encodeSegment(dataset)}`;
+}
+
+/** Puts bytes at `uri` in one step: a temporary object beside it, committed into place. */
+function putObject(lake: LakeStore, uri: string, data: Uint8Array | string): void {
+  lake.commit(lake.writeTemp(uri, String(process.pid), data), uri);
 }
 
 /** Writes one page (atomically: a temp file renamed into place); returns its path, size and hash as stored. */
@@ -56,36 +63,37 @@ export function landPage(
   lakeRoot: string,
   page: { source: string; dataset: string; day: string; request: string; n: number; text: string },
 ): { file: string; bytes: number; sha256: string } {
-  const dir = path.join(seriesRoot(lakeRoot, page.source, page.dataset), `date=${page.day}`);
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${hash(page.request)}-${String(page.n).padStart(4, '0')}-${hash(page.text).slice(0, 8)}.json.gz`);
-  if (!existsSync(file)) {
-    writeFileSync(`${file}.tmp`, gzipSync(page.text));
-    renameSync(`${file}.tmp`, file);
-  }
-  const stored = readFileSync(file);
-  return { file, bytes: stored.length, sha256: createHash('sha256').update(stored).digest('hex') };
+  const lake = localStore(lakeRoot);
+  const dir = `${seriesRoot(page.source, page.dataset)}/date=${page.day}`;
+  lake.prepare(dir);
+  const uri = `${dir}/${hash(page.request)}-${String(page.n).padStart(4, '0')}-${hash(page.text).slice(0, 8)}.json.gz`;
+  if (lake.stat(uri) === null) putObject(lake, uri, gzipSync(page.text));
+  const stored = lake.read(uri);
+  return { file: lake.locate(uri), bytes: stored.length, sha256: createHash('sha256').update(stored).digest('hex') };
 }
 
 /** Records that a request's pages have all landed. */
 export function recordRequest(lakeRoot: string, source: string, dataset: string, record: RequestRecord): void {
-  const dir = path.join(seriesRoot(lakeRoot, source, dataset), 'requests');
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${hash(record.request)}.json`);
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(record, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
+  const lake = localStore(lakeRoot);
+  const dir = `${seriesRoot(source, dataset)}/requests`;
+  lake.prepare(dir);
+  putObject(lake, `${dir}/${hash(record.request)}.json`, `${JSON.stringify(record, null, 2)}\n`);
 }
 
 /** The pages of a complete earlier fetch of this request, or null. */
 export function landedRequest(lakeRoot: string, source: string, dataset: string, request: string): RequestRecord | null {
-  const file = path.join(seriesRoot(lakeRoot, source, dataset), 'requests', `${hash(request)}.json`);
-  if (!existsSync(file)) return null;
-  const record = JSON.parse(readFileSync(file, 'utf8')) as RequestRecord;
-  return record.pages.every((p) => existsSync(p)) ? record : null;
+  const lake = localStore(lakeRoot);
+  const uri = `${seriesRoot(source, dataset)}/requests/${hash(request)}.json`;
+  if (lake.stat(uri) === null) return null;
+  const record = JSON.parse(lake.read(uri).toString('utf8')) as RequestRecord;
+  // Pages are recorded by the path they were landed at.
+  return record.pages.every((p) => lake.stat(lake.uriOf(p)) !== null) ? record : null;
 }
 
 /** size:mtime of a landed page: it never changes, so this identifies it for lineage. */
 export function pageFingerprint(file: string): { bytes: number; fingerprint: string } {
-  const st = statSync(file, { bigint: true });
-  return { bytes: Number(st.size), fingerprint: `${st.size}:${st.mtimeNs}:${st.ino}` };
+  const folder = localStore(path.dirname(file));
+  const st = folder.stat(path.basename(file));
+  if (!st) throw new Error(`the landed page ${file} is not there`);
+  return { bytes: st.bytes, fingerprint: st.version };
 }

@@ -1,5 +1,5 @@
 import { InvariantError } from '../core/errors.js';
-import type { LineageRow } from './lake-writer.js';
+import type { LineageRow } from './staged-chunk.js';
 
 /**
  * Every record an input holds ends up stored, repeated (an exact repeat, or a row the lake

@@ -1,10 +1,12 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { DatasetDef } from '../core/datasets.js';
 import { ident, literal } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { encodeSegment } from '../lake/layout.js';
-import { checkedTable, removedTable } from './lake-writer.js';
+import { localStore } from '../lake/local-store.js';
+import { parentUri } from '../lake/store.js';
+import { checkedTable, removedTable } from './staged-chunk.js';
+import { quarantinedStates, stateIs, stateIsNot } from './row-state.js';
 
 export interface QuarantineTarget {
   readonly root: string;
@@ -20,12 +22,16 @@ export interface QuarantineTarget {
 
 /** quarantine/<dataset>/source=<source>/<day>-<batch>.ndjson */
 export function quarantinePath(t: QuarantineTarget): string {
-  return path.join(quarantineDir(t.root, t.dataset.name, t.source), `${t.day}-${t.batchId}.ndjson`);
+  return localStore(t.root).locate(quarantineUri(t));
 }
 
-/** The folder of a source's quarantine files. */
-export function quarantineDir(root: string, dataset: string, source: string): string {
-  return path.join(root, dataset, `source=${encodeSegment(source)}`);
+function quarantineUri(t: QuarantineTarget): string {
+  return `${quarantineFolder(t.dataset.name, t.source)}/${t.day}-${t.batchId}.ndjson`;
+}
+
+/** The folder of a source's quarantine files, relative to the quarantine root. */
+export function quarantineFolder(dataset: string, source: string): string {
+  return `${dataset}/source=${encodeSegment(source)}`;
 }
 
 /**
@@ -35,7 +41,21 @@ export function quarantineDir(root: string, dataset: string, source: string): st
  * a source's series of other granularities load at the same time, under locks of their own.
  */
 export function quarantineTempPath(file: string, granularity: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.${encodeSegment(granularity)}.tmp`);
+  const store = localStore(path.dirname(file));
+  return store.locate(store.tempOf(path.basename(file), encodeSegment(granularity)));
+}
+
+/** Makes a batch's quarantine file, under its temporary name, durable before the catalog commit. */
+export async function sealQuarantine(root: string, file: string, granularity: string): Promise<void> {
+  const store = localStore(root);
+  await store.seal([store.tempOf(store.uriOf(file), encodeSegment(granularity))]);
+}
+
+/** Puts a batch's sealed quarantine file in place, after the catalog commit. */
+export function commitQuarantine(root: string, file: string, granularity: string): void {
+  const store = localStore(root);
+  const uri = store.uriOf(file);
+  store.commit(store.tempOf(uri, encodeSegment(granularity)), uri);
 }
 
 /** The batch and final name of a quarantine temp file of this granularity, or null. */
@@ -87,7 +107,7 @@ export async function writeQuarantine(
     `SELECT ${head}, s._file AS file, s.rowid - st.r0 + 1 AS record, CAST(NULL AS BIGINT) AS line, string_split(s._rules, ',') AS rules, s._detail AS reason, ` +
       `coalesce(s._raw_json, to_json(struct_pack(${canonical('s')}))) AS raw, ${key('s')} ` +
       `FROM ${checkedTable} s JOIN (SELECT _file, min(rowid) AS r0 FROM ${checkedTable} GROUP BY _file) st USING (_file) ` +
-      `WHERE s._state IN ('bad', 'conflict')`,
+      `WHERE ${stateIs(quarantinedStates, 's')}`,
   ];
   if (rejects) {
     parts.push(
@@ -115,7 +135,7 @@ export async function writeQuarantine(
     ).map((r) => ({ inputUri: r.file, recordNo: num(r.record), lineNo: num(r.line), rules: [...r.rules], reason: r.reason, raw: r.raw, symbol: r.symbol, ts: r.ts }));
     if (records.length === 0) return null;
     const file = quarantinePath(t);
-    mkdirSync(path.dirname(file), { recursive: true });
+    localStore(t.root).prepare(parentUri(quarantineUri(t)));
     await duck.run(`COPY (SELECT * EXCLUDE (_key_symbol, _key_ts) FROM ${table}) TO ${literal(quarantineTempPath(file, t.granularity))} (FORMAT JSON)`);
     return { file, rows: records.length, records };
   } finally {
@@ -160,7 +180,7 @@ export async function rejudgedRecords(
       await duck.run(`INSERT INTO ${table} VALUES ${rows.join(', ')}`);
     }
     const again = await duck.all<{ id: string }>(
-      `SELECT o.id FROM ${table} o WHERE EXISTS (SELECT 1 FROM ${checkedTable} c WHERE c._state <> 'filtered' ` +
+      `SELECT o.id FROM ${table} o WHERE EXISTS (SELECT 1 FROM ${checkedTable} c WHERE ${stateIsNot('filtered', 'c')} ` +
         `AND strftime(c.${ident(def.timeColumn)}, '%Y-%m-%dT%H:%M:%S.%f') = o.ts` +
         (sym ? ` AND ${catalogText(`c.${ident(sym)}`)} IS NOT DISTINCT FROM o.symbol` : '') +
         `)`,

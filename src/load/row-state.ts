@@ -41,3 +41,10 @@ export function stateIs(states: RowState | readonly RowState[], alias = ''): str
 export function stateSql(state: RowState): string {
   return literal(state);
 }
+
+/** `_state <> 'filtered'`, or `_state NOT IN (...)`: rows in none of the states; `alias` qualifies the column. */
+export function stateIsNot(states: RowState | readonly RowState[], alias = ''): string {
+  const column = `${alias ? `${alias}.` : ''}_state`;
+  const list = typeof states === 'string' ? [states] : states;
+  return list.length === 1 ? `${column} <> ${literal(list[0]!)}` : `${column} NOT IN (${list.map(literal).join(', ')})`;
+}

@@ -1,14 +1,14 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Catalog } from '../catalog/catalog.js';
 import { batchesKnown, completeBatch, failBatch, forgetSuperseded, pendingWrites, repairManifest, supersededBefore, type SeriesIds } from '../catalog/lake-catalog.js';
 import type { Context } from '../context.js';
 import type { DatasetDef } from '../core/datasets.js';
 import { isTempName, seriesDir } from '../lake/layout.js';
+import { localStore } from '../lake/local-store.js';
 import { currentDataFile } from '../lake/partition-files.js';
-import { quarantineDir, quarantineTempOf } from '../load/quarantine.js';
-import { fsyncDir, hashFile, renameDurably } from '../load/file-io.js';
-import { partitionFileStats } from '../load/lake-writer.js';
+import { childUri, parentUri, type LakeStore } from '../lake/store.js';
+import { quarantineFolder, quarantineTempOf } from '../load/quarantine.js';
+import { partitionFileStats } from '../load/seal.js';
 
 /**
  * Finishes the renames of this series' batches that a crash interrupted after their catalog
@@ -19,26 +19,26 @@ import { partitionFileStats } from '../load/lake-writer.js';
  * grace period ago are removed.
  */
 export async function recoverPendingWrites(ctx: Context, catalog: Catalog, def: DatasetDef, ids: SeriesIds, granularity: string, source: string): Promise<number> {
+  const lake = localStore(ctx.paths.lake);
   const pending = await pendingWrites(catalog.sql, ids, granularity);
   const byBatch = new Map<string, typeof pending>();
   for (const p of pending) byBatch.set(p.batchId, [...(byBatch.get(p.batchId) ?? []), p]);
   for (const [batchId, writes] of byBatch) {
     let lost = 0;
     for (const w of writes) {
-      const tmp = path.join(ctx.paths.lake, ...w.tmpUri.split('/'));
-      const target = path.join(ctx.paths.lake, ...w.uri.split('/'));
-      if (existsSync(tmp) && (await hashFile(tmp)).sha256 === w.sha256) {
-        renameDurably(tmp, target);
-      } else if (!(existsSync(target) && (await hashFile(target)).sha256 === w.sha256)) {
+      const holds = async (uri: string) => lake.stat(uri) !== null && (await lake.hash(uri)).sha256 === w.sha256;
+      if (await holds(w.tmpUri)) {
+        lake.commit(w.tmpUri, w.uri);
+      } else if (!(await holds(w.uri))) {
         lost++;
         ctx.logger.error(`recovery: the write of ${w.uri} by batch ${batchId} was lost; the manifest now describes the file on disk`, { batchId, uri: w.uri });
         // The version it was to replace is what readers open: the manifest describes that one.
-        const current = currentDataFile(path.dirname(target));
+        const current = currentDataFile(lake, parentUri(w.uri));
         const onDisk = current
           ? {
-              uri: path.relative(ctx.paths.lake, current.file).split(path.sep).join('/'),
-              ...(await hashFile(current.file)),
-              ...(await partitionFileStats(await ctx.duck(), def, current.file)),
+              uri: current.uri,
+              ...(await lake.hash(current.uri)),
+              ...(await partitionFileStats(await ctx.duck(), def, lake.locate(current.uri))),
             }
           : null;
         await repairManifest(catalog.sql, w.uri, batchId, onDisk, ctx.clock.now());
@@ -52,8 +52,8 @@ export async function recoverPendingWrites(ctx: Context, catalog: Catalog, def: 
       ctx.logger.warn(`recovery: finished batch ${batchId}, which an earlier run left half-done (${writes.length} files)`);
     }
   }
-  await removeSuperseded(ctx, catalog, ids, granularity);
-  await clearLeftovers(ctx, catalog, def, source, granularity);
+  await removeSuperseded(ctx, lake, catalog, ids, granularity);
+  await clearLeftovers(ctx, lake, catalog, def, source, granularity);
   return byBatch.size;
 }
 
@@ -63,55 +63,48 @@ export async function recoverPendingWrites(ctx: Context, catalog: Catalog, def: 
  * and quarantine files under their temporary name, which are put in place when their batch
  * reached the catalog and removed when it did not. The caller holds the series' lock.
  */
-async function clearLeftovers(ctx: Context, catalog: Catalog, def: DatasetDef, source: string, granularity: string): Promise<void> {
-  const series = path.join(ctx.paths.lake, ...seriesDir(def.name, source, granularity).split('/'));
+async function clearLeftovers(ctx: Context, lake: LakeStore, catalog: Catalog, def: DatasetDef, source: string, granularity: string): Promise<void> {
+  const series = seriesDir(def.name, source, granularity);
   let removed = 0;
   const sweep = (dir: string): boolean => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return false;
-    }
+    const entries = lake.list(dir);
     let kept = 0;
     for (const e of entries) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory() ? sweep(p) : isTempName(e.name)) {
-        rmSync(p, { recursive: true, force: true });
+      const uri = childUri(dir, e.name);
+      if (e.folder ? sweep(uri) : isTempName(e.name)) {
+        lake.remove([uri]);
         removed++;
       } else kept++;
     }
     return kept === 0 && dir !== series;
   };
   sweep(series);
-  const qdir = quarantineDir(ctx.paths.quarantine, def.name, source);
-  const temps = existsSync(qdir) ? readdirSync(qdir).map((name) => ({ name, of: quarantineTempOf(name, granularity) })).filter((t) => t.of !== null) : [];
+  const quarantine = localStore(ctx.paths.quarantine);
+  const qdir = quarantineFolder(def.name, source);
+  const temps = quarantine
+    .list(qdir)
+    .map((e) => ({ name: e.name, of: quarantineTempOf(e.name, granularity) }))
+    .filter((t) => t.of !== null);
   const known = new Set(await batchesKnown(catalog.sql, temps.map((t) => t.of!.batchId)));
   for (const t of temps) {
-    const file = path.join(qdir, t.name);
-    if (known.has(t.of!.batchId)) renameDurably(file, path.join(qdir, t.of!.final));
+    const file = childUri(qdir, t.name);
+    if (known.has(t.of!.batchId)) quarantine.commit(file, childUri(qdir, t.of!.final));
     else {
-      rmSync(file, { force: true });
+      quarantine.remove([file]);
       removed++;
     }
   }
-  if (removed > 0) ctx.logger.info(`recovery: removed ${removed} files and folders that interrupted runs left in ${path.relative(ctx.settings.home, series)} and its quarantine`);
+  if (removed > 0) ctx.logger.info(`recovery: removed ${removed} files and folders that interrupted runs left in ${path.relative(ctx.settings.home, lake.locate(series))} and its quarantine`);
 }
 
 /**
  * Removes the versions of this series that other versions replaced longer ago than the grace
  * period (a query that opened one has long finished), and forgets them.
  */
-async function removeSuperseded(ctx: Context, catalog: Catalog, ids: SeriesIds, granularity: string): Promise<void> {
+async function removeSuperseded(ctx: Context, lake: LakeStore, catalog: Catalog, ids: SeriesIds, granularity: string): Promise<void> {
   const due = await supersededBefore(catalog.sql, ids, granularity, new Date(ctx.clock.now().getTime() - ctx.settings.versionGraceMs));
   if (due.length === 0) return;
-  const dirs = new Set<string>();
-  for (const uri of due) {
-    const file = path.join(ctx.paths.lake, ...uri.split('/'));
-    rmSync(file, { force: true });
-    dirs.add(path.dirname(file));
-  }
-  for (const dir of dirs) fsyncDir(dir);
+  lake.remove(due);
   await forgetSuperseded(catalog.sql, due);
   ctx.logger.debug(`removed ${due.length} partition versions that newer ones replaced`);
 }

@@ -1,13 +1,13 @@
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
 import type { PartitionPeriod } from '../config/types.js';
 import { decodeSegment, encodeSegment, periodsBetween, seriesDir } from '../lake/layout.js';
-import { currentDataFile, currentFilesUnder } from '../lake/partition-files.js';
+import { localStore } from '../lake/local-store.js';
+import { currentDataFile, currentObjectsUnder } from '../lake/partition-files.js';
+import { childUri, type LakeStore } from '../lake/store.js';
 import type { TimeWindow } from '../core/time-window.js';
 
 /**
  * Finds the partition files a read needs from the lake's own layout: a few directory reads,
- * never a scan of the whole lake, and no catalog.
+ * never a scan of the whole lake, and no catalog. Returns what DuckDB opens (store.locate).
  */
 export interface SeriesFiles {
   readonly source: string;
@@ -15,7 +15,7 @@ export interface SeriesFiles {
 }
 
 export function listSources(lakeRoot: string, dataset: string): string[] {
-  return subdirs(path.join(lakeRoot, dataset))
+  return subdirs(localStore(lakeRoot), dataset)
     .filter((d) => d.startsWith('source='))
     .map((d) => decodeSegment(d.slice('source='.length)))
     .sort();
@@ -23,13 +23,13 @@ export function listSources(lakeRoot: string, dataset: string): string[] {
 
 /** Every (source, granularity) series of a dataset, with its symbols when it has a folder per symbol. */
 export function listSeries(lakeRoot: string, dataset: string): { source: string; granularity: string; symbols: string[] | null }[] {
+  const lake = localStore(lakeRoot);
   return listSources(lakeRoot, dataset).flatMap((source) =>
-    subdirs(path.join(lakeRoot, dataset, `source=${encodeSegment(source)}`))
+    subdirs(lake, `${dataset}/source=${encodeSegment(source)}`)
       .filter((d) => d.startsWith('granularity='))
       .map((d) => {
         const granularity = decodeSegment(d.slice('granularity='.length));
-        const dir = path.join(lakeRoot, ...seriesDir(dataset, source, granularity).split('/'));
-        const bySymbol = subdirs(dir).filter((e) => e.startsWith('symbol='));
+        const bySymbol = subdirs(lake, seriesDir(dataset, source, granularity)).filter((e) => e.startsWith('symbol='));
         return { source, granularity, symbols: bySymbol.length ? bySymbol.map((e) => decodeSegment(e.slice('symbol='.length))) : null };
       }),
   );
@@ -39,19 +39,20 @@ export function seriesFiles(
   lakeRoot: string,
   req: { dataset: string; source: string; granularity: string; symbols: readonly string[]; window: TimeWindow },
 ): string[] {
-  const base = path.join(lakeRoot, ...seriesDir(req.dataset, req.source, req.granularity).split('/'));
-  const entries = subdirs(base);
+  const lake = localStore(lakeRoot);
+  const base = seriesDir(req.dataset, req.source, req.granularity);
+  const entries = subdirs(lake, base);
   if (entries.length === 0) return [];
   const bySymbol = entries.some((e) => e.startsWith('symbol='));
-  const dirs = bySymbol ? req.symbols.map((s) => path.join(base, `symbol=${encodeSegment(s)}`)) : [base];
+  const dirs = bySymbol ? req.symbols.map((s) => `${base}/symbol=${encodeSegment(s)}`) : [base];
   const files: string[] = [];
-  for (const dir of dirs) files.push(...periodFiles(dir, req.window));
+  for (const dir of dirs) files.push(...periodFiles(lake, dir, req.window));
   return files;
 }
 
 /** The data files under one folder of period partitions that can hold rows of the window. */
-function periodFiles(dir: string, window: TimeWindow): string[] {
-  const periods = subdirs(dir).filter((d) => /^(year|month|day)=/.test(d));
+function periodFiles(lake: LakeStore, dir: string, window: TimeWindow): string[] {
+  const periods = subdirs(lake, dir).filter((d) => /^(year|month|day)=/.test(d));
   if (periods.length === 0) return [];
   const kind = periods[0]!.slice(0, periods[0]!.indexOf('=')) as PartitionPeriod;
   let wanted: string[];
@@ -66,27 +67,27 @@ function periodFiles(dir: string, window: TimeWindow): string[] {
     });
   }
   return wanted
-    .map((d) => currentDataFile(path.join(dir, d))?.file)
+    .map((d) => currentDataFile(lake, childUri(dir, d))?.uri)
     .filter((f): f is string => f !== undefined)
+    .map(lake.locate)
     .sort();
 }
 
 /** Every partition's current file of a dataset (for ad-hoc SQL over all of it). */
 export function allDatasetFiles(lakeRoot: string, dataset: string): string[] {
-  return currentFilesUnder(path.join(lakeRoot, dataset));
+  const lake = localStore(lakeRoot);
+  return currentObjectsUnder(lake, dataset).map(lake.locate);
 }
 
 /** Every partition's current file of one (dataset, source, granularity) series. */
 export function allSeriesFiles(lakeRoot: string, dataset: string, source: string, granularity: string): string[] {
-  return currentFilesUnder(path.join(lakeRoot, ...seriesDir(dataset, source, granularity).split('/')));
+  const lake = localStore(lakeRoot);
+  return currentObjectsUnder(lake, seriesDir(dataset, source, granularity)).map(lake.locate);
 }
 
-function subdirs(dir: string): string[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isDirectory())
-      .map((e) => e.name);
-  } catch {
-    return [];
-  }
+function subdirs(lake: LakeStore, dir: string): string[] {
+  return lake
+    .list(dir)
+    .filter((e) => e.folder)
+    .map((e) => e.name);
 }

@@ -2,6 +2,7 @@ import { addDays, barGridOrigin, barReach, sessionBarCount, type TradingCalendar
 import { isSessionLabelled, type Granularity } from '../core/granularity.js';
 import { literal, timestampLiteral } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
+import { stateIs, stateSql, type RowState } from '../load/row-state.js';
 
 /** What bars are checked against: a calendar's sessions, in the hours a job keeps. */
 export interface SessionCheck {
@@ -111,7 +112,7 @@ export async function applySessionRule(duck: DuckSession, table: string, check: 
   // Only the dates the calendar judges decide which sessions to load: one row dated far
   // outside them must not make the others be judged against the wrong sessions.
   const [range] = await duck.all<{ lo: string | null; hi: string | null }>(
-    `SELECT strftime(min(ts), '%Y-%m-%d') AS lo, strftime(max(ts), '%Y-%m-%d') AS hi FROM ${table} WHERE _state = 'ok' AND ${judged('')}`,
+    `SELECT strftime(min(ts), '%Y-%m-%d') AS lo, strftime(max(ts), '%Y-%m-%d') AS hi FROM ${table} WHERE ${stateIs('ok')} AND ${judged('')}`,
   );
   if (!range?.lo || !range.hi) return { failed: 0, outsideHours: 0 };
   // A day each side: an FX session opens on the evening before its date.
@@ -120,23 +121,23 @@ export async function applySessionRule(duck: DuckSession, table: string, check: 
   const daily = g.unit === 'd';
   const name = literal(calendar.name);
   const verdict = daily
-    ? `SELECT c.rowid AS row, 'bad' AS state, 'in_session: ' || strftime(c.ts, '%Y-%m-%d') || ' is not a ' || ${name} || ' session' || ` +
+    ? `SELECT c.rowid AS row, ${stateSql('bad')} AS state, 'in_session: ' || strftime(c.ts, '%Y-%m-%d') || ' is not a ' || ${name} || ' session' || ` +
       `coalesce(' (the bar is stamped ' || strftime(c._stamp, '%Y-%m-%dT%H:%M:%SZ') || ', read as ' || c._stamp_as || ')', '') AS detail ` +
-      `FROM ${table} c ${sessionJoin('c', true, 0)} WHERE c._state = 'ok' AND ${judged('c.')} AND s.date IS NULL`
-    : `SELECT c.rowid AS row, CASE WHEN c.ts > s.x_reach AND c.ts < s.x_close THEN 'filtered' ELSE 'bad' END AS state, ` +
+      `FROM ${table} c ${sessionJoin('c', true, 0)} WHERE ${stateIs('ok', 'c')} AND ${judged('c.')} AND s.date IS NULL`
+    : `SELECT c.rowid AS row, CASE WHEN c.ts > s.x_reach AND c.ts < s.x_close THEN ${stateSql('filtered')} ELSE ${stateSql('bad')} END AS state, ` +
       `'in_session: ' || strftime(c.ts, '%Y-%m-%dT%H:%M:%SZ') || ' (a ${g.text} bar) overlaps no ' || ${name} || ' session' || ` +
       (check.extended ? '' : `CASE WHEN s.x_reach <> s.reach OR s.x_close <> s.close THEN ', pre- and post-market included' ELSE '' END || `) +
       (byDate
         ? `coalesce('; that day''s: ' || strftime(s.open, '%H:%M') || '-' || strftime(s.close, '%H:%M') || 'Z', '; no session that day') AS detail `
         : `coalesce('; the one before it: ' || strftime(s.date, '%Y-%m-%d') || ' ' || strftime(s.open, '%H:%M') || '-' || strftime(s.close, '%H:%M') || 'Z', '') AS detail `) +
-      `FROM ${table} c ${sessionJoin('c', false, dayShift)} WHERE c._state = 'ok' AND ${judged('c.')} AND (s.date IS NULL OR NOT ${inHoursSql('c')})`;
+      `FROM ${table} c ${sessionJoin('c', false, dayShift)} WHERE ${stateIs('ok', 'c')} AND ${judged('c.')} AND (s.date IS NULL OR NOT ${inHoursSql('c')})`;
   await duck.run(`CREATE OR REPLACE TEMP TABLE mdw_outside AS ${verdict}`);
-  const counts = await duck.all<{ state: string; n: number }>(`SELECT state, count(*) AS n FROM mdw_outside GROUP BY ALL`);
-  const n = (state: string) => Number(counts.find((c) => c.state === state)?.n ?? 0);
+  const counts = await duck.all<{ state: RowState; n: number }>(`SELECT state, count(*) AS n FROM mdw_outside GROUP BY ALL`);
+  const n = (state: RowState) => Number(counts.find((c) => c.state === state)?.n ?? 0);
   if (counts.length > 0) {
     await duck.run(
-      `UPDATE ${table} SET _state = o.state, _rules = CASE WHEN o.state = 'bad' THEN 'in_session' END, ` +
-        `_detail = CASE WHEN o.state = 'bad' THEN o.detail END FROM mdw_outside o WHERE ${table}.rowid = o.row`,
+      `UPDATE ${table} SET _state = o.state, _rules = CASE WHEN o.state = ${stateSql('bad')} THEN 'in_session' END, ` +
+        `_detail = CASE WHEN o.state = ${stateSql('bad')} THEN o.detail END FROM mdw_outside o WHERE ${table}.rowid = o.row`,
     );
   }
   await duck.run('DROP TABLE IF EXISTS mdw_outside');
