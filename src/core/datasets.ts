@@ -84,6 +84,9 @@ export interface KindBehaviour {
   readonly lags: boolean;
 }
 
+/** Records judged one by one (record rules and integrity), with no session, series or lag. */
+const records = { scored: false, sessions: false, completeness: false, ordered: false, lags: false } as const;
+
 export const kinds: Record<DatasetKind, KindBehaviour> = {
   bars: {
     description: 'bars of a trading calendar: series rules, in_session, completeness and agreement between sources',
@@ -93,38 +96,10 @@ export const kinds: Record<DatasetKind, KindBehaviour> = {
     ordered: true,
     lags: true,
   },
-  events: {
-    description: 'dated events (corporate actions): record rules and integrity',
-    scored: false,
-    sessions: false,
-    completeness: false,
-    ordered: false,
-    lags: false,
-  },
-  reference: {
-    description: 'reference records versioned by as-of (tickers; later listings and instrument definitions)',
-    scored: false,
-    sessions: false,
-    completeness: false,
-    ordered: false,
-    lags: false,
-  },
-  ticks: {
-    description: 'trades and quotes: nanosecond times, in_session, no completeness by bar',
-    scored: false,
-    sessions: true,
-    completeness: false,
-    ordered: true,
-    lags: true,
-  },
-  vintaged: {
-    description: 'series with a value per realtime interval (econ series and their vintages)',
-    scored: false,
-    sessions: false,
-    completeness: false,
-    ordered: false,
-    lags: false,
-  },
+  events: { ...records, description: 'dated events (corporate actions): record rules and integrity' },
+  reference: { ...records, description: 'reference records versioned by as-of (tickers; later listings and instrument definitions)' },
+  ticks: { ...records, sessions: true, ordered: true, lags: true, description: 'trades and quotes: nanosecond times, in_session, no completeness by bar' },
+  vintaged: { ...records, description: 'series with a value per realtime interval (econ series and their vintages)' },
 };
 
 /** The behaviour of a dataset's kind. */

@@ -6,7 +6,7 @@ import { encodeSegment } from '../lake/layout.js';
 import { localStore } from '../lake/local-store.js';
 import { parentUri } from '../lake/store.js';
 import { checkedTable, removedTable } from './staged-chunk.js';
-import { quarantinedStates, stateIs, stateIsNot } from './row-state.js';
+import { quarantinedStates, stateIs, stateIsNot } from '../core/row-state.js';
 
 export interface QuarantineTarget {
   readonly root: string;

@@ -5,7 +5,7 @@ import { currentDataFile } from '../lake/partition-files.js';
 import { barColumns, type BarColumns } from '../validate/series-rules.js';
 import { periodLabel, periodStartSql, previousPeriod } from './periods.js';
 import { checkedTable, workTables as T, type PartitionPlan, type SeriesTarget, type SeriesWrite, type WrittenPartition, targetStore } from './staged-chunk.js';
-import { stateIs } from './row-state.js';
+import { stateIs } from '../core/row-state.js';
 
 /**
  * The bars just before each dirty partition, per symbol: the last `bars` of them within

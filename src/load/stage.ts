@@ -5,7 +5,7 @@ import { partitionDir, partitionUri, type PartitionKey } from '../lake/layout.js
 import { currentDataFile } from '../lake/partition-files.js';
 import { periodLabel } from './periods.js';
 import { checkedTable, isoMicros, workTables as T, type BatchCounts, type LineageRow, type PartitionPlan, type SeriesStats, type SeriesTarget, type StagePlan, targetStore } from './staged-chunk.js';
-import { placedStates, quarantinedStates, repeatedStates, stateIs, stateSql } from './row-state.js';
+import { placedStates, quarantinedStates, repeatedStates, stateIs, stateSql } from '../core/row-state.js';
 
 /**
  * Rows that repeat a key within the chunk: exact repeats keep their first occurrence ('dup'

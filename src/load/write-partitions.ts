@@ -5,7 +5,7 @@ import { isTempName } from '../lake/layout.js';
 import { childUri, parentUri, type LakeStore } from '../lake/store.js';
 import { buildContext, scoreFresh, scoreMergedSql } from './series-score.js';
 import { checkedTable, isoMicros, partitionFilter, summarizeSeries, workTables as T, type PartitionPlan, type SeriesStats, type SeriesTarget, type StagePlan, type WrittenPartition, targetStore } from './staged-chunk.js';
-import { stateIs } from './row-state.js';
+import { stateIs } from '../core/row-state.js';
 
 /**
  * Writes the new content of every changed partition to a temporary file beside its target.

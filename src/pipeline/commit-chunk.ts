@@ -2,9 +2,9 @@ import path from 'node:path';
 import type { InputRef } from '../sources/source.js';
 import { completeBatch, recordBatch } from '../catalog/lake-catalog.js';
 import type { Context } from '../context.js';
-import { commitPartitions, sealPartitions, type SealedPartition } from '../load/lake-writer.js';
-import { fsyncFileAsync, renameDurably } from '../load/file-io.js';
-import { quarantineTempPath } from '../load/quarantine.js';
+import { commitPartitions, sealPartitions } from '../load/seal.js';
+import type { SealedPartition } from '../load/staged-chunk.js';
+import { commitQuarantine, sealQuarantine } from '../load/quarantine.js';
 import type { CommitTo } from './series.js';
 import type { WrittenChunk } from './write-chunk.js';
 
@@ -24,7 +24,7 @@ export async function commitChunk(
 ): Promise<SealedPartition[]> {
   const { plan, quarantine } = chunk;
   const sealed = await sealPartitions(chunk.files);
-  if (quarantine) await fsyncFileAsync(quarantineTempPath(quarantine.file, commit.ref.granularity));
+  if (quarantine) await sealQuarantine(ctx.paths.quarantine, quarantine.file, commit.ref.granularity);
   const fingerprints = new Map(inputs.map((i) => [i.uri, i.fingerprint]));
   const uriOf = (pid: number | null) => (pid === null ? null : plan.partitions[pid]!.uri);
   await recordBatch(
@@ -40,7 +40,7 @@ export async function commitChunk(
     },
     sealed.map((w) => ({
       uri: w.plan.uri,
-      tmpUri: path.relative(ctx.paths.lake, w.tmpPath).split(path.sep).join('/'),
+      tmpUri: w.tmpUri,
       supersedes: w.plan.current?.uri ?? null,
       symbol: w.plan.key.symbol,
       period: w.plan.key.period,
@@ -67,7 +67,7 @@ export async function commitChunk(
     { rejected: quarantine?.records ?? [], summary: chunk.summary, replayed, superseded: chunk.superseded },
   );
   commitPartitions(sealed);
-  if (quarantine) renameDurably(quarantineTempPath(quarantine.file, commit.ref.granularity), quarantine.file);
+  if (quarantine) commitQuarantine(ctx.paths.quarantine, quarantine.file, commit.ref.granularity);
   if (sealed.length > 0) await completeBatch(commit.catalog.sql, commit.batchId, ctx.clock.now());
   return sealed;
 }

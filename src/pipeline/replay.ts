@@ -7,7 +7,7 @@ import type { Context } from '../context.js';
 import { rawColumns } from '../core/raw.js';
 import { ident, literal } from '../core/sql.js';
 import { parseWindow } from '../core/time-window.js';
-import { placedStates, type RowState } from '../load/row-state.js';
+import { placedStates, type RowState } from '../core/row-state.js';
 import { sourceReadTypes } from '../transform/compile-transform.js';
 import { recoverPendingWrites } from './recover.js';
 import { commitChunk } from './commit-chunk.js';

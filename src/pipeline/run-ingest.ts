@@ -5,7 +5,7 @@ import { ensureSeries, readInputs } from '../catalog/lake-catalog.js';
 import type { Job } from '../config/jobs.js';
 import type { Context } from '../context.js';
 import { intersectWindows, parseWindow, type TimeWindow } from '../core/time-window.js';
-import type { BatchCounts, SealedPartition, StagePlan } from '../load/lake-writer.js';
+import type { BatchCounts, SealedPartition, StagePlan } from '../load/staged-chunk.js';
 import { needsReadOrder, sourceReadTypes } from '../transform/compile-transform.js';
 import { adapterContext, extractFrom } from './adapter-context.js';
 import { commitChunk } from './commit-chunk.js';

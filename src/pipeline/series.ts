@@ -4,7 +4,7 @@ import type { Job } from '../config/jobs.js';
 import type { Context } from '../context.js';
 import { kindOf } from '../core/datasets.js';
 import { intervalSql, isSessionLabelled } from '../core/granularity.js';
-import type { SeriesTarget, SeriesWrite } from '../load/lake-writer.js';
+import type { SeriesTarget, SeriesWrite } from '../load/staged-chunk.js';
 import { producedColumns } from '../transform/compile-transform.js';
 import { compileSeriesRules, lookbackBars, seriesSettings } from '../validate/series-rules.js';
 

@@ -2,7 +2,7 @@ import { addDays, barGridOrigin, barReach, sessionBarCount, type TradingCalendar
 import { isSessionLabelled, type Granularity } from '../core/granularity.js';
 import { literal, timestampLiteral } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
-import { stateIs, stateSql, type RowState } from '../load/row-state.js';
+import { stateIs, stateSql, type RowState } from '../core/row-state.js';
 
 /** What bars are checked against: a calendar's sessions, in the hours a job keeps. */
 export interface SessionCheck {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { InvariantError } from '../../src/core/errors.js';
 import { checkAccounted } from '../../src/load/accounting.js';
-import type { LineageRow } from '../../src/load/lake-writer.js';
+import type { LineageRow } from '../../src/load/staged-chunk.js';
 
 const row = (input: string, pid: number | null, c: Partial<LineageRow>): LineageRow => ({ input, pid, recordsIn: 0, out: 0, deduped: 0, quarantined: 0, filtered: 0, ...c });
 

@@ -1,4 +1,4 @@
-import { literal } from '../core/sql.js';
+import { literal } from './sql.js';
 
 /**
  * What became of each row of a chunk: the `_state` column of the staged table. Set by the
