@@ -7,7 +7,7 @@ import { ConfigError, errorMessage } from '../core/errors.js';
 import { packageRoot } from '../core/settings.js';
 
 /** The committed JSON Schemas, by file name without `.schema.json`. */
-export type SchemaName = 'job' | 'transform' | 'datasets' | 'validation' | 'endpoints';
+export type SchemaName = 'job' | 'transform' | 'datasets' | 'validation' | 'endpoints' | 'backfill';
 
 const schemaDir = path.join(packageRoot, 'configs', 'schema');
 let ajv: Ajv | undefined;
@@ -20,13 +20,21 @@ const compiled = new Map<SchemaName, ValidateFunction>();
  */
 export type SchemaExtension = (schema: Readonly<Record<string, unknown>>) => Record<string, unknown>;
 
-type SchemaObject = { properties?: Record<string, Record<string, unknown>> } & Record<string, unknown>;
+type SchemaObject = { properties?: Record<string, Record<string, unknown>>; definitions?: Record<string, SchemaObject> } & Record<string, unknown>;
 
 /**
  * The dataset names (src/core/datasets.ts, their one list) in a committed schema: a `dataset`
- * property may name any of them, and datasets.yml has an entry per dataset.
+ * property, at the top or in a definition (a backfill target), may name any of them, and
+ * datasets.yml has an entry per dataset.
  */
 function withDatasetNames(schema: SchemaObject): SchemaObject {
+  const out = namingDatasets(schema);
+  const definitions = schema.definitions;
+  if (!definitions) return out;
+  return { ...out, definitions: Object.fromEntries(Object.entries(definitions).map(([name, d]) => [name, namingDatasets(d)])) };
+}
+
+function namingDatasets(schema: SchemaObject): SchemaObject {
   const properties = schema.properties;
   if (!properties) return schema;
   const out = { ...properties };
