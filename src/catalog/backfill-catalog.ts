@@ -107,49 +107,11 @@ export interface SymbolStatus {
   readonly updatedAt: Date;
 }
 
-interface ChunkRow {
-  id: number;
-  target: string;
-  symbol: string;
-  from_date: string;
-  to_date: string;
-  sessions: number;
-  priority: number;
-  vendor: string | null;
-  status: ChunkStatus;
-  attempts: number;
-  lease_owner: string | null;
-  lease_expires_at: Date | null;
-  last_error: string | null;
-  batch_id: string | null;
-  next_attempt_at: Date | null;
-  updated_at: Date;
-}
-
+/** A chunk's columns under the names QueuedChunk gives them: rows come back in its shape. */
 const chunkColumns = (sql: Queryable) => sql`
-  id, target, symbol, to_char(from_date, 'YYYY-MM-DD') as from_date, to_char(to_date, 'YYYY-MM-DD') as to_date, sessions,
-  priority, vendor, status, attempts, lease_owner, lease_expires_at, last_error, batch_id::text as batch_id, next_attempt_at, updated_at`;
-
-function toChunk(r: ChunkRow): QueuedChunk {
-  return {
-    id: r.id,
-    target: r.target,
-    symbol: r.symbol,
-    from: r.from_date,
-    to: r.to_date,
-    sessions: r.sessions,
-    priority: r.priority,
-    status: r.status,
-    vendor: r.vendor,
-    attempts: r.attempts,
-    leaseOwner: r.lease_owner,
-    leaseExpiresAt: r.lease_expires_at,
-    lastError: r.last_error,
-    batchId: r.batch_id,
-    nextAttemptAt: r.next_attempt_at,
-    updatedAt: r.updated_at,
-  };
-}
+  id, target, symbol, to_char(from_date, 'YYYY-MM-DD') as "from", to_char(to_date, 'YYYY-MM-DD') as "to", sessions, priority, vendor,
+  status, attempts, lease_owner as "leaseOwner", lease_expires_at as "leaseExpiresAt", last_error as "lastError",
+  batch_id::text as "batchId", next_attempt_at as "nextAttemptAt", updated_at as "updatedAt"`;
 
 /** The queue hands chunks out in this order: the target's priority, then the order they were enqueued. */
 const byQueueOrder = (a: QueuedChunk, b: QueuedChunk): number => a.priority - b.priority || a.id - b.id;
@@ -197,7 +159,7 @@ export interface LeaseOptions {
  */
 export async function leaseChunks(sql: Queryable, options: LeaseOptions): Promise<QueuedChunk[]> {
   const { owner, limit, leaseMs, now } = options;
-  const rows = await sql<ChunkRow[]>`
+  const rows = await sql<QueuedChunk[]>`
     with picked as materialized (
       select id from mdw.backfill_chunk
       where ((status = 'queued' and (next_attempt_at is null or next_attempt_at <= ${now}))
@@ -212,7 +174,7 @@ export async function leaseChunks(sql: Queryable, options: LeaseOptions): Promis
     set status = 'leased', lease_owner = ${owner}, lease_expires_at = ${new Date(now.getTime() + leaseMs)}, updated_at = ${now}
     where id in (select id from picked)
     returning ${chunkColumns(sql)}`;
-  return rows.map(toChunk).sort(byQueueOrder);
+  return [...rows].sort(byQueueOrder);
 }
 
 /**
@@ -325,37 +287,13 @@ export async function acceptHole(
 
 /** The known holes, of some targets or all, by target, symbol and window. */
 export async function knownHoles(sql: Queryable, targets?: readonly string[]): Promise<KnownHole[]> {
-  const rows = await sql<{
-    target: string;
-    symbol: string;
-    from_date: string;
-    to_date: string;
-    kind: HoleKind;
-    vendor: string | null;
-    asked_at: Date | null;
-    asks: number;
-    retry_after: Date | null;
-    reason: string | null;
-    accepted_at: Date | null;
-  }[]>`
-    select target, symbol, to_char(from_date, 'YYYY-MM-DD') as from_date, to_char(to_date, 'YYYY-MM-DD') as to_date, kind, vendor,
-           asked_at, asks, retry_after, reason, accepted_at
+  const rows = await sql<KnownHole[]>`
+    select target, symbol, to_char(from_date, 'YYYY-MM-DD') as "from", to_char(to_date, 'YYYY-MM-DD') as "to", kind, vendor,
+           asked_at as "askedAt", asks, retry_after as "retryAfter", reason, accepted_at as "acceptedAt"
     from mdw.known_hole
     ${targets ? sql`where target = any(${targets as string[]})` : sql``}
     order by target, symbol, from_date, to_date`;
-  return rows.map((r) => ({
-    target: r.target,
-    symbol: r.symbol,
-    from: r.from_date,
-    to: r.to_date,
-    kind: r.kind,
-    vendor: r.vendor,
-    askedAt: r.asked_at,
-    asks: r.asks,
-    retryAfter: r.retry_after,
-    reason: r.reason,
-    acceptedAt: r.accepted_at,
-  }));
+  return [...rows];
 }
 
 /**
@@ -414,13 +352,13 @@ function noChunks(): Record<ChunkStatus, number> {
 
 /** The queue's chunks, of some targets and statuses or all, in queue order. */
 export async function listChunks(sql: Queryable, filter: { readonly targets?: readonly string[]; readonly statuses?: readonly ChunkStatus[] } = {}): Promise<QueuedChunk[]> {
-  const rows = await sql<ChunkRow[]>`
+  const rows = await sql<QueuedChunk[]>`
     select ${chunkColumns(sql)} from mdw.backfill_chunk
     where true
       ${filter.targets ? sql`and target = any(${filter.targets as string[]})` : sql``}
       ${filter.statuses ? sql`and status = any(${filter.statuses as string[]})` : sql``}
     order by priority, id`;
-  return rows.map(toChunk);
+  return [...rows];
 }
 
 /**
@@ -465,19 +403,10 @@ export async function symbolStatus(
   sql: Queryable,
   filter: { readonly dataset?: string; readonly source?: string; readonly granularity?: string; readonly symbols?: readonly string[] } = {},
 ): Promise<SymbolStatus[]> {
-  const rows = await sql<{
-    dataset: string;
-    source: string;
-    granularity: string;
-    symbol: string;
-    latest_ts: Date | null;
-    last_backfill_at: Date | null;
-    last_backfill_outcome: BackfillOutcome | null;
-    last_score: number | null;
-    freshness_sessions: number | null;
-    updated_at: Date;
-  }[]>`
-    select dataset, source, granularity, symbol, latest_ts, last_backfill_at, last_backfill_outcome, last_score, freshness_sessions, updated_at
+  const rows = await sql<SymbolStatus[]>`
+    select dataset, source, granularity, symbol, latest_ts as "latestTs", last_backfill_at as "lastBackfillAt",
+           last_backfill_outcome as "lastBackfillOutcome", last_score as "lastScore", freshness_sessions as "freshnessSessions",
+           updated_at as "updatedAt"
     from mdw.symbol_status
     where true
       ${filter.dataset ? sql`and dataset = ${filter.dataset}` : sql``}
@@ -485,16 +414,5 @@ export async function symbolStatus(
       ${filter.granularity ? sql`and granularity = ${filter.granularity}` : sql``}
       ${filter.symbols ? sql`and symbol = any(${filter.symbols as string[]})` : sql``}
     order by dataset, source, granularity, symbol`;
-  return rows.map((r) => ({
-    dataset: r.dataset,
-    source: r.source,
-    granularity: r.granularity,
-    symbol: r.symbol,
-    latestTs: r.latest_ts,
-    lastBackfillAt: r.last_backfill_at,
-    lastBackfillOutcome: r.last_backfill_outcome,
-    lastScore: r.last_score,
-    freshnessSessions: r.freshness_sessions,
-    updatedAt: r.updated_at,
-  }));
+  return [...rows];
 }
