@@ -264,6 +264,19 @@ export async function failChunk(
   return row ?? null;
 }
 
+/**
+ * A run still at work extends its leases to now + leaseMs (a heartbeat between chunks), so a long
+ * fetch does not lose its chunks to the next run. A lease another run has taken over is not taken
+ * back. Returns how many were extended.
+ */
+export async function renewLeases(sql: Queryable, owner: string, renew: { readonly leaseMs: number; readonly now: Date }): Promise<number> {
+  const rows = await sql`
+    update mdw.backfill_chunk set lease_expires_at = ${new Date(renew.now.getTime() + renew.leaseMs)}, updated_at = ${renew.now}
+    where status = 'leased' and lease_owner = ${owner}
+    returning id`;
+  return rows.length;
+}
+
 /** A run that stops cleanly gives back what it leased and did not finish. Returns how many. */
 export async function releaseLeases(sql: Queryable, owner: string, now: Date): Promise<number> {
   const rows = await sql`

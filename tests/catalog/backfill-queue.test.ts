@@ -14,6 +14,7 @@ import {
   listChunks,
   queueStatus,
   releaseLeases,
+  renewLeases,
   symbolStatus,
   upsertSymbolStatus,
   type QueuedChunk,
@@ -135,6 +136,19 @@ describe(`backfill queue (${server ? 'Postgres server' : 'embedded PGlite'})`, (
     expect(await emptyChunk(sql, a!.id, { owner: 'killed', vendor: 'polygon', now: later(minute) })).toBeNull();
     expect(await completeChunk(sql, a!.id, { owner: 'next', batchId: committed, vendor: 'polygon', now: later(minute) })).toBe(true);
     expect((await listChunks(sql, { targets: ['exp'] })).map((c) => [c.status, c.attempts, c.lastError])).toEqual([['done', 0, null]]);
+  });
+
+  test('a run renews its leases while it works; another run takes them only once they expire', async () => {
+    await enqueueChunks(sql, plan('renew', ['AAPL', 'MSFT'], [['2024-03-11', '2024-03-15']]), t0);
+    const mine = await leaseChunks(sql, { targets: ['renew'], owner: 'slow', limit: 10, leaseMs: minute, now: t0 });
+    expect(mine).toHaveLength(2);
+    expect(await renewLeases(sql, 'slow', { leaseMs: minute, now: later(50_000) })).toBe(2);
+    expect(await leaseChunks(sql, { targets: ['renew'], owner: 'other', limit: 10, leaseMs: minute, now: later(minute) })).toEqual([]);
+    expect((await listChunks(sql, { targets: ['renew'] })).map((c) => [c.leaseOwner, c.leaseExpiresAt])).toEqual([['slow', later(110_000)], ['slow', later(110_000)]]);
+    expect(ids(await leaseChunks(sql, { targets: ['renew'], owner: 'other', limit: 10, leaseMs: minute, now: later(110_000) }))).toEqual(ids(mine));
+    // Taken over: a late heartbeat does not take them back.
+    expect(await renewLeases(sql, 'slow', { leaseMs: minute, now: later(111_000) })).toBe(0);
+    expect((await listChunks(sql, { targets: ['renew'] })).map((c) => c.leaseOwner)).toEqual(['other', 'other']);
   });
 
   test('leasers running together never get the same chunk, and together get all of them', async () => {
