@@ -13,6 +13,8 @@ import { migrate } from './migrate.js';
 
 export type Sql = postgres.Sql<Record<string, never>>;
 export type TxSql = postgres.TransactionSql<Record<string, never>>;
+/** A client or a transaction: what a function of single statements runs on, so a caller can put it inside its own transaction. */
+export type Queryable = postgres.ISql<Record<string, never>>;
 
 /**
  * The catalog: one postgres.js client, whether the database is a Postgres server
