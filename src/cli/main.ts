@@ -109,6 +109,42 @@ function buildProgram(): Command {
         '  mdw ingest polygon-splits --symbols AAPL,TSLA      # corporate actions; polygon-tickers for the reference tickers')
     .action(lazy(async () => (await import('./commands/ingest.js')).ingestCommand));
 
+  const backfill = program
+    .command('backfill')
+    .description('fill the holes of the targets in configs/backfill.yml: plan the missing windows, queue them, fetch each from the best vendor with budget left')
+    .argument('[targets...]', 'target names in configs/backfill.yml (default: all, by priority)')
+    .option('--symbols <list>', "these symbols instead of each target's universe, comma-separated", splitList)
+    .option('--from <date>', 'no session before this date (YYYY-MM-DD); default: the target\'s earliest')
+    .option('--to <date>', 'no session after this date (YYYY-MM-DD); default: the last ended session')
+    .option('--vendor <name>', 'ask only this vendor')
+    .option('--max-requests <n>', 'stop after this many requests (the rest waits in the queue for the next run)', parsePositiveInt)
+    .option('--dry-run', 'plan and print chunks and requests per target and vendor, and each vendor\'s budget today; fetch and queue nothing')
+    .addOption(new Option('--format <format>', formatHelp))
+    .addHelpText(
+      'after',
+      '\nA chunk is a window of one symbol\'s missing sessions; chunks wait in the catalog\'s queue, so a run that is killed\n' +
+        'or runs out of budget (exit 3) is resumed by the next one, and several runs share the queue. A vendor that answers\n' +
+        'no data for a window makes it a known hole, asked again after 7 days, then 30; `mdw backfill accept` explains one for good.\n' +
+        '\nExamples:\n  mdw backfill --dry-run\n  mdw backfill equities-daily --symbols AAPL --from 2020-01-01\n  mdw backfill --vendor alpaca --max-requests 100\n' +
+        '  mdw backfill status\n  mdw backfill accept equities-daily XYZ 2021-03-01 2021-03-05 --reason "halted"',
+    )
+    .action(lazy(async () => (await import('./commands/backfill.js')).backfillCommand));
+  backfill
+    .command('status')
+    .description('the backfill queue: chunks by status per target, expired leases, the oldest failure')
+    .argument('[targets...]', 'target names (default: all)')
+    .addOption(new Option('--format <format>', formatHelp))
+    .action(lazy(async () => (await import('./commands/backfill.js')).backfillStatusCommand));
+  backfill
+    .command('accept')
+    .description('record a hole as known and accepted (a halt, a listing that began later): not planned again, not RED in the audit')
+    .argument('<target>', 'the target in configs/backfill.yml')
+    .argument('<symbol>', 'the symbol')
+    .argument('<from>', 'first session of the hole (YYYY-MM-DD)')
+    .argument('<to>', 'last session of the hole (YYYY-MM-DD)')
+    .requiredOption('--reason <text>', 'why the hole is accepted')
+    .action(lazy(async () => (await import('./commands/backfill.js')).backfillAcceptCommand));
+
   const query = program.command('query').description('read the lake (no catalog needed)');
   query
     .command('ohlcv')

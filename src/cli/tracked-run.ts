@@ -11,7 +11,7 @@ import { ExitCode, MdwError, errorMessage } from '../core/errors.js';
 export async function trackedRun<T>(
   ctx: Context,
   catalog: Catalog,
-  run: { readonly command: string; readonly job: string; readonly args: Record<string, unknown> },
+  run: { readonly command: string; readonly job: string | null; readonly args: Record<string, unknown> },
   work: (runId: string) => Promise<T>,
   summary: (result: T) => { readonly message: string; readonly data: Record<string, unknown> },
 ): Promise<T> {

@@ -7,7 +7,7 @@ import type { Extract } from './read-chunk.js';
  * What an adapter may use: vendor adapters fetch through the catalog's shared request budget,
  * which a dry run (and extract, which only reads what list landed) does without.
  */
-export async function adapterContext(ctx: Context, withoutBudget: boolean, runId: string | null = null): Promise<AdapterContext> {
+export async function adapterContext(ctx: Context, withoutBudget: boolean, runId: string | null = null, budgets: Readonly<Record<string, number>> = {}): Promise<AdapterContext> {
   const catalog = withoutBudget ? null : await ctx.catalog();
   const day = () => ctx.clock.now().toISOString().slice(0, 10);
   return {
@@ -17,7 +17,8 @@ export async function adapterContext(ctx: Context, withoutBudget: boolean, runId
     configDir: ctx.settings.configDir,
     tmpDir: ctx.paths.tmp,
     now: ctx.clock.now(),
-    budget: catalog ? { spend: (vendor, limit) => spendRequest(catalog.sql, vendor, day(), limit, ctx.clock.now()) } : null,
+    // A run given a smaller budget for a vendor stops there; the day's count is the vendor's, shared with every run.
+    budget: catalog ? { spend: (vendor, limit) => spendRequest(catalog.sql, vendor, day(), Math.min(limit, budgets[vendor] ?? limit), ctx.clock.now()) } : null,
     pages: catalog ? (page) => recordRawPage(catalog.sql, page, runId) : null,
     plan: null,
     refetch: false,

@@ -24,6 +24,8 @@ export interface IngestOptions {
   readonly full?: boolean;
   /** Vendor jobs: fetch closed windows again instead of reusing their landed pages. */
   readonly refetch?: boolean;
+  /** Vendor jobs: requests a day this run may spend per vendor, below endpoints.yml's budget (a backfill leaves forward ingest its share). */
+  readonly budgets?: Readonly<Record<string, number>>;
 }
 
 export interface IngestResult {
@@ -41,15 +43,29 @@ export interface IngestResult {
 }
 
 /**
+ * The requests a run of a vendor job would send now (path and query), without sending any:
+ * a closed window whose pages landed before needs none. Also the inputs that are there to read.
+ */
+export async function plannedRequests(ctx: Context, job: Job, options: Pick<IngestOptions, 'window' | 'symbols' | 'refetch'>): Promise<{ planned: string[]; inputs: InputRef[] }> {
+  return listPlanned(ctx, job, ingestRequest(job, options).request, Boolean(options.refetch));
+}
+
+async function listPlanned(ctx: Context, job: Job, request: ExtractRequest, refetch = false): Promise<{ planned: string[]; inputs: InputRef[] }> {
+  const planned: string[] = [];
+  const inputs = await adapters[job.spec.source.adapter].list({ ...(await adapterContext(ctx, true)), plan: (r) => planned.push(r), refetch }, request);
+  return { planned, inputs };
+}
+
+/**
  * Runs one job: adapter -> transform -> validate -> load, in chunks of inputs so that memory
  * stays bounded whatever the size of the run. Each chunk is one batch: staged, written and
  * committed before the next is read. The stages are read-chunk, write-chunk and commit-chunk;
  * this orchestrator lists the inputs, skips those read before, chunks, locks, recovers and reports.
  */
-export async function runIngest(ctx: Context, job: Job, options: IngestOptions): Promise<IngestResult> {
+/** What a run asks its adapter for: the job's window narrowed by the run's, and the symbols. */
+function ingestRequest(job: Job, options: Pick<IngestOptions, 'window' | 'symbols'>): { request: ExtractRequest; window: TimeWindow; symbols: readonly string[] | null } {
   const window = intersectWindows(parseWindow(job.spec.window?.from, job.spec.window?.to, 'window.'), options.window);
   const symbols = normalizeSymbols(job, options.symbols ?? job.spec.symbols ?? null);
-  const adapter = adapters[job.spec.source.adapter];
   const def = job.dataset;
   const request: ExtractRequest = {
     job,
@@ -59,6 +75,13 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
     columns: sourceReadTypes(job.transform.value, def),
     numbered: needsReadOrder(job.transform.value, def, job.granularity),
   };
+  return { request, window, symbols };
+}
+
+export async function runIngest(ctx: Context, job: Job, options: IngestOptions): Promise<IngestResult> {
+  const { request, window, symbols } = ingestRequest(job, options);
+  const adapter = adapters[job.spec.source.adapter];
+  const def = job.dataset;
   const extract = extractFrom(ctx, adapter, request);
   const configKey = runConfigKey(job, window, symbols);
   const duck = await ctx.duck();
@@ -67,8 +90,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
   if (options.dryRun) {
     // A vendor job fetches nothing: it names the requests it would send, and reads the pages
     // of closed windows that earlier runs landed.
-    const planned: string[] = [];
-    const inputs = await adapter.list({ ...(await adapterContext(ctx, true)), plan: (r) => planned.push(r) }, request);
+    const { planned, inputs } = await listPlanned(ctx, job, request);
     if (planned.length > 0) {
       ctx.logger.warn(
         `${job.name} (dry run): ${planned.length} request${planned.length === 1 ? '' : 's'} to ${adapter.name} would be sent, each one of its daily budget; ` +
@@ -94,7 +116,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
   return catalog.withLock(seriesLock(ref), ctx.settings.lockTimeoutMs, async () => {
     // Listing fetches a vendor job's pages: under the series lock, so two runs of one job do
     // not both fetch (the second waits, or exits 4).
-    const inputs = await adapter.list({ ...(await adapterContext(ctx, false, options.runId)), refetch: Boolean(options.refetch) }, request);
+    const inputs = await adapter.list({ ...(await adapterContext(ctx, false, options.runId, options.budgets)), refetch: Boolean(options.refetch) }, request);
     const result = new ResultBuilder(job.name, false, inputs.length);
     const ids = await ensureSeries(catalog.sql, ref);
     await recoverPendingWrites(ctx, catalog, def, ids, ref.granularity, ref.source);

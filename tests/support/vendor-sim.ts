@@ -111,6 +111,15 @@ export class VendorSim {
     return out;
   }
 
+  /** Session dates (YYYY-MM-DD) this vendor has no bars for: a halt, or a day it never recorded. */
+  omitDates = new Set<string>();
+
+  /** The bars a route serves: shifted by priceShift, without the omitted dates. */
+  served(bars: readonly SimBar[]): SimBar[] {
+    // A daily stock bar is stamped at New York midnight, a crypto one at UTC midnight: noon after either is the date.
+    return bars.filter((b) => !this.omitDates.has(new Date(b.t + 12 * 3_600_000).toISOString().slice(0, 10))).map((b) => this.shifted(b));
+  }
+
   shifted(b: SimBar): SimBar {
     const k = this.priceShift;
     return k === 0 ? b : { ...b, o: b.o + k, h: b.h + k, l: b.l + k, c: b.c + k, vw: b.vw + k };

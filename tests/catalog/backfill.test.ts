@@ -1,0 +1,235 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { runBackfill, type BackfillOptions } from '../../src/backfill/run-backfill.js';
+import { acceptHole, knownHoles, listChunks } from '../../src/catalog/backfill-catalog.js';
+import { loadJob } from '../../src/config/jobs.js';
+import type { Context } from '../../src/context.js';
+import { parseWindow } from '../../src/core/time-window.js';
+import { runIngest } from '../../src/pipeline/run-ingest.js';
+import { auditSeries } from '../../src/audit/run-audit.js';
+import { copyConfigs, currentFiles, freshCatalog, removeDir, tempDir, testContext } from '../support/helpers.js';
+import { VendorSim } from '../support/vendor-sim.js';
+
+/**
+ * `mdw backfill` against the vendor simulator: holes the lake has become chunks in the queue,
+ * each filled by one request of the best vendor with budget left; a second run asks nothing;
+ * a vendor's "no data" becomes a known hole, asked again only after its back-off.
+ */
+let root: string;
+let configs: string;
+let url: string | undefined;
+let drop: () => Promise<void>;
+let sim: VendorSim;
+let ctx: Context;
+let n = 0;
+const contexts: Context[] = [];
+
+const keys = { POLYGON_API_KEY: 'sk-poly', ALPACA_KEY_ID: 'AKID', ALPACA_SECRET_KEY: 'sk-alp', FINNHUB_API_KEY: 'sk-finn' };
+/** Friday 2024-03-01, after the close: the last ended session is 2024-02-29... and 03-01 closed at 21:00Z. */
+const now = '2024-03-02T12:00:00Z';
+const run: BackfillOptions = { targets: ['bf'], symbols: null, from: null, to: null, vendor: null, maxRequests: null, dryRun: false, runId: null };
+
+beforeAll(async () => {
+  root = tempDir('mdw-backfill-');
+  configs = copyConfigs(root);
+  ({ url, drop } = await freshCatalog());
+  sim = await new VendorSim().start();
+  const endpoints = path.join(configs, 'endpoints.yml');
+  // No pacing and no timeout a loaded machine could hit; the simulator answers in milliseconds.
+  writeFileSync(endpoints, readFileSync(endpoints, 'utf8').replace(/(\n    rpm: )\d+/g, '$160000').replace(/(\n    daily_budget: \d+)/g, '$1\n    timeout_ms: 120000'));
+  const job = (name: string, adapter: string, transform: string) =>
+    writeFileSync(path.join(configs, 'jobs', `${name}.yml`), `dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsource: { name: ${name}, adapter: ${adapter} }\nsymbols: [AAPL, MSFT]\ntransform: ${transform}\n`);
+  job('bf-poly', 'polygon', 'polygon-aggs');
+  job('bf-alp', 'alpaca', 'alpaca-bars');
+});
+
+afterAll(async () => {
+  for (const c of contexts) await c.close();
+  await sim.stop();
+  await drop();
+  removeDir(root);
+});
+
+/** The test's backfill.yml: one target over AAPL and MSFT from 2024-01-02, Polygon first, then Alpaca. */
+function writeBackfill(budgets: { polygon: number; alpaca: number }): void {
+  writeFileSync(
+    path.join(configs, 'backfill.yml'),
+    `budgets: { polygon: ${budgets.polygon}, alpaca: ${budgets.alpaca} }\n` +
+      'targets:\n  bf:\n    dataset: ohlcv\n    granularity: 1d\n    calendar: XNYS\n    universe: { symbols: [AAPL, MSFT] }\n' +
+      '    earliest: 2024-01-02\n    chunk_sessions: 252\n    priority: 1\n    vendors:\n      - { vendor: polygon, job: bf-poly }\n      - { vendor: alpaca, job: bf-alp }\n',
+  );
+}
+
+/** A fresh warehouse with its own home and catalog rows, at `at`. */
+async function warehouse(at = now): Promise<Context> {
+  const c = testContext({ home: path.join(root, `home-${++n}`), databaseUrl: url, configDir: configs, now: at, env: { ...keys, MDW_POLYGON_URL: sim.url, MDW_ALPACA_URL: sim.url } });
+  contexts.push(c);
+  await c.catalog();
+  return c;
+}
+
+/** The same warehouse seen later (another day's run): the earlier context is closed, as a process would end. */
+async function later(c: Context, at: string): Promise<Context> {
+  await c.close();
+  const next = testContext({ home: c.settings.home, databaseUrl: url, configDir: configs, now: at, env: c.env });
+  contexts.push(next);
+  return next;
+}
+
+const sqlOf = async (c: Context) => (await c.catalog()).sql;
+
+const aggsRequests = () => sim.requests.filter((r) => r.url.startsWith('/v2/aggs/')).length;
+const alpacaRequests = () => sim.requests.filter((r) => r.url.startsWith('/v2/stocks/bars')).length;
+
+async function forwardIngest(c: Context, source = 'bf-poly'): Promise<void> {
+  await runIngest(c, loadJob(configs, source, c.env), { window: parseWindow('2024-01-02', '2024-03-01'), symbols: ['AAPL', 'MSFT'], dryRun: false, runId: null });
+}
+
+/** Session dates stored per symbol, over every source. */
+async function stored(c: Context): Promise<Record<string, string[]>> {
+  const duck = await c.duck();
+  const rows = await duck.all<{ symbol: string; day: string }>(
+    `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day FROM read_parquet(${currentFiles(`${c.paths.lake}/ohlcv`)}) GROUP BY ALL ORDER BY ALL`,
+  );
+  const out: Record<string, string[]> = {};
+  for (const r of rows) (out[r.symbol] ??= []).push(r.day);
+  return out;
+}
+
+async function redSessions(c: Context, job: string): Promise<number> {
+  const audit = (await auditSeries(c, loadJob(configs, job, c.env), { tolerance: 0.005 }))!;
+  return audit.symbols.reduce((sum, s) => sum + s.red, 0);
+}
+
+beforeEach(() => {
+  writeBackfill({ polygon: 1000, alpaca: 1000 });
+  sim.omitDates.clear();
+  sim.requests.length = 0;
+});
+
+describe('mdw backfill', () => {
+  test('holes in the lake become one chunk per symbol, each filled by one request; a second run plans and asks nothing', async () => {
+    ctx = await warehouse();
+    sim.omitDates = new Set(['2024-01-10', '2024-01-11', '2024-02-14']);
+    await forwardIngest(ctx);
+    expect(await redSessions(ctx, 'bf-poly')).toBe(6);
+    const before = await stored(ctx);
+    expect(before['AAPL']).not.toContain('2024-01-10');
+
+    sim.omitDates.clear();
+    sim.requests.length = 0;
+    const first = await runBackfill(ctx, run);
+    // AAPL and MSFT: 2024-01-10..2024-02-14 each, 3 sessions missing (those between ride along in the one request).
+    expect(first.plans[0]!.chunks).toEqual([
+      { target: 'bf', symbol: 'AAPL', from: '2024-01-10', to: '2024-02-14', sessions: 3 },
+      { target: 'bf', symbol: 'MSFT', from: '2024-01-10', to: '2024-02-14', sessions: 3 },
+    ]);
+    expect(first.outcomes.map((o) => [o.chunk.symbol, o.outcome, o.vendor])).toEqual([
+      ['AAPL', 'done', 'polygon'],
+      ['MSFT', 'done', 'polygon'],
+    ]);
+    expect(aggsRequests()).toBe(2);
+    expect(first.requests).toBe(2);
+    expect(first.stopped).toBe('empty');
+    expect(await redSessions(ctx, 'bf-poly')).toBe(0);
+    const after = await stored(ctx);
+    for (const s of ['AAPL', 'MSFT']) expect(after[s]).toEqual([...new Set([...before[s]!, '2024-01-10', '2024-01-11', '2024-02-14'])].sort());
+
+    sim.requests.length = 0;
+    const second = await runBackfill(ctx, run);
+    expect(second.plans[0]!.chunks).toEqual([]);
+    expect(second.outcomes).toEqual([]);
+    expect(sim.requests.length).toBe(0);
+    const chunks = await listChunks((await ctx.catalog()).sql, { targets: ['bf'] });
+    expect(chunks.map((c) => [c.symbol, c.status, c.vendor])).toEqual([
+      ['AAPL', 'done', 'polygon'],
+      ['MSFT', 'done', 'polygon'],
+    ]);
+  });
+
+  test('a dry run sends nothing and counts the requests the real run then sends', async () => {
+    ctx = await warehouse();
+    sim.omitDates = new Set(['2024-02-05', '2024-02-06']);
+    await forwardIngest(ctx);
+    sim.omitDates.clear();
+    sim.requests.length = 0;
+    const dry = await runBackfill(ctx, { ...run, dryRun: true });
+    expect(sim.requests.length).toBe(0);
+    expect(dry.plans[0]!.byVendor).toEqual([{ vendor: 'polygon', chunks: 2, requests: 2, budget: 1000, usedToday: expect.any(Number) }]);
+    expect(await listChunks((await ctx.catalog()).sql, { targets: ['bf'] })).toEqual([]);
+    const real = await runBackfill(ctx, run);
+    expect(real.requests).toBe(2);
+    expect(aggsRequests()).toBe(2);
+  });
+
+  test("with Polygon's budget spent the chunks go to Alpaca; with both spent the run stops (exit 3) and the next day's run finishes without asking again", async () => {
+    ctx = await warehouse();
+    sim.alpacaKeys = { id: keys.ALPACA_KEY_ID, secret: keys.ALPACA_SECRET_KEY };
+    sim.omitDates = new Set(['2024-01-16', '2024-02-20']);
+    await forwardIngest(ctx);
+    sim.omitDates.clear();
+    writeBackfill({ polygon: 2, alpaca: 1 });
+    const day = now.slice(0, 10);
+    // Forward ingest already spent 2 Polygon requests today, all backfill may.
+    const used = (await (await sqlOf(ctx))<{ used: number }[]>`select used from mdw.request_budget where vendor = 'polygon' and day = ${day}`)[0]?.used ?? 0;
+    expect(used).toBe(2);
+    sim.requests.length = 0;
+    const first = await runBackfill(ctx, run);
+    // AAPL goes to Alpaca (its one request), MSFT finds both spent and waits.
+    expect(first.outcomes.map((o) => [o.chunk.symbol, o.outcome, o.vendor])).toEqual([
+      ['AAPL', 'done', 'alpaca'],
+      ['MSFT', 'queued', null],
+    ]);
+    expect(first.stopped).toBe('budget');
+    expect(aggsRequests()).toBe(0);
+    expect(alpacaRequests()).toBe(1);
+    expect((await stored(ctx))['AAPL']).toContain('2024-01-16');
+
+    // The next day: budgets are new; only MSFT's chunk is asked for.
+    sim.requests.length = 0;
+    const next = await later(ctx, '2024-03-03T12:00:00Z');
+    const second = await runBackfill(next, run);
+    expect(second.outcomes.map((o) => [o.chunk.symbol, o.outcome, o.vendor])).toEqual([['MSFT', 'done', 'polygon']]);
+    expect(aggsRequests()).toBe(1);
+    expect(alpacaRequests()).toBe(0);
+    const all = await stored(next);
+    for (const s of ['AAPL', 'MSFT']) expect(all[s]).toEqual(expect.arrayContaining(['2024-01-16', '2024-02-20']));
+  });
+
+  test('a window no vendor has data for becomes a known hole: not asked again the next night, asked again after the back-off, and an accepted hole never', async () => {
+    ctx = await warehouse();
+    sim.alpacaKeys = { id: keys.ALPACA_KEY_ID, secret: keys.ALPACA_SECRET_KEY };
+    sim.omitDates = new Set(['2024-02-07', '2024-02-08', '2024-02-09']);
+    await forwardIngest(ctx);
+    sim.requests.length = 0;
+    const first = await runBackfill(ctx, { ...run, symbols: ['AAPL'], to: '2024-03-01' });
+    expect(first.outcomes.map((o) => [o.chunk.symbol, o.chunk.from, o.chunk.to, o.outcome, o.vendor])).toEqual([['AAPL', '2024-02-07', '2024-02-09', 'empty', 'polygon,alpaca']]);
+    expect(aggsRequests()).toBe(1);
+    expect(alpacaRequests()).toBe(1);
+    expect((await knownHoles(await sqlOf(ctx), ['bf'])).map((h) => [h.symbol, h.from, h.to, h.kind, h.retryAfter?.toISOString().slice(0, 10)])).toEqual([
+      ['AAPL', '2024-02-07', '2024-02-09', 'vendor_empty', '2024-03-09'],
+    ]);
+
+    // The next night: nothing is asked.
+    sim.requests.length = 0;
+    const night = await later(ctx, '2024-03-03T12:00:00Z');
+    const nextNight = await runBackfill(night, { ...run, symbols: ['AAPL'], to: '2024-03-01' });
+    expect(nextNight.outcomes).toEqual([]);
+    expect(sim.requests.length).toBe(0);
+
+    // After the back-off (7 days): asked again; still empty, the next wait is 30 days.
+    const week = await later(night, '2024-03-10T12:00:00Z');
+    const again = await runBackfill(week, { ...run, symbols: ['AAPL'], to: '2024-03-01' });
+    expect(again.outcomes.map((o) => o.outcome)).toEqual(['empty']);
+    expect(aggsRequests()).toBe(1);
+    expect((await knownHoles(await sqlOf(week), ['bf']))[0]!.retryAfter!.toISOString().slice(0, 10)).toBe('2024-04-09');
+
+    // Accepted: never asked again, whatever the date.
+    await acceptHole(await sqlOf(week), { target: 'bf', symbol: 'AAPL', from: '2024-02-07', to: '2024-02-09', reason: 'a test halt', now: new Date('2024-03-10T13:00:00Z') });
+    sim.requests.length = 0;
+    const months = await runBackfill(await later(week, '2024-06-10T12:00:00Z'), { ...run, symbols: ['AAPL'], to: '2024-03-01' });
+    expect(months.outcomes).toEqual([]);
+    expect(sim.requests.length).toBe(0);
+  });
+});
