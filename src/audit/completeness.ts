@@ -19,6 +19,8 @@ export interface CompletenessInput {
   readonly quarantined: readonly { readonly symbol: string; readonly ts: string }[];
   /** No session after this date is judged (today, or a little after): a bar dated far ahead is no hole's. */
   readonly until: string;
+  /** Known holes (backfill's vendor_empty and accepted windows): their sessions without bars are KNOWN, not RED. */
+  readonly explained?: readonly { readonly symbol: string; readonly from: string; readonly to: string }[];
 }
 
 export interface SymbolCompleteness {
@@ -27,6 +29,8 @@ export interface SymbolCompleteness {
   readonly green: number;
   readonly amber: number;
   readonly red: number;
+  /** Sessions without bars in a known hole. */
+  readonly known: number;
   readonly expectedBars: number;
   readonly presentBars: number;
   /** Open quarantined records that fell in its sessions. */
@@ -57,11 +61,20 @@ export async function computeCompleteness(duck: DuckSession, input: Completeness
     const values = input.quarantined.slice(i, i + 1000).map((q) => `(${literal(q.symbol)}, ${literal(q.ts)}::TIMESTAMP)`);
     await duck.run(`INSERT INTO mdw_quarantined VALUES ${values.join(', ')}`);
   }
+  await duck.run(`CREATE OR REPLACE TEMP TABLE mdw_explained (symbol VARCHAR, lo DATE, hi DATE)`);
+  const explained = input.explained ?? [];
+  for (let i = 0; i < explained.length; i += 1000) {
+    const values = explained.slice(i, i + 1000).map((h) => `(${literal(h.symbol)}, ${literal(h.from)}::DATE, ${literal(h.to)}::DATE)`);
+    await duck.run(`INSERT INTO mdw_explained VALUES ${values.join(', ')}`);
+  }
   const bars = `(SELECT symbol, ts, 1 AS bar, 0 AS held FROM read_parquet(${pathList(input.files)}, hive_partitioning = false) UNION ALL SELECT symbol, ts, 0, 1 FROM mdw_quarantined)`;
   const [range] = await duck.all<{ lo: string | null; hi: string | null }>(`SELECT strftime(min(ts), '%Y-%m-%d') AS lo, strftime(max(ts), '%Y-%m-%d') AS hi FROM ${bars}`);
   const lo = [range?.lo, input.from].filter((d): d is string => Boolean(d)).sort()[0];
   const hi = [range?.hi, input.to].filter((d): d is string => Boolean(d)).sort().reverse().map((d) => (d > input.until ? input.until : d))[0];
-  const done = () => duck.run('DROP TABLE IF EXISTS mdw_quarantined');
+  const done = async () => {
+    await duck.run('DROP TABLE IF EXISTS mdw_quarantined');
+    await duck.run('DROP TABLE IF EXISTS mdw_explained');
+  };
   if (!lo || !hi) {
     await done();
     return { runs: [], symbols: [], heatmap: { title, rows: [], columns: [], cells: [], unit: daily ? 'sessions' : 'bars' } };
@@ -77,7 +90,8 @@ export async function computeCompleteness(duck: DuckSession, input: Completeness
   );
   await duck.run(
     `CREATE OR REPLACE TEMP TABLE mdw_ledger AS SELECT r.symbol, s.n, s.date, s.expected, coalesce(p.bars, 0) AS present, coalesce(p.held, 0) AS quarantined, ` +
-      `CASE WHEN coalesce(p.bars, 0) >= s.expected AND coalesce(p.held, 0) = 0 THEN 'GREEN' WHEN coalesce(p.bars, 0) > 0 THEN 'AMBER' ELSE 'RED' END AS status ` +
+      `CASE WHEN coalesce(p.bars, 0) >= s.expected AND coalesce(p.held, 0) = 0 THEN 'GREEN' WHEN coalesce(p.bars, 0) > 0 THEN 'AMBER' ` +
+      `WHEN EXISTS (SELECT 1 FROM mdw_explained e WHERE e.symbol = r.symbol AND s.date BETWEEN e.lo AND e.hi) THEN 'KNOWN' ELSE 'RED' END AS status ` +
       `FROM (SELECT symbol, ${at(input.from, 'from') ?? 'min(n)'} AS lo, ${at(input.to, 'to') ?? 'max(n)'} AS hi FROM mdw_present GROUP BY symbol) r ` +
       `JOIN ${sessionTable} s ON s.n BETWEEN r.lo AND r.hi LEFT JOIN mdw_present p ON p.symbol = r.symbol AND p.n = s.n`,
   );
@@ -99,9 +113,9 @@ export async function computeCompleteness(duck: DuckSession, input: Completeness
       quarantined: Number(r.quarantined),
     }));
     const symbols = (
-      await duck.all<{ symbol: string; sessions: number; green: number; amber: number; red: number; expected: number; present: number; quarantined: number; last: string | null }>(
+      await duck.all<{ symbol: string; sessions: number; green: number; amber: number; red: number; known: number; expected: number; present: number; quarantined: number; last: string | null }>(
         `SELECT symbol, count(*) AS sessions, count(*) FILTER (WHERE status = 'GREEN') AS green, count(*) FILTER (WHERE status = 'AMBER') AS amber, ` +
-          `count(*) FILTER (WHERE status = 'RED') AS red, sum(expected) AS expected, sum(present) AS present, sum(quarantined) AS quarantined, ` +
+          `count(*) FILTER (WHERE status = 'RED') AS red, count(*) FILTER (WHERE status = 'KNOWN') AS known, sum(expected) AS expected, sum(present) AS present, sum(quarantined) AS quarantined, ` +
           `strftime(max(date) FILTER (WHERE present > 0), '%Y-%m-%d') AS last FROM mdw_ledger GROUP BY symbol ORDER BY symbol`,
       )
     ).map((r) => ({
@@ -110,6 +124,7 @@ export async function computeCompleteness(duck: DuckSession, input: Completeness
       green: Number(r.green),
       amber: Number(r.amber),
       red: Number(r.red),
+      known: Number(r.known),
       expectedBars: Number(r.expected),
       presentBars: Number(r.present),
       quarantined: Number(r.quarantined),

@@ -4,6 +4,7 @@ import { supersededFiles } from '../catalog/lake-catalog.js';
 import type { Job } from '../config/jobs.js';
 import type { Context } from '../context.js';
 import { kindOf } from '../core/datasets.js';
+import { explainedHoles } from '../backfill/run-backfill.js';
 import { literal, pathList } from '../core/sql.js';
 import { allSeriesFiles, listSources } from '../query/lake-files.js';
 import { seriesDir } from '../lake/layout.js';
@@ -142,6 +143,7 @@ export async function auditSeries(ctx: Context, job: Job, options: AuditOptions)
         // Records of sessions that have begun: a date far in the future is no session's hole.
         quarantined: await openQuarantinedKeys(sql, ids, granularity, new Date(ctx.clock.now().getTime() + 86_400_000)),
         until: new Date(ctx.clock.now().getTime() + 86_400_000).toISOString().slice(0, 10),
+        explained: await explainedHoles(ctx, sql, job),
       },
       `${job.dataset.name} ${granularity} ${source}: completeness by month`,
     );

@@ -1,8 +1,9 @@
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { calendars } from '../calendar/registry.js';
 import { acceptHole, completeChunk, dueForRetry, emptyChunk, enqueueChunks, failChunk, knownHoles, leaseChunks, releaseLeases, upsertSymbolStatus, type QueuedChunk } from '../catalog/backfill-catalog.js';
 import type { Sql } from '../catalog/catalog.js';
-import { loadBackfillConfig, readUniverseFile, type BackfillConfig, type BackfillVendor } from '../config/backfill.js';
+import { backfillFile, loadBackfillConfig, readUniverseFile, type BackfillConfig, type BackfillVendor } from '../config/backfill.js';
 import type { Job } from '../config/jobs.js';
 import type { Context } from '../context.js';
 import { errorMessage, UsageError } from '../core/errors.js';
@@ -300,4 +301,26 @@ export async function acceptBackfillHole(ctx: Context, hole: { target: string; s
   pickTargets(config, [hole.target]);
   const catalog = await ctx.catalog('mdw backfill accept');
   await acceptHole(catalog.sql, { ...hole, now: ctx.clock.now() });
+}
+
+/**
+ * The known holes of a job's series, for the audit: those of every backfill target that loads
+ * this dataset and bar size through a job with this job's source. A backfill.yml that is missing
+ * or does not load explains nothing (the audit does not fail on it).
+ */
+export async function explainedHoles(ctx: Context, sql: Sql, job: Job): Promise<{ symbol: string; from: string; to: string }[]> {
+  let config: BackfillConfig;
+  try {
+    config = loadBackfillConfig(ctx.settings.configDir, ctx.env);
+  } catch (err) {
+    if (!existsSync(backfillFile(ctx.settings.configDir))) return [];
+    ctx.logger.warn(`audit: known holes not read: ${errorMessage(err)}`);
+    return [];
+  }
+  const names = config.targets
+    .filter((t) => t.dataset === job.dataset.name && t.granularity.text === job.granularity.text)
+    .filter((t) => (config.vendors.get(t.name) ?? []).some((v) => v.job.spec.source.name === job.spec.source.name))
+    .map((t) => t.name);
+  if (names.length === 0) return [];
+  return (await knownHoles(sql, names)).map((h) => ({ symbol: h.symbol, from: h.from, to: h.to }));
 }

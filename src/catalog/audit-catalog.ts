@@ -6,7 +6,8 @@ export interface LedgerRun {
   readonly symbol: string;
   readonly firstSession: string;
   readonly lastSession: string;
-  readonly status: 'GREEN' | 'AMBER' | 'RED';
+  /** KNOWN: sessions of a hole explained (no vendor had data, or an operator accepted it), not counted RED. */
+  readonly status: 'GREEN' | 'AMBER' | 'RED' | 'KNOWN';
   readonly sessions: number;
   readonly expectedBars: number;
   readonly presentBars: number;

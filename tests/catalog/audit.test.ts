@@ -197,7 +197,7 @@ describe('integrity and agreement', () => {
     expect(report.stdout).toMatch(/Integrity problems\n[^]*│ hash_mismatch +│/);
     expect(report.stdout).toMatch(/Flagged gaps \(possible split or halt\)\n[^]*│ SPLT +│ 2024-06-10T00:00:00Z +│ 100.4 +│ 25 +│ -75.1 +│/);
     const summary = await mdw('audit', 'split', '--format', 'csv');
-    expect(summary.stdout.split('\n')[1]).toBe('split,split,1d,XNYS,1,249,1,252,249,0,3,98.81,1,1,99.6,1,1,0,0');
+    expect(summary.stdout.split('\n')[1]).toBe('split,split,1d,XNYS,1,249,1,252,249,0,3,0,98.81,1,1,99.6,1,1,0,0');
   });
 
   test('a picture asked for wrongly is refused with exit 2 before the audit runs, not after', async () => {

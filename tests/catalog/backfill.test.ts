@@ -8,7 +8,7 @@ import type { Context } from '../../src/context.js';
 import { parseWindow } from '../../src/core/time-window.js';
 import { runIngest } from '../../src/pipeline/run-ingest.js';
 import { auditSeries } from '../../src/audit/run-audit.js';
-import { copyConfigs, currentFiles, freshCatalog, removeDir, tempDir, testContext } from '../support/helpers.js';
+import { copyConfigs, currentFiles, freshCatalog, removeDir, runMdw, tempDir, testContext } from '../support/helpers.js';
 import { VendorSim } from '../support/vendor-sim.js';
 
 /**
@@ -18,8 +18,7 @@ import { VendorSim } from '../support/vendor-sim.js';
  */
 let root: string;
 let configs: string;
-let url: string | undefined;
-let drop: () => Promise<void>;
+const drops: (() => Promise<void>)[] = [];
 let sim: VendorSim;
 let ctx: Context;
 let n = 0;
@@ -33,7 +32,6 @@ const run: BackfillOptions = { targets: ['bf'], symbols: null, from: null, to: n
 beforeAll(async () => {
   root = tempDir('mdw-backfill-');
   configs = copyConfigs(root);
-  ({ url, drop } = await freshCatalog());
   sim = await new VendorSim().start();
   const endpoints = path.join(configs, 'endpoints.yml');
   // No pacing and no timeout a loaded machine could hit; the simulator answers in milliseconds.
@@ -47,7 +45,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of contexts) await c.close();
   await sim.stop();
-  await drop();
+  for (const d of drops) await d();
   removeDir(root);
 });
 
@@ -61,8 +59,10 @@ function writeBackfill(budgets: { polygon: number; alpaca: number }): void {
   );
 }
 
-/** A fresh warehouse with its own home and catalog rows, at `at`. */
+/** A fresh warehouse with its own home and catalog (on the server, a database of its own), at `at`. */
 async function warehouse(at = now): Promise<Context> {
+  const { url, drop } = await freshCatalog();
+  drops.push(drop);
   const c = testContext({ home: path.join(root, `home-${++n}`), databaseUrl: url, configDir: configs, now: at, env: { ...keys, MDW_POLYGON_URL: sim.url, MDW_ALPACA_URL: sim.url } });
   contexts.push(c);
   await c.catalog();
@@ -72,7 +72,7 @@ async function warehouse(at = now): Promise<Context> {
 /** The same warehouse seen later (another day's run): the earlier context is closed, as a process would end. */
 async function later(c: Context, at: string): Promise<Context> {
   await c.close();
-  const next = testContext({ home: c.settings.home, databaseUrl: url, configDir: configs, now: at, env: c.env });
+  const next = testContext({ home: c.settings.home, databaseUrl: c.env.MDW_DATABASE_URL, configDir: configs, now: at, env: c.env });
   contexts.push(next);
   return next;
 }
@@ -197,6 +197,43 @@ describe('mdw backfill', () => {
     for (const s of ['AAPL', 'MSFT']) expect(all[s]).toEqual(expect.arrayContaining(['2024-01-16', '2024-02-20']));
   });
 
+  test('through bin/mdw: a dry run, a run that spends both budgets (exit 3), the queue it leaves, and an accepted hole', async () => {
+    const { url, drop } = await freshCatalog();
+    drops.push(drop);
+    const env = { ...keys, MDW_POLYGON_URL: sim.url, MDW_ALPACA_URL: sim.url, MDW_HOME: path.join(root, 'cli-home'), MDW_CONFIG_DIR: configs, ...(url ? { MDW_DATABASE_URL: url } : {}) };
+    expect((await runMdw(['init', '-y'], { env })).code).toBe(0);
+    sim.alpacaKeys = { id: keys.ALPACA_KEY_ID, secret: keys.ALPACA_SECRET_KEY };
+    writeBackfill({ polygon: 1, alpaca: 1 });
+    const args = ['backfill', 'bf', '--symbols', 'AAPL,MSFT,SPY', '--from', '2024-01-02', '--to', '2024-03-01'];
+    const dry = await runMdw([...args, '--dry-run'], { env });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toBe('target,symbols,vendor,chunks,requests,budget,used_today\nbf,3,polygon,3,3,1,0\n');
+    expect(dry.stderr).toContain('backfill (dry run): 3 chunks to fill, 3 requests; nothing was fetched or queued');
+    expect(sim.requests.length).toBe(0);
+
+    const real = await runMdw(args, { env });
+    expect(real.code).toBe(3);
+    expect(real.stdout.trim().split('\n').map((l) => l.split(',').slice(1, 7).join(','))).toEqual([
+      'symbol,from,to,sessions,outcome,vendor',
+      'AAPL,2024-01-02,2024-03-01,42,done,polygon',
+      'MSFT,2024-01-02,2024-03-01,42,done,alpaca',
+      'SPY,2024-01-02,2024-03-01,42,queued,',
+    ]);
+    expect(real.stderr).toMatch(/every vendor the queued chunks allow has spent its budget for today; the next run resumes the queue/);
+    expect(aggsRequests()).toBe(1);
+    expect(alpacaRequests()).toBe(1);
+
+    const status = await runMdw(['backfill', 'status'], { env });
+    expect(status.code).toBe(0);
+    expect(status.stdout).toBe('target,queued,leased,done,empty,failed,expired_leases,oldest_failure\nbf,1,0,2,0,0,0,\n');
+
+    const noReason = await runMdw(['backfill', 'accept', 'bf', 'SPY', '2024-01-02', '2024-03-01'], { env });
+    expect(noReason.code).toBe(2);
+    const accepted = await runMdw(['backfill', 'accept', 'bf', 'SPY', '2024-01-02', '2024-03-01', '--reason', 'not wanted'], { env });
+    expect(accepted.code).toBe(0);
+    expect(accepted.stderr).toContain('bf SPY 2024-01-02..2024-03-01 is a known hole (not wanted)');
+  });
+
   test('a window no vendor has data for becomes a known hole: not asked again the next night, asked again after the back-off, and an accepted hole never', async () => {
     ctx = await warehouse();
     sim.alpacaKeys = { id: keys.ALPACA_KEY_ID, secret: keys.ALPACA_SECRET_KEY };
@@ -210,6 +247,13 @@ describe('mdw backfill', () => {
     expect((await knownHoles(await sqlOf(ctx), ['bf'])).map((h) => [h.symbol, h.from, h.to, h.kind, h.retryAfter?.toISOString().slice(0, 10)])).toEqual([
       ['AAPL', '2024-02-07', '2024-02-09', 'vendor_empty', '2024-03-09'],
     ]);
+
+    // The audit shows the hole as KNOWN, not RED: --fail-on red no longer fires on it.
+    const ledger = (await auditSeries(ctx, loadJob(configs, 'bf-poly', ctx.env), { tolerance: 0.005 }))!;
+    expect(ledger.symbols.find((s) => s.symbol === 'AAPL')).toMatchObject({ red: 0, known: 3 });
+    expect(ledger.ledger.filter((r) => r.symbol === 'AAPL' && r.status !== 'GREEN').map((r) => [r.status, r.firstSession, r.lastSession])).toEqual([['KNOWN', '2024-02-07', '2024-02-09']]);
+    // MSFT was not backfilled (--symbols AAPL): its holes stay RED.
+    expect(ledger.symbols.find((s) => s.symbol === 'MSFT')).toMatchObject({ red: 3, known: 0 });
 
     // The next night: nothing is asked.
     sim.requests.length = 0;

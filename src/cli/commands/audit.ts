@@ -14,9 +14,9 @@ type Picture = (typeof pictures)[number];
 /** Each section as rows and columns, for tables, CSV and NDJSON. */
 const sections: Record<Section, { columns: readonly string[]; rows: (a: SeriesAudit) => Record<string, Cell>[] }> = {
   summary: {
-    columns: ['job', 'source', 'granularity', 'calendar', 'files', 'rows', 'symbols', 'sessions', 'green', 'amber', 'red', 'complete_pct', 'stale_symbols', 'integrity_problems', 'validated_pct', 'flagged', 'gaps', 'disagreements', 'quarantined_open'],
+    columns: ['job', 'source', 'granularity', 'calendar', 'files', 'rows', 'symbols', 'sessions', 'green', 'amber', 'red', 'known', 'complete_pct', 'stale_symbols', 'integrity_problems', 'validated_pct', 'flagged', 'gaps', 'disagreements', 'quarantined_open'],
     rows: (a) => {
-      const sum = (k: 'sessions' | 'green' | 'amber' | 'red') => a.symbols.reduce((n, s) => n + s[k], 0);
+      const sum = (k: 'sessions' | 'green' | 'amber' | 'red' | 'known') => a.symbols.reduce((n, s) => n + s[k], 0);
       const sessions = sum('sessions');
       return [
         {
@@ -31,6 +31,7 @@ const sections: Record<Section, { columns: readonly string[]; rows: (a: SeriesAu
           green: a.calendar ? sum('green') : null,
           amber: a.calendar ? sum('amber') : null,
           red: a.calendar ? sum('red') : null,
+          known: a.calendar ? sum('known') : null,
           complete_pct: a.calendar && sessions > 0 ? pct(sum('green'), sessions) : null,
           stale_symbols: a.staleness.filter((s) => (s.lagSessions ?? 0) > 0).length,
           integrity_problems: a.integrity.length,
