@@ -195,6 +195,7 @@ async function work(
   let requests = 0;
   let stopped: BackfillResult['stopped'] = 'empty';
   const byName = new Map(targets.map((t) => [t.name, t]));
+  await reclaimDeadLeases(ctx, sql);
   const total = planned.plans.reduce((n, p) => n + p.chunks.length, 0);
   try {
     for (;;) {
@@ -283,6 +284,32 @@ async function work(
     await releaseLeases(sql, owner, ctx.clock.now());
   }
   return { dryRun: false, plans: planned.plans, queued: planned.queued, outcomes, requests, stopped };
+}
+
+/**
+ * Leases held by runs of this host whose process is gone (killed, or the machine restarted):
+ * their chunks go back to the queue now instead of when the lease expires. Other hosts' leases
+ * expire as leased.
+ */
+async function reclaimDeadLeases(ctx: Context, sql: Sql): Promise<void> {
+  const host = `${hostname()}:`;
+  const owners = await sql<{ owner: string }[]>`select distinct lease_owner as owner from mdw.backfill_chunk where status = 'leased' and starts_with(lease_owner, ${host})`;
+  for (const { owner } of owners) {
+    const pid = Number(owner.slice(host.length).split(':')[0]);
+    if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+    const n = await releaseLeases(sql, owner, ctx.clock.now());
+    if (n > 0) ctx.logger.info(`backfill: ${n} chunk${n === 1 ? '' : 's'} leased by ${owner}, a run that is gone, back in the queue`);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: a process of another user has the pid, so it is alive.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** A vendor job as backfill runs it: the chunk's window, not the job's own (forward ingest's) window. */

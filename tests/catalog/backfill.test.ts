@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runBackfill, type BackfillOptions } from '../../src/backfill/run-backfill.js';
@@ -8,7 +9,7 @@ import type { Context } from '../../src/context.js';
 import { parseWindow } from '../../src/core/time-window.js';
 import { runIngest } from '../../src/pipeline/run-ingest.js';
 import { auditSeries } from '../../src/audit/run-audit.js';
-import { copyConfigs, currentFiles, freshCatalog, removeDir, runMdw, tempDir, testContext } from '../support/helpers.js';
+import { copyConfigs, currentFiles, freshCatalog, lakeContent, removeDir, repoRoot, runMdw, tempDir, testContext } from '../support/helpers.js';
 import { VendorSim } from '../support/vendor-sim.js';
 
 /**
@@ -50,12 +51,12 @@ afterAll(async () => {
 });
 
 /** The test's backfill.yml: one target over AAPL and MSFT from 2024-01-02, Polygon first, then Alpaca. */
-function writeBackfill(budgets: { polygon: number; alpaca: number }): void {
+function writeBackfill(budgets: { polygon: number; alpaca: number }, earliest = '2024-01-02'): void {
   writeFileSync(
     path.join(configs, 'backfill.yml'),
     `budgets: { polygon: ${budgets.polygon}, alpaca: ${budgets.alpaca} }\n` +
       'targets:\n  bf:\n    dataset: ohlcv\n    granularity: 1d\n    calendar: XNYS\n    universe: { symbols: [AAPL, MSFT] }\n' +
-      '    earliest: 2024-01-02\n    chunk_sessions: 252\n    priority: 1\n    vendors:\n      - { vendor: polygon, job: bf-poly }\n      - { vendor: alpaca, job: bf-alp }\n',
+      `    earliest: ${earliest}\n    chunk_sessions: 252\n    priority: 1\n    vendors:\n      - { vendor: polygon, job: bf-poly }\n      - { vendor: alpaca, job: bf-alp }\n`,
   );
 }
 
@@ -232,6 +233,70 @@ describe('mdw backfill', () => {
     const accepted = await runMdw(['backfill', 'accept', 'bf', 'SPY', '2024-01-02', '2024-03-01', '--reason', 'not wanted'], { env });
     expect(accepted.code).toBe(0);
     expect(accepted.stderr).toContain('bf SPY 2024-01-02..2024-03-01 is a known hole (not wanted)');
+  });
+
+  test('killed while it waits for a vendor, twice, and run again: every request answered once, and the lake of an uninterrupted backfill', async () => {
+    const args = ['backfill', 'bf', '--symbols', 'AAPL,MSFT,SPY,TSLA', '--from', '2023-01-03', '--to', '2024-03-01'];
+    const home = async (name: string) => {
+      const { url, drop } = await freshCatalog();
+      drops.push(drop);
+      const env = { ...keys, MDW_POLYGON_URL: sim.url, MDW_ALPACA_URL: sim.url, MDW_HOME: path.join(root, name), MDW_CONFIG_DIR: configs, ...(url ? { MDW_DATABASE_URL: url } : {}) };
+      expect((await runMdw(['init', '-y'], { env })).code).toBe(0);
+      return env;
+    };
+    // Uninterrupted: 4 symbols x 2 years, a chunk each.
+    const clean = await home('kill-clean');
+    sim.requests.length = 0;
+    writeBackfill({ polygon: 1000, alpaca: 1000 }, '2023-01-03');
+    expect((await runMdw(args, { env: clean })).code).toBe(0);
+    // 8 chunks; a year's 250 bars come in 3 pages of the simulator's 100.
+    expect(aggsRequests()).toBe(4 * (3 + 1));
+    const answered = aggsRequests();
+    const lake = await lakeContent(path.join(clean.MDW_HOME, 'lake', 'ohlcv'));
+
+    const env = await home('kill-resumed');
+    sim.requests.length = 0;
+    let hung = 0;
+    for (const at of ['/MSFT/range/1/day/2023-01-03/', '/SPY/range/1/day/2024-01-02/']) {
+      // The vendor never answers that request; the run is killed while it waits.
+      sim.fault('hang', 1, new RegExp(at));
+      const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'mdw'), ...args], { env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: 'ignore' });
+      await new Promise<void>((resolve) => {
+        sim.onRequest = (k) => {
+          if (sim.requests[k - 1]!.url.includes(at)) setTimeout(() => child.kill('SIGKILL'), 200);
+        };
+        child.on('close', () => resolve());
+      });
+      sim.onRequest = null;
+      hung++;
+    }
+    const resumed = await runMdw(args, { env });
+    expect(resumed.code).toBe(0);
+    // Each page was answered once: the killed runs' answered chunks were not asked again.
+    expect(aggsRequests() - hung).toBe(answered);
+    expect(await lakeContent(path.join(env.MDW_HOME, 'lake', 'ohlcv'))).toEqual(lake);
+    const status = await runMdw(['backfill', 'status'], { env });
+    expect(status.stdout).toBe('target,queued,leased,done,empty,failed,expired_leases,oldest_failure\nbf,0,0,8,0,0,0,\n');
+  });
+
+  test('two backfills at once share the queue: each page is asked for once, and every chunk is done once', async () => {
+    const { url, drop } = await freshCatalog();
+    drops.push(drop);
+    const env = { ...keys, MDW_POLYGON_URL: sim.url, MDW_ALPACA_URL: sim.url, MDW_HOME: path.join(root, 'two'), MDW_CONFIG_DIR: configs, ...(url ? { MDW_DATABASE_URL: url } : {}) };
+    expect((await runMdw(['init', '-y'], { env })).code).toBe(0);
+    writeBackfill({ polygon: 1000, alpaca: 1000 }, '2023-01-03');
+    sim.requests.length = 0;
+    // On the embedded catalog the second waits for the first's lock; on a server they lease side by side.
+    const args = ['--lock-timeout', '600', 'backfill', 'bf', '--symbols', 'AAPL,MSFT,SPY,TSLA', '--from', '2023-01-03', '--to', '2024-03-01'];
+    const [a, b] = await Promise.all([runMdw(args, { env }), runMdw(args, { env })]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(aggsRequests()).toBe(4 * (3 + 1));
+    const urls = sim.requests.map((r) => r.url);
+    expect(new Set(urls).size).toBe(urls.length);
+    const rows = (s: string) => s.trim().split('\n').slice(1).filter(Boolean);
+    expect(rows(a.stdout).length + rows(b.stdout).length).toBe(8);
+    const status = await runMdw(['backfill', 'status'], { env });
+    expect(status.stdout).toBe('target,queued,leased,done,empty,failed,expired_leases,oldest_failure\nbf,0,0,8,0,0,0,\n');
   });
 
   test('a window no vendor has data for becomes a known hole: not asked again the next night, asked again after the back-off, and an accepted hole never', async () => {
