@@ -7,6 +7,7 @@ import { backfillFile, loadBackfillConfig, readUniverseFile, type BackfillConfig
 import type { Job } from '../config/jobs.js';
 import type { Context } from '../context.js';
 import { errorMessage, UsageError } from '../core/errors.js';
+import { processAlive } from '../core/process-alive.js';
 import { literal, pathList } from '../core/sql.js';
 import { parseWindow } from '../core/time-window.js';
 import { encodeSegment } from '../lake/layout.js';
@@ -296,19 +297,9 @@ async function reclaimDeadLeases(ctx: Context, sql: Sql): Promise<void> {
   const owners = await sql<{ owner: string }[]>`select distinct lease_owner as owner from mdw.backfill_chunk where status = 'leased' and starts_with(lease_owner, ${host})`;
   for (const { owner } of owners) {
     const pid = Number(owner.slice(host.length).split(':')[0]);
-    if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+    if (!Number.isInteger(pid) || pid === process.pid || processAlive(pid)) continue;
     const n = await releaseLeases(sql, owner, ctx.clock.now());
     if (n > 0) ctx.logger.info(`backfill: ${n} chunk${n === 1 ? '' : 's'} leased by ${owner}, a run that is gone, back in the queue`);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: a process of another user has the pid, so it is alive.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

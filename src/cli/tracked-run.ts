@@ -1,3 +1,4 @@
+import { processAlive } from '../core/process-alive.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { failOrphanedRuns, finishRun, logRunEvent, startRun } from '../catalog/runs.js';
 import type { Context } from '../context.js';
@@ -15,7 +16,7 @@ export async function trackedRun<T>(
   work: (runId: string) => Promise<T>,
   summary: (result: T) => { readonly message: string; readonly data: Record<string, unknown> },
 ): Promise<T> {
-  const orphans = await failOrphanedRuns(catalog.sql, isAlive, ctx.clock.now());
+  const orphans = await failOrphanedRuns(catalog.sql, processAlive, ctx.clock.now());
   if (orphans > 0) ctx.logger.warn(`${orphans} earlier run${orphans === 1 ? '' : 's'} on this host ended without recording it; marked failed`);
   const runId = await startRun(catalog.sql, { command: run.command, job: run.job, args: run.args, at: ctx.clock.now() });
   // From here on the run row exists: nothing may leave it 'running', so its events are best effort.
@@ -66,14 +67,5 @@ async function recordFailure(ctx: Context, catalog: Catalog, runId: string, err:
       }
       error = error === message ? `the error could not be stored: ${errorMessage(e)}` : null;
     }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
+import { processAlive } from './process-alive.js';
 import path from 'node:path';
 import { DiskFullError, LockError, fullDiskPath } from './errors.js';
 
@@ -152,12 +153,7 @@ function readHolder(lockPath: string): LockHolder | undefined {
 
 function isDead(holder: LockHolder): boolean {
   if (holder.host !== os.hostname() || holder.pid === process.pid) return false;
-  try {
-    process.kill(holder.pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return !processAlive(holder.pid);
 }
 
 function heldBy(lockPath: string, unlock: () => void): FileLock {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Job } from '../../config/jobs.js';
 import type { ReadOptions } from '../../config/types.js';
 import { InputError } from '../../core/errors.js';
+import { processAlive } from '../../core/process-alive.js';
 import { defaultNulls } from '../../core/raw.js';
 import { ident, literal, pathList, pathLiteral, stringList } from '../../core/sql.js';
 import type { AdapterContext, ExtractRequest, RawBatch } from '../source.js';
@@ -230,16 +231,7 @@ function scratchDir(tmpDir: string): string {
   mkdirSync(tmpDir, { recursive: true });
   for (const name of readdirSync(tmpDir)) {
     const pid = /^csv-(\d+)-/.exec(name)?.[1];
-    if (pid && Number(pid) !== process.pid && !running(Number(pid))) rmSync(path.join(tmpDir, name), { recursive: true, force: true });
+    if (pid && Number(pid) !== process.pid && !processAlive(Number(pid))) rmSync(path.join(tmpDir, name), { recursive: true, force: true });
   }
   return mkdtempSync(path.join(tmpDir, `csv-${process.pid}-`));
-}
-
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
