@@ -8,7 +8,7 @@ import type { Job } from '../config/jobs.js';
 import type { Context } from '../context.js';
 import { errorMessage, UsageError } from '../core/errors.js';
 import { processAlive } from '../core/process-alive.js';
-import { literal, pathList } from '../core/sql.js';
+import { literal, pathList, stringList } from '../core/sql.js';
 import { parseWindow } from '../core/time-window.js';
 import { encodeSegment } from '../lake/layout.js';
 import { localStore } from '../lake/local-store.js';
@@ -16,7 +16,7 @@ import { currentObjectsUnder } from '../lake/partition-files.js';
 import { BudgetExhaustedError } from '../http/http-client.js';
 import { plannedRequests, runIngest } from '../pipeline/run-ingest.js';
 import { sessionsHeld } from './lake-sessions.js';
-import { barsPerSession, lastEndedSession, planChunks, sessionIndex, sessionsPerRequest } from './plan.js';
+import { barsPerSession, lastEndedSession, planChunks, sessionIndex, sessionsPerRequest, type Listing } from './plan.js';
 import { routeChunk } from './route.js';
 import type { BackfillTarget, PlannedChunk } from './types.js';
 
@@ -128,6 +128,23 @@ async function universe(ctx: Context, target: BackfillTarget, symbols: readonly 
   return rows.map((r) => r.symbol);
 }
 
+/**
+ * The delisting date of each symbol the tickers dataset (any source) knows as delisted, by its
+ * newest record: no session after it is planned.
+ */
+async function delistings(ctx: Context, symbols: readonly string[]): Promise<Map<string, Listing>> {
+  const lake = localStore(ctx.paths.lake);
+  const files = currentObjectsUnder(lake, 'tickers').map(lake.locate);
+  if (files.length === 0 || symbols.length === 0) return new Map();
+  const duck = await ctx.duck();
+  const rows = await duck.all<{ symbol: string; delisted: string }>(
+    `SELECT symbol, strftime(delisted_at, '%Y-%m-%d') AS delisted FROM read_parquet(${pathList(files)}, hive_partitioning = false) ` +
+      `WHERE symbol IN (SELECT unnest(${stringList([...symbols])})) QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY as_of DESC) = 1 ` +
+      `AND NOT active AND delisted_at IS NOT NULL`,
+  );
+  return new Map(rows.map((r) => [r.symbol, { delisted: r.delisted }]));
+}
+
 /** Requests each vendor has spent today (mdw.request_budget). */
 async function usedToday(sql: Sql, day: string): Promise<Map<string, number>> {
   const rows = await sql<{ vendor: string; used: number }[]>`select vendor, used from mdw.request_budget where day = ${day}`;
@@ -157,7 +174,8 @@ async function planTarget(ctx: Context, sql: Sql, config: BackfillConfig, target
     vendors.map((v) => v.fetcher.pageSize),
     barsPerSession(calendar, target.granularity, vendors[0]!.job.spec.extended_hours ?? false),
   );
-  const chunks = planChunks({ ...target, earliest }, { sessions, symbols, present, until, sessionsPerRequest: perRequest });
+  const listings = await delistings(ctx, symbols);
+  const chunks = planChunks({ ...target, earliest }, { sessions, symbols, present, listings, until, sessionsPerRequest: perRequest });
   const byVendor: TargetPlan['byVendor'][number][] = [];
   if (options.dryRun) {
     const day = now.toISOString().slice(0, 10);

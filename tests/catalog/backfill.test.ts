@@ -299,6 +299,18 @@ describe('mdw backfill', () => {
     expect(status.stdout).toBe('target,queued,leased,done,empty,failed,expired_leases,oldest_failure\nbf,0,0,8,0,0,0,\n');
   });
 
+  test('a symbol the tickers dataset knows as delisted is never planned past its delisting', async () => {
+    ctx = await warehouse();
+    writeBackfill({ polygon: 1000, alpaca: 1000 }, '2023-01-03');
+    // Polygon's listing as of 2023-06-30: BBBY's record is as of its delisting, 2023-05-03.
+    await runIngest(ctx, loadJob(configs, 'polygon-tickers', ctx.env), { window: parseWindow('2023-01-01', '2023-06-30'), symbols: ['BBBY', 'AAPL'], dryRun: false, runId: null });
+    const dry = await runBackfill(ctx, { ...run, symbols: ['AAPL', 'BBBY'], to: '2023-12-29', dryRun: true });
+    expect(dry.plans[0]!.chunks.map((c) => [c.symbol, c.from, c.to, c.sessions])).toEqual([
+      ['AAPL', '2023-01-03', '2023-12-29', 250],
+      ['BBBY', '2023-01-03', '2023-05-03', 84],
+    ]);
+  });
+
   test('a window no vendor has data for becomes a known hole: not asked again the next night, asked again after the back-off, and an accepted hole never', async () => {
     ctx = await warehouse();
     sim.alpacaKeys = { id: keys.ALPACA_KEY_ID, secret: keys.ALPACA_SECRET_KEY };
