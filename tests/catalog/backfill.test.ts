@@ -226,7 +226,7 @@ describe('mdw backfill', () => {
 
     const status = await runMdw(['backfill', 'status'], { env });
     expect(status.code).toBe(0);
-    expect(status.stdout).toBe('target,queued,leased,done,empty,failed,expired_leases,oldest_failure\nbf,1,0,2,0,0,0,\n');
+    expect(status.stdout).toBe('target,queued,leased,done,empty,failed,expired_leases,days_to_finish,oldest_failure\nbf,1,0,2,0,0,0,1,\n');
 
     const noReason = await runMdw(['backfill', 'accept', 'bf', 'SPY', '2024-01-02', '2024-03-01'], { env });
     expect(noReason.code).toBe(2);
@@ -276,7 +276,7 @@ describe('mdw backfill', () => {
     expect(aggsRequests() - hung).toBe(answered);
     expect(await lakeContent(path.join(env.MDW_HOME, 'lake', 'ohlcv'))).toEqual(lake);
     const status = await runMdw(['backfill', 'status'], { env });
-    expect(status.stdout).toBe('target,queued,leased,done,empty,failed,expired_leases,oldest_failure\nbf,0,0,8,0,0,0,\n');
+    expect(status.stdout).toBe('target,queued,leased,done,empty,failed,expired_leases,days_to_finish,oldest_failure\nbf,0,0,8,0,0,0,0,\n');
   });
 
   test('two backfills at once share the queue: each page is asked for once, and every chunk is done once', async () => {
@@ -296,7 +296,7 @@ describe('mdw backfill', () => {
     const rows = (s: string) => s.trim().split('\n').slice(1).filter(Boolean);
     expect(rows(a.stdout).length + rows(b.stdout).length).toBe(8);
     const status = await runMdw(['backfill', 'status'], { env });
-    expect(status.stdout).toBe('target,queued,leased,done,empty,failed,expired_leases,oldest_failure\nbf,0,0,8,0,0,0,\n');
+    expect(status.stdout).toBe('target,queued,leased,done,empty,failed,expired_leases,days_to_finish,oldest_failure\nbf,0,0,8,0,0,0,0,\n');
   });
 
   test('a symbol the tickers dataset knows as delisted is never planned past its delisting', async () => {

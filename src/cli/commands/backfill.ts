@@ -1,5 +1,6 @@
 import { acceptBackfillHole, runBackfill, type BackfillResult } from '../../backfill/run-backfill.js';
 import { queueStatus } from '../../catalog/backfill-catalog.js';
+import { loadBackfillConfig } from '../../config/backfill.js';
 import { BudgetExhaustedError } from '../../http/http-client.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { formatRecords, resolveFormat, type Cell } from '../output.js';
@@ -100,6 +101,12 @@ export async function backfillStatusCommand(opts: GlobalOptions, targets: string
   return withContext(opts, 'mdw backfill status', async (ctx) => {
     const catalog = await ctx.catalog('mdw backfill status');
     const status = await queueStatus(catalog.sql, targets.length ? targets : undefined, ctx.clock.now());
+    const config = loadBackfillConfig(ctx.settings.configDir, ctx.env);
+    // A chunk is about one request (more where a vendor pages): days at the budgets backfill may spend each day.
+    const daysLeft = (target: string, left: number): number | null => {
+      const perDay = (config.vendors.get(target) ?? []).reduce((n, v) => n + (config.budgets[v.vendor] ?? 0), 0);
+      return left === 0 ? 0 : perDay > 0 ? Math.ceil(left / perDay) : null;
+    };
     const rows: Record<string, Cell>[] = status.map((s) => ({
       target: s.target,
       queued: s.counts.queued,
@@ -108,10 +115,11 @@ export async function backfillStatusCommand(opts: GlobalOptions, targets: string
       empty: s.counts.empty,
       failed: s.counts.failed,
       expired_leases: s.expiredLeases,
+      days_to_finish: daysLeft(s.target, s.counts.queued + s.counts.leased),
       oldest_failure: s.oldestFailure ? `${s.oldestFailure.symbol} ${s.oldestFailure.from}..${s.oldestFailure.to} (${s.oldestFailure.attempts} attempts): ${s.oldestFailure.error ?? ''}` : null,
     }));
     if (rows.length === 0 && format === 'table') process.stdout.write('The backfill queue is empty: run `mdw backfill` (targets in configs/backfill.yml).\n');
-    else process.stdout.write(formatRecords(rows, ['target', 'queued', 'leased', 'done', 'empty', 'failed', 'expired_leases', 'oldest_failure'], format));
+    else process.stdout.write(formatRecords(rows, ['target', 'queued', 'leased', 'done', 'empty', 'failed', 'expired_leases', 'days_to_finish', 'oldest_failure'], format));
     return ExitCode.ok;
   });
 }
