@@ -228,6 +228,11 @@ describe('mdw backfill', () => {
     expect(status.code).toBe(0);
     expect(status.stdout).toBe('target,queued,leased,done,empty,failed,expired_leases,days_to_finish,oldest_failure\nbf,1,0,2,0,0,0,1,\n');
 
+    // mdw status says what the backfill did per symbol.
+    const st = await runMdw(['status', '--format', 'json'], { env });
+    const bySymbol = Object.fromEntries((JSON.parse(st.stdout) as { source: string; symbol: string; backfill_outcome: string | null }[]).map((r) => [`${r.source} ${r.symbol}`, r.backfill_outcome]));
+    expect(bySymbol).toEqual({ 'bf-alp MSFT': 'done', 'bf-poly AAPL': 'done' });
+
     const noReason = await runMdw(['backfill', 'accept', 'bf', 'SPY', '2024-01-02', '2024-03-01'], { env });
     expect(noReason.code).toBe(2);
     const accepted = await runMdw(['backfill', 'accept', 'bf', 'SPY', '2024-01-02', '2024-03-01', '--reason', 'not wanted'], { env });

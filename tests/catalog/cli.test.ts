@@ -223,7 +223,7 @@ describe('the mdw command line, end to end', () => {
     const r = await mdw('status');
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toBe('dataset,source,granularity,symbol,rows,first_ts,last_ts,lag,last_run,run_status');
+    expect(lines[0]).toBe('dataset,source,granularity,symbol,rows,first_ts,last_ts,lag,last_run,run_status,last_backfill,backfill_outcome');
     expect(lines.slice(1).map((l) => l.split(',').slice(0, 7).join(','))).toEqual([
       'ohlcv,demo,1d,AAPL,246,2023-01-03T00:00:00Z,2023-12-29T00:00:00Z',
       'ohlcv,demo,1d,MSFT,250,2023-01-03T00:00:00Z,2023-12-29T00:00:00Z',

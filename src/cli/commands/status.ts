@@ -13,6 +13,8 @@ interface StatusRow {
   last_ts: Date;
   last_run: Date | null;
   run_status: string | null;
+  last_backfill: Date | null;
+  backfill_outcome: string | null;
 }
 
 export async function statusCommand(opts: GlobalOptions): Promise<number> {
@@ -38,11 +40,12 @@ export async function statusCommand(opts: GlobalOptions): Promise<number> {
         order by b.dataset_id, b.source_id, b.granularity, b.created_at desc
       )
       select d.name as dataset, s.name as source, c.granularity, c.symbol, c.rows, c.first_ts, c.last_ts,
-             lb.last_run, lb.run_status
+             lb.last_run, lb.run_status, ss.last_backfill_at as last_backfill, ss.last_backfill_outcome as backfill_outcome
       from coverage c
       join mdw.dataset d on d.id = c.dataset_id
       join mdw.data_source s on s.id = c.source_id
       left join last_batch lb using (dataset_id, source_id, granularity)
+      left join mdw.symbol_status ss on ss.dataset = d.name and ss.source = s.name and ss.granularity = c.granularity and ss.symbol = c.symbol
       where (${dataset}::text is null or d.name = ${dataset}) and (${source}::text is null or s.name = ${source})
       order by d.name, s.name, c.granularity, c.symbol`;
     const now = ctx.clock.now();
@@ -53,7 +56,7 @@ export async function statusCommand(opts: GlobalOptions): Promise<number> {
       process.stdout.write('The warehouse is empty: run `mdw ingest <job>` (see `mdw jobs list`).\n');
     } else {
       process.stdout.write(
-        formatRecords(out, ['dataset', 'source', 'granularity', 'symbol', 'rows', 'first_ts', 'last_ts', 'lag', 'last_run', 'run_status'], format),
+        formatRecords(out, ['dataset', 'source', 'granularity', 'symbol', 'rows', 'first_ts', 'last_ts', 'lag', 'last_run', 'run_status', 'last_backfill', 'backfill_outcome'], format),
       );
     }
     return ExitCode.ok;
