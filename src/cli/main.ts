@@ -131,7 +131,7 @@ function buildProgram(): Command {
     .action(lazy(async () => (await import('./commands/backfill.js')).backfillCommand));
   backfill
     .command('status')
-    .description('the backfill queue: chunks by status per target, expired leases, the oldest failure')
+    .description('the backfill queue: chunks by status per target, expired leases, days to finish at the backfill budgets, the oldest failure')
     .argument('[targets...]', 'target names (default: all)')
     .addOption(new Option('--format <format>', formatHelp))
     .action(lazy(async () => (await import('./commands/backfill.js')).backfillStatusCommand));
