@@ -4,6 +4,7 @@ import { calendars } from '../calendar/registry.js';
 import { acceptHole, completeChunk, dueForRetry, emptyChunk, enqueueChunks, failChunk, knownHoles, leaseChunks, releaseLeases, upsertSymbolStatus, type QueuedChunk } from '../catalog/backfill-catalog.js';
 import type { Sql } from '../catalog/catalog.js';
 import { backfillFile, loadBackfillConfig, readUniverseFile, type BackfillConfig, type BackfillVendor } from '../config/backfill.js';
+import { loadEndpoints } from '../config/endpoints.js';
 import type { Job } from '../config/jobs.js';
 import type { Context } from '../context.js';
 import { errorMessage, UsageError } from '../core/errors.js';
@@ -41,7 +42,15 @@ export interface TargetPlan {
   readonly symbols: number;
   readonly chunks: readonly PlannedChunk[];
   /** Dry run: per vendor (the first the router picks), chunks and requests. */
-  readonly byVendor: readonly { readonly vendor: string; readonly chunks: number; readonly requests: number; readonly budget: number; readonly usedToday: number }[];
+  readonly byVendor: readonly {
+    readonly vendor: string;
+    readonly chunks: number;
+    readonly requests: number;
+    readonly budget: number;
+    readonly usedToday: number;
+    /** What the requests would cost, for a vendor endpoints.yml gives a cost per request; null for a flat plan. */
+    readonly cost: { readonly amount: number; readonly currency: string } | null;
+  }[];
 }
 
 export interface ChunkOutcome {
@@ -189,7 +198,12 @@ async function planTarget(ctx: Context, sql: Sql, config: BackfillConfig, target
       const n = counts.get(vendor) ?? { chunks: 0, requests: 0 };
       counts.set(vendor, { chunks: n.chunks + 1, requests: n.requests + planned.length });
     }
-    for (const [vendor, n] of counts) byVendor.push({ vendor, ...n, budget: config.budgets[vendor] ?? 0, usedToday: used.get(vendor) ?? 0 });
+    const providers = loadEndpoints(ctx.settings.configDir, ctx.env).value.providers;
+    for (const [vendor, n] of counts) {
+      const price = providers[vendor]?.cost;
+      const cost = price ? { amount: Math.round(n.requests * price.per_request * 100) / 100, currency: price.currency } : null;
+      byVendor.push({ vendor, ...n, budget: config.budgets[vendor] ?? 0, usedToday: used.get(vendor) ?? 0, cost });
+    }
   }
   return { target: target.name, symbols: symbols.length, chunks, byVendor };
 }

@@ -8,6 +8,8 @@ export interface ProviderSpec {
   readonly rpm: number;
   readonly daily_budget: number;
   readonly timeout_ms?: number;
+  /** What the vendor bills per request beyond the plan (a pay-as-you-go plan); none for a flat plan. */
+  readonly cost?: { readonly per_request: number; readonly currency: string };
   readonly auth: { readonly kind: 'bearer'; readonly env: string } | { readonly kind: 'headers'; readonly env: Readonly<Record<string, string>> };
 }
 

@@ -157,7 +157,7 @@ describe('mdw backfill', () => {
     sim.requests.length = 0;
     const dry = await runBackfill(ctx, { ...run, dryRun: true });
     expect(sim.requests.length).toBe(0);
-    expect(dry.plans[0]!.byVendor).toEqual([{ vendor: 'polygon', chunks: 2, requests: 2, budget: 1000, usedToday: expect.any(Number) }]);
+    expect(dry.plans[0]!.byVendor).toEqual([{ vendor: 'polygon', chunks: 2, requests: 2, budget: 1000, usedToday: expect.any(Number), cost: null }]);
     expect(await listChunks((await ctx.catalog()).sql, { targets: ['bf'] })).toEqual([]);
     const real = await runBackfill(ctx, run);
     expect(real.requests).toBe(2);
@@ -206,9 +206,14 @@ describe('mdw backfill', () => {
     sim.alpacaKeys = { id: keys.ALPACA_KEY_ID, secret: keys.ALPACA_SECRET_KEY };
     writeBackfill({ polygon: 1, alpaca: 1 });
     const args = ['backfill', 'bf', '--symbols', 'AAPL,MSFT,SPY', '--from', '2024-01-02', '--to', '2024-03-01'];
+    // A vendor that bills per request: the dry run says what the backfill would cost.
+    const endpoints = path.join(configs, 'endpoints.yml');
+    const flat = readFileSync(endpoints, 'utf8');
+    writeFileSync(endpoints, flat.replace('    auth: { kind: bearer, env: POLYGON_API_KEY }', '    auth: { kind: bearer, env: POLYGON_API_KEY }\n    cost: { per_request: 0.0125, currency: USD }'));
     const dry = await runMdw([...args, '--dry-run'], { env });
+    writeFileSync(endpoints, flat);
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toBe('target,symbols,vendor,chunks,requests,budget,used_today\nbf,3,polygon,3,3,1,0\n');
+    expect(dry.stdout).toBe('target,symbols,vendor,chunks,requests,budget,used_today,cost\nbf,3,polygon,3,3,1,0,0.04 USD\n');
     expect(dry.stderr).toContain('backfill (dry run): 3 chunks to fill, 3 requests; nothing was fetched or queued');
     expect(sim.requests.length).toBe(0);
 

@@ -77,10 +77,19 @@ function render(r: BackfillResult, format: ReturnType<typeof resolveFormat>): st
   if (r.dryRun) {
     const rows: Record<string, Cell>[] = r.plans.flatMap((p): Record<string, Cell>[] =>
       p.byVendor.length === 0
-        ? [{ target: p.target, symbols: p.symbols, vendor: null, chunks: 0, requests: 0, budget: null, used_today: null }]
-        : p.byVendor.map((v) => ({ target: p.target, symbols: p.symbols, vendor: v.vendor, chunks: v.chunks, requests: v.requests, budget: v.budget, used_today: v.usedToday })),
+        ? [{ target: p.target, symbols: p.symbols, vendor: null, chunks: 0, requests: 0, budget: null, used_today: null, cost: null }]
+        : p.byVendor.map((v) => ({
+            target: p.target,
+            symbols: p.symbols,
+            vendor: v.vendor,
+            chunks: v.chunks,
+            requests: v.requests,
+            budget: v.budget,
+            used_today: v.usedToday,
+            cost: v.cost ? `${v.cost.amount.toFixed(2)} ${v.cost.currency}` : null,
+          })),
     );
-    return formatRecords(rows, ['target', 'symbols', 'vendor', 'chunks', 'requests', 'budget', 'used_today'], format);
+    return formatRecords(rows, ['target', 'symbols', 'vendor', 'chunks', 'requests', 'budget', 'used_today', 'cost'], format);
   }
   const rows: Record<string, Cell>[] = r.outcomes.map((o) => ({
     target: o.chunk.target,
