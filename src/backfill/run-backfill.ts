@@ -18,7 +18,7 @@ import { BudgetExhaustedError } from '../http/http-client.js';
 import { plannedRequests, runIngest } from '../pipeline/run-ingest.js';
 import { sessionsHeld } from './lake-sessions.js';
 import { barsPerSession, lastEndedSession, planChunks, sessionIndex, sessionsPerRequest, type Listing } from './plan.js';
-import { routeChunk } from './route.js';
+import { chunkRequests, routeChunk } from './route.js';
 import type { BackfillTarget, PlannedChunk } from './types.js';
 
 export interface BackfillOptions {
@@ -241,14 +241,10 @@ async function work(
       const used = await usedToday(sql, day);
       const remaining = remainingToday(config, vendors, used);
       for (const v of spent) remaining.set(v, 0);
-      const route = routeChunk(chunk, vendors, { remaining, frozen, today: day });
+      // What the chunk costs each vendor: a vendor without that much left today is not started on it.
+      const cost = new Map(vendors.map((v) => [v.vendor, chunkRequests(v.fetcher, v.job, chunk, now).length]));
+      const route = routeChunk(chunk, vendors, { remaining, frozen, today: day, requests: cost });
       ctx.progress.step(`backfill: chunk ${outcomes.length + 1} of ${total} (${chunk.target} ${chunk.symbol} ${chunk.from}..${chunk.to})`);
-      if (route.order.length === 0) {
-        // Every vendor allowed is spent (or frozen): the chunk waits for the next run.
-        stopped = 'budget';
-        outcomes.push({ chunk, outcome: 'queued', vendor: null, detail: `no vendor left: ${route.skipped.map((s) => `${s.vendor} ${s.reason}`).join(', ')}` });
-        break;
-      }
       let outcome: ChunkOutcome | null = null;
       let lastError: string | null = null;
       // Vendors that answered with no data for the window: the next one is asked before the window is called a hole.
@@ -299,15 +295,19 @@ async function work(
         const { job } = vendors.find((v) => v.vendor === emptyBy[0])!;
         await symbolOutcome(sql, target, job, chunk.symbol, 'empty', at);
       }
-      if (!outcome) {
-        const now2 = ctx.clock.now();
-        if (lastError === null) {
-          // Every vendor tried was spent: the chunk waits for the next run.
+      if (!outcome && lastError === null) {
+        const skipped = route.skipped.map((v) => `${v.vendor} ${v.reason}`).join(', ');
+        // No vendor's history reaches the chunk: no later run can fill it either.
+        if (route.order.length === 0 && route.skipped.every((v) => v.reason === 'history')) lastError = `no vendor allowed serves that far back (${skipped})`;
+        else {
+          // Every vendor was spent (or frozen for this run): the chunk waits for the next run.
           stopped = 'budget';
-          outcomes.push({ chunk, outcome: 'queued', vendor: null, detail: 'every vendor allowed has spent its budget for today' });
+          outcomes.push({ chunk, outcome: 'queued', vendor: null, detail: route.order.length === 0 ? `no vendor left: ${skipped}` : 'every vendor allowed has spent its budget for today' });
           break;
         }
-        const failed = await failChunk(sql, chunk.id, { owner, error: lastError, now: now2, maxAttempts });
+      }
+      if (!outcome) {
+        const failed = await failChunk(sql, chunk.id, { owner, error: lastError!, now: ctx.clock.now(), maxAttempts });
         outcome = { chunk, outcome: failed?.status === 'failed' ? 'failed' : 'queued', vendor: null, detail: lastError };
       }
       outcomes.push(outcome);

@@ -21,8 +21,6 @@ export type RowState =
   /** Replays: the lake holds this key with other values, and an old record must not overwrite them. */
   | 'differs';
 
-export const rowStates = ['ok', 'bad', 'filtered', 'dup', 'conflict', 'same', 'differs'] as const satisfies readonly RowState[];
-
 /** Rows that end in the lake, new or already there. */
 export const placedStates = ['ok', 'dup', 'same'] as const satisfies readonly RowState[];
 /** Rows that go to the quarantine. */

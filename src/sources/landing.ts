@@ -105,6 +105,11 @@ export function requestKey(path: string, query: Readonly<Record<string, string |
   return `${path}?${new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])).toString()}`;
 }
 
+/** The end of what a vendor can be asked for: the window's end, or now when that is earlier. */
+export function askedUntil(request: ExtractRequest, now: Date): Date {
+  return request.toExclusive && request.toExclusive < now ? request.toExclusive : now;
+}
+
 /** What every vendor request needs from a run: a start and the symbols (a vendor has no "all files"). */
 export function vendorScope(vendor: string, request: ExtractRequest): { from: Date; symbols: readonly string[] } {
   const { job } = request;

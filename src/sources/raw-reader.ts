@@ -28,7 +28,7 @@ async function withFields(request: ExtractRequest, pages: readonly InputRef[], r
   const columns = [...batch.columns, ...fields.map((name) => ({ name, type: request.columns[name]! }))];
   const values = pages.map((p) => `(${[literal(p.uri), ...fields.map((f) => literal(p.fields?.[f] ?? null))].join(', ')})`);
   const relation =
-    `(SELECT b.*, ${fields.map((f) => `f.${ident(`_f${fields.indexOf(f)}`)}::${request.columns[f]} AS ${ident(f)}`).join(', ')} FROM ${batch.relation} b ` +
+    `(SELECT b.*, ${fields.map((f, i) => `f.${ident(`_f${i}`)}::${request.columns[f]} AS ${ident(f)}`).join(', ')} FROM ${batch.relation} b ` +
     `LEFT JOIN (VALUES ${values.join(', ')}) f(_file, ${fields.map((_, i) => ident(`_f${i}`)).join(', ')}) ON f._file = b._file)`;
   return { ...batch, relation, columns, numbered: true };
 }

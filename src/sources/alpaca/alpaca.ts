@@ -1,5 +1,4 @@
 import { paged, type Fetcher } from '../fetcher.js';
-import type { ExtractRequest } from '../source.js';
 
 /**
  * What Alpaca's market-data endpoints share: pages followed by next_page_token, records keyed
@@ -16,10 +15,5 @@ export function inHundreds<T>(symbols: readonly T[]): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < symbols.length; i += 100) out.push(symbols.slice(i, i + 100));
   return out;
-}
-
-/** The end of what can be asked: the window's end, or now when that is later. */
-export function alpacaEnd(request: ExtractRequest, now: Date): Date {
-  return request.toExclusive && request.toExclusive < now ? request.toExclusive : now;
 }
 

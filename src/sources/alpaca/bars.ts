@@ -1,8 +1,8 @@
 import { UsageError } from '../../core/errors.js';
 import type { Granularity, GranularityUnit } from '../../core/granularity.js';
 import { lastDay } from '../../core/time-window.js';
-import { barsFindings, vendorScope } from '../landing.js';
-import { alpacaEnd, alpacaFetcher, inHundreds } from './alpaca.js';
+import { askedUntil, barsFindings, vendorScope } from '../landing.js';
+import { alpacaFetcher, inHundreds } from './alpaca.js';
 
 /**
  * Alpaca /v2/stocks/bars: many symbols a request, pages followed by next_page_token.
@@ -21,7 +21,7 @@ export const alpacaBars = alpacaFetcher({
   description: 'US stock bars, many symbols a request, minutes to months',
   plan(request, now) {
     const { job } = request;
-    const end = alpacaEnd(request, now);
+    const end = askedUntil(request, now);
     const { from, symbols } = vendorScope('alpaca', request);
     const timeframe = alpacaTimeframe(job.granularity);
     return inHundreds(symbols).map((named) => {

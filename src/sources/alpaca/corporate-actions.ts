@@ -1,5 +1,6 @@
 import { lastDay } from '../../core/time-window.js';
-import { alpacaEnd, alpacaFetcher, inHundreds } from './alpaca.js';
+import { askedUntil } from '../landing.js';
+import { alpacaFetcher, inHundreds } from './alpaca.js';
 
 /**
  * Alpaca /v1/corporate-actions: splits and cash and stock dividends, for the job's symbols or
@@ -18,7 +19,7 @@ export const alpacaCorporateActions = alpacaFetcher({
   plan(request, now) {
     // Dates are process dates, inclusive; Alpaca's default for both is today.
     const day = (d: Date) => d.toISOString().slice(0, 10);
-    const last = lastDay(alpacaEnd(request, now));
+    const last = lastDay(askedUntil(request, now));
     const groups: (readonly string[] | null)[] = request.symbols?.length ? inHundreds(request.symbols) : [null];
     return groups.map((named) => ({
       path: '/v1/corporate-actions',

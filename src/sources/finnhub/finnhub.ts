@@ -1,6 +1,7 @@
 import { lastDay } from '../../core/time-window.js';
 import { VendorError, type JsonResponse } from '../../http/http-client.js';
 import type { VendorRequest } from '../fetcher.js';
+import { askedUntil } from '../landing.js';
 import type { ExtractRequest } from '../source.js';
 
 /**
@@ -17,6 +18,6 @@ export function refuseError(page: JsonResponse, request: VendorRequest, expected
 /** The window's first and last day, as far as data exists by now, and today. */
 export function finnhubDates(request: ExtractRequest, now: Date): { from: string; last: string; today: string } {
   const today = now.toISOString().slice(0, 10);
-  const end = request.toExclusive && request.toExclusive < now ? request.toExclusive : now;
+  const end = askedUntil(request, now);
   return { from: request.from!.toISOString().slice(0, 10), last: lastDay(end) < today ? lastDay(end) : today, today };
 }
