@@ -106,3 +106,14 @@ function sessionBarGrid(hours: Hours, stepMs: number, originMs: number): { first
   const hi = Math.ceil((hours.close.getTime() - originMs) / stepMs) - 1;
   return { first: originMs + lo * stepMs, count: Math.max(0, hi - lo + 1) };
 }
+
+/**
+ * How many sessions a series trails at `now`: the ended sessions (closed by `now`) after the
+ * one its latest bar belongs to. A daily bar (`sessionLabelled`) names its session by its UTC
+ * date; an intraday bar belongs to a session that opens before or at it.
+ */
+export function sessionsBehind(calendar: TradingCalendar, latest: Date, sessionLabelled: boolean, now: Date): number {
+  const date = latest.toISOString().slice(0, 10);
+  const after = (s: Session) => (sessionLabelled ? s.date > date : s.open.getTime() > latest.getTime());
+  return calendar.sessions(addDays(date, -1), addDays(now.toISOString().slice(0, 10), 1)).filter((s) => after(s) && s.close.getTime() <= now.getTime()).length;
+}

@@ -4,6 +4,7 @@ import { lakeId, lakeIdFile } from '../lake/lake-id.js';
 import { localStore } from '../lake/local-store.js';
 import type { RejectedRecord } from '../load/quarantine.js';
 import type { Sql, TxSql } from './catalog.js';
+import { upsertSymbolStatus, type SymbolStatusWrite } from './symbol-status.js';
 
 /** What the catalog needs to know about one (dataset, source, granularity) series. */
 export interface SeriesRef {
@@ -106,6 +107,8 @@ export async function recordBatch(
     readonly replayed?: readonly string[];
     /** Open quarantined records of earlier batches that this one judged again. */
     readonly superseded?: readonly string[];
+    /** What the batch says of each symbol (latest bar, score, freshness), in mdw.symbol_status. */
+    readonly symbols?: readonly SymbolStatusWrite[];
   } = {
     rejected: [],
     summary: [],
@@ -200,6 +203,7 @@ export async function recordBatch(
       await tx`update mdw.quarantine_record set state = 'superseded', superseded_by = ${batch.id}
                where id = any(${chunk}::uuid[]) and state = 'open'`;
     }
+    await upsertSymbolStatus(tx, quality.symbols ?? []);
     const summary = quality.summary.filter((r) => r.rows > 0);
     if (summary.length > 0) {
       await tx`insert into mdw.validation_summary ${tx(summary.map((r) => ({ batch_id: batch.id, kind: r.kind, rule: r.rule, rows: r.rows })))}`;

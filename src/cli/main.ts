@@ -185,7 +185,12 @@ function buildProgram(): Command {
 
   program
     .command('status')
-    .description('per dataset and symbol: rows, first and last bar, last run and lag')
+    .description('per dataset and symbol: rows, first and last bar, last run and lag, last backfill, validation score and sessions behind')
+    .addHelpText(
+      'after',
+      '\nscore: the share of the symbol\'s records in its last batch that passed validation (1 = all).\n' +
+        'sessions_behind: ended sessions of the job\'s calendar after the latest bar, counted when the series was last loaded.\n',
+    )
     .option('--dataset <name>', 'only this dataset')
     .option('--source <name>', 'only this source')
     .addOption(new Option('--format <format>', formatHelp))

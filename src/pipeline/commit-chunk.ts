@@ -64,7 +64,7 @@ export async function commitChunk(
       configKey: commit.configKey,
     })),
     plan.symbols,
-    { rejected: quarantine?.records ?? [], summary: chunk.summary, replayed, superseded: chunk.superseded },
+    { rejected: quarantine?.records ?? [], summary: chunk.summary, replayed, superseded: chunk.superseded, symbols: chunk.symbols },
   );
   commitPartitions(sealed);
   if (quarantine) commitQuarantine(ctx.paths.quarantine, quarantine.file, commit.ref.granularity);

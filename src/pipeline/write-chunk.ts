@@ -10,7 +10,10 @@ import { stageBatch } from '../load/stage.js';
 import { checkedTable, releaseStage, type SeriesTarget, type StagePlan, type WrittenPartition } from '../load/staged-chunk.js';
 import { writePartitions } from '../load/write-partitions.js';
 import { checkAccounted } from '../load/accounting.js';
-import { stateIs, type RowState } from '../core/row-state.js';
+import { placedStates, quarantinedStates, stateIs, type RowState } from '../core/row-state.js';
+import { isSessionLabelled } from '../core/granularity.js';
+import { sessionsBehind } from '../calendar/calendar.js';
+import type { SymbolStatusWrite } from '../catalog/symbol-status.js';
 import { catalogText, rejudgedRecords, writeQuarantine, type RejectedRecord } from '../load/quarantine.js';
 import { openRecordsNear } from '../catalog/quarantine-catalog.js';
 import { keepRawOfLateRejects, removeScratch, type ReadChunk } from './read-chunk.js';
@@ -30,6 +33,8 @@ export interface WrittenChunk {
   readonly summary: readonly SummaryWrite[];
   /** Open quarantined records of earlier batches that this chunk judged again. */
   readonly superseded: readonly string[];
+  /** What the chunk says of each symbol it holds, for mdw.symbol_status. */
+  readonly symbols: readonly SymbolStatusWrite[];
 }
 
 /** What became of one staged record, and why. */
@@ -101,7 +106,7 @@ export async function writeChunk(
       rows,
     }));
     if (mode === 'replay') {
-      return { plan, files, quarantine: null, summary: flagged, states: await stagedStates(duck), superseded: [] };
+      return { plan, files, quarantine: null, summary: flagged, states: await stagedStates(duck), superseded: [], symbols: symbolStatusOf(ctx, job, files, new Map()) };
     }
     const quarantine = await writeQuarantine(
       duck,
@@ -121,7 +126,7 @@ export async function writeChunk(
     const superseded = await rejudged(duck, job, commit, raw.inputs);
     lap('quarantine');
     const summary: SummaryWrite[] = [...ruleCounts(quarantine?.records ?? []), ...flagged, ...input, ...raw.responses];
-    return { plan, files, quarantine, summary, superseded };
+    return { plan, files, quarantine, summary, superseded, symbols: symbolStatusOf(ctx, job, files, await symbolScores(duck, job)) };
   } finally {
     await releaseChunk(duck, raw);
   }
@@ -135,6 +140,45 @@ async function rejudged(duck: DuckSession, job: Job, commit: CommitTo, uris: rea
     : [];
   const open = await openRecordsNear(commit.catalog.sql, { ...commit.ids, granularity: commit.ref.granularity }, uris, symbols);
   return open.length === 0 ? [] : rejudgedRecords(duck, job.dataset, open, uris);
+}
+
+/**
+ * Per symbol, the share of the chunk's records that passed the record and session rules (a
+ * repeat of a stored bar passes; records outside the run's window are not counted): the
+ * validation score mdw.symbol_status keeps.
+ */
+async function symbolScores(duck: DuckSession, job: Job): Promise<Map<string, number>> {
+  const sym = job.dataset.symbolColumn;
+  if (!sym) return new Map();
+  const rows = await duck.all<{ symbol: string; score: number }>(
+    `SELECT ${catalogText(ident(sym))} AS symbol, count(*) FILTER (WHERE ${stateIs(placedStates)}) / count(*) AS score FROM ${checkedTable} ` +
+      `WHERE ${stateIs([...placedStates, ...quarantinedStates])} AND ${ident(sym)} IS NOT NULL GROUP BY 1`,
+  );
+  return new Map(rows.map((r) => [r.symbol, Number(r.score)]));
+}
+
+/**
+ * The symbol status rows of a written chunk: each symbol's latest bar in the partitions it wrote,
+ * how many ended sessions of the job's calendar the series trails from it (bars only), and the
+ * score. A symbol with nothing written keeps its stored latest bar.
+ */
+function symbolStatusOf(ctx: Context, job: Job, files: readonly WrittenPartition[], scores: ReadonlyMap<string, number>): SymbolStatusWrite[] {
+  const latest = new Map<string, string>();
+  for (const f of files) for (const s of f.series) if (s.symbol !== null && s.lastTs > (latest.get(s.symbol) ?? '')) latest.set(s.symbol, s.lastTs);
+  const now = ctx.clock.now();
+  const calendar = kindOf(job.dataset).lags ? job.calendar : null;
+  const labelled = isSessionLabelled(job.granularity);
+  const series = { dataset: job.dataset.name, source: job.spec.source.name, granularity: job.granularity.text, updatedAt: now };
+  return [...new Set([...latest.keys(), ...scores.keys()])].sort().map((symbol) => {
+    const last = latest.has(symbol) ? new Date(latest.get(symbol)!) : null;
+    return {
+      ...series,
+      symbol,
+      latestTs: last,
+      lastScore: scores.get(symbol) ?? null,
+      freshnessSessions: last && calendar ? sessionsBehind(calendar, last, labelled, now) : null,
+    };
+  });
 }
 
 /** Rejected records per rule (a record that broke two rules counts for each). */

@@ -15,10 +15,9 @@ import {
   queueStatus,
   releaseLeases,
   renewLeases,
-  symbolStatus,
-  upsertSymbolStatus,
   type QueuedChunk,
 } from '../../src/catalog/backfill-catalog.js';
+import { symbolStatus, upsertSymbolStatus } from '../../src/catalog/symbol-status.js';
 import type { Sql } from '../../src/catalog/catalog.js';
 import type { Context } from '../../src/context.js';
 import { openWarehouse, testContext } from '../support/helpers.js';

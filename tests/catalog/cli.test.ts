@@ -223,13 +223,16 @@ describe('the mdw command line, end to end', () => {
     const r = await mdw('status');
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toBe('dataset,source,granularity,symbol,rows,first_ts,last_ts,lag,last_run,run_status,last_backfill,backfill_outcome');
+    expect(lines[0]).toBe('dataset,source,granularity,symbol,rows,first_ts,last_ts,lag,last_run,run_status,last_backfill,backfill_outcome,score,sessions_behind');
     expect(lines.slice(1).map((l) => l.split(',').slice(0, 7).join(','))).toEqual([
       'ohlcv,demo,1d,AAPL,246,2023-01-03T00:00:00Z,2023-12-29T00:00:00Z',
       'ohlcv,demo,1d,MSFT,250,2023-01-03T00:00:00Z,2023-12-29T00:00:00Z',
       'ohlcv,demo,1d,SPY,250,2023-01-03T00:00:00Z,2023-12-29T00:00:00Z',
     ]);
     expect(lines[1]!.split(',')[9]).toBe('ok');
+    // The validation score of the last batch, rounded to 4 places: AAPL's planted bad rows count against it.
+    expect(lines.slice(1).map((l) => l.split(',')[12])).toEqual(['0.9841', '1', '1']);
+    expect(Number(lines[1]!.split(',')[13])).toBeGreaterThan(700);
     expect(lines[1]!.split(',')[7]).toMatch(/^\d+d \d+h$/);
   });
 

@@ -10,6 +10,8 @@ import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js'
 import { replayQuarantine } from '../../src/pipeline/replay.js';
 import { failOrphanedRuns } from '../../src/catalog/runs.js';
 import { datasets } from '../../src/core/datasets.js';
+import { calendars } from '../../src/calendar/registry.js';
+import { symbolStatus } from '../../src/catalog/symbol-status.js';
 import os from 'node:os';
 import { recoverPendingWrites } from '../../src/pipeline/recover.js';
 import { Warehouse } from '../../src/index.js';
@@ -53,6 +55,20 @@ describe('ingest of the demo job (Yahoo layout, planted bad rows)', () => {
     expect(first.counts.out).toBe(plantedPerFile.cleanRows + 2 * 250);
     expect(first.partitions).toEqual({ touched: 1, written: 1, unchanged: 0 });
     expect(first.writes.map((w) => [w.uri, w.rows])).toEqual([[yearFile, 746]]);
+  });
+
+  test("mdw.symbol_status holds each symbol's latest bar, its validation score and the sessions it trails at the run's clock", async () => {
+    const rows = await symbolStatus(catalog.sql, { dataset: 'ohlcv', source: 'demo' });
+    // The clock is Sunday 2026-11-22: every XNYS session from 2024-01-02 to Friday 2026-11-20 has ended.
+    const behind = calendars.XNYS.sessions('2024-01-01', '2026-11-21').length;
+    expect(behind).toBeGreaterThan(720);
+    expect(rows.map((r) => [r.symbol, r.latestTs?.toISOString(), r.freshnessSessions, r.lastBackfillOutcome])).toEqual([
+      ['AAPL', '2023-12-29T00:00:00.000Z', behind, null],
+      ['MSFT', '2023-12-29T00:00:00.000Z', behind, null],
+      ['SPY', '2023-12-29T00:00:00.000Z', behind, null],
+    ]);
+    // AAPL's file holds the planted bad rows: 4 of its 251 records are quarantined (the repeat passes).
+    expect(rows.map((r) => r.lastScore)).toEqual([247 / 251, 1, 1]);
   });
 
   test('the partition file is sorted, deduplicated and matches the manifest', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { barGridOrigin, barReach, sessionBarCount, sessionBarTimes, type Session, type TradingCalendar } from '../../src/calendar/calendar.js';
+import { barGridOrigin, barReach, sessionBarCount, sessionBarTimes, sessionsBehind, type Session, type TradingCalendar } from '../../src/calendar/calendar.js';
 import { calendars } from '../../src/calendar/registry.js';
 import { repoRoot } from '../support/helpers.js';
 
@@ -112,5 +112,26 @@ describe('around-the-clock calendars', () => {
       // Monday's session opened on Sunday evening, after the switch to daylight time.
       ['2024-03-11', '2024-03-10T21:00:00.000Z', '2024-03-11T21:00:00.000Z'],
     ]);
+  });
+});
+
+describe('sessions a series trails (sessionsBehind)', () => {
+  const at = (iso: string) => new Date(iso);
+  test('daily bars: the ended sessions after the bar, skipping Thanksgiving and counting its early-close Friday', () => {
+    // Wednesday 2026-11-18's bar seen on Sunday the 22nd: Thursday and Friday ended since.
+    expect(sessionsBehind(xnys, at('2026-11-18T00:00:00Z'), true, at('2026-11-22T12:00:00Z'))).toBe(2);
+    // Tuesday the 24th's bar on Saturday the 28th: Wednesday, and Friday the 27th (closed 13:00); Thursday the 26th is a holiday.
+    expect(sessionsBehind(xnys, at('2026-11-24T00:00:00Z'), true, at('2026-11-28T12:00:00Z'))).toBe(2);
+    // Friday's bar while Friday's session is still open, and once it has closed.
+    expect(sessionsBehind(xnys, at('2026-11-20T00:00:00Z'), true, at('2026-11-20T18:00:00Z'))).toBe(0);
+    expect(sessionsBehind(xnys, at('2026-11-19T00:00:00Z'), true, at('2026-11-20T18:00:00Z'))).toBe(0);
+    expect(sessionsBehind(xnys, at('2026-11-19T00:00:00Z'), true, at('2026-11-20T21:00:00Z'))).toBe(1);
+  });
+  test("intraday bars: the bar's own session is never counted, later sessions once they close", () => {
+    // 10:00 New York on Friday the 20th: that session is the bar's own.
+    expect(sessionsBehind(xnys, at('2026-11-20T15:00:00Z'), false, at('2026-11-22T12:00:00Z'))).toBe(0);
+    expect(sessionsBehind(xnys, at('2026-11-20T15:00:00Z'), false, at('2026-11-24T12:00:00Z'))).toBe(1);
+    // A bar stamped 2026-11-21 in UTC that is Friday evening in New York belongs to no later session.
+    expect(sessionsBehind(xnys, at('2026-11-21T00:30:00Z'), false, at('2026-11-23T22:00:00Z'))).toBe(1);
   });
 });

@@ -1,5 +1,6 @@
 import { datasets, kindOf, type DatasetDef } from '../../core/datasets.js';
 import { ExitCode } from '../../core/errors.js';
+import { humanDuration } from '../../core/progress.js';
 import { formatRecords, resolveFormat } from '../output.js';
 import { requireHome, stdoutIsTty, withContext, type GlobalOptions } from '../run-command.js';
 
@@ -15,6 +16,8 @@ interface StatusRow {
   run_status: string | null;
   last_backfill: Date | null;
   backfill_outcome: string | null;
+  score: number | null;
+  sessions_behind: number | null;
 }
 
 export async function statusCommand(opts: GlobalOptions): Promise<number> {
@@ -40,7 +43,8 @@ export async function statusCommand(opts: GlobalOptions): Promise<number> {
         order by b.dataset_id, b.source_id, b.granularity, b.created_at desc
       )
       select d.name as dataset, s.name as source, c.granularity, c.symbol, c.rows, c.first_ts, c.last_ts,
-             lb.last_run, lb.run_status, ss.last_backfill_at as last_backfill, ss.last_backfill_outcome as backfill_outcome
+             lb.last_run, lb.run_status, ss.last_backfill_at as last_backfill, ss.last_backfill_outcome as backfill_outcome,
+             round(ss.last_score * 10000) / 10000 as score, ss.freshness_sessions as sessions_behind
       from coverage c
       join mdw.dataset d on d.id = c.dataset_id
       join mdw.data_source s on s.id = c.source_id
@@ -56,22 +60,9 @@ export async function statusCommand(opts: GlobalOptions): Promise<number> {
       process.stdout.write('The warehouse is empty: run `mdw ingest <job>` (see `mdw jobs list`).\n');
     } else {
       process.stdout.write(
-        formatRecords(out, ['dataset', 'source', 'granularity', 'symbol', 'rows', 'first_ts', 'last_ts', 'lag', 'last_run', 'run_status', 'last_backfill', 'backfill_outcome'], format),
+        formatRecords(out, ['dataset', 'source', 'granularity', 'symbol', 'rows', 'first_ts', 'last_ts', 'lag', 'last_run', 'run_status', 'last_backfill', 'backfill_outcome', 'score', 'sessions_behind'], format),
       );
     }
     return ExitCode.ok;
   });
-}
-
-/** 3d 4h, 2h 5m, 40s: how far behind the last stored bar is. */
-export function humanDuration(ms: number): string {
-  if (ms < 0) return '0s';
-  const s = Math.floor(ms / 1000);
-  const d = Math.floor(s / 86400);
-  const h = Math.floor((s % 86400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  if (d > 0) return `${d}d ${h}h`;
-  if (h > 0) return `${h}h ${m}m`;
-  if (m > 0) return `${m}m`;
-  return `${s}s`;
 }
