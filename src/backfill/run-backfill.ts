@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { calendars } from '../calendar/registry.js';
-import { acceptHole, completeChunk, dueForRetry, emptyChunk, enqueueChunks, failChunk, knownHoles, leaseChunks, releaseLeases, upsertSymbolStatus, type QueuedChunk } from '../catalog/backfill-catalog.js';
+import { acceptHole, completeChunk, dueForRetry, emptyChunk, enqueueChunks, failChunk, knownHoles, leaseChunks, releaseLeases, type QueuedChunk } from '../catalog/backfill-catalog.js';
+import { upsertSymbolStatus } from '../catalog/symbol-status.js';
+import { progressBar } from '../core/progress.js';
 import type { Sql } from '../catalog/catalog.js';
 import { backfillFile, loadBackfillConfig, readUniverseFile, type BackfillConfig, type BackfillVendor } from '../config/backfill.js';
 import { loadEndpoints } from '../config/endpoints.js';
@@ -138,20 +140,24 @@ async function universe(ctx: Context, target: BackfillTarget, symbols: readonly 
 }
 
 /**
- * The delisting date of each symbol the tickers dataset (any source) knows as delisted, by its
- * newest record: no session after it is planned.
+ * Each symbol's listing and delisting dates where the tickers dataset (any source) knows them,
+ * by its newest record: nothing before the listing or after a delisting is planned. Files
+ * written before tickers had listed_at read it as NULL.
  */
-async function delistings(ctx: Context, symbols: readonly string[]): Promise<Map<string, Listing>> {
+async function listingsOf(ctx: Context, symbols: readonly string[]): Promise<Map<string, Listing>> {
   const lake = localStore(ctx.paths.lake);
   const files = currentObjectsUnder(lake, 'tickers').map(lake.locate);
   if (files.length === 0 || symbols.length === 0) return new Map();
   const duck = await ctx.duck();
-  const rows = await duck.all<{ symbol: string; delisted: string }>(
-    `SELECT symbol, strftime(delisted_at, '%Y-%m-%d') AS delisted FROM read_parquet(${pathList(files)}, hive_partitioning = false) ` +
-      `WHERE symbol IN (SELECT unnest(${stringList([...symbols])})) QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY as_of DESC) = 1 ` +
-      `AND NOT active AND delisted_at IS NOT NULL`,
+  const from = `read_parquet(${pathList(files)}, hive_partitioning = false, union_by_name = true)`;
+  // A source whose transform maps no listing (or delisting) date wrote no such column.
+  const has = new Set((await duck.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${from}`)).map((c) => c.column_name));
+  const day = (column: string) => (has.has(column) ? `strftime(${column}, '%Y-%m-%d')` : 'NULL');
+  const rows = await duck.all<{ symbol: string; listed: string | null; delisted: string | null }>(
+    `SELECT symbol, ${day('listed_at')} AS listed, CASE WHEN NOT active THEN ${day('delisted_at')} END AS delisted FROM ${from} ` +
+      `WHERE symbol IN (SELECT unnest(${stringList([...symbols])})) QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY as_of DESC) = 1`,
   );
-  return new Map(rows.map((r) => [r.symbol, { delisted: r.delisted }]));
+  return new Map(rows.filter((r) => r.listed !== null || r.delisted !== null).map((r) => [r.symbol, { listed: r.listed, delisted: r.delisted }]));
 }
 
 /** Requests each vendor has spent today (mdw.request_budget). */
@@ -183,7 +189,7 @@ async function planTarget(ctx: Context, sql: Sql, config: BackfillConfig, target
     vendors.map((v) => v.fetcher.pageSize),
     barsPerSession(calendar, target.granularity, vendors[0]!.job.spec.extended_hours ?? false),
   );
-  const listings = await delistings(ctx, symbols);
+  const listings = await listingsOf(ctx, symbols);
   const chunks = planChunks({ ...target, earliest }, { sessions, symbols, present, listings, until, sessionsPerRequest: perRequest });
   const byVendor: TargetPlan['byVendor'][number][] = [];
   if (options.dryRun) {
@@ -230,6 +236,9 @@ async function work(
   const byName = new Map(targets.map((t) => [t.name, t]));
   await reclaimDeadLeases(ctx, sql);
   const total = planned.plans.reduce((n, p) => n + p.chunks.length, 0);
+  const started = ctx.clock.now().getTime();
+  let rows = 0;
+  const tally = () => ({ done: outcomes.length, total, elapsedMs: ctx.clock.now().getTime() - started });
   try {
     for (;;) {
       const now = ctx.clock.now();
@@ -244,7 +253,7 @@ async function work(
       // What the chunk costs each vendor: a vendor without that much left today is not started on it.
       const cost = new Map(vendors.map((v) => [v.vendor, chunkRequests(v.fetcher, v.job, chunk, now).length]));
       const route = routeChunk(chunk, vendors, { remaining, frozen, today: day, requests: cost });
-      ctx.progress.step(`backfill: chunk ${outcomes.length + 1} of ${total} (${chunk.target} ${chunk.symbol} ${chunk.from}..${chunk.to})`);
+      ctx.progress.step(`backfill ${progressBar('chunks', tally())}, ${rows} rows, ${requests} requests: ${chunk.target} ${chunk.symbol} ${chunk.from}..${chunk.to}`);
       let outcome: ChunkOutcome | null = null;
       let lastError: string | null = null;
       // Vendors that answered with no data for the window: the next one is asked before the window is called a hole.
@@ -263,6 +272,7 @@ async function work(
           // full: a chunk a killed run had loaded is read again from its landed pages (no request) to name the batch that holds it.
           const r = await runIngest(ctx, job, { window, symbols: [chunk.symbol], dryRun: false, runId: options.runId, full: true, refetch, budgets: config.budgets });
           requests += asks.length;
+          rows += r.counts.out;
           failures.set(vendor, 0);
           if (r.counts.recordsIn === 0 || r.batchIds.length === 0) {
             emptyBy.push(vendor);
@@ -311,7 +321,7 @@ async function work(
         outcome = { chunk, outcome: failed?.status === 'failed' ? 'failed' : 'queued', vendor: null, detail: lastError };
       }
       outcomes.push(outcome);
-      ctx.logger.info(`backfill: ${chunk.target} ${chunk.symbol} ${chunk.from}..${chunk.to}: ${outcome.outcome}${outcome.vendor ? ` (${outcome.vendor})` : ''}${outcome.detail ? `: ${outcome.detail}` : ''}`);
+      ctx.logger.info(`backfill ${outcomes.length}/${Math.max(total, outcomes.length)}: ${chunk.target} ${chunk.symbol} ${chunk.from}..${chunk.to}: ${outcome.outcome}${outcome.vendor ? ` (${outcome.vendor})` : ''}${outcome.detail ? `: ${outcome.detail}` : ''}`);
     }
   } finally {
     await releaseLeases(sql, owner, ctx.clock.now());

@@ -180,6 +180,7 @@ export const datasets: Record<DatasetName, DatasetDef> = {
       { name: 'cik', type: 'varchar', required: false, description: 'SEC central index key, with its leading zeros' },
       { name: 'composite_figi', type: 'varchar', required: false, description: 'OpenFIGI composite id' },
       { name: 'share_class_figi', type: 'varchar', required: false, description: 'OpenFIGI share class id' },
+      { name: 'listed_at', type: 'timestamp', required: false, description: 'the date it was first listed (IPO), where the vendor says (Alpha Vantage ipoDate, FMP ipoDate); the backfill plans nothing before it' },
       { name: 'delisted_at', type: 'timestamp', required: false, description: 'when it was delisted (UTC), for inactive tickers' },
       { name: 'last_updated', type: 'timestamp', required: false, description: "the vendor's last update of the record (UTC)" },
     ],

@@ -309,14 +309,23 @@ describe('mdw backfill', () => {
     expect(status.stdout).toBe('target,queued,leased,done,empty,failed,expired_leases,days_to_finish,oldest_failure\nbf,0,0,8,0,0,0,0,\n');
   });
 
-  test('a symbol the tickers dataset knows as delisted is never planned past its delisting', async () => {
+  test('a symbol the tickers dataset knows as delisted is never planned past its delisting, nor one it knows as listed later before its listing', async () => {
     ctx = await warehouse();
     writeBackfill({ polygon: 1000, alpaca: 1000 }, '2023-01-03');
     // Polygon's listing as of 2023-06-30: BBBY's record is as of its delisting, 2023-05-03.
     await runIngest(ctx, loadJob(configs, 'polygon-tickers', ctx.env), { window: parseWindow('2023-01-01', '2023-06-30'), symbols: ['BBBY', 'AAPL'], dryRun: false, runId: null });
-    const dry = await runBackfill(ctx, { ...run, symbols: ['AAPL', 'BBBY'], to: '2023-12-29', dryRun: true });
+    // A listing with IPO dates (the shape of Alpha Vantage's LISTING_STATUS, in a file): ARM listed on 2023-09-14.
+    writeFileSync(path.join(root, 'listings.json'), JSON.stringify([{ symbol: 'ARM', ipoDate: '2023-09-14', active: true, asOf: '2023-10-02' }]));
+    writeFileSync(
+      path.join(configs, 'transforms', 'listings-ipo.yml'),
+      "dataset: tickers\nread: { format: json, records: $ }\ncolumns:\n  as_of: { from: asOf, date: '%Y-%m-%d' }\n  listed_at: { from: ipoDate, date: '%Y-%m-%d' }\n  active: { from: active }\nsymbol: { from: symbol, case: keep }\n",
+    );
+    writeFileSync(path.join(configs, 'jobs', 'listings-ipo.yml'), `dataset: tickers\ngranularity: 1d\nsource: { name: listings, adapter: file, files: [${path.join(root, 'listings.json')}] }\ntransform: listings-ipo\n`);
+    await runIngest(ctx, loadJob(configs, 'listings-ipo', ctx.env), { window: parseWindow(undefined, undefined), symbols: null, dryRun: false, runId: null });
+    const dry = await runBackfill(ctx, { ...run, symbols: ['AAPL', 'ARM', 'BBBY'], to: '2023-12-29', dryRun: true });
     expect(dry.plans[0]!.chunks.map((c) => [c.symbol, c.from, c.to, c.sessions])).toEqual([
       ['AAPL', '2023-01-03', '2023-12-29', 250],
+      ['ARM', '2023-09-14', '2023-12-29', 75],
       ['BBBY', '2023-01-03', '2023-05-03', 84],
     ]);
   });
