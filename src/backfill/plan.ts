@@ -166,7 +166,8 @@ export function sessionsPerRequest(pageSizes: readonly number[], barsPerSession:
   return Math.max(1, Math.floor(page / Math.max(1, barsPerSession)));
 }
 
-const stepMs = { s: 1000, m: 60_000, h: 3_600_000 } as const;
+/** Milliseconds in one unit of an intraday bar size. */
+export const stepMs = { s: 1000, m: 60_000, h: 3_600_000 } as const;
 
 /**
  * Bars the longest session holds at a bar size: one for daily and longer bars; for intraday

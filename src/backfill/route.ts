@@ -1,5 +1,8 @@
 import type { Job } from '../config/jobs.js';
-import { parseWindow } from '../core/time-window.js';
+import { barGridOrigin, sessionBarTimes, type Session } from '../calendar/calendar.js';
+import { isSessionLabelled } from '../core/granularity.js';
+import { parseWindow, type TimeWindow } from '../core/time-window.js';
+import { stepMs } from './plan.js';
 import type { Fetcher, VendorRequest } from '../sources/fetcher.js';
 import type { PlannedChunk } from './types.js';
 
@@ -73,11 +76,29 @@ function reaches(years: number | null, today: string, from: string): boolean {
 }
 
 /**
+ * The time a chunk's bars lie in, for a vendor's job: its session dates as whole UTC days (as
+ * `mdw ingest --from --to` asks), widened for intraday bars to the first session's first bar
+ * and the last session's close, so that a session that opens the evening before its
+ * date (24/5 forex opens at 17:00 New York) is asked for whole. Pure.
+ */
+export function chunkWindow(job: Job, chunk: Pick<PlannedChunk, 'from' | 'to'>): TimeWindow {
+  const days = parseWindow(chunk.from, chunk.to);
+  if (isSessionLabelled(job.granularity) || !job.calendar) return days;
+  const sessions = job.calendar.sessions(chunk.from, chunk.to);
+  if (sessions.length === 0) return days;
+  const hours = (s: Session) => (job.spec.extended_hours ? job.calendar!.extendedHours(s) : s);
+  const step = job.granularity.count * stepMs[job.granularity.unit as keyof typeof stepMs];
+  const first = sessionBarTimes(hours(sessions[0]!), step, barGridOrigin(job.calendar, sessions[0]!))[0]?.getTime() ?? days.from!.getTime();
+  const last = hours(sessions.at(-1)!).close.getTime();
+  return { from: new Date(Math.min(days.from!.getTime(), first)), toExclusive: new Date(Math.max(days.toExclusive!.getTime(), last)) };
+}
+
+/**
  * The requests a vendor sends for a chunk: its fetcher's plan for the vendor's job, narrowed to
- * the chunk's symbol and its sessions' dates (whole UTC days, as `mdw ingest --from --to` asks).
- * Pure, as every fetcher's plan is. Its length is what the chunk costs that vendor's budget.
+ * the chunk's symbol and window (chunkWindow). Pure, as every fetcher's plan is. Its length is
+ * what the chunk costs that vendor's budget.
  */
 export function chunkRequests(fetcher: Pick<Fetcher, 'plan'>, job: Job, chunk: Pick<PlannedChunk, 'symbol' | 'from' | 'to'>, now: Date): VendorRequest[] {
-  const window = parseWindow(chunk.from, chunk.to);
+  const window = chunkWindow(job, chunk);
   return fetcher.plan({ job, from: window.from, toExclusive: window.toExclusive, symbols: [chunk.symbol], columns: {} }, now);
 }

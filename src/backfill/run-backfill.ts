@@ -12,7 +12,6 @@ import type { Context } from '../context.js';
 import { errorMessage, UsageError } from '../core/errors.js';
 import { processAlive } from '../core/process-alive.js';
 import { literal, pathList, stringList } from '../core/sql.js';
-import { parseWindow } from '../core/time-window.js';
 import { encodeSegment } from '../lake/layout.js';
 import { localStore } from '../lake/local-store.js';
 import { currentObjectsUnder } from '../lake/partition-files.js';
@@ -20,7 +19,7 @@ import { BudgetExhaustedError } from '../http/http-client.js';
 import { plannedRequests, runIngest } from '../pipeline/run-ingest.js';
 import { sessionsHeld } from './lake-sessions.js';
 import { barsPerSession, lastEndedSession, planChunks, sessionIndex, sessionsPerRequest, type Listing } from './plan.js';
-import { chunkRequests, routeChunk } from './route.js';
+import { chunkRequests, chunkWindow, routeChunk } from './route.js';
 import type { BackfillTarget, PlannedChunk } from './types.js';
 
 export interface BackfillOptions {
@@ -177,7 +176,8 @@ async function planTarget(ctx: Context, sql: Sql, config: BackfillConfig, target
   if (until === null || symbols.length === 0) return { target: target.name, symbols: symbols.length, chunks: [], byVendor: [] };
   // What the lake holds, from any source the target fills, and the holes already explained.
   const sources = (config.vendors.get(target.name) ?? []).map((v) => v.job.spec.source.name);
-  const held = await sessionsHeld(await ctx.duck(), ctx.paths.lake, { dataset: target.dataset, sources, granularity: target.granularity.text }, symbols);
+  const extended = vendors[0]!.job.spec.extended_hours ?? false;
+  const held = await sessionsHeld(await ctx.duck(), ctx.paths.lake, { dataset: target.dataset, sources, granularity: target.granularity, calendar, extended }, symbols);
   const present = new Map<string, Set<string>>(symbols.map((s) => [s, new Set(held.get(s) ?? [])]));
   const sessions = sessionIndex(calendar, earliest, until, vendors[0]!.job.partition.period);
   for (const hole of await knownHoles(sql, [target.name])) {
@@ -187,7 +187,7 @@ async function planTarget(ctx: Context, sql: Sql, config: BackfillConfig, target
   }
   const perRequest = sessionsPerRequest(
     vendors.map((v) => v.fetcher.pageSize),
-    barsPerSession(calendar, target.granularity, vendors[0]!.job.spec.extended_hours ?? false),
+    barsPerSession(calendar, target.granularity, extended),
   );
   const listings = await listingsOf(ctx, symbols);
   const chunks = planChunks({ ...target, earliest }, { sessions, symbols, present, listings, until, sessionsPerRequest: perRequest });
@@ -200,7 +200,7 @@ async function planTarget(ctx: Context, sql: Sql, config: BackfillConfig, target
       const route = routeChunk(c, vendors, { remaining: remainingToday(config, vendors, used), frozen: new Set(), today: day });
       const vendor = route.order[0] ?? vendors[0]!.vendor;
       const job = withoutWindow(vendors.find((v) => v.vendor === vendor)!.job);
-      const { planned } = await plannedRequests(ctx, job, { window: parseWindow(c.from, c.to), symbols: [c.symbol] });
+      const { planned } = await plannedRequests(ctx, job, { window: chunkWindow(job, c), symbols: [c.symbol] });
       const n = counts.get(vendor) ?? { chunks: 0, requests: 0 };
       counts.set(vendor, { chunks: n.chunks + 1, requests: n.requests + planned.length });
     }
@@ -260,7 +260,7 @@ async function work(
       const emptyBy: string[] = [];
       for (const vendor of route.order) {
         const job = withoutWindow(vendors.find((v) => v.vendor === vendor)!.job);
-        const window = parseWindow(chunk.from, chunk.to);
+        const window = chunkWindow(job, chunk);
         // refetch: a chunk a vendor answered before (with no data, after its back-off) is asked again, not read from that answer.
         const refetch = chunk.vendor !== null;
         const { planned: asks } = await plannedRequests(ctx, job, { window, symbols: [chunk.symbol], refetch });

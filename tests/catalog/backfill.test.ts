@@ -330,6 +330,42 @@ describe('mdw backfill', () => {
     ]);
   });
 
+  test('minute bars: a session is held when it has every bar its hours hold; a missing and a partial session are fetched, in chunks within a month', async () => {
+    ctx = await warehouse();
+    writeFileSync(path.join(configs, 'jobs', 'bf-poly-1m.yml'), 'dataset: ohlcv\ngranularity: 1m\ncalendar: XNYS\nsource: { name: bf-poly-1m, adapter: polygon }\nsymbols: [AAPL]\ntransform: polygon-aggs\n');
+    writeFileSync(
+      path.join(configs, 'backfill.yml'),
+      'budgets: { polygon: 1000 }\ntargets:\n  bf1m:\n    dataset: ohlcv\n    granularity: 1m\n    calendar: XNYS\n    universe: { symbols: [AAPL] }\n' +
+        '    earliest: 2024-02-26\n    chunk_sessions: 252\n    priority: 1\n    vendors:\n      - { vendor: polygon, job: bf-poly-1m }\n',
+    );
+    // The lake holds Monday 26 and Wednesday 28 in full, Thursday 29 until 12:00 New York (150 of 390 bars), not Tuesday 27.
+    sim.omitDates = new Set(['2024-02-27']);
+    await runIngest(ctx, loadJob(configs, 'bf-poly-1m', ctx.env), { window: parseWindow('2024-02-26', '2024-02-29T16:59:59Z'), symbols: ['AAPL'], dryRun: false, runId: null });
+    sim.omitDates.clear();
+    const minute = { ...run, targets: ['bf1m'] };
+    const dry = await runBackfill(ctx, { ...minute, dryRun: true });
+    // Tuesday to Thursday in February (two sessions missing; Wednesday rides along), Friday March 1 in its own month.
+    expect(dry.plans[0]!.chunks.map((c) => [c.symbol, c.from, c.to, c.sessions])).toEqual([
+      ['AAPL', '2024-02-27', '2024-02-29', 2],
+      ['AAPL', '2024-03-01', '2024-03-01', 1],
+    ]);
+    sim.requests.length = 0;
+    const real = await runBackfill(ctx, minute);
+    expect(real.outcomes.map((o) => [o.chunk.from, o.outcome])).toEqual([
+      ['2024-02-27', 'done'],
+      ['2024-03-01', 'done'],
+    ]);
+    // One request per chunk; the simulator pages 100 bars at a time (1,170 bars, then 390).
+    expect(sim.requests.filter((r) => r.url.startsWith('/v2/aggs/') && !r.url.includes('cursor=')).length).toBe(2);
+    expect(aggsRequests()).toBe(12 + 4);
+    const duck = await ctx.duck();
+    const perDay = await duck.all<{ day: string; bars: number }>(
+      `SELECT strftime(ts, '%Y-%m-%d') AS day, count(*)::INT AS bars FROM read_parquet(${currentFiles(`${ctx.paths.lake}/ohlcv/source=bf-poly-1m`)}) GROUP BY 1 ORDER BY 1`,
+    );
+    expect(perDay).toEqual(['2024-02-26', '2024-02-27', '2024-02-28', '2024-02-29', '2024-03-01'].map((day) => ({ day, bars: 390 })));
+    expect((await runBackfill(ctx, { ...minute, dryRun: true })).plans[0]!.chunks).toEqual([]);
+  });
+
   test('a window no vendor has data for becomes a known hole: not asked again the next night, asked again after the back-off, and an accepted hole never', async () => {
     ctx = await warehouse();
     sim.alpacaKeys = { id: keys.ALPACA_KEY_ID, secret: keys.ALPACA_SECRET_KEY };

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { calendars } from '../../src/calendar/registry.js';
-import { zonedTimeToUtc } from '../../src/core/zone.js';
+import { zonedTimeToUtc, zoneOffsetMinutes } from '../../src/core/zone.js';
 import { simRoutes } from './sim/index.js';
 
 /**
@@ -114,10 +114,13 @@ export class VendorSim {
   /** Session dates (YYYY-MM-DD) this vendor has no bars for: a halt, or a day it never recorded. */
   omitDates = new Set<string>();
 
-  /** The bars a route serves: shifted by priceShift, without the omitted dates. */
-  served(bars: readonly SimBar[]): SimBar[] {
-    // A daily stock bar is stamped at New York midnight, a crypto one at UTC midnight: noon after either is the date.
-    return bars.filter((b) => !this.omitDates.has(new Date(b.t + 12 * 3_600_000).toISOString().slice(0, 10))).map((b) => this.shifted(b));
+  /** The bars of a ticker a route serves: shifted by priceShift, without the omitted dates. */
+  served(ticker: string, bars: readonly SimBar[]): SimBar[] {
+    // A stock bar's session is its date in New York (daily bars at New York midnight, minutes
+    // within the hours); crypto and forex bars are dated in UTC.
+    const stocks = !ticker.startsWith('X:') && !ticker.startsWith('C:');
+    const dateOf = (t: number) => new Date(stocks ? t + zoneOffsetMinutes(new Date(t), 'America/New_York') * 60_000 : t).toISOString().slice(0, 10);
+    return bars.filter((b) => !this.omitDates.has(dateOf(b.t))).map((b) => this.shifted(b));
   }
 
   shifted(b: SimBar): SimBar {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
-import { chunkRequests, routeChunk, type RouteCandidate, type RouteState } from '../../src/backfill/route.js';
+import { chunkRequests, chunkWindow, routeChunk, type RouteCandidate, type RouteState } from '../../src/backfill/route.js';
 import { loadJob } from '../../src/config/jobs.js';
+import { calendars } from '../../src/calendar/registry.js';
 import { fetchers } from '../../src/sources/index.js';
 import { configDir } from '../support/helpers.js';
 
@@ -108,5 +109,23 @@ describe('chunkRequests', () => {
   test('the job window does not narrow a chunk before it (backfill reaches past forward ingest)', () => {
     const early = chunkRequests(fetchers['polygon/aggs'], loadJob(configDir, 'polygon-daily', {}), { symbol: 'SPY', from: '2015-01-02', to: '2015-12-31' }, now);
     expect(early.map((r) => r.path)).toEqual(['/v2/aggs/ticker/SPY/range/1/day/2015-01-02/2015-12-31']);
+  });
+});
+
+describe('chunkWindow', () => {
+  const iso = (w: { from: Date | null; toExclusive: Date | null }) => [w.from!.toISOString(), w.toExclusive!.toISOString()];
+  test('daily bars: the session dates as whole UTC days', () => {
+    expect(iso(chunkWindow(loadJob(configDir, 'polygon-daily', {}), { from: '2024-01-02', to: '2024-01-12' }))).toEqual(['2024-01-02T00:00:00.000Z', '2024-01-13T00:00:00.000Z']);
+  });
+  test("intraday bars: whole UTC days, widened to the sessions' hours where they cross midnight UTC", () => {
+    const hourly = loadJob(configDir, 'polygon-hourly', {});
+    // Regular hours (14:30-21:00Z in January) lie within the dates.
+    expect(iso(chunkWindow(hourly, { from: '2024-01-02', to: '2024-01-12' }))).toEqual(['2024-01-02T00:00:00.000Z', '2024-01-13T00:00:00.000Z']);
+    // With extended hours, Friday's post-market runs to 20:00 New York, 01:00Z on Saturday.
+    const extended = { ...hourly, spec: { ...hourly.spec, extended_hours: true } };
+    expect(iso(chunkWindow(extended, { from: '2024-01-02', to: '2024-01-12' }))).toEqual(['2024-01-02T00:00:00.000Z', '2024-01-13T01:00:00.000Z']);
+    // 24/5 forex: Monday's session opens at 17:00 New York on Sunday (22:00Z), its first hourly bar there.
+    const fx = { ...hourly, calendar: calendars['24/5'] };
+    expect(iso(chunkWindow(fx, { from: '2024-01-08', to: '2024-01-08' }))).toEqual(['2024-01-07T22:00:00.000Z', '2024-01-09T00:00:00.000Z']);
   });
 });

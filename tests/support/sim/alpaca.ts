@@ -26,7 +26,7 @@ function bars(url: string, kind: FaultKind | undefined, send: (status: number, b
     const rows = (q.get('symbols') ?? '')
       .split(',')
       .filter(Boolean)
-      .flatMap((sym) => (kind === 'empty' ? [] : sim.served(VendorSim.bars(sym, 'day', 1, day(q.get('start')), end)).map((b) => ({ sym, b }))));
+      .flatMap((sym) => (kind === 'empty' ? [] : sim.served(sym, VendorSim.bars(sym, 'day', 1, day(q.get('start')), end)).map((b) => ({ sym, b }))));
     const offset = Number(Buffer.from(q.get('page_token') ?? '', 'base64').toString() || 0);
     const page = rows.slice(offset, offset + sim.pageSize);
     const bars: Record<string, unknown[]> = {};

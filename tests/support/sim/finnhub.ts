@@ -25,7 +25,7 @@ export const finnhubSim: SimRoute = {
       const from = Number(q.get('from'));
       const to = Number(q.get('to'));
       // Finnhub stamps a daily candle at 00:00 UTC of its session date.
-      const bars = kind === 'empty' ? [] : sim.served(VendorSim.bars(q.get('symbol') ?? '', 'day', 1, day(q.get('from')), day(q.get('to'))));
+      const bars = kind === 'empty' ? [] : sim.served(q.get('symbol') ?? '', VendorSim.bars(q.get('symbol') ?? '', 'day', 1, day(q.get('from')), day(q.get('to'))));
       const candles = bars.map((b) => ({ ...b, t: Date.parse(`${new Date(b.t + 12 * 3_600_000).toISOString().slice(0, 10)}T00:00:00Z`) / 1000 })).filter((b) => b.t >= from && b.t <= to);
       if (candles.length === 0) return send(200, JSON.stringify({ s: 'no_data' }));
       const column = (k: 'o' | 'h' | 'l' | 'c' | 'v' | 't') => candles.map((b) => b[k]);

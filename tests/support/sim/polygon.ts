@@ -22,7 +22,7 @@ export const polygonSim: SimRoute = {
     const query = new URL(url, 'http://sim').searchParams;
     const shift = (sim.lie?.shiftDays ?? 0) * 86_400_000;
     const name = decodeURIComponent(ticker);
-    let all = kind === 'empty' ? [] : sim.served(VendorSim.bars(name, span, Number(mult), from, to)).map((b) => ({ ...b, t: b.t + shift }));
+    let all = kind === 'empty' ? [] : sim.served(name, VendorSim.bars(name, span, Number(mult), from, to)).map((b) => ({ ...b, t: b.t + shift }));
     if (sim.fxSundays && name.startsWith('C:') && span === 'day') {
       const sundays = [...Array(Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000) + 1).keys()]
         .map((i) => Date.parse(`${from}T00:00:00Z`) + i * 86_400_000)
