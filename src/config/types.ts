@@ -59,8 +59,12 @@ export interface TransformRules {
   readonly columns: Readonly<Record<string, ColumnRule>>;
   readonly symbol?: SymbolRule;
   readonly price_scale?: number;
+  /** What the source's prices already reflect: curate does not apply those actions again. */
+  readonly adjusted_for?: readonly ('splits' | 'dividends')[];
   readonly constants?: Readonly<Record<string, Scalar>>;
   readonly nulls?: readonly string[];
+  /** Records that are not rows of the dataset: source field -> texts that mark them (all must match); counted as filtered. */
+  readonly skip_when?: Readonly<Record<string, readonly string[]>>;
 }
 
 export type RecordRuleKind = 'required' | 'ohlc_bracket' | 'positive_prices' | 'non_negative_volume' | 'max_move' | 'in_session' | 'positive' | 'required_when' | 'one_of';

@@ -65,7 +65,7 @@ export async function readChecked(
       `CREATE OR REPLACE TABLE ${checkedTable} AS ` +
         `SELECT * EXCLUDE (_raw), ${period} AS _period, NULL::VARCHAR AS _rules, NULL::VARCHAR AS _detail, ` +
         `CASE WHEN ${stateIs('bad')} THEN to_json(_raw) END AS _raw_json FROM (` +
-        `SELECT *, CASE WHEN ${[...known, `NOT (${inScope})`].join(' AND ')} THEN ${stateSql('filtered')} WHEN ${rules.failed} THEN ${stateSql('bad')} ELSE ${stateSql('ok')} END AS _state ` +
+        `SELECT * EXCLUDE (_skip), CASE WHEN _skip OR (${[...known, `NOT (${inScope})`].join(' AND ')}) THEN ${stateSql('filtered')} WHEN ${rules.failed} THEN ${stateSql('bad')} ELSE ${stateSql('ok')} END AS _state ` +
         `FROM (${transformSql(job, raw)}))${raw.numbered ? ' ORDER BY _rn' : ''}`,
     );
     await duck.run(rules.explain(checkedTable, stateIs('bad')));

@@ -11,7 +11,8 @@ import { ident, literal, re2Escape } from '../core/sql.js';
  * Compiles transform rules into one SQL SELECT over a raw relation. The raw relation has
  * `_file` and the source columns; the result has the dataset's canonical columns, `_file`,
  * `_errors` (why values could not be read, as text; NULL for most rows), `_fold` (a local time in the
- * repeated autumn hour) and `_raw` (the source record, kept for quarantine). Daily and longer
+ * repeated autumn hour), `_skip` (a record skip_when marks as no row) and `_raw` (the source
+ * record, kept for quarantine). Daily and longer
  * bars also carry `_stamp`, the instant the source stamped the bar with (NULL for a plain
  * date), and `_stamp_as`, how it was read, for reasons that name both dates. Pure: no I/O;
  * DuckDB runs it columnar, in read order.
@@ -69,6 +70,12 @@ export function compileTransform(input: {
       select.push(`CAST(${literal(constant ?? null)} AS ${duckdbType[col.type]}) AS ${ident(col.name)}`);
     }
   }
+  // A record the transform says holds no row of the dataset (filtered in readChecked).
+  const skip = rules.skip_when
+    ? Object.entries(rules.skip_when)
+        .map(([field, marks]) => `coalesce(list_contains([${marks.map(literal).join(', ')}], ${textOf(field)}), false)`)
+        .join(' AND ')
+    : 'false';
   const byName = new Map(sourceColumns.map((c) => [c.name, c]));
   // Text is trimmed and null markers become NULL; numbers from a typed reader pass as they are.
   const cleaned = [...texts.entries()].map(([source, alias]) => {
@@ -96,6 +103,7 @@ export function compileTransform(input: {
     `  _file,${input.numbered ? ' _rn,' : ''}`,
     `  ${errorText(errors)} AS _errors,`,
     `  ${fold} AS _fold,`,
+    `  ${skip} AS _skip,`,
     ...stamped,
     '  _raw',
     `FROM ${from}`,
@@ -158,6 +166,7 @@ export function sourceReadTypes(rules: TransformRules, dataset: DatasetDef): Rec
     for (const source of sources) want(source, numeric ? 'DOUBLE' : 'VARCHAR');
   }
   for (const rule of Object.values(rules.columns)) for (const field of Object.keys(rule.when ?? {})) want(field, 'VARCHAR');
+  for (const field of Object.keys(rules.skip_when ?? {})) want(field, 'VARCHAR');
   if (rules.symbol?.from) want(rules.symbol.from, 'VARCHAR');
   return Object.fromEntries(types);
 }

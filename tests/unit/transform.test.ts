@@ -25,7 +25,7 @@ async function transform(rules: TransformRules, granularity: string, columns: st
   const sql = compileTransform({ rules, dataset: datasets.ohlcv, granularity: parseGranularity(granularity), calendar: null, sourceColumns: columns.map((name) => ({ name, type: 'VARCHAR' as const })), from: rawRelation(columns, rows, file) });
   // Daily bars also carry the instant they were stamped with (tested below).
   const stamp = parseGranularity(granularity).unit === 'd' ? ', _stamp, _stamp_as' : '';
-  return duck.all<Record<string, unknown>>(`SELECT * EXCLUDE (_raw, _file, _fold${stamp}) REPLACE (strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts) FROM (${sql})`);
+  return duck.all<Record<string, unknown>>(`SELECT * EXCLUDE (_raw, _file, _fold, _skip${stamp}) REPLACE (strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts) FROM (${sql})`);
 }
 
 const ohlcCols = { open: { from: 'o' }, high: { from: 'h' }, low: { from: 'l' }, close: { from: 'c' }, volume: { from: 'v' } };
