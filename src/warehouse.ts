@@ -3,6 +3,7 @@ import { parseWindow } from './core/time-window.js';
 import { DuckSession, type TypedColumns } from './lake/duckdb.js';
 import { createDatasetViews } from './query/dataset-views.js';
 import { resolveOhlcvQuery } from './query/ohlcv-query.js';
+import type { AdjustBasis } from './curate/adjustments.js';
 import { readOnlyQuery, refusingOutside } from './query/read-only-sql.js';
 
 export interface OhlcvQuery {
@@ -15,6 +16,8 @@ export interface OhlcvQuery {
   /** One source. Without it, bars of several sources come with a source column, ordered by symbol, ts, source. */
   readonly source?: string;
   readonly columns?: readonly string[];
+  /** none (default): as stored; splits, or all (splits and dividends): by the source's adjustment log (mdw curate). */
+  readonly adjust?: AdjustBasis;
 }
 
 /**
@@ -54,6 +57,7 @@ export class Warehouse {
       granularity: query.granularity ?? '1d',
       source: query.source,
       columns: query.columns,
+      adjust: query.adjust,
     });
     return this.duck.typed(plan.sql);
   }

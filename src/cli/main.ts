@@ -145,6 +145,34 @@ function buildProgram(): Command {
     .requiredOption('--reason <text>', 'why the hole is accepted')
     .action(lazy(async () => (await import('./commands/backfill.js')).backfillAcceptCommand));
 
+  const curate = program
+    .command('curate')
+    .description('build curated datasets from what ingest stored: the adjustment log of a bars source from its corporate actions (lake/curated/)')
+    .argument('[jobs...]', 'curate jobs in configs/jobs (kind: curate; default: all of them)')
+    .option('--symbols <list>', 'only these symbols, comma-separated', splitList)
+    .option('--dry-run', "compute and say how many symbols' logs would change; write nothing")
+    .addOption(new Option('--format <format>', formatHelp))
+    .addHelpText(
+      'after',
+      '\nA curate job names the ingest job of its bars and the ingest jobs of corporate actions. For each split or dividend\n' +
+        'after a symbol\'s first bar, the log records the factor it applies to earlier prices: 1/ratio for a split, and\n' +
+        '1 - cash / (the close before the ex-date) for a dividend. A source whose transform says adjusted_for: [splits]\n' +
+        'gets no split factor, so a split is never applied twice. Only symbols whose log changed are loaded again, and a\n' +
+        'row that fails the rules (a dividend at or above its close) is quarantined, never applied.\n' +
+        '\nRead adjusted prices with `mdw query ohlcv AAPL --adjust splits|all`; see why with `mdw curate explain AAPL 2014-06-06`.\n' +
+        '\nExamples:\n  mdw ingest zipline-csvdir && mdw ingest zipline-csvdir-splits && mdw ingest zipline-csvdir-dividends\n  mdw curate curate-zipline\n  mdw curate --dry-run',
+    )
+    .action(lazy(async () => (await import('./commands/curate.js')).curateCommand));
+  curate
+    .command('explain')
+    .description("the actions behind a bar's adjusted price: each split and dividend after it, the close a dividend used, the factors")
+    .argument('<symbol>', 'the symbol')
+    .argument('<date>', "the bar's date (YYYY-MM-DD)")
+    .option('--source <name>', 'the bars source (needed when several have a log for the symbol)')
+    .option('-g, --granularity <g>', 'bar size', '1d')
+    .addOption(new Option('--format <format>', formatHelp))
+    .action(lazy(async () => (await import('./commands/curate.js')).curateExplainCommand));
+
   const query = program.command('query').description('read the lake (no catalog needed)');
   query
     .command('ohlcv')
@@ -157,10 +185,16 @@ function buildProgram(): Command {
     .option('--columns <list>', 'columns to show, comma-separated (symbol,ts,open,high,low,close,volume,vwap,trades,adj_close,source,granularity,batch_id,quality,flags)', splitList)
     .option('--limit <n>', 'at most n rows', parsePositiveInt)
     .option('--min-quality <score>', 'only rows whose quality score (0-1) is at least this; 0.85 keeps the validated rows', parseScore)
+    .addOption(
+      new Option('--adjust <basis>', "none: prices as stored; splits: adjusted for splits (volumes inversely); all: for splits and dividends (the source's adjustment log, built by mdw curate)")
+        .choices(['none', 'splits', 'all'])
+        .default('none'),
+    )
     .addOption(new Option('--format <format>', `${formatHelp}, arrow, parquet`))
     .addHelpText(
       'after',
       '\nEvery stored bar has a quality score (1 = nothing flagged) and its series flags (gap, volume_spike,\nvolume_low, stale): add quality,flags to --columns to see them.\n' +
+        '\n--adjust multiplies each bar\'s prices by the factors of every split and dividend after it, from one source\'s\nadjustment log (`mdw curate`; `mdw curate explain AAPL 2014-06-06` shows the chain). Bars after the last ex-date\nare as stored.\n' +
         '\nA query that returns no rows says on stderr which asked symbols the lake lacks (any source or\ngranularity) and the nearest it holds; the output stays empty and the exit code 0.\n' +
         '\nExamples:\n  mdw query ohlcv AAPL --from 2024-01-01 --to 2024-01-31\n  mdw query ohlcv AAPL --source polygon       # one source; without it, rows of several come with a source column\n  mdw query ohlcv AAPL MSFT -g 1m --from 2024-03-01 --to 2024-03-01 --format json\n  mdw query ohlcv AAPL --min-quality 0.85 --columns ts,close,quality,flags\n  mdw query ohlcv MSTF                         # no rows; stderr: MSTF: ... nearest: MSFT',
     )

@@ -6,7 +6,8 @@ import { datasets, kindOf, type DatasetDef } from '../core/datasets.js';
 import { ConfigError, UsageError, errorMessage } from '../core/errors.js';
 import { isSessionLabelled, parseGranularity, type Granularity } from '../core/granularity.js';
 import { parseWindow } from '../core/time-window.js';
-import { loadYamlFile, type YamlFile } from './load-yaml.js';
+import { isCurateFile } from './curate.js';
+import { loadYamlFile, parseYamlText, type YamlFile } from './load-yaml.js';
 import { jobFetcher, servedGranularity, withRegistry } from '../sources/index.js';
 import type { DatasetsConfig, JobSpec, PartitionRule, TransformRules, ValidationRules } from './types.js';
 
@@ -86,7 +87,20 @@ function shellWord(text: string): string {
 
 export function loadJob(configDir: string, nameOrPath: string, env: NodeJS.ProcessEnv): Job {
   const file = resolveJobFile(configDir, nameOrPath);
-  const jobFile = loadYamlFile<JobSpec>(file, 'job', env, withRegistry);
+  if (isCurateFile(file)) throw new UsageError(`${nameOrPath} is a curate job (kind: curate): run \`mdw curate ${nameOrPath}\``);
+  return checkJob(configDir, file, loadYamlFile<JobSpec>(file, 'job', env, withRegistry), env);
+}
+
+/**
+ * A job that code writes rather than a person (curate loads its results through one): the same
+ * schema and checks as a job file; `file` names where it came from in errors, and relative paths
+ * in it resolve against its folder.
+ */
+export function jobFromText(configDir: string, file: string, text: string, env: NodeJS.ProcessEnv): Job {
+  return checkJob(configDir, file, parseYamlText<JobSpec>(text, file, 'job', env, withRegistry), env);
+}
+
+function checkJob(configDir: string, file: string, jobFile: YamlFile<JobSpec>, env: NodeJS.ProcessEnv): Job {
   const spec = jobFile.value;
   const name = spec.name ?? path.basename(file).replace(/\.ya?ml$/, '');
   // The name goes into the catalog, logs and hints typed back into a shell: the schema checks

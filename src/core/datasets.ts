@@ -32,6 +32,8 @@ export interface DatasetDef {
    * scored as a series.
    */
   readonly series: SeriesColumns | null;
+  /** Built by `mdw curate` from other datasets, never fetched: it lives under lake/curated/. */
+  readonly curated?: boolean;
   /** The validation rules a job uses when it names none (configs/validation/<name>.yml). */
   readonly defaultValidation: string;
   /**
@@ -107,7 +109,7 @@ export function kindOf(def: DatasetDef): KindBehaviour {
   return kinds[def.kind];
 }
 
-export type DatasetName = 'ohlcv' | 'corporate_actions' | 'tickers';
+export type DatasetName = 'ohlcv' | 'corporate_actions' | 'tickers' | 'adjustments';
 
 export const datasets: Record<DatasetName, DatasetDef> = {
   ohlcv: {
@@ -190,6 +192,32 @@ export const datasets: Record<DatasetName, DatasetDef> = {
     kind: 'reference',
     series: null,
     defaultValidation: 'tickers',
+    plausible: timesOnly,
+  },
+  adjustments: {
+    name: 'adjustments',
+    description:
+      "the adjustment log of a bars source, built by mdw curate: one row per corporate action with the factors it applies to that source's prices before its ex-date, and the action and close behind them",
+    columns: [
+      { name: 'symbol', type: 'varchar', required: true, description: 'ticker, as the bars name it' },
+      { name: 'ex_date', type: 'timestamp', required: true, description: 'the ex-date at 00:00: bars before it are adjusted by the factors' },
+      { name: 'action', type: 'varchar', required: true, description: 'split, stock_dividend, cash_dividend, special_dividend, lt_capital_gain or st_capital_gain' },
+      { name: 'action_source', type: 'varchar', required: true, description: 'the corporate_actions source the action came from' },
+      { name: 'action_batch', type: 'varchar', required: false, description: 'the batch that loaded the action' },
+      { name: 'ratio', type: 'double', required: false, description: 'splits and stock dividends: shares after per share before (split_to / split_from; 1 + stock_rate)' },
+      { name: 'cash_amount', type: 'double', required: false, description: 'dividends: cash per share' },
+      { name: 'session_before', type: 'timestamp', required: false, description: "dividends: the last bar before the ex-date in the bars source" },
+      { name: 'close_before', type: 'double', required: false, description: "dividends: that bar's close, which the factor divides the cash by" },
+      { name: 'split_factor', type: 'double', required: true, description: "multiplies prices before the ex-date for splits: 1 / ratio, 1 for dividends, and 1 for a source whose prices already reflect splits" },
+      { name: 'dividend_factor', type: 'double', required: true, description: 'multiplies prices before the ex-date for the dividend: 1 - cash_amount / close_before; 1 for splits' },
+    ],
+    key: ['symbol', 'ex_date', 'action'],
+    timeColumn: 'ex_date',
+    symbolColumn: 'symbol',
+    kind: 'events',
+    series: null,
+    curated: true,
+    defaultValidation: 'adjustments',
     plausible: timesOnly,
   },
 };

@@ -1,4 +1,5 @@
 import type { PartitionPeriod, PartitionRule } from '../config/types.js';
+import { datasets, type DatasetDef } from '../core/datasets.js';
 
 /**
  * Where a partition lives in the lake. One function maps a partition to its folder, for writers
@@ -45,9 +46,14 @@ export function periodFormat(period: PartitionPeriod): string {
   return periodSql[period];
 }
 
+/** A dataset's folder, relative to the lake root: its name, under curated/ for what mdw curate builds. */
+export function datasetDir(dataset: string): string {
+  return (datasets as Record<string, DatasetDef | undefined>)[dataset]?.curated ? `curated/${dataset}` : dataset;
+}
+
 /** The partition's folder, relative to the lake root, with / separators. */
 export function partitionDir(key: PartitionKey, grain: PartitionRule): string {
-  const parts = [key.dataset, `source=${encodeSegment(key.source)}`, `granularity=${encodeSegment(key.granularity)}`];
+  const parts = [datasetDir(key.dataset), `source=${encodeSegment(key.source)}`, `granularity=${encodeSegment(key.granularity)}`];
   if (grain.by_symbol) {
     if (key.symbol === null) throw new Error(`partition of ${key.dataset} by symbol needs a symbol`);
     parts.push(`symbol=${encodeSegment(key.symbol)}`);
@@ -63,7 +69,7 @@ export function partitionUri(key: PartitionKey, grain: PartitionRule, version: n
 
 /** The folder holding one (dataset, source, granularity) series. */
 export function seriesDir(dataset: string, source: string, granularity: string): string {
-  return [dataset, `source=${encodeSegment(source)}`, `granularity=${encodeSegment(granularity)}`].join('/');
+  return [datasetDir(dataset), `source=${encodeSegment(source)}`, `granularity=${encodeSegment(granularity)}`].join('/');
 }
 
 /** Hive-style segment value: letters, digits, '.', '_' and '-' stay; anything else is %XX. */

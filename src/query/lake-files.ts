@@ -1,5 +1,5 @@
 import type { PartitionPeriod } from '../config/types.js';
-import { decodeSegment, encodeSegment, periodsBetween, seriesDir } from '../lake/layout.js';
+import { datasetDir, decodeSegment, encodeSegment, periodsBetween, seriesDir } from '../lake/layout.js';
 import { localStore } from '../lake/local-store.js';
 import { currentDataFile, currentObjectsUnder } from '../lake/partition-files.js';
 import { childUri, type LakeStore } from '../lake/store.js';
@@ -15,7 +15,7 @@ export interface SeriesFiles {
 }
 
 export function listSources(lakeRoot: string, dataset: string): string[] {
-  return subdirs(localStore(lakeRoot), dataset)
+  return subdirs(localStore(lakeRoot), datasetDir(dataset))
     .filter((d) => d.startsWith('source='))
     .map((d) => decodeSegment(d.slice('source='.length)))
     .sort();
@@ -25,7 +25,7 @@ export function listSources(lakeRoot: string, dataset: string): string[] {
 export function listSeries(lakeRoot: string, dataset: string): { source: string; granularity: string; symbols: string[] | null }[] {
   const lake = localStore(lakeRoot);
   return listSources(lakeRoot, dataset).flatMap((source) =>
-    subdirs(lake, `${dataset}/source=${encodeSegment(source)}`)
+    subdirs(lake, `${datasetDir(dataset)}/source=${encodeSegment(source)}`)
       .filter((d) => d.startsWith('granularity='))
       .map((d) => {
         const granularity = decodeSegment(d.slice('granularity='.length));
@@ -76,7 +76,7 @@ function periodFiles(lake: LakeStore, dir: string, window: TimeWindow): string[]
 /** Every partition's current file of a dataset (for ad-hoc SQL over all of it). */
 export function allDatasetFiles(lakeRoot: string, dataset: string): string[] {
   const lake = localStore(lakeRoot);
-  return currentObjectsUnder(lake, dataset).map(lake.locate);
+  return currentObjectsUnder(lake, datasetDir(dataset)).map(lake.locate);
 }
 
 /** Every partition's current file of one (dataset, source, granularity) series. */

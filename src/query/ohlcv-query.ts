@@ -3,7 +3,8 @@ import { UsageError } from '../core/errors.js';
 import { ident, literal, pathList, timestampLiteral } from '../core/sql.js';
 import type { TimeWindow } from '../core/time-window.js';
 import type { DuckSession, ResultColumn } from '../lake/duckdb.js';
-import { listSources, seriesFiles } from './lake-files.js';
+import { adjustedBarsSql, cumulativeFactorsSql, type AdjustBasis } from '../curate/adjustments.js';
+import { allSeriesFiles, listSources, seriesFiles } from './lake-files.js';
 
 export interface OhlcvRequest {
   readonly symbols: readonly string[];
@@ -16,6 +17,8 @@ export interface OhlcvRequest {
   readonly limit?: number | undefined;
   /** Only rows whose quality score is at least this (0-1). */
   readonly minQuality?: number | undefined;
+  /** Prices as stored (none, the default), or adjusted by the source's adjustment log (mdw curate). */
+  readonly adjust?: AdjustBasis | undefined;
 }
 
 export const defaultOhlcvColumns = ['symbol', 'ts', 'open', 'high', 'low', 'close', 'volume'] as const;
@@ -59,6 +62,7 @@ export function planOhlcvQuery(lakeRoot: string, request: OhlcvRequest): OhlcvPl
   const names = columns.map((c) => c.name);
   const files = found.flatMap((s) => s.files);
   let sql: string;
+  const adjust = req.adjust && req.adjust !== 'none' && found.length === 1 ? { basis: req.adjust, log: adjustmentLog(lakeRoot, found[0]!.source, req.granularity) } : null;
   if (files.length === 0) {
     sql = `SELECT ${columns.map((c) => `CAST(NULL AS ${c.type}) AS ${ident(c.name)}`).join(', ')} WHERE false`;
   } else {
@@ -69,11 +73,15 @@ export function planOhlcvQuery(lakeRoot: string, request: OhlcvRequest): OhlcvPl
     if (req.minQuality !== undefined) where.push(`quality >= ${literal(req.minQuality)}`);
     // Files written before quality scores existed lack those columns: read them by name.
     const byName = req.minQuality !== undefined || names.some((c) => derived.has(c)) ? ', union_by_name = true' : '';
+    const read = `FROM read_parquet(${pathList(files)}, hive_partitioning = false${byName}) WHERE ${where.join(' AND ')}`;
     sql =
-      `SELECT ${names.map(ident).join(', ')} FROM read_parquet(${pathList(files)}, hive_partitioning = false${byName}) WHERE ${where.join(' AND ')}` +
-      // Files hold rows sorted by symbol and ts, and are listed in time order: one symbol from
-      // one source needs no sort (for a minute of bars, the sort is a third of the query).
-      (found.length > 1 || request.symbols.length > 1 || !inTimeOrder(files) ? ` ORDER BY symbol, ts${found.length > 1 ? ', source' : ''}` : '') +
+      (adjust
+        ? // One source, joined with its factors: the join sorts by symbol and ts itself.
+          adjustedBarsSql(`SELECT ${[...new Set([...names, 'symbol', 'ts'])].map(ident).join(', ')} ${read}`, cumulativeFactorsSql(adjust.log, req.symbols), adjust.basis, names)
+        : `SELECT ${names.map(ident).join(', ')} ${read}` +
+          // Files hold rows sorted by symbol and ts, and are listed in time order: one symbol from
+          // one source needs no sort (for a minute of bars, the sort is a third of the query).
+          (found.length > 1 || request.symbols.length > 1 || !inTimeOrder(files) ? ` ORDER BY symbol, ts${found.length > 1 ? ', source' : ''}` : '')) +
       (req.limit ? ` LIMIT ${Math.floor(req.limit)}` : '');
   }
   return { sql, files, sources: found.map((s) => s.source), columns };
@@ -88,7 +96,8 @@ export function planOhlcvQuery(lakeRoot: string, request: OhlcvRequest): OhlcvPl
  */
 export async function resolveOhlcvQuery(duck: DuckSession, lakeRoot: string, req: OhlcvRequest): Promise<OhlcvPlan> {
   const plan = planOhlcvQuery(lakeRoot, req);
-  if (plan.sources.length <= 1 || plan.columns.some((c) => c.name === 'source')) return plan;
+  const adjusting = req.adjust !== undefined && req.adjust !== 'none';
+  if (plan.sources.length <= 1 || (!adjusting && plan.columns.some((c) => c.name === 'source'))) return plan;
   const symbols = symbolVariants(req.symbols);
   const where = [`symbol IN (${symbols.map((x) => literal(x)).join(', ')})`];
   if (req.window.from) where.push(`ts >= ${timestampLiteral(req.window.from)}`);
@@ -98,6 +107,18 @@ export async function resolveOhlcvQuery(duck: DuckSession, lakeRoot: string, req
       `SELECT DISTINCT source FROM read_parquet(${pathList(plan.files)}, hive_partitioning = false) WHERE ${where.join(' AND ')} ORDER BY 1`,
     )
   ).map((r) => r.source);
+  if (have.length > 1 && adjusting) throw new UsageError(`--adjust reads one source's bars with its adjustment log: ${have.join(' and ')} have these bars; name one with --source`);
   if (have.length > 1) return planOhlcvQuery(lakeRoot, { ...req, columns: [...plan.columns.map((c) => c.name), 'source'] });
   return planOhlcvQuery(lakeRoot, { ...req, source: have[0] ?? plan.sources[0] });
+}
+
+/** The adjustment log files of a bars source (mdw curate), at the bar size or else its daily log; a source without one cannot be adjusted. */
+function adjustmentLog(lakeRoot: string, source: string, granularity: string): string[] {
+  for (const g of [granularity, '1d']) {
+    const files = allSeriesFiles(lakeRoot, 'adjustments', source, g);
+    if (files.length > 0) return files;
+  }
+  throw new UsageError(
+    `--adjust: ${source} has no adjustment log (lake/curated/adjustments/source=${source}): run \`mdw curate\` with a curate job whose bars are ${source}'s (see \`mdw curate --help\`), or leave --adjust out`,
+  );
 }

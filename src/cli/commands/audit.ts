@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { renderHeatmapHtml, renderHeatmapPng, renderHeatmapSvg, renderHeatmapText } from '../../audit/heatmap.js';
 import { auditSeries, judgesCompleteness, type SeriesAudit } from '../../audit/run-audit.js';
+import { isCurateFile } from '../../config/curate.js';
 import { jobArgument, listJobFiles, loadJob, type Job } from '../../config/jobs.js';
 import { ExitCode, UsageError, errorMessage } from '../../core/errors.js';
 import { formatRecords, recordFormats, resolveFormat, type Cell, type Format } from '../output.js';
@@ -162,7 +163,8 @@ function checkPictureUsage(picture: Picture | null, out: string | undefined, job
 function loadJobs(configDir: string, names: readonly string[], env: NodeJS.ProcessEnv, warn: (m: string) => void): Job[] {
   if (names.length > 0) return names.map((n) => loadJob(configDir, n, env));
   const jobs: Job[] = [];
-  for (const file of listJobFiles(configDir)) {
+  // Curate jobs build from what ingest jobs stored; the audit judges the ingested series.
+  for (const file of listJobFiles(configDir).filter((f) => !isCurateFile(f))) {
     try {
       jobs.push(loadJob(configDir, file, env));
     } catch (err) {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { isCurateFile, loadCurateJob } from '../../config/curate.js';
 import { listJobFiles, loadJob, resolveJobFile } from '../../config/jobs.js';
 import { ConfigError, ExitCode, MdwError, errorMessage } from '../../core/errors.js';
 import { formatRecords, resolveFormat, type Cell } from '../output.js';
@@ -13,6 +14,19 @@ export async function jobsListCommand(opts: GlobalOptions): Promise<number> {
     const rows: Record<string, Cell>[] = listJobFiles(ctx.settings.configDir).map((file) => {
       const name = path.basename(file).replace(/\.ya?ml$/, '');
       try {
+        if (isCurateFile(file)) {
+          const curate = loadCurateJob(ctx.settings.configDir, file, ctx.env);
+          return {
+            job: curate.name,
+            dataset: curate.outputs.join(' '),
+            granularity: curate.bars.granularity.text,
+            source: curate.bars.spec.source.name,
+            adapter: 'curate',
+            transform: `${curate.bars.name} + ${curate.actions.map((a) => a.name).join(' + ')}`,
+            status: 'ok',
+            description: curate.description,
+          };
+        }
         const job = loadJob(ctx.settings.configDir, file, ctx.env);
         return {
           job: job.name,
@@ -41,7 +55,7 @@ export async function jobsValidateCommand(opts: GlobalOptions, names: string[]):
     let bad = 0;
     for (const file of files) {
       try {
-        const job = loadJob(ctx.settings.configDir, file, ctx.env);
+        const job = isCurateFile(file) ? loadCurateJob(ctx.settings.configDir, file, ctx.env) : loadJob(ctx.settings.configDir, file, ctx.env);
         process.stdout.write(`ok       ${job.name}  (${path.relative(process.cwd(), file)})\n`);
       } catch (err) {
         if (!(err instanceof ConfigError) && !(err instanceof MdwError)) throw err;

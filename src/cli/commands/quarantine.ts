@@ -1,11 +1,22 @@
 import path from 'node:path';
 import { findQuarantineRecord, listQuarantine } from '../../catalog/quarantine-catalog.js';
-import { loadJob } from '../../config/jobs.js';
+import { isCurateFile, loadCurateJob } from '../../config/curate.js';
+import { loadJob, resolveJobFile } from '../../config/jobs.js';
 import { ExitCode } from '../../core/errors.js';
 import { replayQuarantine, type ReplayResult } from '../../pipeline/replay.js';
 import { formatRecords, resolveFormat, type Cell } from '../output.js';
 import { requireHome, stdoutIsTty, withContext, type GlobalOptions } from '../run-command.js';
 import { trackedRun } from '../tracked-run.js';
+
+/** The job whose records a list shows: an ingest job's own, or a curate job's (its loads run under its name and its bars' source). */
+function quarantineOwner(configDir: string, name: string, env: NodeJS.ProcessEnv): { name: string; source: string } {
+  if (isCurateFile(resolveJobFile(configDir, name))) {
+    const curate = loadCurateJob(configDir, name, env);
+    return { name: curate.name, source: curate.bars.spec.source.name };
+  }
+  const job = loadJob(configDir, name, env);
+  return { name: job.name, source: job.spec.source.name };
+}
 
 const listColumns = ['id', 'quarantined_at', 'job', 'source', 'granularity', 'input', 'record', 'line', 'rules', 'reason', 'state'];
 
@@ -15,11 +26,11 @@ export async function quarantineListCommand(opts: GlobalOptions, jobName: string
   return withContext(opts, 'mdw quarantine list', async (ctx) => {
     requireHome(ctx);
     const { sql } = await ctx.catalog('mdw quarantine list');
-    const job = jobName ? loadJob(ctx.settings.configDir, jobName, ctx.env) : null;
+    const job = jobName ? quarantineOwner(ctx.settings.configDir, jobName, ctx.env) : null;
     const limit = (opts.limit as number | undefined) ?? (format === 'table' ? 50 : undefined);
     const { records, total } = await listQuarantine(sql, {
       job: job?.name,
-      source: (opts.source as string | undefined) ?? job?.spec.source.name,
+      source: (opts.source as string | undefined) ?? job?.source,
       batch: opts.batch as string | undefined,
       rule: opts.rule as string | undefined,
       all: Boolean(opts.all),

@@ -7,6 +7,7 @@ import { parseWindow } from '../../core/time-window.js';
 import { createDatasetViews } from '../../query/dataset-views.js';
 import { heldSymbols, missingSymbolNotes } from '../../query/held-symbols.js';
 import { resolveOhlcvQuery } from '../../query/ohlcv-query.js';
+import type { AdjustBasis } from '../../curate/adjustments.js';
 import { readOnlyQuery, refusingOutside } from '../../query/read-only-sql.js';
 import { writeQueryResult } from '../write-result.js';
 import { queryFormats, resolveFormat } from '../output.js';
@@ -26,6 +27,7 @@ export async function queryOhlcvCommand(opts: GlobalOptions, symbols: string[]):
       columns: opts.columns as string[] | undefined,
       limit: opts.limit as number | undefined,
       minQuality: opts.minQuality as number | undefined,
+      adjust: opts.adjust as AdjustBasis | undefined,
     });
     if (plan.sources.length > 1 && !(opts.columns as string[] | undefined)?.includes('source')) {
       ctx.logger.info(`rows from ${plan.sources.length} sources (${plan.sources.join(', ')}), told apart by the source column; --source picks one`);

@@ -1,0 +1,84 @@
+import { loadCurateJob } from '../../config/curate.js';
+import { listJobFiles } from '../../config/jobs.js';
+import { isCurateFile } from '../../config/curate.js';
+import { ExitCode, UsageError } from '../../core/errors.js';
+import { parseWindow } from '../../core/time-window.js';
+import { explainAdjustment } from '../../curate/explain.js';
+import { runCurate, type CurateResult } from '../../curate/run-curate.js';
+import { formatRecords, resolveFormat } from '../output.js';
+import { requireHome, stdoutIsTty, withContext, type GlobalOptions } from '../run-command.js';
+import { trackedRun } from '../tracked-run.js';
+import path from 'node:path';
+
+/** `mdw curate [jobs...]`: runs the named curate jobs, or every curate job in configs/jobs. */
+export async function curateCommand(opts: GlobalOptions, names: string[]): Promise<number> {
+  const format = resolveFormat(opts.format, stdoutIsTty());
+  return withContext(opts, 'mdw curate', async (ctx) => {
+    requireHome(ctx);
+    const configDir = ctx.settings.configDir;
+    const all = names.length > 0 ? names : listJobFiles(configDir).filter(isCurateFile).map((f) => path.basename(f).replace(/\.ya?ml$/, ''));
+    if (all.length === 0) throw new UsageError(`no curate jobs (kind: curate) in ${path.join(configDir, 'jobs')}`);
+    const jobs = all.map((n) => loadCurateJob(configDir, n, ctx.env));
+    const symbols = (opts.symbols as string[] | undefined) ?? null;
+    const dryRun = Boolean(opts.dryRun);
+    const results: CurateResult[] = [];
+    for (const job of jobs) {
+      const result = dryRun
+        ? await runCurate(ctx, job, { symbols, dryRun, runId: null })
+        : await trackedRun(
+            ctx,
+            await ctx.catalog(`mdw curate ${job.name}`),
+            { command: 'curate', job: job.name, args: { symbols } },
+            (runId) => runCurate(ctx, job, { symbols, dryRun, runId }),
+            (r) => ({ message: summary(r, dryRun), data: { symbols: r.symbols, actions: r.actions, changed: r.changed } }),
+          );
+      ctx.logger.info(summary(result, dryRun));
+      results.push(result);
+    }
+    ctx.progress.done();
+    process.stdout.write(
+      formatRecords(
+        results.map((r) => ({
+          job: r.job,
+          dry_run: dryRun,
+          symbols: r.symbols,
+          actions: r.actions,
+          changed: r.changed,
+          stored: r.load?.counts.out ?? 0,
+          quarantined: r.load?.counts.quarantined ?? 0,
+          partitions_written: r.load?.partitions.written ?? 0,
+        })),
+        ['job', 'dry_run', 'symbols', 'actions', 'changed', 'stored', 'quarantined', 'partitions_written'],
+        format,
+      ),
+    );
+    const quarantined = results.reduce((n, r) => n + (r.load?.counts.quarantined ?? 0), 0);
+    if (quarantined > 0) ctx.logger.warn(`${quarantined} adjustment rows quarantined: their bars stay unadjusted for them; see \`mdw quarantine list <curate job>\``);
+    return ExitCode.ok;
+  });
+}
+
+function summary(r: CurateResult, dryRun: boolean): string {
+  return (
+    `${r.job}${dryRun ? ' (dry run)' : ''}: ${r.actions} actions adjust ${r.symbols} symbols; ${r.changed} symbols' logs ${dryRun ? 'would change' : 'changed'}` +
+    (r.load ? `; ${r.load.counts.out} rows stored, ${r.load.counts.quarantined} quarantined, ${r.load.partitions.written} partitions written` : '')
+  );
+}
+
+/** `mdw curate explain <symbol> <date>`: the actions behind an adjusted price, and its factors. */
+export async function curateExplainCommand(opts: GlobalOptions, symbol: string, date: string): Promise<number> {
+  const format = resolveFormat(opts.format, stdoutIsTty());
+  const at = parseWindow(date, undefined).from!;
+  return withContext(
+    opts,
+    'mdw curate explain',
+    async (ctx) => {
+      const duck = await ctx.duck();
+      const explained = await explainAdjustment(duck, ctx.paths.lake, { symbol, at, source: opts.source as string | undefined, granularity: String(opts.granularity ?? '1d') });
+      process.stdout.write(formatRecords(explained.chain, ['ex_date', 'action', 'action_source', 'action_batch', 'ratio', 'cash_amount', 'session_before', 'close_before', 'split_factor', 'dividend_factor', 'split_cum', 'all_cum'], format));
+      ctx.logger.info(explained.summary);
+      return ExitCode.ok;
+    },
+    { fileLog: false },
+  );
+}

@@ -1,0 +1,129 @@
+import { ident, literal, pathList, stringList } from '../core/sql.js';
+
+/**
+ * The adjustment log of a bars source: for each corporate action of its symbols, the factors it
+ * applies to the source's prices before its ex-date. Pure: file lists in, SQL out.
+ *
+ * - A split (or stock dividend) of `ratio` shares after per share before multiplies earlier
+ *   prices by 1 / ratio (and divides volumes by it), unless the source's prices already reflect
+ *   splits (zipline csvdir, Yahoo OHLC): then its split factor is 1, so it is never applied twice.
+ * - A cash dividend multiplies earlier prices by 1 - cash / close, the close of the source's last
+ *   bar before the ex-date (CRSP's rule), unless the prices already reflect dividends.
+ * - The factor of a bar is the product of the factors of every action after it (read time:
+ *   adjustedOhlcvSql), so a corrected action changes one row here and nothing else.
+ *
+ * An action two action sources have is taken from the one listed first. An action on or before
+ * the source's first bar of the symbol adjusts no bar and is left out, as is one whose previous
+ * session lies after the last bar (declared ahead: the next run logs it). A dividend whose
+ * previous session has no bar in the source gets no close, so no factor: the record rules
+ * quarantine it, and its bars stay unadjusted for it until the bar is there.
+ */
+export interface AdjustmentInputs {
+  /** The bars source's current partition files (ohlcv). */
+  readonly bars: readonly string[];
+  /** Each action source's corporate_actions files, in priority order. */
+  readonly actions: readonly { readonly source: string; readonly files: readonly string[] }[];
+  /** What the bars' prices already reflect. */
+  readonly adjustedFor: ReadonlySet<'splits' | 'dividends'>;
+  /** Only these symbols, or all. */
+  readonly symbols: readonly string[] | null;
+  /**
+   * The bars' calendar's session dates (YYYY-MM-DD, ascending) over the bars' span: a dividend
+   * is divided by the close of the session right before its ex-date, and a source that lacks
+   * that session's bar gives no factor (quarantined) rather than an older close. Null for bars
+   * without a calendar: the last bar before the ex-date.
+   */
+  readonly sessions: readonly string[] | null;
+}
+
+/** Actions whose factor divides the cash by the close before the ex-date. */
+export const cashActions = ['cash_dividend', 'special_dividend', 'lt_capital_gain', 'st_capital_gain'] as const;
+/** Actions that change the share count: their ratio is shares after per share before. */
+export const shareActions = ['split', 'stock_dividend'] as const;
+
+/**
+ * One row per action: symbol, ex_date and session_before as YYYY-MM-DD text, the numbers as
+ * doubles, ordered by symbol and ex-date. Its columns are the adjustments dataset's, as the
+ * curate-adjustments transform reads them.
+ */
+export function adjustmentRowsSql(inputs: AdjustmentInputs): string {
+  const only = inputs.symbols ? `WHERE symbol IN (SELECT unnest(${stringList([...inputs.symbols])}))` : '';
+  const actions = inputs.actions
+    .filter((a) => a.files.length > 0)
+    .map(
+      (a, i) =>
+        `SELECT symbol, ex_date, action, split_from, split_to, stock_rate, cash_amount, ${literal(a.source)} AS action_source, batch_id AS action_batch, ${i} AS _priority ` +
+        `FROM read_parquet(${pathList(a.files)}, hive_partitioning = false, union_by_name = true)`,
+    );
+  if (inputs.bars.length === 0 || actions.length === 0) return emptyRows;
+  const splitsIn = inputs.adjustedFor.has('splits');
+  const dividendsIn = inputs.adjustedFor.has('dividends');
+  const isIn = (list: readonly string[]) => `action IN (${list.map(literal).join(', ')})`;
+  return (
+    `WITH bars AS (SELECT symbol, ts, close FROM read_parquet(${pathList(inputs.bars)}, hive_partitioning = false) ${only}), ` +
+    `span AS (SELECT symbol, min(ts) AS first_ts, max(ts) AS last_ts FROM bars GROUP BY symbol), ` +
+    `acts AS (SELECT * FROM (${actions.join(' UNION ALL ')}) ${only} ` +
+    `QUALIFY row_number() OVER (PARTITION BY symbol, ex_date, action ORDER BY _priority) = 1), ` +
+    // The session before each ex-date: from the calendar, or else the last bar before it.
+    (inputs.sessions
+      ? `sessions AS (SELECT CAST(unnest(${stringList([...inputs.sessions])}) AS TIMESTAMP) AS d), ` +
+        `dated AS (SELECT a.*, s.d AS prev_session FROM acts a ASOF LEFT JOIN sessions s ON a.ex_date > s.d), `
+      : `dated AS (SELECT a.*, b.ts AS prev_session FROM acts a ASOF LEFT JOIN bars b ON b.symbol = a.symbol AND a.ex_date > b.ts), `) +
+    // An action adjusts the bars before it: none when it precedes the first bar, and it waits
+    // (its factor is not yet known) while the bar of the session before it is not stored.
+    `held AS (SELECT a.* FROM dated a JOIN span f ON f.symbol = a.symbol AND a.ex_date > f.first_ts AND a.prev_session <= f.last_ts), ` +
+    `priced AS (SELECT h.*, b.ts AS session_before, b.close AS close_before FROM held h LEFT JOIN bars b ON b.symbol = h.symbol AND b.ts = h.prev_session), ` +
+    `rows AS (SELECT symbol, ex_date, action, action_source, action_batch, ` +
+    `CASE WHEN action = 'split' THEN split_to / split_from WHEN action = 'stock_dividend' THEN 1 + stock_rate END AS ratio, ` +
+    `CASE WHEN ${isIn(cashActions)} THEN cash_amount END AS cash_amount, ` +
+    `CASE WHEN ${isIn(cashActions)} THEN session_before END AS session_before, ` +
+    `CASE WHEN ${isIn(cashActions)} THEN close_before END AS close_before FROM priced) ` +
+    `SELECT symbol, strftime(ex_date, '%Y-%m-%d') AS ex_date, action, action_source, action_batch, ratio, cash_amount, ` +
+    `strftime(session_before, '%Y-%m-%d') AS session_before, close_before, ` +
+    `CASE WHEN ${isIn(shareActions)} THEN ${splitsIn ? '1.0' : '1.0 / ratio'} ELSE 1.0 END AS split_factor, ` +
+    `CASE WHEN ${isIn(cashActions)} THEN ${dividendsIn ? '1.0' : '1.0 - cash_amount / close_before'} ELSE 1.0 END AS dividend_factor ` +
+    `FROM rows ORDER BY symbol, ex_date, action`
+  );
+}
+
+const emptyRows =
+  `SELECT NULL::VARCHAR AS symbol, NULL::VARCHAR AS ex_date, NULL::VARCHAR AS action, NULL::VARCHAR AS action_source, NULL::VARCHAR AS action_batch, ` +
+  `NULL::DOUBLE AS ratio, NULL::DOUBLE AS cash_amount, NULL::VARCHAR AS session_before, NULL::DOUBLE AS close_before, ` +
+  `NULL::DOUBLE AS split_factor, NULL::DOUBLE AS dividend_factor WHERE false`;
+
+/** The price and volume basis a query asks for: as stored, for splits, or for splits and dividends. */
+export type AdjustBasis = 'none' | 'splits' | 'all';
+
+/**
+ * Per symbol and ex-date, the cumulative factors a bar before that ex-date (and on or after the
+ * previous one) is multiplied by: the product of the factors of this and every later action.
+ * `files` are the adjustments dataset's files of one bars source.
+ */
+export function cumulativeFactorsSql(files: readonly string[], symbols: readonly string[]): string {
+  return (
+    `SELECT symbol, ex_date, product(split) OVER w AS split_cum, product(split * dividend) OVER w AS all_cum FROM (` +
+    `SELECT symbol, ex_date, product(split_factor) AS split, product(dividend_factor) AS dividend ` +
+    `FROM read_parquet(${pathList(files)}, hive_partitioning = false) WHERE symbol IN (SELECT unnest(${stringList([...symbols])})) GROUP BY ALL) ` +
+    `WINDOW w AS (PARTITION BY symbol ORDER BY ex_date DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`
+  );
+}
+
+/** Columns scaled as prices, and as volumes, when bars are adjusted. */
+const priceColumns = new Set(['open', 'high', 'low', 'close', 'vwap']);
+
+/**
+ * Bars read by `barsSql` (with symbol and ts), adjusted: prices times the cumulative factor of
+ * the first ex-date after the bar, volumes divided by the split factor (a bar after the last
+ * ex-date is as stored), in symbol and time order. `columns` are the result's columns, in order.
+ */
+export function adjustedBarsSql(barsSql: string, factorsSql: string, basis: Exclude<AdjustBasis, 'none'>, columns: readonly string[]): string {
+  const cum = basis === 'splits' ? 'f.split_cum' : 'f.all_cum';
+  const out = columns.map((c) =>
+    priceColumns.has(c)
+      ? `b.${ident(c)} * coalesce(${cum}, 1.0) AS ${ident(c)}`
+      : c === 'volume'
+        ? `b.volume / coalesce(f.split_cum, 1.0) AS volume`
+        : `b.${ident(c)}`,
+  );
+  return `SELECT ${out.join(', ')} FROM (${barsSql}) b ASOF LEFT JOIN (${factorsSql}) f ON f.symbol = b.symbol AND b.ts < f.ex_date ORDER BY b.symbol, b.ts`;
+}

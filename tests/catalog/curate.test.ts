@@ -1,0 +1,228 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Catalog } from '../../src/catalog/catalog.js';
+import { loadCurateJob } from '../../src/config/curate.js';
+import { loadJob } from '../../src/config/jobs.js';
+import type { Context } from '../../src/context.js';
+import { parseWindow } from '../../src/core/time-window.js';
+import { explainAdjustment } from '../../src/curate/explain.js';
+import { runCurate } from '../../src/curate/run-curate.js';
+import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
+import { resolveOhlcvQuery } from '../../src/query/ohlcv-query.js';
+import { calendars } from '../../src/calendar/registry.js';
+import { currentFiles, lakeHashes, openWarehouse, runMdw } from '../support/helpers.js';
+
+/**
+ * mdw curate's adjustment log on a small lake whose numbers are worked out by hand:
+ * - TST trades at 100 until a 2-for-1 split on 2024-01-09 (50 after), with a 1.00 dividend on
+ *   2024-01-05: the dividend's factor is 1 - 1/100 = 0.99, the split's 1/2.
+ * - XYZ trades at 20 in June 2023, its bar of 06-14 missing: a dividend on 06-15 has no close to
+ *   divide by, one of 25 on 06-22 would make prices negative, one of 0.20 on 06-27 is 0.99.
+ */
+let root: string;
+let configs: string;
+let ctx: Context;
+let catalog: Catalog;
+let close: () => Promise<void>;
+
+const all: IngestOptions = { window: parseWindow(undefined, undefined), symbols: null, dryRun: false, runId: null };
+const sessions = (from: string, to: string) => calendars.XNYS.sessions(from, to).map((s) => s.date);
+
+function writeBars(): void {
+  mkdirSync(path.join(root, 'bars'), { recursive: true });
+  const lines = (rows: [string, number, number][]) => ['Date,Open,High,Low,Close,Volume,OpenInt', ...rows.map(([d, c, v]) => `${d},${c},${c},${c},${c},${v},0`)].join('\n') + '\n';
+  writeFileSync(path.join(root, 'bars', 'tst.us.txt'), lines(sessions('2024-01-02', '2024-01-12').map((d) => [d, d < '2024-01-09' ? 100 : 50, d < '2024-01-09' ? 1000 : 2000])));
+  writeFileSync(path.join(root, 'bars', 'xyz.us.txt'), lines(sessions('2023-06-01', '2023-06-30').filter((d) => d !== '2023-06-14').map((d) => [d, 20, 500])));
+}
+
+function writeActions(tstDividend: number): void {
+  writeFileSync(
+    path.join(root, 'actions.csv'),
+    [
+      'symbol,ex_date,action,split_from,split_to,cash_amount',
+      'TST,2023-01-03,split,1,3,', // before TST's first bar: adjusts nothing
+      `TST,2024-01-05,cash_dividend,,,${tstDividend}`,
+      'TST,2024-01-09,split,1,2,',
+      'TST,2025-03-03,cash_dividend,,,0.5', // declared ahead: after the last bar
+      'XYZ,2023-06-15,cash_dividend,,,0.2', // the bar of 06-14 is missing
+      'XYZ,2023-06-22,cash_dividend,,,25', // at or above the close
+      'XYZ,2023-06-27,cash_dividend,,,0.2',
+      '',
+    ].join('\n'),
+  );
+}
+
+beforeAll(async () => {
+  ({ root, configs, ctx, catalog, close } = await openWarehouse('mdw-curate-'));
+  writeBars();
+  writeActions(1);
+  const job = (name: string, text: string) => writeFileSync(path.join(configs, 'jobs', `${name}.yml`), text);
+  job('test-bars', `dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsource: { name: test, adapter: file, files: [${path.join(root, 'bars')}/*.us.txt] }\ntransform: kaggle\n`);
+  job('test-actions', `dataset: corporate_actions\ngranularity: 1d\nsource: { name: my-actions, adapter: file, files: [${path.join(root, 'actions.csv')}] }\ntransform: actions-csv\n`);
+  job('curate-test', 'kind: curate\nbars: test-bars\nactions: [test-actions]\noutputs: [adjustments]\n');
+  await runIngest(ctx, loadJob(configs, 'test-bars', ctx.env), all);
+  await runIngest(ctx, loadJob(configs, 'test-actions', ctx.env), all);
+});
+
+afterAll(() => close());
+
+async function log(): Promise<Record<string, unknown>[]> {
+  const duck = await ctx.duck();
+  return duck.all(
+    `SELECT symbol, strftime(ex_date, '%Y-%m-%d') AS ex_date, action, action_source, ratio, cash_amount, strftime(session_before, '%Y-%m-%d') AS session_before, close_before, split_factor, dividend_factor ` +
+      `FROM read_parquet(${currentFiles(path.join(ctx.paths.lake, 'curated/adjustments'))}) ORDER BY symbol, ex_date`,
+  );
+}
+
+async function closes(symbol: string, adjust: 'none' | 'splits' | 'all', columns = ['ts', 'close']): Promise<Record<string, unknown>[]> {
+  const duck = await ctx.duck();
+  const plan = await resolveOhlcvQuery(duck, ctx.paths.lake, { symbols: [symbol], window: parseWindow(undefined, undefined), granularity: '1d', columns: ['symbol', ...columns], adjust });
+  return (await duck.all<Record<string, unknown>>(plan.sql)).map((r) => ({ ...r, ts: (r['ts'] as Date).toISOString().slice(0, 10) }));
+}
+
+describe('mdw curate: the adjustment log', () => {
+  let first: Awaited<ReturnType<typeof runCurate>>;
+  beforeAll(async () => {
+    first = await runCurate(ctx, loadCurateJob(configs, 'curate-test', ctx.env), { symbols: null, dryRun: false, runId: null });
+  });
+
+  test('a factor per action between the first bar and the last; a dividend without the close before it, or above it, is quarantined', async () => {
+    expect([first.symbols, first.actions, first.changed]).toEqual([2, 5, 2]);
+    expect(first.load!.counts).toMatchObject({ recordsIn: 5, out: 3, quarantined: 2 });
+    expect(await log()).toEqual([
+      { symbol: 'TST', ex_date: '2024-01-05', action: 'cash_dividend', action_source: 'my-actions', ratio: null, cash_amount: 1, session_before: '2024-01-04', close_before: 100, split_factor: 1, dividend_factor: 0.99 },
+      { symbol: 'TST', ex_date: '2024-01-09', action: 'split', action_source: 'my-actions', ratio: 2, cash_amount: null, session_before: null, close_before: null, split_factor: 0.5, dividend_factor: 1 },
+      { symbol: 'XYZ', ex_date: '2023-06-27', action: 'cash_dividend', action_source: 'my-actions', ratio: null, cash_amount: 0.2, session_before: '2023-06-26', close_before: 20, split_factor: 1, dividend_factor: 0.99 },
+    ]);
+    const rejected = await catalog.sql<{ key_ts: Date; rules: string[] }[]>`select key_ts, rules from mdw.quarantine_record where job = 'curate-test' order by key_ts`;
+    expect(rejected.map((r) => [r.key_ts.toISOString().slice(0, 10), r.rules])).toEqual([
+      ['2023-06-15', ['required', 'required_when']],
+      ['2023-06-22', ['positive']],
+    ]);
+  });
+
+  test('query --adjust: prices times every later factor, volumes divided by the split factors; bars after the last ex-date as stored', async () => {
+    const raw = await closes('TST', 'none', ['ts', 'close', 'volume']);
+    expect(raw.map((r) => [r['ts'], r['close'], r['volume']])).toEqual(sessions('2024-01-02', '2024-01-12').map((d) => [d, d < '2024-01-09' ? 100 : 50, d < '2024-01-09' ? 1000 : 2000]));
+    const splits = await closes('TST', 'splits', ['ts', 'close', 'volume']);
+    expect(splits.map((r) => [r['ts'], r['close'], r['volume']])).toEqual(sessions('2024-01-02', '2024-01-12').map((d) => [d, 50, 2000]));
+    const both = await closes('TST', 'all');
+    expect(both.map((r) => [r['ts'], Math.round((r['close'] as number) * 1e9) / 1e9])).toEqual(
+      sessions('2024-01-02', '2024-01-12').map((d) => [d, d < '2024-01-05' ? 49.5 : 50]),
+    );
+  });
+
+  test('curate explain lists the chain behind a bar: each action after it, its close and the cumulative factors', async () => {
+    const duck = await ctx.duck();
+    const e = await explainAdjustment(duck, ctx.paths.lake, { symbol: 'TST', at: new Date('2024-01-03T00:00:00Z'), granularity: '1d' });
+    expect(e.chain.map((r) => [r['ex_date'], r['action'], r['close_before'], r['split_cum'], Math.round(Number(r['all_cum']) * 1e9) / 1e9])).toEqual([
+      ['2024-01-05', 'cash_dividend', 100, 0.5, 0.495],
+      ['2024-01-09', 'split', null, 0.5, 0.5],
+    ]);
+    expect(e.summary).toBe('TST 2024-01-03 (test 1d): 2 actions after it; factor 0.5 for splits, 0.495 for splits and dividends; close 100 as stored, 50 for splits, 49.5 for splits and dividends');
+  });
+
+  test('run again with nothing new: no log changes, no input is read, no file is written', async () => {
+    const before = lakeHashes(ctx.paths.lake);
+    const again = await runCurate(ctx, loadCurateJob(configs, 'curate-test', ctx.env), { symbols: null, dryRun: false, runId: null });
+    expect([again.changed, again.load!.skipped, again.load!.counts.recordsIn, again.load!.partitions.written]).toEqual([0, 2, 0, 0]);
+    expect(lakeHashes(ctx.paths.lake)).toEqual(before);
+  });
+
+  test("a corrected dividend rewrites that symbol's log and nothing else; adjusted prices follow", async () => {
+    const before = lakeHashes(ctx.paths.lake);
+    writeActions(2);
+    await runIngest(ctx, loadJob(configs, 'test-actions', ctx.env), all);
+    const dry = await runCurate(ctx, loadCurateJob(configs, 'curate-test', ctx.env), { symbols: null, dryRun: true, runId: null });
+    expect([dry.changed, dry.load]).toEqual([1, null]);
+    const fixed = await runCurate(ctx, loadCurateJob(configs, 'curate-test', ctx.env), { symbols: null, dryRun: false, runId: null });
+    expect([fixed.changed, fixed.load!.skipped, fixed.load!.counts.out, fixed.load!.partitions.written]).toEqual([1, 1, 1, 1]);
+    const after = lakeHashes(ctx.paths.lake);
+    const adj = (year: number) => `curated/adjustments/source=test/granularity=1d/year=${year}`;
+    expect(after[adj(2023)]).toBe(before[adj(2023)]);
+    expect(after[adj(2024)]).not.toBe(before[adj(2024)]);
+    expect((await log()).find((r) => r['ex_date'] === '2024-01-05')).toMatchObject({ cash_amount: 2, dividend_factor: 0.98 });
+    expect((await closes('TST', 'all')).map((r) => Math.round((r['close'] as number) * 1e9) / 1e9).slice(0, 3)).toEqual([49, 49, 49]);
+  });
+
+  test('a source whose prices already reflect splits (adjusted_for: [splits]) gets no split factor: a split is never applied twice', async () => {
+    writeFileSync(path.join(configs, 'transforms', 'kaggle-split-adjusted.yml'), `adjusted_for: [splits]\n${(await import('node:fs')).readFileSync(path.join(configs, 'transforms', 'kaggle.yml'), 'utf8')}`);
+    writeFileSync(
+      path.join(configs, 'jobs', 'test-bars-adj.yml'),
+      `dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsource: { name: test-adj, adapter: file, files: [${path.join(root, 'bars')}/tst.us.txt] }\ntransform: kaggle-split-adjusted\n`,
+    );
+    writeFileSync(path.join(configs, 'jobs', 'curate-adj.yml'), 'kind: curate\nbars: test-bars-adj\nactions: [test-actions]\noutputs: [adjustments]\n');
+    await runIngest(ctx, loadJob(configs, 'test-bars-adj', ctx.env), all);
+    const r = await runCurate(ctx, loadCurateJob(configs, 'curate-adj', ctx.env), { symbols: null, dryRun: false, runId: null });
+    expect(r.load!.counts.out).toBe(2);
+    const duck = await ctx.duck();
+    const rows = await duck.all<{ action: string; split_factor: number; dividend_factor: number }>(
+      `SELECT action, split_factor, dividend_factor FROM read_parquet(${currentFiles(path.join(ctx.paths.lake, 'curated/adjustments/source=test-adj'))}) ORDER BY ex_date`,
+    );
+    expect(rows).toEqual([
+      { action: 'cash_dividend', split_factor: 1, dividend_factor: 0.98 },
+      { action: 'split', split_factor: 1, dividend_factor: 1 },
+    ]);
+  });
+});
+
+describe("zipline csvdir's dividend and split columns", () => {
+  test('each line with a split (not 1.0) or a dividend (not 0.0) is an action; the other lines are skipped, counted as filtered', async () => {
+    // The layout of zipline's csvdir bundles (a file per symbol); the numbers are made up.
+    mkdirSync(path.join(root, 'zipline'), { recursive: true });
+    writeFileSync(
+      path.join(root, 'zipline', 'ZZZ.csv'),
+      'date,open,high,low,close,volume,dividend,split\n' +
+        '2014-06-05,90,91,89,90.5,1000,0.0,1.0\n2014-06-06,90,91,89,90.5,1000,0.47,1.0\n2014-06-09,91,92,90,91.5,1000,0.0,7.0\n2014-06-10,91,92,90,91.5,1000,0.0,1.0\n',
+    );
+    const job = (kind: string) =>
+      writeFileSync(path.join(configs, 'jobs', `zz-${kind}.yml`), `dataset: corporate_actions\ngranularity: 1d\nsource: { name: zz, adapter: file, files: [${path.join(root, 'zipline')}/*.csv] }\ntransform: zipline-csvdir-${kind}\n`);
+    job('splits');
+    job('dividends');
+    const splits = await runIngest(ctx, loadJob(configs, 'zz-splits', ctx.env), all);
+    const dividends = await runIngest(ctx, loadJob(configs, 'zz-dividends', ctx.env), all);
+    expect([splits.counts, dividends.counts]).toEqual([
+      { recordsIn: 4, out: 1, deduped: 0, quarantined: 0, filtered: 3 },
+      { recordsIn: 4, out: 1, deduped: 0, quarantined: 0, filtered: 3 },
+    ]);
+    const duck = await ctx.duck();
+    expect(
+      await duck.all(`SELECT strftime(ex_date, '%Y-%m-%d') AS ex_date, action, split_from, split_to, cash_amount FROM read_parquet(${currentFiles(path.join(ctx.paths.lake, 'corporate_actions/source=zz'))}) ORDER BY ex_date`),
+    ).toEqual([
+      { ex_date: '2014-06-06', action: 'cash_dividend', split_from: null, split_to: null, cash_amount: 0.47 },
+      { ex_date: '2014-06-09', action: 'split', split_from: 1, split_to: 7, cash_amount: null },
+    ]);
+  });
+});
+
+describe('through bin/mdw', () => {
+  test('curate runs every curate job, query --adjust reads the log, jobs list shows curate jobs, and ingest refuses one', async () => {
+    const env = { MDW_HOME: ctx.settings.home, MDW_DATABASE_URL: ctx.env.MDW_DATABASE_URL ?? '', MDW_CONFIG_DIR: configs };
+    // The embedded catalog has one process at a time: this one lets go of it, as a finished run would.
+    await ctx.close();
+    const list = await runMdw(['jobs', 'list', '--format', 'csv'], { env });
+    expect(list.stdout.split('\n').filter((l) => l.startsWith('curate-test,'))).toEqual(['curate-test,adjustments,1d,test,curate,test-bars + test-actions,ok,']);
+    const ingest = await runMdw(['ingest', 'curate-test'], { env });
+    expect(ingest.code).toBe(2);
+    expect(ingest.stderr).toContain('curate-test is a curate job (kind: curate): run `mdw curate curate-test`');
+    const curate = await runMdw(['curate', 'curate-test', '--format', 'csv'], { env });
+    expect(curate.code).toBe(0);
+    expect(curate.stdout).toBe('job,dry_run,symbols,actions,changed,stored,quarantined,partitions_written\ncurate-test,false,2,5,0,0,0,0\n');
+    // TST's bars are in two sources (test, test-adj), each with its own log: one must be named.
+    const two = await runMdw(['query', 'ohlcv', 'TST', '--adjust', 'all'], { env });
+    expect([two.code, two.stderr.trim()]).toEqual([2, 'mdw: --adjust reads one source\'s bars with its adjustment log: test and test-adj have these bars; name one with --source']);
+    const q = await runMdw(['query', 'ohlcv', 'TST', '--source', 'test', '--to', '2024-01-05', '--adjust', 'all', '--columns', 'ts,close,volume', '--format', 'csv'], { env });
+    expect(q.stdout).toBe('ts,close,volume\n2024-01-02T00:00:00Z,49,2000\n2024-01-03T00:00:00Z,49,2000\n2024-01-04T00:00:00Z,49,2000\n2024-01-05T00:00:00Z,50,2000\n');
+    // Bars no curate job has built a log for cannot be adjusted: the error says what to run.
+    writeFileSync(path.join(configs, 'jobs', 'test-bars-raw.yml'), `dataset: ohlcv\ngranularity: 1d\nsource: { name: raw-only, adapter: file, files: [${path.join(root, 'bars')}/xyz.us.txt] }\ntransform: kaggle\n`);
+    expect((await runMdw(['ingest', 'test-bars-raw'], { env })).code).toBe(0);
+    const none = await runMdw(['query', 'ohlcv', 'XYZ', '--source', 'raw-only', '--adjust', 'splits'], { env });
+    expect([none.code, none.stdout]).toEqual([2, '']);
+    expect(none.stderr).toContain('--adjust: raw-only has no adjustment log (lake/curated/adjustments/source=raw-only): run `mdw curate`');
+    const which = await runMdw(['curate', 'explain', 'TST', '2024-01-08'], { env });
+    expect([which.code, which.stderr.trim()]).toEqual([2, 'mdw: TST has adjustment logs from test and test-adj: name one with --source']);
+    const explain = await runMdw(['curate', 'explain', 'TST', '2024-01-08', '--source', 'test', '--format', 'csv'], { env });
+    expect(explain.stdout.split('\n')[1]).toMatch(/^2024-01-09,split,my-actions,[0-9a-f-]{36},2,,,,0.5,1,0.5,0.5$/);
+  });
+});
