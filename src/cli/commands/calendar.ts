@@ -1,5 +1,5 @@
-import { calendars } from '../../calendar/registry.js';
-import { barGridOrigin, sessionBarTimes, type CalendarName, type TradingCalendar } from '../../calendar/calendar.js';
+import { calendarNamed, calendars } from '../../calendar/registry.js';
+import { barGridOrigin, sessionBarTimes, type TradingCalendar } from '../../calendar/calendar.js';
 import { parseGranularity } from '../../core/granularity.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { formatRecords, resolveFormat, type Cell } from '../output.js';
@@ -10,8 +10,7 @@ const isDate = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Dat
 
 /** The calendar and the date range a calendar command was given, checked. Needs no warehouse. */
 function resolveRange(name: string, opts: GlobalOptions): { calendar: TradingCalendar; from: string; to: string } {
-  const calendar = calendars[name.toUpperCase() as CalendarName] ?? calendars[name as CalendarName];
-  if (!calendar) throw new UsageError(`no calendar "${name}": choose one of ${Object.keys(calendars).join(', ')}`);
+  const calendar = calendarNamed(name);
   const year = new Date().getUTCFullYear();
   const from = (opts.from as string | undefined) ?? `${year}-01-01`;
   const to = (opts.to as string | undefined) ?? `${year}-12-31`;
