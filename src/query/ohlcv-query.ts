@@ -40,7 +40,7 @@ function inTimeOrder(files: readonly string[]): boolean {
 }
 
 /** As typed and in capitals: `aapl` finds AAPL, and a symbol stored in lower case is found too. */
-function symbolVariants(symbols: readonly string[]): string[] {
+export function symbolVariants(symbols: readonly string[]): string[] {
   return [...new Set(symbols.flatMap((s) => [s, s.toUpperCase()]))];
 }
 

@@ -3,17 +3,18 @@ import { calendars } from '../calendar/registry.js';
 import { datasets, duckdbType, lineageColumns } from '../core/datasets.js';
 import { UsageError } from '../core/errors.js';
 import { intradayMs, isSessionLabelled, parseGranularity, type Granularity } from '../core/granularity.js';
-import { ident, timestampLiteral } from '../core/sql.js';
+import { ident, literal, pathList, timestampLiteral } from '../core/sql.js';
 import type { DuckSession, ResultColumn } from '../lake/duckdb.js';
-import { listSeries } from './lake-files.js';
-import { defaultOhlcvColumns, planOhlcvQuery, resolveOhlcvQuery, type OhlcvPlan, type OhlcvRequest } from './ohlcv-query.js';
+import { allSeriesFiles, listSeries } from './lake-files.js';
+import { defaultOhlcvColumns, planOhlcvQuery, resolveOhlcvQuery, symbolVariants, type OhlcvPlan, type OhlcvRequest } from './ohlcv-query.js';
 import { resampleInputColumns, resampleReadWindow, resampleRefusal, resampleSql } from './resample.js';
 
 /**
- * Reads of ohlcv bars at a size the lake does not store: when the asked source(s) hold no series
- * at the asked granularity but a finer one that divides it, the finest such series is resampled
- * on the fly (resample.ts). A query reads no catalog and no job, so the trading calendar is
- * given (XNYS unless told otherwise) and named in the plan, for the caller to say.
+ * Reads of ohlcv bars at a size the lake does not store: when the asked source(s) hold no bars
+ * of the asked symbols at the asked granularity but finer ones that divide it, the finest such
+ * series is resampled on the fly (resample.ts). A query reads no catalog and no job, so the
+ * trading calendar is given (XNYS unless told otherwise) and named in the plan, for the caller
+ * to say. --min-quality keeps the source bars that pass: one left out makes its session partial.
  */
 export interface ResampleOptions {
   /** The calendar whose sessions the resampled bars follow; XNYS when absent. */
@@ -36,7 +37,7 @@ const resampledColumns = new Map(
 
 /** Plans a read of bars, stored or resampled from finer stored ones. */
 export async function resolveBars(duck: DuckSession, lakeRoot: string, req: OhlcvRequest, options: ResampleOptions = {}): Promise<BarsPlan> {
-  const from = resampleSource(lakeRoot, req);
+  const from = await resampleSource(duck, lakeRoot, req);
   if (!from) return resolveOhlcvQuery(duck, lakeRoot, req);
   const to = parseGranularity(req.granularity);
   const calendar = options.calendar ?? calendars.XNYS;
@@ -85,20 +86,35 @@ export async function resolveBars(duck: DuckSession, lakeRoot: string, req: Ohlc
 }
 
 /**
- * The stored bar size to resample from: the finest series of the asked source(s) that can be
- * resampled to the asked size. Null when that size is stored (or nothing finer is): a plain
- * read. Throws, saying why, when only finer sizes that do not divide it are stored.
+ * The stored bar size to resample from: the finest series of the asked source(s) that may hold
+ * the asked symbols and can be resampled to the asked size. Null when a series of that size
+ * holds any of the symbols (or nothing finer may): a plain read. A series without a folder per
+ * symbol (daily bars of all symbols in one file a year) is asked whether it holds them, so
+ * that a daily series of other symbols does not hide stored minutes. Throws, saying why, when
+ * only finer sizes that do not divide it are stored.
  */
-export function resampleSource(lakeRoot: string, req: Pick<OhlcvRequest, 'granularity' | 'source'>): Granularity | null {
+export async function resampleSource(duck: DuckSession, lakeRoot: string, req: Pick<OhlcvRequest, 'granularity' | 'source' | 'symbols'>): Promise<Granularity | null> {
   const to = parseGranularity(req.granularity);
-  const stored = new Set(listSeries(lakeRoot, 'ohlcv').filter((s) => !req.source || s.source === req.source).map((s) => s.granularity));
-  if (stored.has(to.text)) return null;
-  const finer = [...stored].flatMap((text) => parsed(text) ?? []).filter((g) => length(g) < length(to)).sort((a, b) => length(a) - length(b));
+  const symbols = symbolVariants(req.symbols);
+  const series = listSeries(lakeRoot, 'ohlcv').filter((s) => (!req.source || s.source === req.source) && (s.symbols === null || s.symbols.some((x) => symbols.includes(x))));
+  for (const s of series.filter((s) => s.granularity === to.text)) {
+    if (s.symbols !== null || (await holdsAny(duck, allSeriesFiles(lakeRoot, 'ohlcv', s.source, s.granularity), symbols))) return null;
+  }
+  const finer = [...new Set(series.map((s) => s.granularity))]
+    .flatMap((text) => parsed(text) ?? [])
+    .filter((g) => length(g) < length(to))
+    .sort((a, b) => length(a) - length(b));
   if (finer.length === 0) return null;
   const fit = finer.find((g) => resampleRefusal(g, to) === null);
   if (fit) return fit;
   const why = finer.map((g) => `from ${g.text}: ${resampleRefusal(g, to)}`).join('; ');
   throw new UsageError(`no ${to.text} bars are stored${req.source ? ` for ${req.source}` : ''}, and the finer bars stored cannot be resampled to ${to.text} (${why})`);
+}
+
+async function holdsAny(duck: DuckSession, files: readonly string[], symbols: readonly string[]): Promise<boolean> {
+  if (files.length === 0) return false;
+  const rows = await duck.all(`SELECT 1 FROM read_parquet(${pathList(files)}, hive_partitioning = false) WHERE symbol IN (${symbols.map((x) => literal(x)).join(', ')}) LIMIT 1`);
+  return rows.length > 0;
 }
 
 function parsed(text: string): Granularity | null {

@@ -62,7 +62,12 @@ beforeAll(async () => {
     HOLE: (date) => date !== '2024-11-26',
   });
   writeWeek('five', { FIVE: () => true }, 5);
-  for (const job of ['demo-minute', 'thanksgiving', 'five']) await runIngest(ctx, loadJob(wh.configs, job, ctx.env), all);
+  // Daily bars of another symbol, all symbols in one file a year: they must not hide FULL's minutes from -g 1d.
+  const daily = path.join(wh.root, 'data', 'daily', 'DAILY.csv');
+  mkdirSync(path.dirname(daily), { recursive: true });
+  writeFileSync(daily, 'Date,Open,High,Low,Close,Adj Close,Volume\n2024-11-25,10,11,9,10.5,10.5,1000\n2024-11-26,10.5,12,10,11,11,2000\n');
+  writeFileSync(path.join(wh.configs, 'jobs', 'daily.yml'), `dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsource: { name: daily, adapter: file, files: ['${daily}'] }\ntransform: yahoo\n`);
+  for (const job of ['demo-minute', 'thanksgiving', 'five', 'daily']) await runIngest(ctx, loadJob(wh.configs, job, ctx.env), all);
   lib = await Warehouse.open({ home: ctx.settings.home, threads: 1 });
 });
 
@@ -154,6 +159,18 @@ describe('Thanksgiving week', () => {
       { ts: '2024-11-29T14:30:00Z', open: 100, close: 100.05 },
       { ts: '2024-11-29T14:35:00Z', open: 100.05, close: 100.1 },
     ]);
+  });
+
+  test('stored daily bars of other symbols do not hide minutes; stored daily bars are read as stored', async () => {
+    const resampled = await rows({ symbols: ['FULL'], granularity: '1d', from: '2024-11-29', to: '2024-11-29' });
+    expect(resampled).toEqual([{ symbol: 'FULL', ts: '2024-11-29T00:00:00Z', open: 100, high: 102.14, low: 99.95, close: 102.1, volume: 3085 + 6182 + 6177 + 6186, partial: false }]);
+    const stored = await rows({ symbols: ['DAILY'], granularity: '1d' });
+    expect(stored).toEqual([
+      { symbol: 'DAILY', ts: '2024-11-25T00:00:00Z', open: 10, high: 11, low: 9, close: 10.5, volume: 1000 },
+      { symbol: 'DAILY', ts: '2024-11-26T00:00:00Z', open: 10.5, high: 12, low: 10, close: 11, volume: 2000 },
+    ]);
+    const [week] = await rows({ symbols: ['DAILY'], granularity: '1w' });
+    expect(week).toEqual({ symbol: 'DAILY', ts: '2024-11-25T00:00:00Z', open: 10, high: 12, low: 9, close: 11, volume: 3000, partial: true });
   });
 
   test('a size the stored bars do not divide is refused, saying why; the finest stored series that divides is used', async () => {
