@@ -35,8 +35,8 @@ function minutes(fromIso: string, toIso: string): [string, number, number, numbe
   return out;
 }
 
-async function run(source: string, from: string, to: string, dates: { first: string; last: string }, extended = false) {
-  const sql = resampleSql({ source, from: g(from), to: g(to), calendar: calendars.XNYS, extended, dates });
+async function run(source: string, from: string, to: string, dates: { first: string; last: string }, extended = false, calendar = calendars.XNYS) {
+  const sql = resampleSql({ source, from: g(from), to: g(to), calendar, extended, dates });
   return duck.all<Record<string, unknown>>(`SELECT strftime(ts, '%Y-%m-%dT%H:%M') AS t, * EXCLUDE (ts) FROM (${sql}) ORDER BY symbol, ts`);
 }
 
@@ -91,6 +91,21 @@ describe('intraday bars', () => {
       ['2024-11-26T20:55', 100, 50],
       ['2024-11-27T14:30', 100, 50],
       ['2024-11-27T14:35', 105, 50],
+    ]);
+  });
+
+  test('24/5: a session opens at 17:00 New York the evening before its date; bars on each side of the roll stay apart', async () => {
+    // Monday 2024-11-25 22:00Z is 17:00 New York: Monday's session ends, Tuesday's begins.
+    const rows = minutes('2024-11-25T21:50:00Z', '2024-11-25T22:10:00Z');
+    const hours = await run(bars(rows), '1m', '1h', { first: '2024-11-25', last: '2024-11-25' }, false, calendars['24/5']);
+    expect(hours.map((r) => [r.t, r.open, r.volume])).toEqual([
+      ['2024-11-25T21:00', 100, 100],
+      ['2024-11-25T22:00', 110, 100],
+    ]);
+    const days = await run(bars(rows), '1m', '1d', { first: '2024-11-25', last: '2024-11-25' }, false, calendars['24/5']);
+    expect(days.map((r) => [r.t, r.volume, r.partial])).toEqual([
+      ['2024-11-25T00:00', 100, true],
+      ['2024-11-26T00:00', 100, true],
     ]);
   });
 
