@@ -2,7 +2,8 @@ import { homePaths, resolveSettings } from './core/settings.js';
 import { parseWindow } from './core/time-window.js';
 import { DuckSession, type TypedColumns } from './lake/duckdb.js';
 import { createDatasetViews } from './query/dataset-views.js';
-import { resolveOhlcvQuery } from './query/ohlcv-query.js';
+import { resolveBars } from './query/resampled-ohlcv.js';
+import { calendarNamed } from './calendar/registry.js';
 import type { AdjustBasis } from './curate/adjustments.js';
 import { readOnlyQuery, refusingOutside } from './query/read-only-sql.js';
 
@@ -11,8 +12,15 @@ export interface OhlcvQuery {
   /** A date (YYYY-MM-DD, inclusive) or an ISO date-time with offset. */
   readonly from?: string;
   readonly to?: string;
-  /** Default 1d. */
+  /**
+   * Default 1d. A size the lake does not store is resampled from the finest stored one that
+   * divides it (1m -> 1h, 1d -> 1w ...); 1d, 1w and 1mo then have a `partial` column.
+   */
   readonly granularity?: string;
+  /** The trading calendar resampled bars follow (XNYS, 24/7, 24/5); default XNYS. */
+  readonly calendar?: string;
+  /** Resampled intraday bars keep the pre- and post-market. */
+  readonly extendedHours?: boolean;
   /** One source. Without it, bars of several sources come with a source column, ordered by symbol, ts, source. */
   readonly source?: string;
   readonly columns?: readonly string[];
@@ -51,14 +59,14 @@ export class Warehouse {
 
   /** Bars of one or more symbols; ts is microseconds since the epoch (UTC) in a BigInt64Array. */
   async ohlcv(query: OhlcvQuery): Promise<TypedColumns> {
-    const plan = await resolveOhlcvQuery(this.duck, this.lake, {
+    const plan = await resolveBars(this.duck, this.lake, {
       symbols: query.symbols,
       window: parseWindow(query.from, query.to),
       granularity: query.granularity ?? '1d',
       source: query.source,
       columns: query.columns,
       adjust: query.adjust,
-    });
+    }, { calendar: query.calendar === undefined ? undefined : calendarNamed(query.calendar), extendedHours: query.extendedHours });
     return this.duck.typed(plan.sql);
   }
 

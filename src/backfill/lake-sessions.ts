@@ -1,12 +1,11 @@
 import { barGridOrigin, sessionBarCount, type TradingCalendar } from '../calendar/calendar.js';
 import { sessionDateSql } from '../calendar/session-stamp.js';
-import { isSessionLabelled, type Granularity } from '../core/granularity.js';
+import { intradayMs, isSessionLabelled, type Granularity } from '../core/granularity.js';
 import { pathList, stringList } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { seriesDir } from '../lake/layout.js';
 import { localStore } from '../lake/local-store.js';
 import { currentObjectsUnder } from '../lake/partition-files.js';
-import { stepMs } from './plan.js';
 
 /** The bars a target's sessions are judged by: their size, calendar and whether extended hours count. */
 export interface HeldSeries {
@@ -45,7 +44,7 @@ export async function sessionsHeld(duck: DuckSession, lakeRoot: string, series: 
   );
   if (rows.length === 0) return held;
   const days = rows.map((r) => r.day).sort();
-  const step = series.granularity.count * stepMs[series.granularity.unit as keyof typeof stepMs];
+  const step = intradayMs(series.granularity)!;
   const expected = new Map(
     series.calendar
       .sessions(days[0]!, days.at(-1)!)

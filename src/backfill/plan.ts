@@ -1,6 +1,6 @@
 import { addDays, barGridOrigin, sessionBarCount, type TradingCalendar } from '../calendar/calendar.js';
 import type { PartitionPeriod } from '../config/types.js';
-import { isSessionLabelled, type Granularity } from '../core/granularity.js';
+import { intradayMs, isSessionLabelled, type Granularity } from '../core/granularity.js';
 import type { BackfillTarget, PlannedChunk } from './types.js';
 
 /**
@@ -166,9 +166,6 @@ export function sessionsPerRequest(pageSizes: readonly number[], barsPerSession:
   return Math.max(1, Math.floor(page / Math.max(1, barsPerSession)));
 }
 
-/** Milliseconds in one unit of an intraday bar size. */
-export const stepMs = { s: 1000, m: 60_000, h: 3_600_000 } as const;
-
 /**
  * Bars the longest session holds at a bar size: one for daily and longer bars; for intraday
  * bars, the most any session of an ordinary week (March 2024: no holiday, no early close)
@@ -176,7 +173,7 @@ export const stepMs = { s: 1000, m: 60_000, h: 3_600_000 } as const;
  */
 export function barsPerSession(calendar: TradingCalendar, g: Granularity, extended: boolean): number {
   if (isSessionLabelled(g)) return 1;
-  const step = g.count * stepMs[g.unit as keyof typeof stepMs];
+  const step = intradayMs(g)!;
   let most = 1;
   for (const s of calendar.sessions('2024-03-04', '2024-03-08')) {
     const hours = extended ? calendar.extendedHours(s) : s;

@@ -1,8 +1,7 @@
 import type { Job } from '../config/jobs.js';
 import { barGridOrigin, sessionBarTimes, type Session } from '../calendar/calendar.js';
-import { isSessionLabelled } from '../core/granularity.js';
+import { intradayMs, isSessionLabelled } from '../core/granularity.js';
 import { parseWindow, type TimeWindow } from '../core/time-window.js';
-import { stepMs } from './plan.js';
 import type { Fetcher, VendorRequest } from '../sources/fetcher.js';
 import type { PlannedChunk } from './types.js';
 
@@ -87,7 +86,7 @@ export function chunkWindow(job: Job, chunk: Pick<PlannedChunk, 'from' | 'to'>):
   const sessions = job.calendar.sessions(chunk.from, chunk.to);
   if (sessions.length === 0) return days;
   const hours = (s: Session) => (job.spec.extended_hours ? job.calendar!.extendedHours(s) : s);
-  const step = job.granularity.count * stepMs[job.granularity.unit as keyof typeof stepMs];
+  const step = intradayMs(job.granularity)!;
   const first = sessionBarTimes(hours(sessions[0]!), step, barGridOrigin(job.calendar, sessions[0]!))[0]?.getTime() ?? days.from!.getTime();
   const last = hours(sessions.at(-1)!).close.getTime();
   return { from: new Date(Math.min(days.from!.getTime(), first)), toExclusive: new Date(Math.max(days.toExclusive!.getTime(), last)) };

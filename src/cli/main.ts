@@ -180,7 +180,9 @@ function buildProgram(): Command {
     .argument('<symbols...>', 'symbols, e.g. AAPL MSFT')
     .option('--from <date>', 'first date (YYYY-MM-DD) or time (ISO 8601 with offset)')
     .option('--to <date>', 'last date, inclusive, or time')
-    .option('-g, --granularity <g>', 'bar size: 1m, 5m, 1h, 1d ...', '1d')
+    .option('-g, --granularity <g>', 'bar size: 1m, 5m, 1h, 1d, 1w, 1mo ...; resampled from finer stored bars when not stored', '1d')
+    .option('--calendar <name>', 'trading calendar of resampled bars: XNYS, 24/7 or 24/5', 'XNYS')
+    .option('--extended-hours', 'resampled bars keep the pre- and post-market minutes')
     .option('--source <name>', 'one source (default: every source with the series; a source column is added when there are several)')
     .option('--columns <list>', 'columns to show, comma-separated (symbol,ts,open,high,low,close,volume,vwap,trades,adj_close,source,granularity,batch_id,quality,flags)', splitList)
     .option('--limit <n>', 'at most n rows', parsePositiveInt)
@@ -195,8 +197,16 @@ function buildProgram(): Command {
       'after',
       '\nEvery stored bar has a quality score (1 = nothing flagged) and its series flags (gap, volume_spike,\nvolume_low, stale): add quality,flags to --columns to see them.\n' +
         '\n--adjust multiplies each bar\'s prices by the factors of every split and dividend after it, from one source\'s\nadjustment log (`mdw curate`; `mdw curate explain AAPL 2014-06-06` shows the chain). Bars after the last ex-date\nare as stored.\n' +
+        '\nResampling: when the lake holds no bars of the asked size for the source(s) but finer ones that divide\n' +
+        'it, the finest are resampled on the --calendar\'s sessions (stderr says so). Intraday bars align to the\n' +
+        'exchange clock from local midnight (the 09:00 hourly bar holds the 09:30 open) and never span two\n' +
+        'sessions; 1d is one bar per session (an early close gives a shorter one), stamped at its date 00:00Z;\n' +
+        '1w and 1mo hold the sessions of a week (Monday-Sunday) or month, stamped at its first session date.\n' +
+        'First open, highest high, lowest low, last close, volume summed, vwap weighted by volume. 1d, 1w and\n' +
+        '1mo add a partial column: true when the session had fewer bars than its hours hold, or the period\n' +
+        'fewer sessions than the calendar has in it.\n' +
         '\nA query that returns no rows says on stderr which asked symbols the lake lacks (any source or\ngranularity) and the nearest it holds; the output stays empty and the exit code 0.\n' +
-        '\nExamples:\n  mdw query ohlcv AAPL --from 2024-01-01 --to 2024-01-31\n  mdw query ohlcv AAPL --source polygon       # one source; without it, rows of several come with a source column\n  mdw query ohlcv AAPL MSFT -g 1m --from 2024-03-01 --to 2024-03-01 --format json\n  mdw query ohlcv AAPL --min-quality 0.85 --columns ts,close,quality,flags\n  mdw query ohlcv MSTF                         # no rows; stderr: MSTF: ... nearest: MSFT',
+        '\nExamples:\n  mdw query ohlcv AAPL --from 2024-01-01 --to 2024-01-31\n  mdw query ohlcv AAPL --source polygon       # one source; without it, rows of several come with a source column\n  mdw query ohlcv AAPL MSFT -g 1m --from 2024-03-01 --to 2024-03-01 --format json\n  mdw query ohlcv AAPL --min-quality 0.85 --columns ts,close,quality,flags\n  mdw query ohlcv ACME -g 1h --from 2024-03-08   # from stored 1m bars, on XNYS sessions\n  mdw query ohlcv X:BTCUSD -g 1d --calendar 24/7  # crypto minutes to UTC days\n  mdw query ohlcv MSTF                         # no rows; stderr: MSTF: ... nearest: MSFT',
     )
     .action(lazy(async () => (await import('./commands/query.js')).queryOhlcvCommand));
   query

@@ -38,3 +38,10 @@ const unitSql: Record<GranularityUnit, string> = { s: 'second', m: 'minute', h: 
 export function intervalSql(g: Granularity): string {
   return `INTERVAL ${g.count} ${unitSql[g.unit]}`;
 }
+
+const unitMs: Record<'s' | 'm' | 'h', number> = { s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** One intraday bar's length in milliseconds; null for bars labelled by session (daily and longer). */
+export function intradayMs(g: Granularity): number | null {
+  return isSessionLabelled(g) ? null : g.count * unitMs[g.unit as 's' | 'm' | 'h'];
+}

@@ -43,7 +43,7 @@ function inTimeOrder(files: readonly string[]): boolean {
 }
 
 /** As typed and in capitals: `aapl` finds AAPL, and a symbol stored in lower case is found too. */
-function symbolVariants(symbols: readonly string[]): string[] {
+export function symbolVariants(symbols: readonly string[]): string[] {
   return [...new Set(symbols.flatMap((s) => [s, s.toUpperCase()]))];
 }
 
@@ -62,6 +62,7 @@ export function planOhlcvQuery(lakeRoot: string, request: OhlcvRequest): OhlcvPl
   const names = columns.map((c) => c.name);
   const files = found.flatMap((s) => s.files);
   let sql: string;
+  if (req.adjust && req.adjust !== 'none' && found.length > 1) throw severalToAdjust(found.map((f) => f.source));
   const adjust = req.adjust && req.adjust !== 'none' && found.length === 1 ? { basis: req.adjust, log: adjustmentLog(lakeRoot, found[0]!.source, req.granularity) } : null;
   if (files.length === 0) {
     sql = `SELECT ${columns.map((c) => `CAST(NULL AS ${c.type}) AS ${ident(c.name)}`).join(', ')} WHERE false`;
@@ -95,9 +96,11 @@ export function planOhlcvQuery(lakeRoot: string, request: OhlcvRequest): OhlcvPl
  * ts) without their source would look like a duplicate.
  */
 export async function resolveOhlcvQuery(duck: DuckSession, lakeRoot: string, req: OhlcvRequest): Promise<OhlcvPlan> {
-  const plan = planOhlcvQuery(lakeRoot, req);
   const adjusting = req.adjust !== undefined && req.adjust !== 'none';
-  if (plan.sources.length <= 1 || (!adjusting && plan.columns.some((c) => c.name === 'source'))) return plan;
+  // Adjusted bars are one source's: which sources hold rows is asked of the bars as stored.
+  const plan = planOhlcvQuery(lakeRoot, adjusting ? { ...req, adjust: 'none' } : req);
+  if (plan.sources.length <= 1) return adjusting ? planOhlcvQuery(lakeRoot, req) : plan;
+  if (!adjusting && plan.columns.some((c) => c.name === 'source')) return plan;
   const symbols = symbolVariants(req.symbols);
   const where = [`symbol IN (${symbols.map((x) => literal(x)).join(', ')})`];
   if (req.window.from) where.push(`ts >= ${timestampLiteral(req.window.from)}`);
@@ -107,7 +110,7 @@ export async function resolveOhlcvQuery(duck: DuckSession, lakeRoot: string, req
       `SELECT DISTINCT source FROM read_parquet(${pathList(plan.files)}, hive_partitioning = false) WHERE ${where.join(' AND ')} ORDER BY 1`,
     )
   ).map((r) => r.source);
-  if (have.length > 1 && adjusting) throw new UsageError(`--adjust reads one source's bars with its adjustment log: ${have.join(' and ')} have these bars; name one with --source`);
+  if (have.length > 1 && adjusting) throw severalToAdjust(have);
   if (have.length > 1) return planOhlcvQuery(lakeRoot, { ...req, columns: [...plan.columns.map((c) => c.name), 'source'] });
   return planOhlcvQuery(lakeRoot, { ...req, source: have[0] ?? plan.sources[0] });
 }
@@ -121,4 +124,8 @@ function adjustmentLog(lakeRoot: string, source: string, granularity: string): s
   throw new UsageError(
     `--adjust: ${source} has no adjustment log (lake/curated/adjustments/source=${source}): run \`mdw curate\` with a curate job whose bars are ${source}'s (see \`mdw curate --help\`), or leave --adjust out`,
   );
+}
+
+function severalToAdjust(sources: readonly string[]): UsageError {
+  return new UsageError(`--adjust reads one source's bars with its adjustment log: ${sources.join(' and ')} have these bars; name one with --source`);
 }

@@ -1,5 +1,5 @@
 import { addDays, barGridOrigin, barReach, sessionBarCount, type TradingCalendar } from '../calendar/calendar.js';
-import { isSessionLabelled, type Granularity } from '../core/granularity.js';
+import { intradayMs, type Granularity } from '../core/granularity.js';
 import { literal, timestampLiteral } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { stateIs, stateSql, type RowState } from '../core/row-state.js';
@@ -14,11 +14,9 @@ export interface SessionCheck {
 
 export const sessionTable = 'mdw_sessions';
 
-const stepMs: Record<'s' | 'm' | 'h', number> = { s: 1_000, m: 60_000, h: 3_600_000 };
-
 /** One bar's length in milliseconds; 0 for daily and longer bars, which a session holds one of. */
 function barMs(g: Granularity): number {
-  return isSessionLabelled(g) ? 0 : g.count * stepMs[g.unit as 's' | 'm' | 'h'];
+  return intradayMs(g) ?? 0;
 }
 
 /**

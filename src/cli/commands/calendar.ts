@@ -1,6 +1,6 @@
-import { calendars } from '../../calendar/registry.js';
-import { barGridOrigin, sessionBarTimes, type CalendarName, type TradingCalendar } from '../../calendar/calendar.js';
-import { parseGranularity } from '../../core/granularity.js';
+import { calendarNamed, calendars } from '../../calendar/registry.js';
+import { barGridOrigin, sessionBarTimes, type TradingCalendar } from '../../calendar/calendar.js';
+import { intradayMs, parseGranularity } from '../../core/granularity.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { formatRecords, resolveFormat, type Cell } from '../output.js';
 import { stdoutIsTty, type GlobalOptions } from '../run-command.js';
@@ -10,8 +10,7 @@ const isDate = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && !Number.isNaN(Dat
 
 /** The calendar and the date range a calendar command was given, checked. Needs no warehouse. */
 function resolveRange(name: string, opts: GlobalOptions): { calendar: TradingCalendar; from: string; to: string } {
-  const calendar = calendars[name.toUpperCase() as CalendarName] ?? calendars[name as CalendarName];
-  if (!calendar) throw new UsageError(`no calendar "${name}": choose one of ${Object.keys(calendars).join(', ')}`);
+  const calendar = calendarNamed(name);
   const year = new Date().getUTCFullYear();
   const from = (opts.from as string | undefined) ?? `${year}-01-01`;
   const to = (opts.to as string | undefined) ?? `${year}-12-31`;
@@ -32,7 +31,7 @@ export async function calendarSessionsCommand(opts: GlobalOptions, name: string)
   const { calendar, from, to } = resolveRange(name, opts);
   const g = opts.granularity === undefined ? null : parseGranularity(String(opts.granularity));
   if (g && !['s', 'm', 'h'].includes(g.unit)) throw new UsageError(`--granularity ${g.text}: expected bars are for intraday bars (s, m, h); a daily bar is one per session`);
-  const step = g ? g.count * { s: 1_000, m: 60_000, h: 3_600_000 }[g.unit as 's' | 'm' | 'h'] : 0;
+  const step = g ? (intradayMs(g) ?? 0) : 0;
   const rows: Record<string, Cell>[] = calendar.sessions(from, to).map((s) => {
     const hours = opts.extended ? calendar.extendedHours(s) : s;
     const row: Record<string, Cell> = { date: s.date, open_utc: iso(hours.open), close_utc: iso(hours.close), early_close: s.early };

@@ -6,7 +6,8 @@ import { parseGranularity } from '../../core/granularity.js';
 import { parseWindow } from '../../core/time-window.js';
 import { createDatasetViews } from '../../query/dataset-views.js';
 import { heldSymbols, missingSymbolNotes } from '../../query/held-symbols.js';
-import { resolveOhlcvQuery } from '../../query/ohlcv-query.js';
+import { resolveBars } from '../../query/resampled-ohlcv.js';
+import { calendarNamed } from '../../calendar/registry.js';
 import type { AdjustBasis } from '../../curate/adjustments.js';
 import { readOnlyQuery, refusingOutside } from '../../query/read-only-sql.js';
 import { writeQueryResult } from '../write-result.js';
@@ -19,7 +20,7 @@ export async function queryOhlcvCommand(opts: GlobalOptions, symbols: string[]):
   const window = parseWindow(opts.from as string | undefined, opts.to as string | undefined);
   return withContext(opts, 'mdw query ohlcv', async (ctx) => {
     const duck = await ctx.duck();
-    const plan = await resolveOhlcvQuery(duck, ctx.paths.lake, {
+    const plan = await resolveBars(duck, ctx.paths.lake, {
       symbols,
       window,
       granularity,
@@ -28,7 +29,8 @@ export async function queryOhlcvCommand(opts: GlobalOptions, symbols: string[]):
       limit: opts.limit as number | undefined,
       minQuality: opts.minQuality as number | undefined,
       adjust: opts.adjust as AdjustBasis | undefined,
-    });
+    }, { calendar: opts.calendar === undefined ? undefined : calendarNamed(String(opts.calendar)), extendedHours: opts.extendedHours === true });
+    if (plan.resampled) ctx.logger.info(`no ${granularity} bars stored: resampled from ${plan.resampled.from} bars on the ${plan.resampled.calendar} calendar (--calendar to change)`);
     if (plan.sources.length > 1 && !(opts.columns as string[] | undefined)?.includes('source')) {
       ctx.logger.info(`rows from ${plan.sources.length} sources (${plan.sources.join(', ')}), told apart by the source column; --source picks one`);
     }
