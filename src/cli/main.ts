@@ -184,7 +184,7 @@ function buildProgram(): Command {
     .option('--calendar <name>', 'trading calendar of resampled bars: XNYS, 24/7 or 24/5', 'XNYS')
     .option('--extended-hours', 'resampled bars keep the pre- and post-market minutes')
     .option('--source <name>', 'one source (default: every source with the series; a source column is added when there are several)')
-    .option('--columns <list>', 'columns to show, comma-separated (symbol,ts,open,high,low,close,volume,vwap,trades,adj_close,source,granularity,batch_id,quality,flags)', splitList)
+    .option('--columns <list>', 'columns to show, comma-separated (symbol,ts,open,high,low,close,volume,vwap,trades,adj_close,source,granularity,batch_id,quality,flags; total_return,tr_index from the adjustment log)', splitList)
     .option('--limit <n>', 'at most n rows', parsePositiveInt)
     .option('--min-quality <score>', 'only rows whose quality score (0-1) is at least this; 0.85 keeps the validated rows', parseScore)
     .addOption(
@@ -196,7 +196,7 @@ function buildProgram(): Command {
     .addHelpText(
       'after',
       '\nEvery stored bar has a quality score (1 = nothing flagged) and its series flags (gap, volume_spike,\nvolume_low, stale): add quality,flags to --columns to see them.\n' +
-        '\n--adjust multiplies each bar\'s prices by the factors of every split and dividend after it, from one source\'s\nadjustment log (`mdw curate`; `mdw curate explain AAPL 2014-06-06` shows the chain). Bars after the last ex-date\nare as stored.\n' +
+        '\n--adjust multiplies each bar\'s prices by the factors of every split and dividend after it, from one source\'s\nadjustment log (`mdw curate`; `mdw curate explain AAPL 2014-06-06` shows the chain). Bars after the last ex-date\nare as stored. total_return is a bar\'s return with its dividends reinvested (null on the first bar), tr_index\nthe growth of 1 from the first bar: `--columns ts,close,total_return,tr_index`.\n' +
         '\nResampling: when the lake holds no bars of the asked size for the source(s) but finer ones that divide\n' +
         'it, the finest are resampled on the --calendar\'s sessions (stderr says so). Intraday bars align to the\n' +
         'exchange clock from local midnight (the 09:00 hourly bar holds the 09:30 open) and never span two\n' +

@@ -112,18 +112,34 @@ export function cumulativeFactorsSql(files: readonly string[], symbols: readonly
 const priceColumns = new Set(['open', 'high', 'low', 'close', 'vwap']);
 
 /**
- * Bars read by `barsSql` (with symbol and ts), adjusted: prices times the cumulative factor of
- * the first ex-date after the bar, volumes divided by the split factor (a bar after the last
- * ex-date is as stored), in symbol and time order. `columns` are the result's columns, in order.
+ * Columns an ohlcv query can ask for that the adjustment log computes: `total_return`, the
+ * bar's return with the dividends of its ex-dates reinvested (close over the previous bar's
+ * close, both adjusted for splits and dividends, less 1; null on a query's first bar), and
+ * `tr_index`, the value of 1 invested at the query's first close with dividends reinvested.
  */
-export function adjustedBarsSql(barsSql: string, factorsSql: string, basis: Exclude<AdjustBasis, 'none'>, columns: readonly string[]): string {
+export const returnColumns = new Set(['total_return', 'tr_index']);
+
+/**
+ * Bars read by `barsSql` (with symbol, ts and close), joined with the cumulative factors of the
+ * first ex-date after each bar (a bar after the last is as stored): prices times the factor of
+ * `basis` (none: as stored), volumes divided by the split factor, and the return columns from
+ * the closes adjusted for both. In symbol and time order; `columns` are the result's, in order.
+ */
+export function adjustedBarsSql(barsSql: string, factorsSql: string, basis: AdjustBasis, columns: readonly string[]): string {
   const cum = basis === 'splits' ? 'f.split_cum' : 'f.all_cum';
   const out = columns.map((c) =>
-    priceColumns.has(c)
+    basis !== 'none' && priceColumns.has(c)
       ? `b.${ident(c)} * coalesce(${cum}, 1.0) AS ${ident(c)}`
-      : c === 'volume'
+      : basis !== 'none' && c === 'volume'
         ? `b.volume / coalesce(f.split_cum, 1.0) AS volume`
-        : `b.${ident(c)}`,
+        : c === 'total_return'
+          ? `b.close * coalesce(f.all_cum, 1.0) / lag(b.close * coalesce(f.all_cum, 1.0)) OVER w - 1 AS total_return`
+          : c === 'tr_index'
+            ? `b.close * coalesce(f.all_cum, 1.0) / first_value(b.close * coalesce(f.all_cum, 1.0)) OVER w AS tr_index`
+            : `b.${ident(c)}`,
   );
-  return `SELECT ${out.join(', ')} FROM (${barsSql}) b ASOF LEFT JOIN (${factorsSql}) f ON f.symbol = b.symbol AND b.ts < f.ex_date ORDER BY b.symbol, b.ts`;
+  return (
+    `SELECT ${out.join(', ')} FROM (${barsSql}) b ASOF LEFT JOIN (${factorsSql}) f ON f.symbol = b.symbol AND b.ts < f.ex_date ` +
+    `WINDOW w AS (PARTITION BY b.symbol ORDER BY b.ts) ORDER BY b.symbol, b.ts`
+  );
 }

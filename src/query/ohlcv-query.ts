@@ -3,7 +3,7 @@ import { UsageError } from '../core/errors.js';
 import { ident, literal, pathList, timestampLiteral } from '../core/sql.js';
 import type { TimeWindow } from '../core/time-window.js';
 import type { DuckSession, ResultColumn } from '../lake/duckdb.js';
-import { adjustedBarsSql, cumulativeFactorsSql, type AdjustBasis } from '../curate/adjustments.js';
+import { adjustedBarsSql, cumulativeFactorsSql, returnColumns, type AdjustBasis } from '../curate/adjustments.js';
 import { allSeriesFiles, listSources, seriesFiles } from './lake-files.js';
 
 export interface OhlcvRequest {
@@ -24,7 +24,10 @@ export interface OhlcvRequest {
 export const defaultOhlcvColumns = ['symbol', 'ts', 'open', 'high', 'low', 'close', 'volume'] as const;
 /** Every column a query can ask for, with its type. */
 const selectable = new Map(
-  [...datasets.ohlcv.columns, ...lineageColumns, ...qualityColumns].map((c): [string, ResultColumn] => [c.name, { name: c.name, type: duckdbType[c.type] }]),
+  [...datasets.ohlcv.columns, ...lineageColumns, ...qualityColumns, ...[...returnColumns].map((name) => ({ name, type: 'double' as const }))].map((c): [string, ResultColumn] => [
+    c.name,
+    { name: c.name, type: duckdbType[c.type] },
+  ]),
 );
 const derived = new Set(qualityColumns.map((c) => c.name));
 
@@ -62,8 +65,10 @@ export function planOhlcvQuery(lakeRoot: string, request: OhlcvRequest): OhlcvPl
   const names = columns.map((c) => c.name);
   const files = found.flatMap((s) => s.files);
   let sql: string;
-  if (req.adjust && req.adjust !== 'none' && found.length > 1) throw severalToAdjust(found.map((f) => f.source));
-  const adjust = req.adjust && req.adjust !== 'none' && found.length === 1 ? { basis: req.adjust, log: adjustmentLog(lakeRoot, found[0]!.source, req.granularity) } : null;
+  // Adjusted prices and total returns read one source's bars with its adjustment log.
+  const factored = adjusts(req);
+  if (factored && found.length > 1) throw severalToAdjust(found.map((f) => f.source));
+  const adjust = factored && found.length === 1 ? { basis: req.adjust ?? 'none', log: adjustmentLog(lakeRoot, found[0]!.source, req.granularity) } : null;
   if (files.length === 0) {
     sql = `SELECT ${columns.map((c) => `CAST(NULL AS ${c.type}) AS ${ident(c.name)}`).join(', ')} WHERE false`;
   } else {
@@ -78,7 +83,12 @@ export function planOhlcvQuery(lakeRoot: string, request: OhlcvRequest): OhlcvPl
     sql =
       (adjust
         ? // One source, joined with its factors: the join sorts by symbol and ts itself.
-          adjustedBarsSql(`SELECT ${[...new Set([...names, 'symbol', 'ts'])].map(ident).join(', ')} ${read}`, cumulativeFactorsSql(adjust.log, req.symbols), adjust.basis, names)
+          adjustedBarsSql(
+            `SELECT ${[...new Set([...names.filter((n) => !returnColumns.has(n)), 'symbol', 'ts', 'close'])].map(ident).join(', ')} ${read}`,
+            cumulativeFactorsSql(adjust.log, req.symbols),
+            adjust.basis,
+            names,
+          )
         : `SELECT ${names.map(ident).join(', ')} ${read}` +
           // Files hold rows sorted by symbol and ts, and are listed in time order: one symbol from
           // one source needs no sort (for a minute of bars, the sort is a third of the query).
@@ -96,9 +106,9 @@ export function planOhlcvQuery(lakeRoot: string, request: OhlcvRequest): OhlcvPl
  * ts) without their source would look like a duplicate.
  */
 export async function resolveOhlcvQuery(duck: DuckSession, lakeRoot: string, req: OhlcvRequest): Promise<OhlcvPlan> {
-  const adjusting = req.adjust !== undefined && req.adjust !== 'none';
+  const adjusting = adjusts(req);
   // Adjusted bars are one source's: which sources hold rows is asked of the bars as stored.
-  const plan = planOhlcvQuery(lakeRoot, adjusting ? { ...req, adjust: 'none' } : req);
+  const plan = planOhlcvQuery(lakeRoot, adjusting ? { ...req, adjust: 'none', columns: ['symbol', 'ts'] } : req);
   if (plan.sources.length <= 1) return adjusting ? planOhlcvQuery(lakeRoot, req) : plan;
   if (!adjusting && plan.columns.some((c) => c.name === 'source')) return plan;
   const symbols = symbolVariants(req.symbols);
@@ -128,4 +138,9 @@ function adjustmentLog(lakeRoot: string, source: string, granularity: string): s
 
 function severalToAdjust(sources: readonly string[]): UsageError {
   return new UsageError(`--adjust reads one source's bars with its adjustment log: ${sources.join(' and ')} have these bars; name one with --source`);
+}
+
+/** Whether a request reads the adjustment log: adjusted prices, or total-return columns. */
+function adjusts(req: OhlcvRequest): boolean {
+  return (req.adjust !== undefined && req.adjust !== 'none') || (req.columns ?? []).some((c) => returnColumns.has(c));
 }

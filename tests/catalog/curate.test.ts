@@ -113,6 +113,15 @@ describe('mdw curate: the adjustment log', () => {
     );
   });
 
+  test('total return: the return of each bar with the dividend reinvested, and the growth of 1 from the first bar, beside prices as stored', async () => {
+    const rows = await closes('TST', 'none', ['ts', 'close', 'total_return', 'tr_index']);
+    const r9 = (x: unknown) => (x === null ? null : Math.round((x as number) * 1e9) / 1e9);
+    // Adjusted closes 49.5 (to Jan 4), then 50: the ex-date of the 1.00 dividend returns 50 / 49.5 - 1; the split returns nothing.
+    expect(rows.map((r) => [r['ts'], r['close'], r9(r['total_return']), r9(r['tr_index'])])).toEqual(
+      sessions('2024-01-02', '2024-01-12').map((d, i) => [d, d < '2024-01-09' ? 100 : 50, i === 0 ? null : d === '2024-01-05' ? r9(50 / 49.5 - 1) : 0, d < '2024-01-05' ? 1 : r9(50 / 49.5)]),
+    );
+  });
+
   test('curate explain lists the chain behind a bar: each action after it, its close and the cumulative factors', async () => {
     const duck = await ctx.duck();
     const e = await explainAdjustment(duck, ctx.paths.lake, { symbol: 'TST', at: new Date('2024-01-03T00:00:00Z'), granularity: '1d' });
