@@ -26,6 +26,8 @@ export interface OhlcvQuery {
   readonly columns?: readonly string[];
   /** none (default): as stored; splits, or all (splits and dividends): by the source's adjustment log (mdw curate). */
   readonly adjust?: AdjustBasis;
+  /** The gold series (mdw curate) instead of the vendors' bars; `source` then names the gold series. */
+  readonly gold?: boolean;
 }
 
 /**
@@ -66,6 +68,7 @@ export class Warehouse {
       source: query.source,
       columns: query.columns,
       adjust: query.adjust,
+      gold: query.gold,
     }, { calendar: query.calendar === undefined ? undefined : calendarNamed(query.calendar), extendedHours: query.extendedHours });
     return this.duck.typed(plan.sql);
   }

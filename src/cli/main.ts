@@ -147,7 +147,7 @@ function buildProgram(): Command {
 
   const curate = program
     .command('curate')
-    .description('build curated datasets from what ingest stored: the adjustment log of a bars source from its corporate actions (lake/curated/)')
+    .description('build curated datasets from what ingest stored (lake/curated/): the adjustment log of a bars source from its corporate actions, and gold series chosen from several sources')
     .argument('[jobs...]', 'curate jobs in configs/jobs (kind: curate; default: all of them)')
     .option('--symbols <list>', 'only these symbols, comma-separated', splitList)
     .option('--dry-run', "compute and say how many symbols' logs would change; write nothing")
@@ -160,7 +160,11 @@ function buildProgram(): Command {
         'gets no split factor, so a split is never applied twice. Only symbols whose log changed are loaded again, and a\n' +
         'row that fails the rules (a dividend at or above its close) is quarantined, never applied.\n' +
         '\nRead adjusted prices with `mdw query ohlcv AAPL --adjust splits|all`; see why with `mdw curate explain AAPL 2014-06-06`.\n' +
-        '\nExamples:\n  mdw ingest zipline-csvdir && mdw ingest zipline-csvdir-splits && mdw ingest zipline-csvdir-dividends\n  mdw curate curate-zipline\n  mdw curate --dry-run',
+        '\nA gold job (gold: { sources: [jobs by priority], tolerance }) picks each bar from the first source whose bar passes\n' +
+        'its quality threshold, else the next one that has it; never an average. Each bar keeps its gold_source, how many\n' +
+        'sources had it, and whether their closes disagree beyond the tolerance. Only partitions whose sources changed are\n' +
+        'chosen again. Read it with `mdw query ohlcv AAPL --gold --columns ts,close,gold_source,sources,disagree`.\n' +
+        '\nExamples:\n  mdw ingest zipline-csvdir && mdw ingest zipline-csvdir-splits && mdw ingest zipline-csvdir-dividends\n  mdw curate curate-zipline\n  mdw curate gold-equities-daily\n  mdw curate --dry-run',
     )
     .action(lazy(async () => (await import('./commands/curate.js')).curateCommand));
   curate
@@ -187,6 +191,7 @@ function buildProgram(): Command {
     .option('--columns <list>', 'columns to show, comma-separated (symbol,ts,open,high,low,close,volume,vwap,trades,adj_close,source,granularity,batch_id,quality,flags; total_return,tr_index from the adjustment log)', splitList)
     .option('--limit <n>', 'at most n rows', parsePositiveInt)
     .option('--min-quality <score>', 'only rows whose quality score (0-1) is at least this; 0.85 keeps the validated rows', parseScore)
+    .option('--gold', 'the gold series a gold curate job chose from several sources (lake/curated/ohlcv_gold); --source names the series; add gold_source,sources,disagree,spread to --columns for provenance')
     .addOption(
       new Option('--adjust <basis>', "none: prices as stored; splits: adjusted for splits (volumes inversely); all: for splits and dividends (the source's adjustment log, built by mdw curate)")
         .choices(['none', 'splits', 'all'])

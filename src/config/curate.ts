@@ -11,27 +11,33 @@ interface CurateSpec {
   readonly kind: 'curate';
   readonly name?: string;
   readonly description?: string;
-  readonly bars: string;
-  readonly actions: readonly string[];
+  readonly bars?: string;
+  readonly actions?: readonly string[];
+  readonly gold?: { readonly name?: string; readonly sources: readonly string[]; readonly tolerance?: number };
   readonly symbols?: readonly string[];
   readonly outputs: readonly CurateOutput[];
 }
 
-export type CurateOutput = 'adjustments';
+export type CurateOutput = 'adjustments' | 'gold';
+
+/** A gold series: its name (the source it is stored under), its ingest jobs by priority, the tolerance of disagreement. */
+export interface GoldSpec {
+  readonly name: string;
+  readonly sources: readonly Job[];
+  readonly tolerance: number;
+}
 
 /** A curate job with the ingest jobs it reads loaded and checked. */
 export interface CurateJob {
   readonly name: string;
   readonly file: string;
   readonly description: string;
-  /** The ingest job whose bars are curated. */
-  readonly bars: Job;
-  /** Ingest jobs of corporate_actions, in priority order. */
-  readonly actions: readonly Job[];
+  /** outputs adjustments: the ingest job whose bars are curated, and the ingest jobs of corporate_actions in priority order. */
+  readonly adjustments: { readonly bars: Job; readonly actions: readonly Job[]; readonly adjustedFor: ReadonlySet<'splits' | 'dividends'> } | null;
+  /** outputs gold: the series and where it is chosen from. */
+  readonly gold: GoldSpec | null;
   readonly symbols: readonly string[] | null;
   readonly outputs: readonly CurateOutput[];
-  /** What the bars' prices already reflect (their transform's adjusted_for): not applied again. */
-  readonly adjustedFor: ReadonlySet<'splits' | 'dividends'>;
 }
 
 /** Whether a job file is a curate job (kind: curate), read without checking the rest. */
@@ -57,23 +63,32 @@ export function loadCurateJob(configDir: string, nameOrPath: string, env: NodeJS
       throw yaml.errorAt(pointer, `job ${name}: ${(err as Error).message}`);
     }
   };
-  const bars = load(spec.bars, '/bars');
-  if (bars.dataset.name !== 'ohlcv') throw yaml.errorAt('/bars', `job ${spec.bars} loads ${bars.dataset.name}, not bars (ohlcv)`);
-  // A dividend's factor divides by the close of the session before the ex-date: a daily bar's.
-  if (!isSessionLabelled(bars.granularity)) throw yaml.errorAt('/bars', `job ${spec.bars} loads ${bars.granularity.text} bars: the adjustment log is built from daily bars (it adjusts finer bars of the source too)`);
-  const actions = spec.actions.map((name, i) => {
-    const job = load(name, `/actions/${i}`);
-    if (job.dataset.name !== 'corporate_actions') throw yaml.errorAt(`/actions/${i}`, `job ${name} loads ${job.dataset.name}, not corporate_actions`);
-    return job;
-  });
-  return {
-    name: spec.name ?? path.basename(file).replace(/\.ya?ml$/, ''),
-    file,
-    description: spec.description ?? '',
-    bars,
-    actions,
-    symbols: spec.symbols ?? null,
-    outputs: spec.outputs,
-    adjustedFor: new Set(bars.transform.value.adjusted_for ?? []),
-  };
+  const name = spec.name ?? path.basename(file).replace(/\.ya?ml$/, '');
+  let adjustments: CurateJob['adjustments'] = null;
+  if (spec.outputs.includes('adjustments')) {
+    const bars = load(spec.bars!, '/bars');
+    if (bars.dataset.name !== 'ohlcv') throw yaml.errorAt('/bars', `job ${spec.bars} loads ${bars.dataset.name}, not bars (ohlcv)`);
+    // A dividend's factor divides by the close of the session before the ex-date: a daily bar's.
+    if (!isSessionLabelled(bars.granularity)) throw yaml.errorAt('/bars', `job ${spec.bars} loads ${bars.granularity.text} bars: the adjustment log is built from daily bars (it adjusts finer bars of the source too)`);
+    const actions = spec.actions!.map((action, i) => {
+      const job = load(action, `/actions/${i}`);
+      if (job.dataset.name !== 'corporate_actions') throw yaml.errorAt(`/actions/${i}`, `job ${action} loads ${job.dataset.name}, not corporate_actions`);
+      return job;
+    });
+    adjustments = { bars, actions, adjustedFor: new Set(bars.transform.value.adjusted_for ?? []) };
+  }
+  let gold: GoldSpec | null = null;
+  if (spec.outputs.includes('gold')) {
+    const sources = spec.gold!.sources.map((job, i) => load(job, `/gold/sources/${i}`));
+    const first = sources[0]!;
+    sources.forEach((job, i) => {
+      if (job.dataset.name !== 'ohlcv') throw yaml.errorAt(`/gold/sources/${i}`, `job ${job.name} loads ${job.dataset.name}, not bars (ohlcv)`);
+      if (job.granularity.text !== first.granularity.text) throw yaml.errorAt(`/gold/sources/${i}`, `job ${job.name} loads ${job.granularity.text} bars, ${first.name} ${first.granularity.text}: a gold series has one bar size`);
+      if (job.calendar?.name !== first.calendar?.name) throw yaml.errorAt(`/gold/sources/${i}`, `job ${job.name} follows ${job.calendar?.name ?? 'no calendar'}, ${first.name} ${first.calendar?.name ?? 'none'}: a gold series has one calendar`);
+      const twin = sources.findIndex((o) => o.spec.source.name === job.spec.source.name);
+      if (twin !== i) throw yaml.errorAt(`/gold/sources/${i}`, `jobs ${sources[twin]!.name} and ${job.name} both load source ${job.spec.source.name}: list it once`);
+    });
+    gold = { name: spec.gold!.name ?? name, sources, tolerance: spec.gold!.tolerance ?? 0.005 };
+  }
+  return { name, file, description: spec.description ?? '', adjustments, gold, symbols: spec.symbols ?? null, outputs: spec.outputs };
 }

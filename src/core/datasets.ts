@@ -109,30 +109,53 @@ export function kindOf(def: DatasetDef): KindBehaviour {
   return kinds[def.kind];
 }
 
-export type DatasetName = 'ohlcv' | 'corporate_actions' | 'tickers' | 'adjustments';
+export type DatasetName = 'ohlcv' | 'ohlcv_gold' | 'corporate_actions' | 'tickers' | 'adjustments';
+
+/** The columns of a bar, as every bars dataset stores them. */
+const barColumns: readonly ColumnDef[] = [
+  { name: 'symbol', type: 'varchar', required: true, description: 'normalised ticker' },
+  { name: 'ts', type: 'timestamp', required: true, description: 'bar start in UTC (TIMESTAMP, no zone attached); the session date at 00:00 for daily and longer bars' },
+  { name: 'open', type: 'double', required: true, role: 'price', description: 'first trade price' },
+  { name: 'high', type: 'double', required: true, role: 'price', description: 'highest trade price' },
+  { name: 'low', type: 'double', required: true, role: 'price', description: 'lowest trade price' },
+  { name: 'close', type: 'double', required: true, role: 'price', description: 'last trade price' },
+  { name: 'volume', type: 'double', required: true, role: 'volume', description: 'shares or units traded (fractional for crypto and some adjusted files)' },
+  { name: 'vwap', type: 'double', required: false, role: 'price', description: 'volume-weighted average price, when the source has it' },
+  { name: 'trades', type: 'bigint', required: false, description: 'number of trades, when the source has it' },
+  { name: 'adj_close', type: 'double', required: false, role: 'price', description: 'close adjusted for splits and dividends, as the source computed it' },
+];
 
 export const datasets: Record<DatasetName, DatasetDef> = {
   ohlcv: {
     name: 'ohlcv',
     description: 'OHLCV bars, from ticks-aggregated seconds to months; ts is the start of the bar in UTC (daily bars: the session date at 00:00Z)',
-    columns: [
-      { name: 'symbol', type: 'varchar', required: true, description: 'normalised ticker' },
-      { name: 'ts', type: 'timestamp', required: true, description: 'bar start in UTC (TIMESTAMP, no zone attached); the session date at 00:00 for daily and longer bars' },
-      { name: 'open', type: 'double', required: true, role: 'price', description: 'first trade price' },
-      { name: 'high', type: 'double', required: true, role: 'price', description: 'highest trade price' },
-      { name: 'low', type: 'double', required: true, role: 'price', description: 'lowest trade price' },
-      { name: 'close', type: 'double', required: true, role: 'price', description: 'last trade price' },
-      { name: 'volume', type: 'double', required: true, role: 'volume', description: 'shares or units traded (fractional for crypto and some adjusted files)' },
-      { name: 'vwap', type: 'double', required: false, role: 'price', description: 'volume-weighted average price, when the source has it' },
-      { name: 'trades', type: 'bigint', required: false, description: 'number of trades, when the source has it' },
-      { name: 'adj_close', type: 'double', required: false, role: 'price', description: 'close adjusted for splits and dividends, as the source computed it' },
-    ],
+    columns: barColumns,
     key: ['symbol', 'ts'],
     timeColumn: 'ts',
     symbolColumn: 'symbol',
     kind: 'bars',
     series: { open: 'open', high: 'high', low: 'low', close: 'close', volume: 'volume' },
     defaultValidation: 'default',
+    plausible: { ...timesOnly, maxPrice: 1e9, maxVolume: 1e16 },
+  },
+  ohlcv_gold: {
+    name: 'ohlcv_gold',
+    description:
+      'one series of bars per symbol chosen row by row from the sources of a gold curate job: each bar is one source\'s, by priority and quality, never an average, with its provenance',
+    columns: [
+      ...barColumns,
+      { name: 'gold_source', type: 'varchar', required: true, description: 'the source this bar was taken from' },
+      { name: 'sources', type: 'bigint', required: true, description: 'how many of the gold sources had a bar at this time' },
+      { name: 'disagree', type: 'boolean', required: true, description: "whether another source's close differs from this bar's by more than the job's tolerance" },
+      { name: 'spread', type: 'double', required: false, description: 'the largest relative difference of another source\'s close from this bar\'s (null with one source)' },
+    ],
+    key: ['symbol', 'ts'],
+    timeColumn: 'ts',
+    symbolColumn: 'symbol',
+    kind: 'bars',
+    series: { open: 'open', high: 'high', low: 'low', close: 'close', volume: 'volume' },
+    curated: true,
+    defaultValidation: 'gold',
     plausible: { ...timesOnly, maxPrice: 1e9, maxVolume: 1e16 },
   },
   corporate_actions: {

@@ -1,15 +1,17 @@
 import { addDays, type TradingCalendar } from '../calendar/calendar.js';
-import type { CurateJob } from '../config/curate.js';
-import { pathList } from '../core/sql.js';
-import type { DuckSession } from '../lake/duckdb.js';
+import type { CurateJob, CurateOutput } from '../config/curate.js';
 import { jobFromText, type Job } from '../config/jobs.js';
 import type { Context } from '../context.js';
+import { pathList } from '../core/sql.js';
+import type { DuckSession } from '../lake/duckdb.js';
 import { encodeSegment } from '../lake/layout.js';
+import { curatedLandingDir } from '../lake/raw-landing.js';
 import { localStore } from '../lake/local-store.js';
 import { childUri } from '../lake/store.js';
 import { runIngest, type IngestResult } from '../pipeline/run-ingest.js';
 import { allSeriesFiles } from '../query/lake-files.js';
 import { adjustmentRowsSql } from './adjustments.js';
+import { landGold } from './gold.js';
 
 export interface CurateOptions {
   /** Only these symbols (in place of the job's), or null. */
@@ -18,29 +20,54 @@ export interface CurateOptions {
   readonly runId: string | null;
 }
 
+/** What one output of a curate job did. */
 export interface CurateResult {
   readonly job: string;
-  /** Symbols with at least one action that adjusts their bars. */
-  readonly symbols: number;
-  /** Rows of the adjustment log computed (one per action). */
-  readonly actions: number;
-  /** Symbols whose log changed since the last run: only these are loaded again. */
+  readonly output: CurateOutput;
+  /** adjustments: symbols with an action that adjusts their bars; gold: partitions of the sources read. */
+  readonly units: number;
+  /** adjustments: actions logged; gold: bars chosen in the partitions computed. */
+  readonly rows: number;
+  /** Documents (adjustments: a symbol's log; gold: a partition) that changed since the last run: only these are loaded again. */
   readonly changed: number;
-  /** The load of the changed symbols' logs (adapter -> transform -> validate -> load, as any ingest); null for a dry run or no log at all. */
+  /** The load of what changed (adapter -> transform -> validate -> load, as any ingest); null for a dry run or nothing at all. */
   readonly load: IngestResult | null;
 }
 
 /**
- * Runs a curate job: computes each symbol's adjustment log from the lake (the bars of one source
- * and the corporate actions of others), lands it per symbol as a JSON document beside the raw
- * pages (rewritten only when it changed), and loads those documents through the same stages as
- * any ingest into lake/curated/adjustments under the bars' source: record rules and quarantine,
- * atomic partition writes, manifest, lineage. A symbol whose log did not change is not read
- * again (its document is unchanged), so a run with nothing new writes nothing.
+ * Runs a curate job's outputs. Each computes its rows from the lake in DuckDB, lands them as
+ * documents beside the raw pages (a document rewritten only when its content changed), and loads
+ * them through the same stages as any ingest into lake/curated/: record and series rules,
+ * quarantine, atomic partition writes, manifest, lineage. A document that did not change is not
+ * read again, so a run with nothing new writes nothing.
  */
-export async function runCurate(ctx: Context, job: CurateJob, options: CurateOptions): Promise<CurateResult> {
+export async function runCurate(ctx: Context, job: CurateJob, options: CurateOptions): Promise<CurateResult[]> {
+  const results: CurateResult[] = [];
+  if (job.adjustments) results.push(await runAdjustments(ctx, job, job.adjustments, options));
+  if (job.gold) {
+    const gold = job.gold;
+    ctx.progress.step(`${job.name}: choosing the gold series ${gold.name} from ${gold.sources.map((s) => s.spec.source.name).join(', ')}`);
+    const landed = await landGold(ctx, gold, { symbols: options.symbols ?? job.symbols, dryRun: options.dryRun });
+    const first = gold.sources[0]!;
+    const load = await loadLanded(ctx, options, landed.empty, () =>
+      curateLoadJob(ctx, job, {
+        dataset: 'ohlcv_gold',
+        granularity: first.granularity.text,
+        calendar: first.calendar?.name ?? null,
+        source: gold.name,
+        files: `${landed.dir}/*.ndjson`,
+        transform: 'curate-gold',
+        what: `the gold series ${gold.name}`,
+      }),
+    );
+    results.push({ job: job.name, output: 'gold', units: landed.partitions, rows: landed.rows, changed: landed.changed, load });
+  }
+  return results;
+}
+
+async function runAdjustments(ctx: Context, job: CurateJob, spec: NonNullable<CurateJob['adjustments']>, options: CurateOptions): Promise<CurateResult> {
   const lake = ctx.paths.lake;
-  const bars = job.bars;
+  const { bars } = spec;
   const duck = await ctx.duck();
   ctx.progress.step(`${job.name}: computing the adjustment log of ${bars.spec.source.name} ${bars.granularity.text}`);
   const barFiles = allSeriesFiles(lake, 'ohlcv', bars.spec.source.name, bars.granularity.text);
@@ -48,15 +75,15 @@ export async function runCurate(ctx: Context, job: CurateJob, options: CurateOpt
     adjustmentRowsSql({
       bars: barFiles,
       sessions: bars.calendar ? await sessionsSpanned(duck, barFiles, bars.calendar) : null,
-      actions: job.actions.map((a) => ({ source: a.spec.source.name, files: allSeriesFiles(lake, 'corporate_actions', a.spec.source.name, a.granularity.text) })),
-      adjustedFor: job.adjustedFor,
+      actions: spec.actions.map((a) => ({ source: a.spec.source.name, files: allSeriesFiles(lake, 'corporate_actions', a.spec.source.name, a.granularity.text) })),
+      adjustedFor: spec.adjustedFor,
       symbols: options.symbols ?? job.symbols,
     }),
   );
   const bySymbol = new Map<string, Record<string, unknown>[]>();
   for (const r of rows) bySymbol.set(r.symbol, [...(bySymbol.get(r.symbol) ?? []), r]);
   const store = localStore(lake);
-  const dir = landingDir(bars);
+  const dir = curatedLandingDir(bars.spec.source.name, 'adjustments', bars.granularity.text);
   let changed = 0;
   if (!options.dryRun) store.prepare(dir);
   for (const [symbol, log] of bySymbol) {
@@ -66,17 +93,24 @@ export async function runCurate(ctx: Context, job: CurateJob, options: CurateOpt
     changed++;
     if (!options.dryRun) store.commit(store.writeTemp(uri, String(process.pid), text), uri);
   }
-  // A dry run says what would change; nothing landed, so there is nothing new to load.
-  const load =
-    options.dryRun || store.list(dir).length === 0
-      ? null
-      : await runIngest(ctx, loadJob(ctx, job, store.locate(dir)), { window: { from: null, toExclusive: null }, symbols: options.symbols, dryRun: false, runId: options.runId });
-  return { job: job.name, symbols: bySymbol.size, actions: rows.length, changed, load };
+  const load = await loadLanded(ctx, options, store.list(dir).length === 0, () =>
+    curateLoadJob(ctx, job, {
+      dataset: 'adjustments',
+      granularity: bars.granularity.text,
+      calendar: null,
+      source: bars.spec.source.name,
+      files: `${store.locate(dir)}/*.json`,
+      transform: 'curate-adjustments',
+      what: `the adjustment log of ${bars.name}`,
+    }),
+  );
+  return { job: job.name, output: 'adjustments', units: bySymbol.size, rows: rows.length, changed, load };
 }
 
-/** Where a bars source's adjustment logs land, one document per symbol (relative to the lake root). */
-function landingDir(bars: Job): string {
-  return `raw/source=${encodeSegment(bars.spec.source.name)}/dataset=adjustments/granularity=${encodeSegment(bars.granularity.text)}`;
+/** Loads landed documents through the ingest stages; a dry run (nothing landed) or an empty folder loads nothing. */
+async function loadLanded(ctx: Context, options: CurateOptions, empty: boolean, job: () => Job): Promise<IngestResult | null> {
+  if (options.dryRun || empty) return null;
+  return runIngest(ctx, job(), { window: { from: null, toExclusive: null }, symbols: options.symbols, dryRun: false, runId: options.runId });
 }
 
 /** A row as JSON writes it: numbers as numbers (DuckDB gives doubles), absent values left out. */
@@ -84,18 +118,23 @@ function plain(row: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(row).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v]));
 }
 
-/** The ingest job that loads a curate job's landed logs: the bars' source and bar size, the adjustments dataset. */
-function loadJob(ctx: Context, job: CurateJob, folder: string): Job {
+/** The ingest job that loads a curate job's landed documents into a curated dataset, under the curate job's name. */
+function curateLoadJob(
+  ctx: Context,
+  job: CurateJob,
+  load: { dataset: string; granularity: string; calendar: string | null; source: string; files: string; transform: string; what: string },
+): Job {
   const text = [
     `name: ${JSON.stringify(job.name)}`,
-    `description: ${JSON.stringify(`the adjustment log of ${job.bars.name}, as ${job.name} computes it`)}`,
-    'dataset: adjustments',
-    `granularity: ${JSON.stringify(job.bars.granularity.text)}`,
-    `source: { name: ${JSON.stringify(job.bars.spec.source.name)}, adapter: file, files: [${JSON.stringify(`${folder}/*.json`)}] }`,
-    'transform: curate-adjustments',
+    `description: ${JSON.stringify(`${load.what}, as ${job.name} computes it`)}`,
+    `dataset: ${load.dataset}`,
+    `granularity: ${JSON.stringify(load.granularity)}`,
+    ...(load.calendar ? [`calendar: ${JSON.stringify(load.calendar)}`] : []),
+    `source: { name: ${JSON.stringify(load.source)}, adapter: file, files: [${JSON.stringify(load.files)}] }`,
+    `transform: ${load.transform}`,
     '',
   ].join('\n');
-  return jobFromText(ctx.settings.configDir, `${job.file} (its adjustments load)`, text, ctx.env);
+  return jobFromText(ctx.settings.configDir, `${job.file} (its ${load.dataset} load)`, text, ctx.env);
 }
 
 /** The calendar's session dates from a week before the bars' first to a week after their last. */

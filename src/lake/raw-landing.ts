@@ -53,6 +53,15 @@ function seriesRoot(source: string, dataset: string): string {
   return `raw/source=${encodeSegment(source)}/dataset=${encodeSegment(dataset)}`;
 }
 
+/**
+ * Where mdw curate lands what it computed for a curated dataset before it loads it (relative to
+ * the lake root): beside the raw pages of the source it is stored under, a folder per bar size.
+ * Unlike pages, such a document is replaced when what it was computed from changes.
+ */
+export function curatedLandingDir(source: string, dataset: string, granularity: string): string {
+  return `${seriesRoot(source, dataset)}/granularity=${encodeSegment(granularity)}`;
+}
+
 /** Puts bytes at `uri` in one step: a temporary object beside it, committed into place. */
 function putObject(lake: LakeStore, uri: string, data: Uint8Array | string): void {
   lake.commit(lake.writeTemp(uri, String(process.pid), data), uri);

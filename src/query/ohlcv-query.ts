@@ -19,6 +19,8 @@ export interface OhlcvRequest {
   readonly minQuality?: number | undefined;
   /** Prices as stored (none, the default), or adjusted by the source's adjustment log (mdw curate). */
   readonly adjust?: AdjustBasis | undefined;
+  /** Read the gold series (ohlcv_gold, built by a gold curate job) instead of the vendors' bars. */
+  readonly gold?: boolean | undefined;
 }
 
 export const defaultOhlcvColumns = ['symbol', 'ts', 'open', 'high', 'low', 'close', 'volume'] as const;
@@ -28,6 +30,10 @@ const selectable = new Map(
     c.name,
     { name: c.name, type: duckdbType[c.type] },
   ]),
+);
+/** A gold bar's columns: the bar, where it came from, lineage and quality. */
+const goldSelectable = new Map(
+  [...datasets.ohlcv_gold.columns, ...lineageColumns, ...qualityColumns].map((c): [string, ResultColumn] => [c.name, { name: c.name, type: duckdbType[c.type] }]),
 );
 const derived = new Set(qualityColumns.map((c) => c.name));
 
@@ -53,13 +59,18 @@ export function symbolVariants(symbols: readonly string[]): string[] {
 /** Plans the read: the partition files from the layout, and one SQL over exactly those. */
 export function planOhlcvQuery(lakeRoot: string, request: OhlcvRequest): OhlcvPlan {
   const req = { ...request, symbols: symbolVariants(request.symbols) };
-  const sources = req.source ? [req.source] : listSources(lakeRoot, 'ohlcv');
+  const dataset = req.gold ? 'ohlcv_gold' : 'ohlcv';
+  if (req.gold && adjusts(req)) {
+    throw new UsageError('--gold with --adjust or total returns: gold bars are chosen from several sources, and an adjustment log belongs to one source\'s bars; adjust one source (--source) instead');
+  }
+  const sources = req.source ? [req.source] : listSources(lakeRoot, dataset);
   const found = sources
-    .map((source) => ({ source, files: seriesFiles(lakeRoot, { dataset: 'ohlcv', source, granularity: req.granularity, symbols: req.symbols, window: req.window }) }))
+    .map((source) => ({ source, files: seriesFiles(lakeRoot, { dataset, source, granularity: req.granularity, symbols: req.symbols, window: req.window }) }))
     .filter((s) => s.files.length > 0);
+  const choice = req.gold ? goldSelectable : selectable;
   const columns = (req.columns ?? defaultOhlcvColumns).map((c) => {
-    const column = selectable.get(c);
-    if (!column) throw new UsageError(`--columns: "${c}" is not an ohlcv column (${[...selectable.keys()].join(', ')})`);
+    const column = choice.get(c);
+    if (!column) throw new UsageError(`--columns: "${c}" is not ${req.gold ? 'a column of gold bars' : 'an ohlcv column'} (${[...choice.keys()].join(', ')})`);
     return column;
   });
   const names = columns.map((c) => c.name);

@@ -37,7 +37,8 @@ const resampledColumns = new Map(
 
 /** Plans a read of bars, stored or resampled from finer stored ones. */
 export async function resolveBars(duck: DuckSession, lakeRoot: string, req: OhlcvRequest, options: ResampleOptions = {}): Promise<BarsPlan> {
-  const from = await resampleSource(duck, lakeRoot, req);
+  // The gold series is read at the bar size it was chosen at.
+  const from = req.gold ? null : await resampleSource(duck, lakeRoot, req);
   if (!from) return resolveOhlcvQuery(duck, lakeRoot, req);
   const to = parseGranularity(req.granularity);
   const calendar = options.calendar ?? calendars.XNYS;

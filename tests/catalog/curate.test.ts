@@ -82,13 +82,13 @@ async function closes(symbol: string, adjust: 'none' | 'splits' | 'all', columns
 }
 
 describe('mdw curate: the adjustment log', () => {
-  let first: Awaited<ReturnType<typeof runCurate>>;
+  let first: Awaited<ReturnType<typeof runCurate>>[number];
   beforeAll(async () => {
-    first = await runCurate(ctx, loadCurateJob(configs, 'curate-test', ctx.env), { symbols: null, dryRun: false, runId: null });
+    first = (await runCurate(ctx, loadCurateJob(configs, 'curate-test', ctx.env), { symbols: null, dryRun: false, runId: null }))[0]!;
   });
 
   test('a factor per action between the first bar and the last; a dividend without the close before it, or above it, is quarantined', async () => {
-    expect([first.symbols, first.actions, first.changed]).toEqual([2, 5, 2]);
+    expect([first.output, first.units, first.rows, first.changed]).toEqual(['adjustments', 2, 5, 2]);
     expect(first.load!.counts).toMatchObject({ recordsIn: 5, out: 3, quarantined: 2 });
     expect(await log()).toEqual([
       { symbol: 'TST', ex_date: '2024-01-05', action: 'cash_dividend', action_source: 'my-actions', ratio: null, cash_amount: 1, session_before: '2024-01-04', close_before: 100, split_factor: 1, dividend_factor: 0.99 },
@@ -134,8 +134,8 @@ describe('mdw curate: the adjustment log', () => {
 
   test('run again with nothing new: no log changes, no input is read, no file is written', async () => {
     const before = lakeHashes(ctx.paths.lake);
-    const again = await runCurate(ctx, loadCurateJob(configs, 'curate-test', ctx.env), { symbols: null, dryRun: false, runId: null });
-    expect([again.changed, again.load!.skipped, again.load!.counts.recordsIn, again.load!.partitions.written]).toEqual([0, 2, 0, 0]);
+    const [again] = await runCurate(ctx, loadCurateJob(configs, 'curate-test', ctx.env), { symbols: null, dryRun: false, runId: null });
+    expect([again!.changed, again!.load!.skipped, again!.load!.counts.recordsIn, again!.load!.partitions.written]).toEqual([0, 2, 0, 0]);
     expect(lakeHashes(ctx.paths.lake)).toEqual(before);
   });
 
@@ -143,10 +143,10 @@ describe('mdw curate: the adjustment log', () => {
     const before = lakeHashes(ctx.paths.lake);
     writeActions(2);
     await runIngest(ctx, loadJob(configs, 'test-actions', ctx.env), all);
-    const dry = await runCurate(ctx, loadCurateJob(configs, 'curate-test', ctx.env), { symbols: null, dryRun: true, runId: null });
-    expect([dry.changed, dry.load]).toEqual([1, null]);
-    const fixed = await runCurate(ctx, loadCurateJob(configs, 'curate-test', ctx.env), { symbols: null, dryRun: false, runId: null });
-    expect([fixed.changed, fixed.load!.skipped, fixed.load!.counts.out, fixed.load!.partitions.written]).toEqual([1, 1, 1, 1]);
+    const [dry] = await runCurate(ctx, loadCurateJob(configs, 'curate-test', ctx.env), { symbols: null, dryRun: true, runId: null });
+    expect([dry!.changed, dry!.load]).toEqual([1, null]);
+    const [fixed] = await runCurate(ctx, loadCurateJob(configs, 'curate-test', ctx.env), { symbols: null, dryRun: false, runId: null });
+    expect([fixed!.changed, fixed!.load!.skipped, fixed!.load!.counts.out, fixed!.load!.partitions.written]).toEqual([1, 1, 1, 1]);
     const after = lakeHashes(ctx.paths.lake);
     const adj = (year: number) => `curated/adjustments/source=test/granularity=1d/year=${year}`;
     expect(after[adj(2023)]).toBe(before[adj(2023)]);
@@ -163,8 +163,8 @@ describe('mdw curate: the adjustment log', () => {
     );
     writeFileSync(path.join(configs, 'jobs', 'curate-adj.yml'), 'kind: curate\nbars: test-bars-adj\nactions: [test-actions]\noutputs: [adjustments]\n');
     await runIngest(ctx, loadJob(configs, 'test-bars-adj', ctx.env), all);
-    const r = await runCurate(ctx, loadCurateJob(configs, 'curate-adj', ctx.env), { symbols: null, dryRun: false, runId: null });
-    expect(r.load!.counts.out).toBe(2);
+    const [r] = await runCurate(ctx, loadCurateJob(configs, 'curate-adj', ctx.env), { symbols: null, dryRun: false, runId: null });
+    expect(r!.load!.counts.out).toBe(2);
     const duck = await ctx.duck();
     const rows = await duck.all<{ action: string; split_factor: number; dividend_factor: number }>(
       `SELECT action, split_factor, dividend_factor FROM read_parquet(${currentFiles(path.join(ctx.paths.lake, 'curated/adjustments/source=test-adj'))}) ORDER BY ex_date`,
@@ -205,6 +205,91 @@ describe("zipline csvdir's dividend and split columns", () => {
   });
 });
 
+describe('mdw curate: a gold series', () => {
+  // Two sources of GLD's daily bars. "prime" lacks 02-06, is 2% above "second" on 02-07, and its
+  // bar of 02-08 opens 30% above the close before (a gap: quality 0.5, below the 0.85 threshold).
+  const days = sessions('2024-02-01', '2024-02-09');
+  const closeOf = (i: number) => Math.round((10 + i * 0.1) * 100) / 100;
+  function writeSource(name: string, bar: (d: string, i: number) => [number, number] | null): void {
+    mkdirSync(path.join(root, name), { recursive: true });
+    const rows = days.flatMap((d, i) => {
+      const b = bar(d, i);
+      if (!b) return [];
+      const [open, close] = b;
+      return [`${d},${open},${Math.max(open, close)},${Math.min(open, close)},${close},1000,0`];
+    });
+    writeFileSync(path.join(root, name, 'gld.us.txt'), ['Date,Open,High,Low,Close,Volume,OpenInt', ...rows, ''].join('\n'));
+    writeFileSync(
+      path.join(configs, 'jobs', `${name}-bars.yml`),
+      `dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsource: { name: ${name}, adapter: file, files: [${path.join(root, name)}/*.us.txt] }\ntransform: kaggle\n`,
+    );
+  }
+  const gold = async () => {
+    const duck = await ctx.duck();
+    const plan = await resolveOhlcvQuery(duck, ctx.paths.lake, {
+      symbols: ['GLD'],
+      window: parseWindow(undefined, undefined),
+      granularity: '1d',
+      gold: true,
+      columns: ['ts', 'open', 'close', 'gold_source', 'sources', 'disagree', 'spread'],
+    });
+    return (await duck.all<Record<string, unknown>>(plan.sql)).map((r) => [
+      (r['ts'] as Date).toISOString().slice(0, 10),
+      r['open'],
+      r['close'],
+      r['gold_source'],
+      Number(r['sources']),
+      r['disagree'],
+      r['spread'] === null ? null : Math.round((r['spread'] as number) * 1e6) / 1e6,
+    ]);
+  };
+
+  beforeAll(async () => {
+    writeSource('prime', (d, i) => (d === '2024-02-06' ? null : d === '2024-02-07' ? [closeOf(i), closeOf(i) * 1.02] : d === '2024-02-08' ? [closeOf(i - 1) * 1.3, closeOf(i)] : [closeOf(i), closeOf(i)]));
+    writeSource('second', (_d, i) => [closeOf(i), closeOf(i)]);
+    writeFileSync(path.join(configs, 'jobs', 'curate-gold.yml'), 'kind: curate\ngold: { name: gold-test, sources: [prime-bars, second-bars], tolerance: 0.005 }\noutputs: [gold]\n');
+    await runIngest(ctx, loadJob(configs, 'prime-bars', ctx.env), all);
+    await runIngest(ctx, loadJob(configs, 'second-bars', ctx.env), all);
+  });
+
+  test("each bar is one source's: the first by priority whose quality passes, else the next; with how many sources had it and how far the others' closes are", async () => {
+    const [r] = await runCurate(ctx, loadCurateJob(configs, 'curate-gold', ctx.env), { symbols: null, dryRun: false, runId: null });
+    expect([r!.output, r!.units, r!.rows, r!.changed, r!.load!.counts.out, r!.load!.counts.quarantined]).toEqual(['gold', 1, 7, 1, 7, 0]);
+    expect(await gold()).toEqual([
+      ['2024-02-01', closeOf(0), closeOf(0), 'prime', 2, false, 0],
+      ['2024-02-02', closeOf(1), closeOf(1), 'prime', 2, false, 0],
+      ['2024-02-05', closeOf(2), closeOf(2), 'prime', 2, false, 0],
+      // Only the second source has the session.
+      ['2024-02-06', closeOf(3), closeOf(3), 'second', 1, false, null],
+      // The primary's bar, flagged: the second source's close is 2% below it.
+      ['2024-02-07', closeOf(4), closeOf(4) * 1.02, 'prime', 2, true, Math.round((1 / 1.02 - 1) * -1e6) / 1e6],
+      // The primary's bar fails its quality threshold (a gap): the second source's is taken.
+      ['2024-02-08', closeOf(5), closeOf(5), 'second', 2, false, 0],
+      ['2024-02-09', closeOf(6), closeOf(6), 'prime', 2, false, 0],
+    ]);
+  });
+
+  test('run again: no partition is chosen again and nothing is written; a changed source partition is chosen again', async () => {
+    const before = lakeHashes(ctx.paths.lake);
+    const [again] = await runCurate(ctx, loadCurateJob(configs, 'curate-gold', ctx.env), { symbols: null, dryRun: false, runId: null });
+    expect([again!.changed, again!.load!.counts.recordsIn, again!.load!.partitions.written]).toEqual([0, 0, 0]);
+    expect(lakeHashes(ctx.paths.lake)).toEqual(before);
+    // The primary fills its hole on 02-06: the gold bar of that day now comes from it.
+    writeSource('prime', (d, i) => (d === '2024-02-07' ? [closeOf(i), closeOf(i) * 1.02] : d === '2024-02-08' ? [closeOf(i - 1) * 1.3, closeOf(i)] : [closeOf(i), closeOf(i)]));
+    await runIngest(ctx, loadJob(configs, 'prime-bars', ctx.env), all);
+    const [fixed] = await runCurate(ctx, loadCurateJob(configs, 'curate-gold', ctx.env), { symbols: null, dryRun: false, runId: null });
+    expect([fixed!.changed, fixed!.load!.counts.out, fixed!.load!.partitions.written]).toEqual([1, 1, 1]);
+    expect((await gold())[3]).toEqual(['2024-02-06', closeOf(3), closeOf(3), 'prime', 2, false, 0]);
+  });
+
+  test('--gold refuses an adjustment, which belongs to one source', async () => {
+    const duck = await ctx.duck();
+    await expect(resolveOhlcvQuery(duck, ctx.paths.lake, { symbols: ['GLD'], window: parseWindow(undefined, undefined), granularity: '1d', gold: true, adjust: 'all' })).rejects.toThrow(
+      /--gold with --adjust or total returns: gold bars are chosen from several sources/,
+    );
+  });
+});
+
 describe('through bin/mdw', () => {
   test('curate runs every curate job, query --adjust reads the log, jobs list shows curate jobs, and ingest refuses one', async () => {
     const env = { MDW_HOME: ctx.settings.home, MDW_DATABASE_URL: ctx.env.MDW_DATABASE_URL ?? '', MDW_CONFIG_DIR: configs };
@@ -217,7 +302,7 @@ describe('through bin/mdw', () => {
     expect(ingest.stderr).toContain('curate-test is a curate job (kind: curate): run `mdw curate curate-test`');
     const curate = await runMdw(['curate', 'curate-test', '--format', 'csv'], { env });
     expect(curate.code).toBe(0);
-    expect(curate.stdout).toBe('job,dry_run,symbols,actions,changed,stored,quarantined,partitions_written\ncurate-test,false,2,5,0,0,0,0\n');
+    expect(curate.stdout).toBe('job,output,dry_run,units,rows,changed,stored,quarantined,partitions_written\ncurate-test,adjustments,false,2,5,0,0,0,0\n');
     // TST's bars are in two sources (test, test-adj), each with its own log: one must be named.
     const two = await runMdw(['query', 'ohlcv', 'TST', '--adjust', 'all'], { env });
     expect([two.code, two.stderr.trim()]).toEqual([2, 'mdw: --adjust reads one source\'s bars with its adjustment log: test and test-adj have these bars; name one with --source']);

@@ -23,44 +23,49 @@ export async function curateCommand(opts: GlobalOptions, names: string[]): Promi
     const dryRun = Boolean(opts.dryRun);
     const results: CurateResult[] = [];
     for (const job of jobs) {
-      const result = dryRun
+      const done = dryRun
         ? await runCurate(ctx, job, { symbols, dryRun, runId: null })
         : await trackedRun(
             ctx,
             await ctx.catalog(`mdw curate ${job.name}`),
             { command: 'curate', job: job.name, args: { symbols } },
             (runId) => runCurate(ctx, job, { symbols, dryRun, runId }),
-            (r) => ({ message: summary(r, dryRun), data: { symbols: r.symbols, actions: r.actions, changed: r.changed } }),
+            (rs) => ({ message: rs.map((r) => summary(r, dryRun)).join('; '), data: Object.fromEntries(rs.map((r) => [r.output, { rows: r.rows, changed: r.changed }])) }),
           );
-      ctx.logger.info(summary(result, dryRun));
-      results.push(result);
+      for (const r of done) ctx.logger.info(summary(r, dryRun));
+      results.push(...done);
     }
     ctx.progress.done();
     process.stdout.write(
       formatRecords(
         results.map((r) => ({
           job: r.job,
+          output: r.output,
           dry_run: dryRun,
-          symbols: r.symbols,
-          actions: r.actions,
+          units: r.units,
+          rows: r.rows,
           changed: r.changed,
           stored: r.load?.counts.out ?? 0,
           quarantined: r.load?.counts.quarantined ?? 0,
           partitions_written: r.load?.partitions.written ?? 0,
         })),
-        ['job', 'dry_run', 'symbols', 'actions', 'changed', 'stored', 'quarantined', 'partitions_written'],
+        ['job', 'output', 'dry_run', 'units', 'rows', 'changed', 'stored', 'quarantined', 'partitions_written'],
         format,
       ),
     );
     const quarantined = results.reduce((n, r) => n + (r.load?.counts.quarantined ?? 0), 0);
-    if (quarantined > 0) ctx.logger.warn(`${quarantined} adjustment rows quarantined: their bars stay unadjusted for them; see \`mdw quarantine list <curate job>\``);
+    if (quarantined > 0) ctx.logger.warn(`${quarantined} curated rows quarantined (an adjustment row is then not applied); see \`mdw quarantine list <curate job>\``);
     return ExitCode.ok;
   });
 }
 
 function summary(r: CurateResult, dryRun: boolean): string {
+  const what =
+    r.output === 'adjustments'
+      ? `${r.rows} actions adjust ${r.units} symbols; ${r.changed} symbols' logs ${dryRun ? 'would change' : 'changed'}`
+      : `${r.changed} of ${r.units} partitions ${dryRun ? 'would be' : 'were'} chosen again${dryRun ? '' : ` (${r.rows} bars)`}`;
   return (
-    `${r.job}${dryRun ? ' (dry run)' : ''}: ${r.actions} actions adjust ${r.symbols} symbols; ${r.changed} symbols' logs ${dryRun ? 'would change' : 'changed'}` +
+    `${r.job} ${r.output}${dryRun ? ' (dry run)' : ''}: ${what}` +
     (r.load ? `; ${r.load.counts.out} rows stored, ${r.load.counts.quarantined} quarantined, ${r.load.partitions.written} partitions written` : '')
   );
 }

@@ -16,13 +16,17 @@ export async function jobsListCommand(opts: GlobalOptions): Promise<number> {
       try {
         if (isCurateFile(file)) {
           const curate = loadCurateJob(ctx.settings.configDir, file, ctx.env);
+          const reads = [
+            ...(curate.adjustments ? [curate.adjustments.bars, ...curate.adjustments.actions] : []),
+            ...(curate.gold ? curate.gold.sources : []),
+          ];
           return {
             job: curate.name,
-            dataset: curate.outputs.join(' '),
-            granularity: curate.bars.granularity.text,
-            source: curate.bars.spec.source.name,
+            dataset: [...(curate.adjustments ? ['adjustments'] : []), ...(curate.gold ? ['ohlcv_gold'] : [])].join(' '),
+            granularity: (curate.adjustments?.bars ?? curate.gold!.sources[0]!).granularity.text,
+            source: [...(curate.adjustments ? [curate.adjustments.bars.spec.source.name] : []), ...(curate.gold ? [curate.gold.name] : [])].join(' '),
             adapter: 'curate',
-            transform: `${curate.bars.name} + ${curate.actions.map((a) => a.name).join(' + ')}`,
+            transform: [...new Set(reads.map((j) => j.name))].join(' + '),
             status: 'ok',
             description: curate.description,
           };

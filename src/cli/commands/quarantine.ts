@@ -9,11 +9,9 @@ import { requireHome, stdoutIsTty, withContext, type GlobalOptions } from '../ru
 import { trackedRun } from '../tracked-run.js';
 
 /** The job whose records a list shows: an ingest job's own, or a curate job's (its loads run under its name and its bars' source). */
-function quarantineOwner(configDir: string, name: string, env: NodeJS.ProcessEnv): { name: string; source: string } {
-  if (isCurateFile(resolveJobFile(configDir, name))) {
-    const curate = loadCurateJob(configDir, name, env);
-    return { name: curate.name, source: curate.bars.spec.source.name };
-  }
+function quarantineOwner(configDir: string, name: string, env: NodeJS.ProcessEnv): { name: string; source: string | undefined } {
+  // A curate job's outputs are stored under several sources; its name is enough.
+  if (isCurateFile(resolveJobFile(configDir, name))) return { name: loadCurateJob(configDir, name, env).name, source: undefined };
   const job = loadJob(configDir, name, env);
   return { name: job.name, source: job.spec.source.name };
 }

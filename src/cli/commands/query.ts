@@ -29,6 +29,7 @@ export async function queryOhlcvCommand(opts: GlobalOptions, symbols: string[]):
       limit: opts.limit as number | undefined,
       minQuality: opts.minQuality as number | undefined,
       adjust: opts.adjust as AdjustBasis | undefined,
+      gold: opts.gold === true,
     }, { calendar: opts.calendar === undefined ? undefined : calendarNamed(String(opts.calendar)), extendedHours: opts.extendedHours === true });
     if (plan.resampled) ctx.logger.info(`no ${granularity} bars stored: resampled from ${plan.resampled.from} bars on the ${plan.resampled.calendar} calendar (--calendar to change)`);
     if (plan.sources.length > 1 && !(opts.columns as string[] | undefined)?.includes('source')) {
