@@ -6,6 +6,7 @@ import type { Context } from '../context.js';
 import { kindOf } from '../core/datasets.js';
 import { explainedHoles } from '../backfill/run-backfill.js';
 import { literal, pathList } from '../core/sql.js';
+import { cumulativeFactorsSql } from '../curate/adjustments.js';
 import { allSeriesFiles, listSources } from '../query/lake-files.js';
 import { seriesDir } from '../lake/layout.js';
 import { localStore } from '../lake/local-store.js';
@@ -75,6 +76,8 @@ export interface Disagreement {
   readonly otherSource: string;
   readonly otherClose: number;
   readonly difference: number;
+  /** stored: both closes as stored; adjusted: both adjusted for splits and dividends by their own source's adjustment log (mdw curate). */
+  readonly basis: 'stored' | 'adjusted';
 }
 
 export interface AuditOptions {
@@ -250,7 +253,12 @@ async function readableFiles(duck: DuckSession, files: readonly string[]): Promi
   }
 }
 
-/** Closes of the same symbol and bar from every other source of this dataset and granularity. */
+/**
+ * Closes of the same symbol and bar from every other source of this dataset and granularity. Two
+ * sources are compared on one basis: when both have an adjustment log (mdw curate), each close is
+ * adjusted for splits and dividends by its own source's log, so that a raw source and a
+ * split-adjusted one do not disagree on every bar before a split; otherwise both as stored.
+ */
 async function compareSources(
   ctx: Context,
   duck: DuckSession,
@@ -261,12 +269,22 @@ async function compareSources(
   const source = job.spec.source.name;
   const out: Disagreement[] = [];
   let compared = 0;
+  const logOf = (s: string) => {
+    const log = allSeriesFiles(ctx.paths.lake, 'adjustments', s, job.granularity.text);
+    return log.length > 0 ? log : allSeriesFiles(ctx.paths.lake, 'adjustments', s, '1d');
+  };
+  const ownLog = job.dataset.name === 'ohlcv' ? logOf(source) : [];
   for (const other of listSources(ctx.paths.lake, job.dataset.name).filter((s) => s !== source)) {
     const otherFiles = await readableFiles(duck, allSeriesFiles(ctx.paths.lake, job.dataset.name, other, job.granularity.text));
     if (otherFiles.length === 0) continue;
-    const join =
-      `FROM read_parquet(${pathList(files)}, hive_partitioning = false) a ` +
-      `JOIN read_parquet(${pathList(otherFiles)}, hive_partitioning = false) b ON a.symbol = b.symbol AND a.ts = b.ts`;
+    const otherLog = ownLog.length > 0 ? logOf(other) : [];
+    const adjusted = ownLog.length > 0 && otherLog.length > 0;
+    const closes = (bars: readonly string[], log: readonly string[]) =>
+      adjusted
+        ? `(SELECT b.symbol, b.ts, b.close * coalesce(f.all_cum, 1.0) AS close FROM read_parquet(${pathList(bars)}, hive_partitioning = false) b ` +
+          `ASOF LEFT JOIN (${cumulativeFactorsSql(log, null)}) f ON f.symbol = b.symbol AND b.ts < f.ex_date)`
+        : `read_parquet(${pathList(bars)}, hive_partitioning = false)`;
+    const join = `FROM ${closes(files, ownLog)} a JOIN ${closes(otherFiles, otherLog)} b ON a.symbol = b.symbol AND a.ts = b.ts`;
     const [n] = await duck.all<{ n: number }>(`SELECT count(*) AS n ${join}`);
     compared += Number(n!.n);
     const rows = await duck.all<{ symbol: string; ts: string; a: number; b: number; d: number }>(
@@ -274,7 +292,7 @@ async function compareSources(
         `WHERE b.close <> 0 AND abs(a.close / b.close - 1) > ${literal(tolerance)} ORDER BY a.symbol, a.ts`,
     );
     for (const r of rows) {
-      out.push({ symbol: r.symbol, ts: r.ts, source, close: r.a, otherSource: other, otherClose: r.b, difference: Math.round(r.d * 10000) / 10000 });
+      out.push({ symbol: r.symbol, ts: r.ts, source, close: r.a, otherSource: other, otherClose: r.b, difference: Math.round(r.d * 10000) / 10000, basis: adjusted ? 'adjusted' : 'stored' });
     }
   }
   return { disagreements: out, compared };

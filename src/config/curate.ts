@@ -75,6 +75,16 @@ export function loadCurateJob(configDir: string, nameOrPath: string, env: NodeJS
       if (job.dataset.name !== 'corporate_actions') throw yaml.errorAt(`/actions/${i}`, `job ${action} loads ${job.dataset.name}, not corporate_actions`);
       return job;
     });
+    // Rows are read per source: jobs that load one source must say the same of its amounts.
+    actions.forEach((job, i) => {
+      const twin = actions.find((o) => o.spec.source.name === job.spec.source.name && splitAdjusted(o) !== splitAdjusted(job));
+      if (twin) {
+        throw yaml.errorAt(
+          `/actions/${i}`,
+          `jobs ${twin.name} and ${job.name} both load source ${job.spec.source.name}, and only one's transform says adjusted_for: [splits]: a source's amounts have one basis`,
+        );
+      }
+    });
     adjustments = { bars, actions, adjustedFor: new Set(bars.transform.value.adjusted_for ?? []) };
   }
   let gold: GoldSpec | null = null;
@@ -91,4 +101,9 @@ export function loadCurateJob(configDir: string, nameOrPath: string, env: NodeJS
     gold = { name: spec.gold!.name ?? name, sources, tolerance: spec.gold!.tolerance ?? 0.005 };
   }
   return { name, file, description: spec.description ?? '', adjustments, gold, symbols: spec.symbols ?? null, outputs: spec.outputs };
+}
+
+/** Whether a corporate-actions job's cash amounts are per share after later splits. */
+export function splitAdjusted(job: Job): boolean {
+  return (job.transform.value.adjusted_for ?? []).includes('splits');
 }

@@ -8,7 +8,9 @@ import { ident, literal, pathList, stringList } from '../core/sql.js';
  *   prices by 1 / ratio (and divides volumes by it), unless the source's prices already reflect
  *   splits (zipline csvdir, Yahoo OHLC): then its split factor is 1, so it is never applied twice.
  * - A cash dividend multiplies earlier prices by 1 - cash / close, the close of the source's last
- *   bar before the ex-date (CRSP's rule), unless the prices already reflect dividends.
+ *   bar before the ex-date (CRSP's rule), unless the prices already reflect dividends. Cash and
+ *   close are in one basis: an amount from a raw source applied to split-adjusted bars (or the
+ *   reverse) is divided (multiplied) by the ratios of the splits after its ex-date first.
  * - The factor of a bar is the product of the factors of every action after it (read time:
  *   adjustedOhlcvSql), so a corrected action changes one row here and nothing else.
  *
@@ -21,8 +23,11 @@ import { ident, literal, pathList, stringList } from '../core/sql.js';
 export interface AdjustmentInputs {
   /** The bars source's current partition files (ohlcv). */
   readonly bars: readonly string[];
-  /** Each action source's corporate_actions files, in priority order. */
-  readonly actions: readonly { readonly source: string; readonly files: readonly string[] }[];
+  /**
+   * Each action source's corporate_actions files, in priority order, and whether its cash
+   * amounts are split-adjusted (its transform's adjusted_for; zipline's dividend column is).
+   */
+  readonly actions: readonly { readonly source: string; readonly files: readonly string[]; readonly splitAdjusted: boolean }[];
   /** What the bars' prices already reflect. */
   readonly adjustedFor: ReadonlySet<'splits' | 'dividends'>;
   /** Only these symbols, or all. */
@@ -52,7 +57,7 @@ export function adjustmentRowsSql(inputs: AdjustmentInputs): string {
     .filter((a) => a.files.length > 0)
     .map(
       (a, i) =>
-        `SELECT symbol, ex_date, action, split_from, split_to, stock_rate, cash_amount, ${literal(a.source)} AS action_source, batch_id AS action_batch, ${i} AS _priority ` +
+        `SELECT symbol, ex_date, action, split_from, split_to, stock_rate, cash_amount, ${literal(a.source)} AS action_source, batch_id AS action_batch, ${i} AS _priority, ${a.splitAdjusted} AS _cash_adjusted ` +
         `FROM read_parquet(${pathList(a.files)}, hive_partitioning = false, union_by_name = true)`,
     );
   if (inputs.bars.length === 0 || actions.length === 0) return emptyRows;
@@ -62,8 +67,11 @@ export function adjustmentRowsSql(inputs: AdjustmentInputs): string {
   return (
     `WITH bars AS (SELECT symbol, ts, close FROM read_parquet(${pathList(inputs.bars)}, hive_partitioning = false) ${only}), ` +
     `span AS (SELECT symbol, min(ts) AS first_ts, max(ts) AS last_ts FROM bars GROUP BY symbol), ` +
-    `acts AS (SELECT * FROM (${actions.join(' UNION ALL ')}) ${only} ` +
+    `deduped AS (SELECT *, CASE WHEN action = 'split' THEN split_to / split_from WHEN action = 'stock_dividend' THEN 1 + stock_rate END AS ratio FROM (${actions.join(' UNION ALL ')}) ${only} ` +
     `QUALIFY row_number() OVER (PARTITION BY symbol, ex_date, action ORDER BY _priority) = 1), ` +
+    // A cash amount in the bars' basis: a split-adjusted amount or price is the raw one divided by
+    // the ratios of the splits after it, so an amount is carried over when the two bases differ.
+    `acts AS (SELECT a.*, coalesce((SELECT product(x.ratio) FROM deduped x WHERE x.symbol = a.symbol AND x.ex_date > a.ex_date AND x.ratio IS NOT NULL), 1.0) AS _later_ratio FROM deduped a), ` +
     // The session before each ex-date: from the calendar, or else the last bar before it.
     (inputs.sessions
       ? `sessions AS (SELECT CAST(unnest(${stringList([...inputs.sessions])}) AS TIMESTAMP) AS d), ` +
@@ -73,9 +81,8 @@ export function adjustmentRowsSql(inputs: AdjustmentInputs): string {
     // (its factor is not yet known) while the bar of the session before it is not stored.
     `held AS (SELECT a.* FROM dated a JOIN span f ON f.symbol = a.symbol AND a.ex_date > f.first_ts AND a.prev_session <= f.last_ts), ` +
     `priced AS (SELECT h.*, b.ts AS session_before, b.close AS close_before FROM held h LEFT JOIN bars b ON b.symbol = h.symbol AND b.ts = h.prev_session), ` +
-    `rows AS (SELECT symbol, ex_date, action, action_source, action_batch, ` +
-    `CASE WHEN action = 'split' THEN split_to / split_from WHEN action = 'stock_dividend' THEN 1 + stock_rate END AS ratio, ` +
-    `CASE WHEN ${isIn(cashActions)} THEN cash_amount END AS cash_amount, ` +
+    `rows AS (SELECT symbol, ex_date, action, action_source, action_batch, ratio, ` +
+    `CASE WHEN ${isIn(cashActions)} THEN cash_amount * CASE WHEN _cash_adjusted = ${splitsIn} THEN 1.0 WHEN _cash_adjusted THEN _later_ratio ELSE 1.0 / _later_ratio END END AS cash_amount, ` +
     `CASE WHEN ${isIn(cashActions)} THEN session_before END AS session_before, ` +
     `CASE WHEN ${isIn(cashActions)} THEN close_before END AS close_before FROM priced) ` +
     `SELECT symbol, strftime(ex_date, '%Y-%m-%d') AS ex_date, action, action_source, action_batch, ratio, cash_amount, ` +
@@ -97,13 +104,14 @@ export type AdjustBasis = 'none' | 'splits' | 'all';
 /**
  * Per symbol and ex-date, the cumulative factors a bar before that ex-date (and on or after the
  * previous one) is multiplied by: the product of the factors of this and every later action.
- * `files` are the adjustments dataset's files of one bars source.
+ * `files` are the adjustments dataset's files of one bars source; `symbols` narrows it, or null for all.
  */
-export function cumulativeFactorsSql(files: readonly string[], symbols: readonly string[]): string {
+export function cumulativeFactorsSql(files: readonly string[], symbols: readonly string[] | null): string {
+  const only = symbols ? ` WHERE symbol IN (SELECT unnest(${stringList([...symbols])}))` : '';
   return (
     `SELECT symbol, ex_date, product(split) OVER w AS split_cum, product(split * dividend) OVER w AS all_cum FROM (` +
     `SELECT symbol, ex_date, product(split_factor) AS split, product(dividend_factor) AS dividend ` +
-    `FROM read_parquet(${pathList(files)}, hive_partitioning = false) WHERE symbol IN (SELECT unnest(${stringList([...symbols])})) GROUP BY ALL) ` +
+    `FROM read_parquet(${pathList(files)}, hive_partitioning = false)${only} GROUP BY ALL) ` +
     `WINDOW w AS (PARTITION BY symbol ORDER BY ex_date DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`
   );
 }

@@ -1,5 +1,5 @@
 import { addDays, type TradingCalendar } from '../calendar/calendar.js';
-import type { CurateJob, CurateOutput } from '../config/curate.js';
+import { splitAdjusted, type CurateJob, type CurateOutput } from '../config/curate.js';
 import { jobFromText, type Job } from '../config/jobs.js';
 import type { Context } from '../context.js';
 import { pathList } from '../core/sql.js';
@@ -75,7 +75,10 @@ async function runAdjustments(ctx: Context, job: CurateJob, spec: NonNullable<Cu
     adjustmentRowsSql({
       bars: barFiles,
       sessions: bars.calendar ? await sessionsSpanned(duck, barFiles, bars.calendar) : null,
-      actions: spec.actions.map((a) => ({ source: a.spec.source.name, files: allSeriesFiles(lake, 'corporate_actions', a.spec.source.name, a.granularity.text) })),
+      // Each source once, at its first job's priority.
+      actions: spec.actions
+        .filter((a, i) => spec.actions.findIndex((o) => o.spec.source.name === a.spec.source.name) === i)
+        .map((a) => ({ source: a.spec.source.name, files: allSeriesFiles(lake, 'corporate_actions', a.spec.source.name, a.granularity.text), splitAdjusted: splitAdjusted(a) })),
       adjustedFor: spec.adjustedFor,
       symbols: options.symbols ?? job.symbols,
     }),

@@ -177,7 +177,7 @@ describe('integrity and agreement', () => {
     const audit = (await auditSeries(ctx, a, { tolerance: 0.005 }))!;
     expect(audit.compared).toBe(20);
     // 50.2 is 0.4% off: within the tolerance.
-    expect(audit.disagreements).toEqual([{ symbol: 'BOTH', ts: '2024-02-15T00:00:00Z', source: 'left', close: 50, otherSource: 'right', otherClose: 51, difference: 0.0196 }]);
+    expect(audit.disagreements).toEqual([{ symbol: 'BOTH', ts: '2024-02-15T00:00:00Z', source: 'left', close: 50, otherSource: 'right', otherClose: 51, difference: 0.0196, basis: 'stored' }]);
     const tight = (await auditSeries(ctx, a, { tolerance: 0.001 }))!;
     expect(tight.disagreements.map((d) => d.ts)).toEqual(['2024-02-15T00:00:00Z', '2024-02-20T00:00:00Z']);
   });

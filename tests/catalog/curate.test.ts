@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Catalog } from '../../src/catalog/catalog.js';
 import { loadCurateJob } from '../../src/config/curate.js';
@@ -8,6 +8,7 @@ import type { Context } from '../../src/context.js';
 import { parseWindow } from '../../src/core/time-window.js';
 import { explainAdjustment } from '../../src/curate/explain.js';
 import { runCurate } from '../../src/curate/run-curate.js';
+import { auditSeries } from '../../src/audit/run-audit.js';
 import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
 import { resolveOhlcvQuery } from '../../src/query/ohlcv-query.js';
 import { calendars } from '../../src/calendar/registry.js';
@@ -155,24 +156,40 @@ describe('mdw curate: the adjustment log', () => {
     expect((await closes('TST', 'all')).map((r) => Math.round((r['close'] as number) * 1e9) / 1e9).slice(0, 3)).toEqual([49, 49, 49]);
   });
 
-  test('a source whose prices already reflect splits (adjusted_for: [splits]) gets no split factor: a split is never applied twice', async () => {
-    writeFileSync(path.join(configs, 'transforms', 'kaggle-split-adjusted.yml'), `adjusted_for: [splits]\n${(await import('node:fs')).readFileSync(path.join(configs, 'transforms', 'kaggle.yml'), 'utf8')}`);
+  test('a source whose prices already reflect splits (adjusted_for: [splits]) gets no split factor, and a raw dividend is carried to its basis', async () => {
+    // TST as a split-adjusted vendor has it: 50 throughout, 2,000 shares a day.
+    mkdirSync(path.join(root, 'bars-adj'), { recursive: true });
+    writeFileSync(
+      path.join(root, 'bars-adj', 'tst.us.txt'),
+      ['Date,Open,High,Low,Close,Volume,OpenInt', ...sessions('2024-01-02', '2024-01-12').map((d) => `${d},50,50,50,50,2000,0`), ''].join('\n'),
+    );
+    writeFileSync(path.join(configs, 'transforms', 'kaggle-split-adjusted.yml'), `adjusted_for: [splits]\n${readFileSync(path.join(configs, 'transforms', 'kaggle.yml'), 'utf8')}`);
     writeFileSync(
       path.join(configs, 'jobs', 'test-bars-adj.yml'),
-      `dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsource: { name: test-adj, adapter: file, files: [${path.join(root, 'bars')}/tst.us.txt] }\ntransform: kaggle-split-adjusted\n`,
+      `dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsource: { name: test-adj, adapter: file, files: [${path.join(root, 'bars-adj')}/tst.us.txt] }\ntransform: kaggle-split-adjusted\n`,
     );
     writeFileSync(path.join(configs, 'jobs', 'curate-adj.yml'), 'kind: curate\nbars: test-bars-adj\nactions: [test-actions]\noutputs: [adjustments]\n');
     await runIngest(ctx, loadJob(configs, 'test-bars-adj', ctx.env), all);
+
+    // As stored, the raw and the split-adjusted source disagree on every bar before the split.
+    const audit = async () => (await auditSeries(ctx, loadJob(configs, 'test-bars', ctx.env), { tolerance: 0.005 }))!.disagreements.filter((d) => d.otherSource === 'test-adj');
+    expect((await audit()).map((d) => [d.ts.slice(0, 10), d.close, d.otherClose, d.basis])).toEqual(
+      sessions('2024-01-02', '2024-01-08').map((d) => [d, 100, 50, 'stored']),
+    );
+
     const [r] = await runCurate(ctx, loadCurateJob(configs, 'curate-adj', ctx.env), { symbols: null, dryRun: false, runId: null });
     expect(r!.load!.counts.out).toBe(2);
     const duck = await ctx.duck();
-    const rows = await duck.all<{ action: string; split_factor: number; dividend_factor: number }>(
-      `SELECT action, split_factor, dividend_factor FROM read_parquet(${currentFiles(path.join(ctx.paths.lake, 'curated/adjustments/source=test-adj'))}) ORDER BY ex_date`,
+    const rows = await duck.all<{ action: string; cash_amount: number | null; close_before: number | null; split_factor: number; dividend_factor: number }>(
+      `SELECT action, cash_amount, close_before, split_factor, dividend_factor FROM read_parquet(${currentFiles(path.join(ctx.paths.lake, 'curated/adjustments/source=test-adj'))}) ORDER BY ex_date`,
     );
+    // The 2.00 paid per share before the 2-for-1 split is 1.00 per split-adjusted share: 1 - 1/50, as 1 - 2/100 on raw prices.
     expect(rows).toEqual([
-      { action: 'cash_dividend', split_factor: 1, dividend_factor: 0.98 },
-      { action: 'split', split_factor: 1, dividend_factor: 1 },
+      { action: 'cash_dividend', cash_amount: 1, close_before: 50, split_factor: 1, dividend_factor: 0.98 },
+      { action: 'split', cash_amount: null, close_before: null, split_factor: 1, dividend_factor: 1 },
     ]);
+    // Both sources have a log now: compared adjusted by their own, they agree.
+    expect(await audit()).toEqual([]);
   });
 });
 
@@ -201,6 +218,18 @@ describe("zipline csvdir's dividend and split columns", () => {
     ).toEqual([
       { ex_date: '2014-06-06', action: 'cash_dividend', split_from: null, split_to: null, cash_amount: 0.47 },
       { ex_date: '2014-06-09', action: 'split', split_from: 1, split_to: 7, cash_amount: null },
+    ]);
+    // Curated over the same files' split-adjusted prices: the split is not applied, and the
+    // split-adjusted dividend is divided by the close as it is (not carried over the split again).
+    writeFileSync(path.join(configs, 'jobs', 'zz-bars.yml'), `dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsource: { name: zz, adapter: file, files: [${path.join(root, 'zipline')}/*.csv] }\ntransform: zipline-csvdir\n`);
+    writeFileSync(path.join(configs, 'jobs', 'curate-zz.yml'), 'kind: curate\nbars: zz-bars\nactions: [zz-splits, zz-dividends]\noutputs: [adjustments]\n');
+    await runIngest(ctx, loadJob(configs, 'zz-bars', ctx.env), all);
+    await runCurate(ctx, loadCurateJob(configs, 'curate-zz', ctx.env), { symbols: null, dryRun: false, runId: null });
+    expect(
+      await duck.all(`SELECT action, cash_amount, close_before, split_factor, dividend_factor FROM read_parquet(${currentFiles(path.join(ctx.paths.lake, 'curated/adjustments/source=zz'))}) ORDER BY ex_date`),
+    ).toEqual([
+      { action: 'cash_dividend', cash_amount: 0.47, close_before: 90.5, split_factor: 1, dividend_factor: 1 - 0.47 / 90.5 },
+      { action: 'split', cash_amount: null, close_before: null, split_factor: 1, dividend_factor: 1 },
     ]);
   });
 });

@@ -94,9 +94,9 @@ const sections: Record<Section, { columns: readonly string[]; rows: (a: SeriesAu
       a.gaps.map((g) => ({ job: a.job, source: a.source, symbol: g.symbol, ts: g.ts, previous_close: g.previousClose, open: g.open, move_pct: g.move === null ? null : round(g.move * 100) })),
   },
   disagreements: {
-    columns: ['symbol', 'ts', 'source', 'close', 'other_source', 'other_close', 'difference_pct'],
+    columns: ['symbol', 'ts', 'source', 'close', 'other_source', 'other_close', 'difference_pct', 'basis'],
     rows: (a) =>
-      a.disagreements.map((d) => ({ symbol: d.symbol, ts: d.ts, source: d.source, close: d.close, other_source: d.otherSource, other_close: d.otherClose, difference_pct: round(d.difference * 100) })),
+      a.disagreements.map((d) => ({ symbol: d.symbol, ts: d.ts, source: d.source, close: d.close, other_source: d.otherSource, other_close: d.otherClose, difference_pct: round(d.difference * 100), basis: d.basis })),
   },
 };
 
