@@ -239,12 +239,10 @@ async function benchAudit(home: string, configs: string, manifest: BenchDataMani
     const r = await checked('mdw audit', measure(node, mdwArgs(home, configs, 'audit', 'bench-csv-1m', 'bench-csv-1d', '--format', 'csv', '--section', 'summary')));
     runsMs.push(r.ms);
     peak = Math.max(peak, r.peakRssMb);
-    summary = r.stdout
-      .trim()
-      .split('\n')
-      .slice(1)
-      .map((l) => l.split(','))
-      .map((f) => ({ files: Number(f[4]), rows: Number(f[5]), sessions: Number(f[7]), integrity: Number(f[13]) }));
+    // By the header's names: columns the summary gains do not move these.
+    const [header, ...lines] = r.stdout.trim().split('\n').map((l) => l.split(','));
+    const at = (name: string) => header!.indexOf(name);
+    summary = lines.map((f) => ({ files: Number(f[at('files')]), rows: Number(f[at('rows')]), sessions: Number(f[at('sessions')]), integrity: Number(f[at('integrity_problems')]) }));
   }
   const rows = summary.reduce((n, s) => n + s.rows, 0);
   const files = summary.reduce((n, s) => n + s.files, 0);
@@ -337,7 +335,11 @@ async function benchCurate(home: string, configs: string, manifest: BenchDataMan
   const actions = ['symbol,ex_date,action,split_from,split_to,cash_amount'];
   for (const symbol of manifest.symbols) {
     for (let y = Number(params.from.slice(0, 4)); y <= Number(params.to.slice(0, 4)); y++) {
-      for (const m of ['02', '05', '08', '11']) actions.push(`${symbol},${y}-${m}-15,cash_dividend,,,0.10`);
+      for (const m of ['02', '05', '08', '11']) {
+        const exDate = `${y}-${m}-15`;
+        // Within the bars' span, so that each adjusts bars and has its close before.
+        if (exDate > params.from && exDate <= params.to) actions.push(`${symbol},${exDate},cash_dividend,,,0.10`);
+      }
     }
   }
   writeFileSync(path.join(dataDir, 'actions.csv'), `${actions.join('\n')}\n`);
