@@ -352,7 +352,10 @@ async function benchCurate(home: string, configs: string, manifest: BenchDataMan
   log('curate: the adjustment log');
   const log1 = await checked('mdw curate', measure(node, mdwArgs(home, configs, 'curate', 'bench-curate', '--format', 'json')));
   const [made] = JSON.parse(log1.stdout) as { rows: number; stored: number; quarantined: number }[];
-  if (!made || made.stored !== actions.length - 1 || made.quarantined !== 0) throw new Error(`mdw curate logged ${log1.stdout.trim()}, expected ${actions.length - 1} rows and none quarantined`);
+  // A dividend whose previous session's bar is one of the planted bad rows has no close to divide: quarantined.
+  if (!made || made.stored + made.quarantined !== actions.length - 1 || made.quarantined > manifest.dailyBad) {
+    throw new Error(`mdw curate logged ${log1.stdout.trim()}, expected ${actions.length - 1} rows, at most ${manifest.dailyBad} quarantined`);
+  }
   const again = await checked('mdw curate (re-run)', measure(node, mdwArgs(home, configs, 'curate', 'bench-curate', '--format', 'json')));
   const symbols = manifest.symbols;
   const reads = [
@@ -371,7 +374,7 @@ async function benchCurate(home: string, configs: string, manifest: BenchDataMan
     name: 'curate: adjustment log, then the whole minute lake adjusted and resampled (5m, 1h) and resampled to 1d',
     input: `${manifest.minuteBars.toLocaleString('en-US')} one-minute bars a source, ${symbols.length} symbols; ${(actions.length - 1).toLocaleString('en-US')} dividends`,
     value:
-      `${fmt(total / 1000, 1)} s in all: log ${fmt(log1.ms / 1000, 1)} s (re-run ${fmt(again.ms / 1000, 1)} s, writes nothing); ` +
+      `${fmt(total / 1000, 1)} s in all: log ${fmt(log1.ms / 1000, 1)} s (${made.stored} factors, ${made.quarantined} quarantined; re-run ${fmt(again.ms / 1000, 1)} s, writes nothing); ` +
       timed.map((t) => `${t.what} ${fmt(t.ms / 1000, 1)} s (peak RSS ${fmt(t.peakRssMb, 0)} MB)`).join('; '),
     baseline: `the CSV ingest that built the lake: ${fmt(ingestMs / 1000, 1)} s`,
     ratio: total / ingestMs,

@@ -228,7 +228,7 @@ export const datasets: Record<DatasetName, DatasetDef> = {
       { name: 'action_source', type: 'varchar', required: true, description: 'the corporate_actions source the action came from' },
       { name: 'action_batch', type: 'varchar', required: false, description: 'the batch that loaded the action' },
       { name: 'ratio', type: 'double', required: false, description: 'splits and stock dividends: shares after per share before (split_to / split_from; 1 + stock_rate)' },
-      { name: 'cash_amount', type: 'double', required: false, description: 'dividends: cash per share' },
+      { name: 'cash_amount', type: 'double', required: false, description: "dividends: cash per share in the bars' basis (carried over the later splits where the action source's basis and the bars' differ)" },
       { name: 'session_before', type: 'timestamp', required: false, description: "dividends: the last bar before the ex-date in the bars source" },
       { name: 'close_before', type: 'double', required: false, description: "dividends: that bar's close, which the factor divides the cash by" },
       { name: 'split_factor', type: 'double', required: true, description: "multiplies prices before the ex-date for splits: 1 / ratio, 1 for dividends, and 1 for a source whose prices already reflect splits" },

@@ -17,6 +17,10 @@ export interface ExplainedAdjustment {
   readonly chain: Record<string, string | number | null>[];
   /** One line: the stored close, the factors, the adjusted closes. */
   readonly summary: string;
+  /** The bars source whose log it is, the symbol as stored, and the bar size. */
+  readonly source: string;
+  readonly symbol: string;
+  readonly granularity: string;
 }
 
 /**
@@ -64,5 +68,5 @@ export async function explainAdjustment(duck: DuckSession, lakeRoot: string, req
   const summary =
     `${req.symbol} ${day} (${source} ${req.granularity}): ${chain.length} action${chain.length === 1 ? '' : 's'} after it; ` +
     `factor ${round(split)} for splits, ${round(all)} for splits and dividends; ${closes}`;
-  return { chain, summary };
+  return { chain, summary, source, symbol: req.symbol, granularity: req.granularity };
 }

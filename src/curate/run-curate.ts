@@ -9,6 +9,7 @@ import { curatedLandingDir } from '../lake/raw-landing.js';
 import { localStore } from '../lake/local-store.js';
 import { childUri } from '../lake/store.js';
 import { runIngest, type IngestResult } from '../pipeline/run-ingest.js';
+import { recordAdjustmentChanges, type AdjustmentChange } from '../catalog/curate-catalog.js';
 import { allSeriesFiles } from '../query/lake-files.js';
 import { adjustmentRowsSql } from './adjustments.js';
 import { landGold } from './gold.js';
@@ -88,12 +89,16 @@ async function runAdjustments(ctx: Context, job: CurateJob, spec: NonNullable<Cu
   const store = localStore(lake);
   const dir = curatedLandingDir(bars.spec.source.name, 'adjustments', bars.granularity.text);
   let changed = 0;
+  const changes: AdjustmentChange[] = [];
   if (!options.dryRun) store.prepare(dir);
   for (const [symbol, log] of bySymbol) {
     const uri = childUri(dir, `${encodeSegment(symbol)}.json`);
-    const text = `${JSON.stringify(log.map(plain))}\n`;
-    if (store.stat(uri) && store.read(uri).toString('utf8') === text) continue;
+    const doc = log.map(plain);
+    const text = `${JSON.stringify(doc)}\n`;
+    const before = store.stat(uri) ? store.read(uri).toString('utf8') : null;
+    if (before === text) continue;
     changed++;
+    changes.push(...logChanges(symbol, before === null ? [] : (JSON.parse(before) as LogRow[]), doc as unknown as LogRow[]));
     if (!options.dryRun) store.commit(store.writeTemp(uri, String(process.pid), text), uri);
   }
   const load = await loadLanded(ctx, options, store.list(dir).length === 0, () =>
@@ -107,7 +112,50 @@ async function runAdjustments(ctx: Context, job: CurateJob, spec: NonNullable<Cu
       what: `the adjustment log of ${bars.name}`,
     }),
   );
+  if (load && changes.length > 0) {
+    const { sql } = await ctx.catalog(`mdw curate ${job.name}`);
+    const series = { job: job.name, source: bars.spec.source.name, granularity: bars.granularity.text, curateBatch: load.batchIds.at(-1) ?? null, at: ctx.clock.now() };
+    await recordAdjustmentChanges(sql, series, changes);
+  }
   return { job: job.name, output: 'adjustments', units: bySymbol.size, rows: rows.length, changed, load };
+}
+
+/** A row of a landed adjustment log, as adjustmentRowsSql names its fields (absent ones left out). */
+interface LogRow {
+  readonly ex_date: string;
+  readonly action: string;
+  readonly action_batch?: string;
+  readonly cash_amount?: number;
+  readonly split_factor: number;
+  readonly dividend_factor: number;
+}
+
+/** What changed between a symbol's landed log and its new one: actions added, factors or amounts corrected, actions gone. Pure. */
+export function logChanges(symbol: string, before: readonly LogRow[], after: readonly LogRow[]): AdjustmentChange[] {
+  const key = (r: LogRow) => `${r.ex_date} ${r.action}`;
+  const factor = (r: LogRow | undefined) => (r ? r.split_factor * r.dividend_factor : null);
+  const old = new Map(before.map((r) => [key(r), r]));
+  const now = new Map(after.map((r) => [key(r), r]));
+  const out: AdjustmentChange[] = [];
+  for (const k of [...new Set([...old.keys(), ...now.keys()])].sort()) {
+    const a = old.get(k);
+    const b = now.get(k);
+    if (a && b && factor(a) === factor(b) && (a.cash_amount ?? null) === (b.cash_amount ?? null)) continue;
+    const r = (b ?? a)!;
+    out.push({
+      symbol,
+      exDate: r.ex_date,
+      action: r.action,
+      change: !a ? 'added' : !b ? 'removed' : 'changed',
+      oldFactor: factor(a),
+      newFactor: factor(b),
+      oldCash: a?.cash_amount ?? null,
+      newCash: b?.cash_amount ?? null,
+      oldActionBatch: a?.action_batch ?? null,
+      newActionBatch: b?.action_batch ?? null,
+    });
+  }
+  return out;
 }
 
 /** Loads landed documents through the ingest stages; a dry run (nothing landed) or an empty folder loads nothing. */

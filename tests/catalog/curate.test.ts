@@ -9,6 +9,7 @@ import { parseWindow } from '../../src/core/time-window.js';
 import { explainAdjustment } from '../../src/curate/explain.js';
 import { runCurate } from '../../src/curate/run-curate.js';
 import { auditSeries } from '../../src/audit/run-audit.js';
+import { adjustmentChanges } from '../../src/catalog/curate-catalog.js';
 import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
 import { resolveOhlcvQuery } from '../../src/query/ohlcv-query.js';
 import { calendars } from '../../src/calendar/registry.js';
@@ -153,6 +154,17 @@ describe('mdw curate: the adjustment log', () => {
     expect(after[adj(2023)]).toBe(before[adj(2023)]);
     expect(after[adj(2024)]).not.toBe(before[adj(2024)]);
     expect((await log()).find((r) => r['ex_date'] === '2024-01-05')).toMatchObject({ cash_amount: 2, dividend_factor: 0.98 });
+    // The catalog keeps what changed: the old and the new factor, amount and action batch, and the curate batch.
+    const changes = await adjustmentChanges(catalog.sql, { source: 'test', symbol: 'TST', granularity: '1d' });
+    expect(changes.map((c) => [c.exDate, c.action, c.change, c.oldFactor, c.newFactor, c.oldCash, c.newCash])).toEqual([
+      ['2024-01-05', 'cash_dividend', 'added', null, 0.99, null, 1],
+      ['2024-01-09', 'split', 'added', null, 0.5, null, null],
+      ['2024-01-05', 'cash_dividend', 'changed', 0.99, 0.98, 1, 2],
+    ]);
+    const corrected = changes[2]!;
+    expect(corrected.oldActionBatch).toBe(changes[0]!.newActionBatch);
+    expect(corrected.newActionBatch).not.toBe(corrected.oldActionBatch);
+    expect(corrected.curateBatch).toBe(fixed!.load!.batchIds.at(-1));
     expect((await closes('TST', 'all')).map((r) => Math.round((r['close'] as number) * 1e9) / 1e9).slice(0, 3)).toEqual([49, 49, 49]);
   });
 
@@ -347,5 +359,7 @@ describe('through bin/mdw', () => {
     expect([which.code, which.stderr.trim()]).toEqual([2, 'mdw: TST has adjustment logs from test and test-adj: name one with --source']);
     const explain = await runMdw(['curate', 'explain', 'TST', '2024-01-08', '--source', 'test', '--format', 'csv'], { env });
     expect(explain.stdout.split('\n')[1]).toMatch(/^2024-01-09,split,my-actions,[0-9a-f-]{36},2,,,,0.5,1,0.5,0.5$/);
+    const history = await runMdw(['curate', 'explain', 'TST', '2024-01-03', '--source', 'test', '--format', 'csv'], { env });
+    expect(history.stderr).toMatch(/history: 2024-01-05 cash_dividend changed on \d{4}-\d\d-\d\d by curate-test \(batch [0-9a-f]{8}\): factor 0.99 -> 0.98, cash 1 -> 2, action batch [0-9a-f]{8} -> [0-9a-f]{8}/);
   });
 });

@@ -3,6 +3,7 @@ import { listJobFiles } from '../../config/jobs.js';
 import { isCurateFile } from '../../config/curate.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { parseWindow } from '../../core/time-window.js';
+import { adjustmentChanges } from '../../catalog/curate-catalog.js';
 import { explainAdjustment } from '../../curate/explain.js';
 import { runCurate, type CurateResult } from '../../curate/run-curate.js';
 import { formatRecords, resolveFormat } from '../output.js';
@@ -82,6 +83,16 @@ export async function curateExplainCommand(opts: GlobalOptions, symbol: string, 
       const explained = await explainAdjustment(duck, ctx.paths.lake, { symbol, at, source: opts.source as string | undefined, granularity: String(opts.granularity ?? '1d') });
       process.stdout.write(formatRecords(explained.chain, ['ex_date', 'action', 'action_source', 'action_batch', 'ratio', 'cash_amount', 'session_before', 'close_before', 'split_factor', 'dividend_factor', 'split_cum', 'all_cum'], format));
       ctx.logger.info(explained.summary);
+      // How the chain's factors came to be what they are: each change curate made to them.
+      const { sql } = await ctx.catalog('mdw curate explain');
+      const day = at.toISOString().slice(0, 10);
+      const short = (id: string | null) => (id ? id.slice(0, 8) : '-');
+      for (const c of (await adjustmentChanges(sql, { source: explained.source, symbol: explained.symbol, granularity: explained.granularity })).filter((c) => c.exDate > day)) {
+        ctx.logger.info(
+          `history: ${c.exDate} ${c.action} ${c.change} on ${c.changedAt.toISOString().slice(0, 10)} by ${c.job} (batch ${short(c.curateBatch)}): ` +
+            `factor ${c.oldFactor ?? '-'} -> ${c.newFactor ?? '-'}, cash ${c.oldCash ?? '-'} -> ${c.newCash ?? '-'}, action batch ${short(c.oldActionBatch)} -> ${short(c.newActionBatch)}`,
+        );
+      }
       return ExitCode.ok;
     },
     { fileLog: false },

@@ -1,0 +1,64 @@
+import type { Queryable } from './catalog.js';
+
+/** A change to one action's row of an adjustment log, as mdw.adjustment_change records it. */
+export interface AdjustmentChange {
+  readonly symbol: string;
+  /** YYYY-MM-DD. */
+  readonly exDate: string;
+  readonly action: string;
+  readonly change: 'added' | 'changed' | 'removed';
+  /** split_factor x dividend_factor before and after (null where there was no row). */
+  readonly oldFactor: number | null;
+  readonly newFactor: number | null;
+  readonly oldCash: number | null;
+  readonly newCash: number | null;
+  readonly oldActionBatch: string | null;
+  readonly newActionBatch: string | null;
+}
+
+export interface RecordedChange extends AdjustmentChange {
+  readonly job: string;
+  readonly curateBatch: string | null;
+  readonly changedAt: Date;
+}
+
+/** Records what a curate run changed in a source's adjustment log. */
+export async function recordAdjustmentChanges(
+  sql: Queryable,
+  series: { readonly job: string; readonly source: string; readonly granularity: string; readonly curateBatch: string | null; readonly at: Date },
+  changes: readonly AdjustmentChange[],
+): Promise<void> {
+  for (let i = 0; i < changes.length; i += 1000) {
+    await sql`insert into mdw.adjustment_change ${sql(
+      changes.slice(i, i + 1000).map((c) => ({
+        job: series.job,
+        source: series.source,
+        granularity: series.granularity,
+        symbol: c.symbol,
+        ex_date: c.exDate,
+        action: c.action,
+        change: c.change,
+        old_factor: c.oldFactor,
+        new_factor: c.newFactor,
+        old_cash: c.oldCash,
+        new_cash: c.newCash,
+        old_action_batch: c.oldActionBatch,
+        new_action_batch: c.newActionBatch,
+        curate_batch: series.curateBatch,
+        changed_at: series.at,
+      })),
+    )}`;
+  }
+}
+
+/** The recorded changes of a symbol's log in one source, oldest first. */
+export async function adjustmentChanges(sql: Queryable, filter: { readonly source: string; readonly symbol: string; readonly granularity: string }): Promise<RecordedChange[]> {
+  const rows = await sql<RecordedChange[]>`
+    select job, symbol, to_char(ex_date, 'YYYY-MM-DD') as "exDate", action, change, old_factor as "oldFactor", new_factor as "newFactor",
+           old_cash as "oldCash", new_cash as "newCash", old_action_batch as "oldActionBatch", new_action_batch as "newActionBatch",
+           curate_batch as "curateBatch", changed_at as "changedAt"
+    from mdw.adjustment_change
+    where source = ${filter.source} and symbol = ${filter.symbol} and granularity = ${filter.granularity}
+    order by changed_at, id`;
+  return [...rows];
+}
