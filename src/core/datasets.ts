@@ -233,6 +233,7 @@ export const datasets: Record<DatasetName, DatasetDef> = {
       { name: 'close_before', type: 'double', required: false, description: "dividends: that bar's close, which the factor divides the cash by" },
       { name: 'split_factor', type: 'double', required: true, description: "multiplies prices before the ex-date for splits: 1 / ratio, 1 for dividends, and 1 for a source whose prices already reflect splits" },
       { name: 'dividend_factor', type: 'double', required: true, description: 'multiplies prices before the ex-date for the dividend: 1 - cash_amount / close_before; 1 for splits' },
+      { name: 'withdrawn', type: 'boolean', required: false, description: 'true when the action is gone from its sources: kept with factors of 1, so that it adjusts nothing' },
     ],
     key: ['symbol', 'ex_date', 'action'],
     timeColumn: 'ex_date',

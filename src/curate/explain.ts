@@ -50,9 +50,9 @@ export async function explainAdjustment(duck: DuckSession, lakeRoot: string, req
   const { source, files } = withLog[0]!;
   const chain = await duck.all<Record<string, string | number | null>>(
     `SELECT strftime(ex_date, '%Y-%m-%d') AS ex_date, action, action_source, action_batch, ratio, cash_amount, strftime(session_before, '%Y-%m-%d') AS session_before, close_before, ` +
-      `split_factor, dividend_factor, ` +
+      `split_factor, dividend_factor, coalesce(withdrawn, false) AS withdrawn, ` +
       `product(split_factor) OVER w AS split_cum, product(split_factor * dividend_factor) OVER w AS all_cum ` +
-      `FROM read_parquet(${pathList(files)}, hive_partitioning = false) WHERE symbol = ${literal(req.symbol)} AND ex_date > ${timestampLiteral(req.at)} ` +
+      `FROM read_parquet(${pathList(files)}, hive_partitioning = false, union_by_name = true) WHERE symbol = ${literal(req.symbol)} AND ex_date > ${timestampLiteral(req.at)} ` +
       `WINDOW w AS (ORDER BY ex_date DESC, action DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) ORDER BY ex_date, action`,
   );
   const first = chain[0];

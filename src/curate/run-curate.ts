@@ -4,7 +4,7 @@ import { jobFromText, type Job } from '../config/jobs.js';
 import type { Context } from '../context.js';
 import { pathList } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
-import { encodeSegment } from '../lake/layout.js';
+import { decodeSegment, encodeSegment } from '../lake/layout.js';
 import { curatedLandingDir } from '../lake/raw-landing.js';
 import { localStore } from '../lake/local-store.js';
 import { childUri } from '../lake/store.js';
@@ -91,14 +91,21 @@ async function runAdjustments(ctx: Context, job: CurateJob, spec: NonNullable<Cu
   let changed = 0;
   const changes: AdjustmentChange[] = [];
   if (!options.dryRun) store.prepare(dir);
-  for (const [symbol, log] of bySymbol) {
+  // Every symbol with actions now, and every symbol with a log landed before (its actions may all be gone).
+  const only = options.symbols ?? job.symbols;
+  const landed = store
+    .list(dir)
+    .filter((e) => !e.folder && e.name.endsWith('.json'))
+    .map((e) => decodeSegment(e.name.slice(0, -'.json'.length)))
+    .filter((symbol) => !only || only.includes(symbol));
+  for (const symbol of [...new Set([...bySymbol.keys(), ...landed])].sort()) {
     const uri = childUri(dir, `${encodeSegment(symbol)}.json`);
-    const doc = log.map(plain);
+    const before = store.stat(uri) ? (JSON.parse(store.read(uri).toString('utf8')) as LogRow[]) : [];
+    const doc = withWithdrawn(before, (bySymbol.get(symbol) ?? []).map(plain) as unknown as LogRow[]);
     const text = `${JSON.stringify(doc)}\n`;
-    const before = store.stat(uri) ? store.read(uri).toString('utf8') : null;
-    if (before === text) continue;
+    if (store.stat(uri) && store.read(uri).toString('utf8') === text) continue;
     changed++;
-    changes.push(...logChanges(symbol, before === null ? [] : (JSON.parse(before) as LogRow[]), doc as unknown as LogRow[]));
+    changes.push(...logChanges(symbol, before, doc));
     if (!options.dryRun) store.commit(store.writeTemp(uri, String(process.pid), text), uri);
   }
   const load = await loadLanded(ctx, options, store.list(dir).length === 0, () =>
@@ -128,14 +135,30 @@ interface LogRow {
   readonly cash_amount?: number;
   readonly split_factor: number;
   readonly dividend_factor: number;
+  /** The action is gone from its sources: kept with factors of 1, so that it adjusts nothing. */
+  readonly withdrawn?: boolean;
+}
+
+const rowKey = (r: LogRow) => `${r.ex_date} ${r.action}`;
+
+/**
+ * A symbol's new log, with the actions of its previous log that its sources no longer have
+ * kept as withdrawn (factors 1). A load never deletes a row, so a vanished action is neutralised
+ * instead of left applying. Sorted by ex-date and action. Pure.
+ */
+export function withWithdrawn(before: readonly LogRow[], now: readonly LogRow[]): LogRow[] {
+  const present = new Set(now.map(rowKey));
+  const gone = before.filter((r) => !present.has(rowKey(r))).map((r) => ({ ...r, split_factor: 1, dividend_factor: 1, withdrawn: true }));
+  return [...now, ...gone].sort((a, b) => rowKey(a).localeCompare(rowKey(b)));
 }
 
 /** What changed between a symbol's landed log and its new one: actions added, factors or amounts corrected, actions gone. Pure. */
 export function logChanges(symbol: string, before: readonly LogRow[], after: readonly LogRow[]): AdjustmentChange[] {
-  const key = (r: LogRow) => `${r.ex_date} ${r.action}`;
+  const key = rowKey;
   const factor = (r: LogRow | undefined) => (r ? r.split_factor * r.dividend_factor : null);
-  const old = new Map(before.map((r) => [key(r), r]));
-  const now = new Map(after.map((r) => [key(r), r]));
+  // A withdrawn row stands for no action.
+  const old = new Map(before.filter((r) => !r.withdrawn).map((r) => [key(r), r]));
+  const now = new Map(after.filter((r) => !r.withdrawn).map((r) => [key(r), r]));
   const out: AdjustmentChange[] = [];
   for (const k of [...new Set([...old.keys(), ...now.keys()])].sort()) {
     const a = old.get(k);

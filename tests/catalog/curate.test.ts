@@ -202,6 +202,29 @@ describe('mdw curate: the adjustment log', () => {
     ]);
     // Both sources have a log now: compared adjusted by their own, they agree.
     expect(await audit()).toEqual([]);
+
+    // The job drops the source of the dividend (a list of splits only): the dividend is withdrawn,
+    // kept with factors of 1 since a load never deletes a row, and recorded as removed.
+    writeFileSync(path.join(root, 'splits-only.csv'), 'symbol,ex_date,action,split_from,split_to,cash_amount\nTST,2024-01-09,split,1,2,\n');
+    writeFileSync(
+      path.join(configs, 'jobs', 'splits-only.yml'),
+      `dataset: corporate_actions\ngranularity: 1d\nsource: { name: splits-only, adapter: file, files: [${path.join(root, 'splits-only.csv')}] }\ntransform: actions-csv\n`,
+    );
+    await runIngest(ctx, loadJob(configs, 'splits-only', ctx.env), all);
+    writeFileSync(path.join(configs, 'jobs', 'curate-adj.yml'), 'kind: curate\nbars: test-bars-adj\nactions: [splits-only]\noutputs: [adjustments]\n');
+    const [w] = await runCurate(ctx, loadCurateJob(configs, 'curate-adj', ctx.env), { symbols: null, dryRun: false, runId: null });
+    expect([w!.changed, w!.load!.counts.quarantined]).toEqual([1, 0]);
+    const after = await duck.all<{ action: string; action_source: string; split_factor: number; dividend_factor: number; withdrawn: boolean | null }>(
+      `SELECT action, action_source, split_factor, dividend_factor, withdrawn FROM read_parquet(${currentFiles(path.join(ctx.paths.lake, 'curated/adjustments/source=test-adj'))}) ORDER BY ex_date`,
+    );
+    expect(after).toEqual([
+      { action: 'cash_dividend', action_source: 'my-actions', split_factor: 1, dividend_factor: 1, withdrawn: true },
+      { action: 'split', action_source: 'splits-only', split_factor: 1, dividend_factor: 1, withdrawn: null },
+    ]);
+    const plan = await resolveOhlcvQuery(duck, ctx.paths.lake, { symbols: ['TST'], source: 'test-adj', window: parseWindow(undefined, undefined), granularity: '1d', columns: ['close'], adjust: 'all' });
+    expect((await duck.all<{ close: number }>(plan.sql)).map((r) => r.close)).toEqual(sessions('2024-01-02', '2024-01-12').map(() => 50));
+    const removed = (await adjustmentChanges(catalog.sql, { source: 'test-adj', symbol: 'TST', granularity: '1d' })).filter((c) => c.change === 'removed');
+    expect(removed.map((c) => [c.exDate, c.action, c.oldFactor, c.newFactor])).toEqual([['2024-01-05', 'cash_dividend', 0.98, null]]);
   });
 });
 
@@ -358,7 +381,7 @@ describe('through bin/mdw', () => {
     const which = await runMdw(['curate', 'explain', 'TST', '2024-01-08'], { env });
     expect([which.code, which.stderr.trim()]).toEqual([2, 'mdw: TST has adjustment logs from test and test-adj: name one with --source']);
     const explain = await runMdw(['curate', 'explain', 'TST', '2024-01-08', '--source', 'test', '--format', 'csv'], { env });
-    expect(explain.stdout.split('\n')[1]).toMatch(/^2024-01-09,split,my-actions,[0-9a-f-]{36},2,,,,0.5,1,0.5,0.5$/);
+    expect(explain.stdout.split('\n')[1]).toMatch(/^2024-01-09,split,my-actions,[0-9a-f-]{36},2,,,,0.5,1,false,0.5,0.5$/);
     const history = await runMdw(['curate', 'explain', 'TST', '2024-01-03', '--source', 'test', '--format', 'csv'], { env });
     expect(history.stderr).toMatch(/history: 2024-01-05 cash_dividend changed on \d{4}-\d\d-\d\d by curate-test \(batch [0-9a-f]{8}\): factor 0.99 -> 0.98, cash 1 -> 2, action batch [0-9a-f]{8} -> [0-9a-f]{8}/);
   });

@@ -81,7 +81,7 @@ export async function curateExplainCommand(opts: GlobalOptions, symbol: string, 
     async (ctx) => {
       const duck = await ctx.duck();
       const explained = await explainAdjustment(duck, ctx.paths.lake, { symbol, at, source: opts.source as string | undefined, granularity: String(opts.granularity ?? '1d') });
-      process.stdout.write(formatRecords(explained.chain, ['ex_date', 'action', 'action_source', 'action_batch', 'ratio', 'cash_amount', 'session_before', 'close_before', 'split_factor', 'dividend_factor', 'split_cum', 'all_cum'], format));
+      process.stdout.write(formatRecords(explained.chain, ['ex_date', 'action', 'action_source', 'action_batch', 'ratio', 'cash_amount', 'session_before', 'close_before', 'split_factor', 'dividend_factor', 'withdrawn', 'split_cum', 'all_cum'], format));
       ctx.logger.info(explained.summary);
       // How the chain's factors came to be what they are: each change curate made to them.
       const { sql } = await ctx.catalog('mdw curate explain');
