@@ -76,8 +76,8 @@ export interface Disagreement {
   readonly otherSource: string;
   readonly otherClose: number;
   readonly difference: number;
-  /** stored: both closes as stored; adjusted: both adjusted for splits and dividends by their own source's adjustment log (mdw curate). */
-  readonly basis: 'stored' | 'adjusted';
+  /** stored: both closes as stored; splits: both adjusted for splits by their own source's adjustment log (mdw curate). */
+  readonly basis: 'stored' | 'splits';
 }
 
 export interface AuditOptions {
@@ -256,8 +256,9 @@ async function readableFiles(duck: DuckSession, files: readonly string[]): Promi
 /**
  * Closes of the same symbol and bar from every other source of this dataset and granularity. Two
  * sources are compared on one basis: when both have an adjustment log (mdw curate), each close is
- * adjusted for splits and dividends by its own source's log, so that a raw source and a
- * split-adjusted one do not disagree on every bar before a split; otherwise both as stored.
+ * adjusted for splits by its own source's log, so that a raw source and a split-adjusted one do
+ * not disagree on every bar before a split; otherwise both as stored. (Dividends are left out:
+ * two logs fed by different action sources would differ by a factor on every earlier bar.)
  */
 async function compareSources(
   ctx: Context,
@@ -281,7 +282,7 @@ async function compareSources(
     const adjusted = ownLog.length > 0 && otherLog.length > 0;
     const closes = (bars: readonly string[], log: readonly string[]) =>
       adjusted
-        ? `(SELECT b.symbol, b.ts, b.close * coalesce(f.all_cum, 1.0) AS close FROM read_parquet(${pathList(bars)}, hive_partitioning = false) b ` +
+        ? `(SELECT b.symbol, b.ts, b.close * coalesce(f.split_cum, 1.0) AS close FROM read_parquet(${pathList(bars)}, hive_partitioning = false) b ` +
           `ASOF LEFT JOIN (${cumulativeFactorsSql(log, null)}) f ON f.symbol = b.symbol AND b.ts < f.ex_date)`
         : `read_parquet(${pathList(bars)}, hive_partitioning = false)`;
     const join = `FROM ${closes(files, ownLog)} a JOIN ${closes(otherFiles, otherLog)} b ON a.symbol = b.symbol AND a.ts = b.ts`;
@@ -292,7 +293,7 @@ async function compareSources(
         `WHERE b.close <> 0 AND abs(a.close / b.close - 1) > ${literal(tolerance)} ORDER BY a.symbol, a.ts`,
     );
     for (const r of rows) {
-      out.push({ symbol: r.symbol, ts: r.ts, source, close: r.a, otherSource: other, otherClose: r.b, difference: Math.round(r.d * 10000) / 10000, basis: adjusted ? 'adjusted' : 'stored' });
+      out.push({ symbol: r.symbol, ts: r.ts, source, close: r.a, otherSource: other, otherClose: r.b, difference: Math.round(r.d * 10000) / 10000, basis: adjusted ? 'splits' : 'stored' });
     }
   }
   return { disagreements: out, compared };

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { UsageError } from '../core/errors.js';
-import { isSessionLabelled } from '../core/granularity.js';
 import { loadJob, resolveJobFile, type Job } from './jobs.js';
 import { loadYamlFile } from './load-yaml.js';
 
@@ -69,7 +68,7 @@ export function loadCurateJob(configDir: string, nameOrPath: string, env: NodeJS
     const bars = load(spec.bars!, '/bars');
     if (bars.dataset.name !== 'ohlcv') throw yaml.errorAt('/bars', `job ${spec.bars} loads ${bars.dataset.name}, not bars (ohlcv)`);
     // A dividend's factor divides by the close of the session before the ex-date: a daily bar's.
-    if (!isSessionLabelled(bars.granularity)) throw yaml.errorAt('/bars', `job ${spec.bars} loads ${bars.granularity.text} bars: the adjustment log is built from daily bars (it adjusts finer bars of the source too)`);
+    if (bars.granularity.text !== '1d') throw yaml.errorAt('/bars', `job ${spec.bars} loads ${bars.granularity.text} bars: the adjustment log is built from daily bars (it adjusts the source's other bar sizes too)`);
     const actions = spec.actions!.map((action, i) => {
       const job = load(action, `/actions/${i}`);
       if (job.dataset.name !== 'corporate_actions') throw yaml.errorAt(`/actions/${i}`, `job ${action} loads ${job.dataset.name}, not corporate_actions`);

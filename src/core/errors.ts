@@ -156,3 +156,8 @@ export class PartialError extends MdwError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** `a`, `a and b`, `a, b and c`: names as a message lists them. */
+export function andList(names: readonly string[]): string {
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}

@@ -4,7 +4,8 @@ import { ident, literal, pathList, stringList } from '../core/sql.js';
  * The adjustment log of a bars source: for each corporate action of its symbols, the factors it
  * applies to the source's prices before its ex-date. Pure: file lists in, SQL out.
  *
- * - A split (or stock dividend) of `ratio` shares after per share before multiplies earlier
+ * - A split (or stock dividend: the same kind of action, whichever way a source reports it) of
+ *   `ratio` shares after per share before multiplies earlier
  *   prices by 1 / ratio (and divides volumes by it), unless the source's prices already reflect
  *   splits (zipline csvdir, Yahoo OHLC): then its split factor is 1, so it is never applied twice.
  * - A cash dividend multiplies earlier prices by 1 - cash / close, the close of the source's last
@@ -67,22 +68,31 @@ export function adjustmentRowsSql(inputs: AdjustmentInputs): string {
   return (
     `WITH bars AS (SELECT symbol, ts, close FROM read_parquet(${pathList(inputs.bars)}, hive_partitioning = false) ${only}), ` +
     `span AS (SELECT symbol, min(ts) AS first_ts, max(ts) AS last_ts FROM bars GROUP BY symbol), ` +
-    `deduped AS (SELECT *, CASE WHEN action = 'split' THEN split_to / split_from WHEN action = 'stock_dividend' THEN 1 + stock_rate END AS ratio FROM (${actions.join(' UNION ALL ')}) ${only} ` +
-    `QUALIFY row_number() OVER (PARTITION BY symbol, ex_date, action ORDER BY _priority) = 1), ` +
-    // A cash amount in the bars' basis: a split-adjusted amount or price is the raw one divided by
-    // the ratios of the splits after it, so an amount is carried over when the two bases differ.
-    `acts AS (SELECT a.*, coalesce((SELECT product(x.ratio) FROM deduped x WHERE x.symbol = a.symbol AND x.ex_date > a.ex_date AND x.ratio IS NOT NULL), 1.0) AS _later_ratio FROM deduped a), ` +
+    `reported AS (SELECT *, CASE WHEN action = 'split' THEN split_to / split_from WHEN action = 'stock_dividend' THEN 1 + stock_rate END AS ratio, ` +
+    `CASE WHEN ${isIn(shareActions)} THEN 'shares' ELSE action END AS _class FROM (${actions.join(' UNION ALL ')}) ${only}), ` +
+    // One action per symbol, ex-date and kind, from the first source that has it: a 5% stock
+    // dividend one vendor reports as a split of 100 -> 105 is one action, not two.
+    `deduped AS (SELECT * FROM reported QUALIFY row_number() OVER (PARTITION BY symbol, ex_date, _class ORDER BY _priority) = 1), ` +
+    // A cash amount in the bars' basis. Split-adjusted bars are divided by the splits after them
+    // that they can reflect (up to their last bar); a split-adjusted amount by its own source's
+    // later splits. Where the two differ, the amount is carried from one basis to the other.
+    `acts AS (SELECT a.*, ` +
+    `coalesce((SELECT product(x.ratio) FROM deduped x JOIN span s ON s.symbol = x.symbol WHERE x.symbol = a.symbol AND x.ex_date > a.ex_date AND x.ex_date <= s.last_ts AND x.ratio IS NOT NULL), 1.0) AS _later_bars, ` +
+    `coalesce((SELECT product(x.ratio) FROM reported x WHERE x.symbol = a.symbol AND x.action_source = a.action_source AND x.ex_date > a.ex_date AND x.ratio IS NOT NULL), 1.0) AS _later_source ` +
+    `FROM deduped a), ` +
     // The session before each ex-date: from the calendar, or else the last bar before it.
     (inputs.sessions
       ? `sessions AS (SELECT CAST(unnest(${stringList([...inputs.sessions])}) AS TIMESTAMP) AS d), ` +
         `dated AS (SELECT a.*, s.d AS prev_session FROM acts a ASOF LEFT JOIN sessions s ON a.ex_date > s.d), `
       : `dated AS (SELECT a.*, b.ts AS prev_session FROM acts a ASOF LEFT JOIN bars b ON b.symbol = a.symbol AND a.ex_date > b.ts), `) +
     // An action adjusts the bars before it: none when it precedes the first bar, and it waits
-    // (its factor is not yet known) while the bar of the session before it is not stored.
-    `held AS (SELECT a.* FROM dated a JOIN span f ON f.symbol = a.symbol AND a.ex_date > f.first_ts AND a.prev_session <= f.last_ts), ` +
+    // (its factor is not yet known) while the bar of the session before it is not stored; without
+    // a calendar, until a bar on or after its ex-date is.
+    `held AS (SELECT a.* FROM dated a JOIN span f ON f.symbol = a.symbol AND a.ex_date > f.first_ts AND a.prev_session <= f.last_ts${inputs.sessions ? '' : ' AND a.ex_date <= f.last_ts'}), ` +
     `priced AS (SELECT h.*, b.ts AS session_before, b.close AS close_before FROM held h LEFT JOIN bars b ON b.symbol = h.symbol AND b.ts = h.prev_session), ` +
     `rows AS (SELECT symbol, ex_date, action, action_source, action_batch, ratio, ` +
-    `CASE WHEN ${isIn(cashActions)} THEN cash_amount * CASE WHEN _cash_adjusted = ${splitsIn} THEN 1.0 WHEN _cash_adjusted THEN _later_ratio ELSE 1.0 / _later_ratio END END AS cash_amount, ` +
+    `CASE WHEN ${isIn(cashActions)} THEN CASE WHEN _cash_adjusted = ${splitsIn} AND (NOT _cash_adjusted OR _later_source = _later_bars) THEN cash_amount ` +
+    `ELSE cash_amount * (CASE WHEN _cash_adjusted THEN _later_source ELSE 1.0 END) / ${splitsIn ? '_later_bars' : '1.0'} END END AS cash_amount, ` +
     `CASE WHEN ${isIn(cashActions)} THEN session_before END AS session_before, ` +
     `CASE WHEN ${isIn(cashActions)} THEN close_before END AS close_before FROM priced) ` +
     `SELECT symbol, strftime(ex_date, '%Y-%m-%d') AS ex_date, action, action_source, action_batch, ratio, cash_amount, ` +
@@ -111,7 +121,7 @@ export function cumulativeFactorsSql(files: readonly string[], symbols: readonly
   return (
     `SELECT symbol, ex_date, product(split) OVER w AS split_cum, product(split * dividend) OVER w AS all_cum FROM (` +
     `SELECT symbol, ex_date, product(split_factor) AS split, product(dividend_factor) AS dividend ` +
-    `FROM read_parquet(${pathList(files)}, hive_partitioning = false)${only} GROUP BY ALL) ` +
+    `FROM read_parquet(${pathList(files)}, hive_partitioning = false, union_by_name = true)${only} GROUP BY ALL) ` +
     `WINDOW w AS (PARTITION BY symbol ORDER BY ex_date DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`
   );
 }

@@ -1,4 +1,4 @@
-import { UsageError } from '../core/errors.js';
+import { UsageError, andList } from '../core/errors.js';
 import { literal, pathList, timestampLiteral } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { allSeriesFiles, listSeries } from '../query/lake-files.js';
@@ -46,7 +46,7 @@ export async function explainAdjustment(duck: DuckSession, lakeRoot: string, req
       `no adjustment log for ${req.symbol} ${req.granularity}${req.source ? ` from ${req.source}` : ''}: run \`mdw curate\` with a curate job over its bars (or the symbol has no splits or dividends)`,
     );
   }
-  if (withLog.length > 1) throw new UsageError(`${req.symbol} has adjustment logs from ${withLog.map((w) => w.source).join(' and ')}: name one with --source`);
+  if (withLog.length > 1) throw new UsageError(`${req.symbol} has adjustment logs from ${andList(withLog.map((w) => w.source))}: name one with --source`);
   const { source, files } = withLog[0]!;
   const chain = await duck.all<Record<string, string | number | null>>(
     `SELECT strftime(ex_date, '%Y-%m-%d') AS ex_date, action, action_source, action_batch, ratio, cash_amount, strftime(session_before, '%Y-%m-%d') AS session_before, close_before, ` +

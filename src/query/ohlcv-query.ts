@@ -1,5 +1,5 @@
 import { datasets, duckdbType, lineageColumns, qualityColumns } from '../core/datasets.js';
-import { UsageError } from '../core/errors.js';
+import { UsageError, andList } from '../core/errors.js';
 import { ident, literal, pathList, timestampLiteral } from '../core/sql.js';
 import type { TimeWindow } from '../core/time-window.js';
 import type { DuckSession, ResultColumn } from '../lake/duckdb.js';
@@ -148,7 +148,7 @@ function adjustmentLog(lakeRoot: string, source: string, granularity: string): s
 }
 
 function severalToAdjust(sources: readonly string[]): UsageError {
-  return new UsageError(`--adjust reads one source's bars with its adjustment log: ${sources.join(' and ')} have these bars; name one with --source`);
+  return new UsageError(`--adjust reads one source's bars with its adjustment log: ${andList(sources)} have these bars; name one with --source`);
 }
 
 /** Whether a request reads the adjustment log: adjusted prices, or total-return columns. */

@@ -59,8 +59,10 @@ beforeAll(async () => {
   ({ root, configs, ctx, catalog, close } = await openWarehouse('mdw-curate-'));
   writeBars();
   writeActions(1);
+  // Bars in the Kaggle layout, but raw: the shipped kaggle transform says its prices are adjusted.
+  writeFileSync(path.join(configs, 'transforms', 'raw-daily.yml'), readFileSync(path.join(configs, 'transforms', 'kaggle.yml'), 'utf8').replace(/\nadjusted_for: .*\n/, '\n'));
   const job = (name: string, text: string) => writeFileSync(path.join(configs, 'jobs', `${name}.yml`), text);
-  job('test-bars', `dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsource: { name: test, adapter: file, files: [${path.join(root, 'bars')}/*.us.txt] }\ntransform: kaggle\n`);
+  job('test-bars', `dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsource: { name: test, adapter: file, files: [${path.join(root, 'bars')}/*.us.txt] }\ntransform: raw-daily\n`);
   job('test-actions', `dataset: corporate_actions\ngranularity: 1d\nsource: { name: my-actions, adapter: file, files: [${path.join(root, 'actions.csv')}] }\ntransform: actions-csv\n`);
   job('curate-test', 'kind: curate\nbars: test-bars\nactions: [test-actions]\noutputs: [adjustments]\n');
   await runIngest(ctx, loadJob(configs, 'test-bars', ctx.env), all);
@@ -175,7 +177,7 @@ describe('mdw curate: the adjustment log', () => {
       path.join(root, 'bars-adj', 'tst.us.txt'),
       ['Date,Open,High,Low,Close,Volume,OpenInt', ...sessions('2024-01-02', '2024-01-12').map((d) => `${d},50,50,50,50,2000,0`), ''].join('\n'),
     );
-    writeFileSync(path.join(configs, 'transforms', 'kaggle-split-adjusted.yml'), `adjusted_for: [splits]\n${readFileSync(path.join(configs, 'transforms', 'kaggle.yml'), 'utf8')}`);
+    writeFileSync(path.join(configs, 'transforms', 'kaggle-split-adjusted.yml'), `adjusted_for: [splits]\n${readFileSync(path.join(configs, 'transforms', 'raw-daily.yml'), 'utf8')}`);
     writeFileSync(
       path.join(configs, 'jobs', 'test-bars-adj.yml'),
       `dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsource: { name: test-adj, adapter: file, files: [${path.join(root, 'bars-adj')}/tst.us.txt] }\ntransform: kaggle-split-adjusted\n`,
@@ -185,9 +187,11 @@ describe('mdw curate: the adjustment log', () => {
 
     // As stored, the raw and the split-adjusted source disagree on every bar before the split.
     const audit = async () => (await auditSeries(ctx, loadJob(configs, 'test-bars', ctx.env), { tolerance: 0.005 }))!.disagreements.filter((d) => d.otherSource === 'test-adj');
+    const audited = async () => (await auditSeries(ctx, loadJob(configs, 'test-bars', ctx.env), { tolerance: 0.005 }))!;
     expect((await audit()).map((d) => [d.ts.slice(0, 10), d.close, d.otherClose, d.basis])).toEqual(
       sessions('2024-01-02', '2024-01-08').map((d) => [d, 100, 50, 'stored']),
     );
+    const comparedBefore = (await audited()).compared;
 
     const [r] = await runCurate(ctx, loadCurateJob(configs, 'curate-adj', ctx.env), { symbols: null, dryRun: false, runId: null });
     expect(r!.load!.counts.out).toBe(2);
@@ -200,8 +204,10 @@ describe('mdw curate: the adjustment log', () => {
       { action: 'cash_dividend', cash_amount: 1, close_before: 50, split_factor: 1, dividend_factor: 0.98 },
       { action: 'split', cash_amount: null, close_before: null, split_factor: 1, dividend_factor: 1 },
     ]);
-    // Both sources have a log now: compared adjusted by their own, they agree.
+    // Both sources have a log now: compared adjusted for splits by their own, they agree, on every common bar.
     expect(await audit()).toEqual([]);
+    expect((await audited()).compared).toBe(comparedBefore);
+    expect(comparedBefore).toBeGreaterThanOrEqual(9);
 
     // The job drops the source of the dividend (a list of splits only): the dividend is withdrawn,
     // kept with factors of 1 since a load never deletes a row, and recorded as removed.
@@ -225,6 +231,36 @@ describe('mdw curate: the adjustment log', () => {
     expect((await duck.all<{ close: number }>(plan.sql)).map((r) => r.close)).toEqual(sessions('2024-01-02', '2024-01-12').map(() => 50));
     const removed = (await adjustmentChanges(catalog.sql, { source: 'test-adj', symbol: 'TST', granularity: '1d' })).filter((c) => c.change === 'removed');
     expect(removed.map((c) => [c.exDate, c.action, c.oldFactor, c.newFactor])).toEqual([['2024-01-05', 'cash_dividend', 0.98, null]]);
+  });
+});
+
+describe('mdw curate: actions the bars cannot reflect yet', () => {
+  test("a split after the last bar waits, and is not counted in the split-adjusted bars' basis; without a calendar too", async () => {
+    // The split-adjusted TST bars again, as a source without a calendar, and a 10-for-1 split announced for February.
+    writeFileSync(path.join(root, 'future.csv'), 'symbol,ex_date,action,split_from,split_to,cash_amount\nTST,2024-02-01,split,1,10,\n');
+    writeFileSync(
+      path.join(configs, 'jobs', 'future-actions.yml'),
+      `dataset: corporate_actions\ngranularity: 1d\nsource: { name: future, adapter: file, files: [${path.join(root, 'future.csv')}] }\ntransform: actions-csv\n`,
+    );
+    writeFileSync(
+      path.join(configs, 'jobs', 'nocal-bars.yml'),
+      `dataset: ohlcv\ngranularity: 1d\nsource: { name: nocal, adapter: file, files: [${path.join(root, 'bars-adj')}/tst.us.txt] }\ntransform: kaggle-split-adjusted\n`,
+    );
+    writeFileSync(path.join(configs, 'jobs', 'curate-nocal.yml'), 'kind: curate\nbars: nocal-bars\nactions: [future-actions, test-actions]\noutputs: [adjustments]\n');
+    await runIngest(ctx, loadJob(configs, 'future-actions', ctx.env), all);
+    await runIngest(ctx, loadJob(configs, 'nocal-bars', ctx.env), all);
+    const [r] = await runCurate(ctx, loadCurateJob(configs, 'curate-nocal', ctx.env), { symbols: null, dryRun: false, runId: null });
+    expect(r!.load!.counts.quarantined).toBe(0);
+    const duck = await ctx.duck();
+    // The raw 2.00 dividend is 1.00 per share after the 2-for-1 split the bars reflect, not 0.10 after February's too.
+    expect(
+      await duck.all(
+        `SELECT strftime(ex_date, '%Y-%m-%d') AS ex_date, action, cash_amount, close_before, split_factor, dividend_factor FROM read_parquet(${currentFiles(path.join(ctx.paths.lake, 'curated/adjustments/source=nocal'))}) ORDER BY ex_date`,
+      ),
+    ).toEqual([
+      { ex_date: '2024-01-05', action: 'cash_dividend', cash_amount: 1, close_before: 50, split_factor: 1, dividend_factor: 0.98 },
+      { ex_date: '2024-01-09', action: 'split', cash_amount: null, close_before: null, split_factor: 1, dividend_factor: 1 },
+    ]);
   });
 });
 
@@ -285,7 +321,7 @@ describe('mdw curate: a gold series', () => {
     writeFileSync(path.join(root, name, 'gld.us.txt'), ['Date,Open,High,Low,Close,Volume,OpenInt', ...rows, ''].join('\n'));
     writeFileSync(
       path.join(configs, 'jobs', `${name}-bars.yml`),
-      `dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsource: { name: ${name}, adapter: file, files: [${path.join(root, name)}/*.us.txt] }\ntransform: kaggle\n`,
+      `dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsource: { name: ${name}, adapter: file, files: [${path.join(root, name)}/*.us.txt] }\ntransform: raw-daily\n`,
     );
   }
   const gold = async () => {
@@ -367,19 +403,19 @@ describe('through bin/mdw', () => {
     const curate = await runMdw(['curate', 'curate-test', '--format', 'csv'], { env });
     expect(curate.code).toBe(0);
     expect(curate.stdout).toBe('job,output,dry_run,units,rows,changed,stored,quarantined,partitions_written\ncurate-test,adjustments,false,2,5,0,0,0,0\n');
-    // TST's bars are in two sources (test, test-adj), each with its own log: one must be named.
+    // TST's bars are in three sources (nocal, test, test-adj), each with its own log: one must be named.
     const two = await runMdw(['query', 'ohlcv', 'TST', '--adjust', 'all'], { env });
-    expect([two.code, two.stderr.trim()]).toEqual([2, 'mdw: --adjust reads one source\'s bars with its adjustment log: test and test-adj have these bars; name one with --source']);
+    expect([two.code, two.stderr.trim()]).toEqual([2, 'mdw: --adjust reads one source\'s bars with its adjustment log: nocal, test and test-adj have these bars; name one with --source']);
     const q = await runMdw(['query', 'ohlcv', 'TST', '--source', 'test', '--to', '2024-01-05', '--adjust', 'all', '--columns', 'ts,close,volume', '--format', 'csv'], { env });
     expect(q.stdout).toBe('ts,close,volume\n2024-01-02T00:00:00Z,49,2000\n2024-01-03T00:00:00Z,49,2000\n2024-01-04T00:00:00Z,49,2000\n2024-01-05T00:00:00Z,50,2000\n');
     // Bars no curate job has built a log for cannot be adjusted: the error says what to run.
-    writeFileSync(path.join(configs, 'jobs', 'test-bars-raw.yml'), `dataset: ohlcv\ngranularity: 1d\nsource: { name: raw-only, adapter: file, files: [${path.join(root, 'bars')}/xyz.us.txt] }\ntransform: kaggle\n`);
+    writeFileSync(path.join(configs, 'jobs', 'test-bars-raw.yml'), `dataset: ohlcv\ngranularity: 1d\nsource: { name: raw-only, adapter: file, files: [${path.join(root, 'bars')}/xyz.us.txt] }\ntransform: raw-daily\n`);
     expect((await runMdw(['ingest', 'test-bars-raw'], { env })).code).toBe(0);
     const none = await runMdw(['query', 'ohlcv', 'XYZ', '--source', 'raw-only', '--adjust', 'splits'], { env });
     expect([none.code, none.stdout]).toEqual([2, '']);
     expect(none.stderr).toContain('--adjust: raw-only has no adjustment log (lake/curated/adjustments/source=raw-only): run `mdw curate`');
     const which = await runMdw(['curate', 'explain', 'TST', '2024-01-08'], { env });
-    expect([which.code, which.stderr.trim()]).toEqual([2, 'mdw: TST has adjustment logs from test and test-adj: name one with --source']);
+    expect([which.code, which.stderr.trim()]).toEqual([2, 'mdw: TST has adjustment logs from nocal, test and test-adj: name one with --source']);
     const explain = await runMdw(['curate', 'explain', 'TST', '2024-01-08', '--source', 'test', '--format', 'csv'], { env });
     expect(explain.stdout.split('\n')[1]).toMatch(/^2024-01-09,split,my-actions,[0-9a-f-]{36},2,,,,0.5,1,false,0.5,0.5$/);
     const history = await runMdw(['curate', 'explain', 'TST', '2024-01-03', '--source', 'test', '--format', 'csv'], { env });
