@@ -156,11 +156,13 @@ async function compareWithLake(duck: DuckSession, target: SeriesTarget, existing
     const values = existing.slice(i, i + 1000).map((p) => `(${p.pid}, ${literal(p.key.symbol)}, ${p.periodValue}, ${literal(p.current!.path)})`);
     await duck.run(`INSERT INTO ${T.parts} VALUES ${values.join(', ')}`);
   }
+  const stored = `read_parquet(${pathList(existing.map((p) => p.current!.path))}, filename = true, union_by_name = true, hive_partitioning = false)`;
+  // Files written before a column joined the dataset do not have it: NULL there.
+  const has = new Set((await duck.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${stored}`)).map((c) => c.column_name));
   await duck.run(
     `CREATE TABLE ${T.old} AS SELECT p.pid AS _pid, ` +
-      columns.map((c) => `CAST(o.${ident(c.name)} AS ${duckdbType[c.type]}) AS ${ident(c.name)}`).join(', ') +
-      ` FROM read_parquet(${pathList(existing.map((p) => p.current!.path))}, filename = true, union_by_name = true, hive_partitioning = false) o ` +
-      `JOIN ${T.parts} p ON p.path = o.filename`,
+      columns.map((c) => `CAST(${has.has(c.name) ? `o.${ident(c.name)}` : 'NULL'} AS ${duckdbType[c.type]}) AS ${ident(c.name)}`).join(', ') +
+      ` FROM ${stored} o JOIN ${T.parts} p ON p.path = o.filename`,
   );
   const sym = grain.by_symbol && def.symbolColumn ? `c.${ident(def.symbolColumn)}` : null;
   const partJoin = [`p.period = c._period`, ...(sym ? [`p.psym = ${sym}`] : [])].join(' AND ');
