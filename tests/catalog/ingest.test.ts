@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Catalog } from '../../src/catalog/catalog.js';
 import { loadJob } from '../../src/config/jobs.js';
@@ -16,6 +16,7 @@ import os from 'node:os';
 import { recoverPendingWrites } from '../../src/pipeline/recover.js';
 import { Warehouse } from '../../src/index.js';
 import { copyConfigs, freshCatalog, lakeHashes, removeDir, tempDir, testContext, currentFiles, openWarehouse } from '../support/helpers.js';
+import { currentFilesUnder } from '../../src/lake/partition-files.js';
 
 const all: IngestOptions = { window: { from: null, toExclusive: null }, symbols: null, dryRun: false, runId: null };
 const yearFile = 'ohlcv/source=demo/granularity=1d/year=2023/data-000001.parquet';
@@ -186,6 +187,29 @@ describe('ingest of the demo job (Yahoo layout, planted bad rows)', () => {
 });
 
 describe('changes in the source', () => {
+  test('a partition written before a column joined its dataset loads again: the stored rows read the column as NULL', async () => {
+    const dir = path.join(root, 'evolve');
+    mkdirSync(dir, { recursive: true });
+    const write = (cash: number) =>
+      writeFileSync(path.join(dir, 'divs.json'), JSON.stringify({ results: [{ cash_amount: cash, currency: 'USD', dividend_type: 'CD', ex_dividend_date: '2023-11-10', ticker: 'EVO' }], status: 'OK' }));
+    write(0.24);
+    writeFileSync(
+      path.join(configs, 'jobs', 'evolve.yml'),
+      `dataset: corporate_actions\ngranularity: 1d\nsource: { name: evolve, adapter: file, files: [${path.join(dir, 'divs.json')}] }\ntransform: polygon-dividends\n`,
+    );
+    await runIngest(ctx, job('evolve'), all);
+    // The partition as an older mdw wrote it: without the currency column.
+    const [file] = currentFilesUnder(path.join(ctx.paths.lake, 'corporate_actions/source=evolve'));
+    const duck = await ctx.duck();
+    await duck.run(`COPY (SELECT * EXCLUDE (currency) FROM read_parquet('${file}')) TO '${file}.old' (FORMAT PARQUET)`);
+    renameSync(`${file}.old`, file!);
+    write(0.25);
+    const again = await runIngest(ctx, job('evolve'), all);
+    expect(again.counts).toMatchObject({ recordsIn: 1, out: 1, quarantined: 0 });
+    const rows = await duck.all(`SELECT symbol, cash_amount, currency FROM read_parquet(${currentFiles(path.join(ctx.paths.lake, 'corporate_actions/source=evolve'))})`);
+    expect(rows).toEqual([{ symbol: 'EVO', cash_amount: 0.25, currency: 'USD' }]);
+  });
+
   test('a corrected value rewrites its partition; a new year adds a partition and leaves the old one alone', async () => {
     const csvPath = path.join(root, 'fixtures/csv/kaggle/ko.us.txt');
     const original = readFileSync(csvPath, 'utf8');
