@@ -7,7 +7,7 @@ import { kindOf } from '../core/datasets.js';
 import { explainedHoles } from '../backfill/run-backfill.js';
 import { literal, pathList } from '../core/sql.js';
 import { cumulativeFactorsSql } from '../curate/adjustments.js';
-import { allSeriesFiles, listSources } from '../query/lake-files.js';
+import { adjustmentLogFiles, allSeriesFiles, listSources } from '../query/lake-files.js';
 import { seriesDir } from '../lake/layout.js';
 import { localStore } from '../lake/local-store.js';
 import type { DuckSession } from '../lake/duckdb.js';
@@ -270,10 +270,7 @@ async function compareSources(
   const source = job.spec.source.name;
   const out: Disagreement[] = [];
   let compared = 0;
-  const logOf = (s: string) => {
-    const log = allSeriesFiles(ctx.paths.lake, 'adjustments', s, job.granularity.text);
-    return log.length > 0 ? log : allSeriesFiles(ctx.paths.lake, 'adjustments', s, '1d');
-  };
+  const logOf = (s: string) => adjustmentLogFiles(ctx.paths.lake, s, job.granularity.text);
   const ownLog = job.dataset.name === 'ohlcv' ? logOf(source) : [];
   for (const other of listSources(ctx.paths.lake, job.dataset.name).filter((s) => s !== source)) {
     const otherFiles = await readableFiles(duck, allSeriesFiles(ctx.paths.lake, job.dataset.name, other, job.granularity.text));

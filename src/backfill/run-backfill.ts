@@ -150,7 +150,7 @@ async function listingsOf(ctx: Context, symbols: readonly string[]): Promise<Map
   const duck = await ctx.duck();
   const from = `read_parquet(${pathList(files)}, hive_partitioning = false, union_by_name = true)`;
   // A source whose transform maps no listing (or delisting) date wrote no such column.
-  const has = new Set((await duck.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${from}`)).map((c) => c.column_name));
+  const has = new Set((await duck.describe(`SELECT * FROM ${from}`)).map((c) => c.name));
   const day = (column: string) => (has.has(column) ? `strftime(${column}, '%Y-%m-%d')` : 'NULL');
   const rows = await duck.all<{ symbol: string; listed: string | null; delisted: string | null }>(
     `SELECT symbol, ${day('listed_at')} AS listed, CASE WHEN NOT active THEN ${day('delisted_at')} END AS delisted FROM ${from} ` +

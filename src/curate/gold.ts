@@ -63,9 +63,9 @@ export async function landGold(ctx: Context, gold: GoldSpec, options: { readonly
     const uri = childUri(dir, name);
     const temp = store.tempOf(uri, String(process.pid));
     const sql = await goldSql(duck, group, gold.tolerance, options.symbols);
-    await duck.run(`COPY (${sql}) TO ${literal(store.locate(temp))} (FORMAT JSON)`);
-    const [n] = await duck.all<{ n: number }>(`SELECT count(*)::INT AS n FROM read_json(${literal(store.locate(temp))}, format = 'newline_delimited', columns = {symbol: 'VARCHAR'})`);
-    rows += n!.n;
+    // COPY answers with the rows it wrote.
+    const [copied] = await duck.all<{ Count: number }>(`COPY (${sql}) TO ${literal(store.locate(temp))} (FORMAT JSON)`);
+    rows += Number(copied!.Count);
     await store.seal([temp]);
     store.commit(temp, uri);
     // The partition's earlier documents were chosen from files since replaced.
@@ -99,7 +99,7 @@ async function goldSql(duck: DuckSession, group: GoldInputs, tolerance: number, 
   const parts: string[] = [];
   for (const f of group.files) {
     const from = `read_parquet(${pathList([f.path])}, hive_partitioning = false)`;
-    const has = new Set((await duck.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${from}`)).map((c) => c.column_name));
+    const has = new Set((await duck.describe(`SELECT * FROM ${from}`)).map((c) => c.name));
     const value = (c: string) => (has.has(c) ? ident(c) : 'NULL');
     parts.push(
       `SELECT symbol, ts, open, high, low, close, volume, ${optional.map((c) => `${value(c)} AS ${c}`).join(', ')}, ${literal(f.source)} AS gold_source, ${f.priority} AS _priority, ` +

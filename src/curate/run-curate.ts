@@ -85,7 +85,11 @@ async function runAdjustments(ctx: Context, job: CurateJob, spec: NonNullable<Cu
     }),
   );
   const bySymbol = new Map<string, Record<string, unknown>[]>();
-  for (const r of rows) bySymbol.set(r.symbol, [...(bySymbol.get(r.symbol) ?? []), r]);
+  for (const r of rows) {
+    const log = bySymbol.get(r.symbol);
+    if (log) log.push(r);
+    else bySymbol.set(r.symbol, [r]);
+  }
   const store = localStore(lake);
   const dir = curatedLandingDir(bars.spec.source.name, 'adjustments', bars.granularity.text);
   let changed = 0;
@@ -100,10 +104,11 @@ async function runAdjustments(ctx: Context, job: CurateJob, spec: NonNullable<Cu
     .filter((symbol) => !only || only.includes(symbol));
   for (const symbol of [...new Set([...bySymbol.keys(), ...landed])].sort()) {
     const uri = childUri(dir, `${encodeSegment(symbol)}.json`);
-    const before = store.stat(uri) ? (JSON.parse(store.read(uri).toString('utf8')) as LogRow[]) : [];
+    const stored = store.stat(uri) ? store.read(uri).toString('utf8') : null;
+    const before = stored === null ? [] : (JSON.parse(stored) as LogRow[]);
     const doc = withWithdrawn(before, (bySymbol.get(symbol) ?? []).map(plain) as unknown as LogRow[]);
     const text = `${JSON.stringify(doc)}\n`;
-    if (store.stat(uri) && store.read(uri).toString('utf8') === text) continue;
+    if (stored === text) continue;
     changed++;
     changes.push(...logChanges(symbol, before, doc));
     if (!options.dryRun) store.commit(store.writeTemp(uri, String(process.pid), text), uri);
@@ -154,11 +159,10 @@ export function withWithdrawn(before: readonly LogRow[], now: readonly LogRow[])
 
 /** What changed between a symbol's landed log and its new one: actions added, factors or amounts corrected, actions gone. Pure. */
 export function logChanges(symbol: string, before: readonly LogRow[], after: readonly LogRow[]): AdjustmentChange[] {
-  const key = rowKey;
   const factor = (r: LogRow | undefined) => (r ? r.split_factor * r.dividend_factor : null);
   // A withdrawn row stands for no action.
-  const old = new Map(before.filter((r) => !r.withdrawn).map((r) => [key(r), r]));
-  const now = new Map(after.filter((r) => !r.withdrawn).map((r) => [key(r), r]));
+  const old = new Map(before.filter((r) => !r.withdrawn).map((r) => [rowKey(r), r]));
+  const now = new Map(after.filter((r) => !r.withdrawn).map((r) => [rowKey(r), r]));
   const out: AdjustmentChange[] = [];
   for (const k of [...new Set([...old.keys(), ...now.keys()])].sort()) {
     const a = old.get(k);

@@ -158,7 +158,7 @@ async function compareWithLake(duck: DuckSession, target: SeriesTarget, existing
   }
   const stored = `read_parquet(${pathList(existing.map((p) => p.current!.path))}, filename = true, union_by_name = true, hive_partitioning = false)`;
   // Files written before a column joined the dataset do not have it: NULL there.
-  const has = new Set((await duck.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${stored}`)).map((c) => c.column_name));
+  const has = new Set((await duck.describe(`SELECT * FROM ${stored}`)).map((c) => c.name));
   await duck.run(
     `CREATE TABLE ${T.old} AS SELECT p.pid AS _pid, ` +
       columns.map((c) => `CAST(${has.has(c.name) ? `o.${ident(c.name)}` : 'NULL'} AS ${duckdbType[c.type]}) AS ${ident(c.name)}`).join(', ') +

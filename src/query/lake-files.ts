@@ -79,6 +79,15 @@ export function allDatasetFiles(lakeRoot: string, dataset: string): string[] {
   return currentObjectsUnder(lake, datasetDir(dataset)).map(lake.locate);
 }
 
+/**
+ * The adjustment log files (mdw curate) of a bars source for a bar size: its log at that size,
+ * else its daily log, which adjusts every size of the source's bars. Empty when it has none.
+ */
+export function adjustmentLogFiles(lakeRoot: string, source: string, granularity: string): string[] {
+  const log = allSeriesFiles(lakeRoot, 'adjustments', source, granularity);
+  return log.length > 0 || granularity === '1d' ? log : allSeriesFiles(lakeRoot, 'adjustments', source, '1d');
+}
+
 /** Every partition's current file of one (dataset, source, granularity) series. */
 export function allSeriesFiles(lakeRoot: string, dataset: string, source: string, granularity: string): string[] {
   const lake = localStore(lakeRoot);

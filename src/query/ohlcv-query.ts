@@ -1,10 +1,10 @@
-import { datasets, duckdbType, lineageColumns, qualityColumns } from '../core/datasets.js';
+import { datasets, duckdbType, lineageColumns, qualityColumns, type ColumnType } from '../core/datasets.js';
 import { UsageError, andList } from '../core/errors.js';
 import { ident, literal, pathList, timestampLiteral } from '../core/sql.js';
 import type { TimeWindow } from '../core/time-window.js';
 import type { DuckSession, ResultColumn } from '../lake/duckdb.js';
 import { adjustedBarsSql, cumulativeFactorsSql, returnColumns, type AdjustBasis } from '../curate/adjustments.js';
-import { allSeriesFiles, listSources, seriesFiles } from './lake-files.js';
+import { adjustmentLogFiles, listSources, seriesFiles } from './lake-files.js';
 
 export interface OhlcvRequest {
   readonly symbols: readonly string[];
@@ -24,17 +24,13 @@ export interface OhlcvRequest {
 }
 
 export const defaultOhlcvColumns = ['symbol', 'ts', 'open', 'high', 'low', 'close', 'volume'] as const;
-/** Every column a query can ask for, with its type. */
-const selectable = new Map(
-  [...datasets.ohlcv.columns, ...lineageColumns, ...qualityColumns, ...[...returnColumns].map((name) => ({ name, type: 'double' as const }))].map((c): [string, ResultColumn] => [
-    c.name,
-    { name: c.name, type: duckdbType[c.type] },
-  ]),
-);
+/** Columns a query can ask for, by name, with their types. */
+const selectableFrom = (columns: readonly { readonly name: string; readonly type: ColumnType }[]) =>
+  new Map(columns.map((c): [string, ResultColumn] => [c.name, { name: c.name, type: duckdbType[c.type] }]));
+/** Every column a query of vendors' bars can ask for: stored ones and the total-return ones. */
+const selectable = selectableFrom([...datasets.ohlcv.columns, ...lineageColumns, ...qualityColumns, ...[...returnColumns].map((name) => ({ name, type: 'double' as const }))]);
 /** A gold bar's columns: the bar, where it came from, lineage and quality. */
-const goldSelectable = new Map(
-  [...datasets.ohlcv_gold.columns, ...lineageColumns, ...qualityColumns].map((c): [string, ResultColumn] => [c.name, { name: c.name, type: duckdbType[c.type] }]),
-);
+const goldSelectable = selectableFrom([...datasets.ohlcv_gold.columns, ...lineageColumns, ...qualityColumns]);
 const derived = new Set(qualityColumns.map((c) => c.name));
 
 export interface OhlcvPlan {
@@ -136,12 +132,10 @@ export async function resolveOhlcvQuery(duck: DuckSession, lakeRoot: string, req
   return planOhlcvQuery(lakeRoot, { ...req, source: have[0] ?? plan.sources[0] });
 }
 
-/** The adjustment log files of a bars source (mdw curate), at the bar size or else its daily log; a source without one cannot be adjusted. */
+/** The adjustment log files of a bars source (adjustmentLogFiles); a source without one cannot be adjusted. */
 function adjustmentLog(lakeRoot: string, source: string, granularity: string): string[] {
-  for (const g of [granularity, '1d']) {
-    const files = allSeriesFiles(lakeRoot, 'adjustments', source, g);
-    if (files.length > 0) return files;
-  }
+  const files = adjustmentLogFiles(lakeRoot, source, granularity);
+  if (files.length > 0) return files;
   throw new UsageError(
     `--adjust: ${source} has no adjustment log (lake/curated/adjustments/source=${source}): run \`mdw curate\` with a curate job whose bars are ${source}'s (see \`mdw curate --help\`), or leave --adjust out`,
   );
