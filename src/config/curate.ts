@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import type { TradingCalendar } from '../calendar/calendar.js';
 import { UsageError } from '../core/errors.js';
+import { parseGranularity, type Granularity } from '../core/granularity.js';
+import { resampleRefusal } from '../query/resample.js';
 import { loadJob, resolveJobFile, type Job } from './jobs.js';
 import { loadYamlFile } from './load-yaml.js';
 
@@ -13,17 +16,27 @@ interface CurateSpec {
   readonly bars?: string;
   readonly actions?: readonly string[];
   readonly gold?: { readonly name?: string; readonly sources: readonly string[]; readonly tolerance?: number };
+  readonly resample?: { readonly to: readonly string[]; readonly extended_hours?: boolean };
   readonly symbols?: readonly string[];
   readonly outputs: readonly CurateOutput[];
 }
 
-export type CurateOutput = 'adjustments' | 'gold';
+export type CurateOutput = 'adjustments' | 'gold' | 'resampled';
 
 /** A gold series: its name (the source it is stored under), its ingest jobs by priority, the tolerance of disagreement. */
 export interface GoldSpec {
   readonly name: string;
   readonly sources: readonly Job[];
   readonly tolerance: number;
+}
+
+/** Bars of one ingest job resampled to larger sizes on its calendar. */
+export interface ResampleOutput {
+  readonly bars: Job;
+  readonly calendar: TradingCalendar;
+  readonly to: readonly Granularity[];
+  /** Intraday bars of the pre- and post-market count too. */
+  readonly extended: boolean;
 }
 
 /** A curate job with the ingest jobs it reads loaded and checked. */
@@ -35,6 +48,8 @@ export interface CurateJob {
   readonly adjustments: { readonly bars: Job; readonly actions: readonly Job[]; readonly adjustedFor: ReadonlySet<'splits' | 'dividends'> } | null;
   /** outputs gold: the series and where it is chosen from. */
   readonly gold: GoldSpec | null;
+  /** outputs resampled: the ingest job whose bars are resampled, and the larger sizes they are resampled to. */
+  readonly resample: ResampleOutput | null;
   readonly symbols: readonly string[] | null;
   readonly outputs: readonly CurateOutput[];
 }
@@ -99,7 +114,25 @@ export function loadCurateJob(configDir: string, nameOrPath: string, env: NodeJS
     });
     gold = { name: spec.gold!.name ?? name, sources, tolerance: spec.gold!.tolerance ?? 0.005 };
   }
-  return { name, file, description: spec.description ?? '', adjustments, gold, symbols: spec.symbols ?? null, outputs: spec.outputs };
+  let resample: ResampleOutput | null = null;
+  if (spec.outputs.includes('resampled')) {
+    const bars = load(spec.bars!, '/bars');
+    if (bars.dataset.name !== 'ohlcv') throw yaml.errorAt('/bars', `job ${spec.bars} loads ${bars.dataset.name}, not bars (ohlcv)`);
+    if (!bars.calendar) throw yaml.errorAt('/bars', `job ${spec.bars} names no calendar: bars are resampled on the sessions of one (calendar: XNYS, 24/5 or 24/7 in the job)`);
+    const to = spec.resample!.to.map((text, i) => {
+      let g: Granularity;
+      try {
+        g = parseGranularity(text);
+      } catch (err) {
+        throw yaml.errorAt(`/resample/to/${i}`, (err as Error).message);
+      }
+      const refusal = resampleRefusal(bars.granularity, g);
+      if (refusal) throw yaml.errorAt(`/resample/to/${i}`, `job ${bars.name}'s ${bars.granularity.text} bars cannot be resampled to ${g.text}: ${refusal}`);
+      return g;
+    });
+    resample = { bars, calendar: bars.calendar, to, extended: spec.resample!.extended_hours ?? bars.spec.extended_hours ?? false };
+  }
+  return { name, file, description: spec.description ?? '', adjustments, gold, resample, symbols: spec.symbols ?? null, outputs: spec.outputs };
 }
 
 /** Whether a corporate-actions job's cash amounts are per share after later splits. */

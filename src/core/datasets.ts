@@ -109,7 +109,7 @@ export function kindOf(def: DatasetDef): KindBehaviour {
   return kinds[def.kind];
 }
 
-export type DatasetName = 'ohlcv' | 'ohlcv_gold' | 'corporate_actions' | 'tickers' | 'adjustments';
+export type DatasetName = 'ohlcv' | 'ohlcv_gold' | 'ohlcv_resampled' | 'corporate_actions' | 'tickers' | 'adjustments';
 
 /** The columns of a bar, as every bars dataset stores them. */
 const barColumns: readonly ColumnDef[] = [
@@ -156,6 +156,24 @@ export const datasets: Record<DatasetName, DatasetDef> = {
     series: { open: 'open', high: 'high', low: 'low', close: 'close', volume: 'volume' },
     curated: true,
     defaultValidation: 'gold',
+    plausible: { ...timesOnly, maxPrice: 1e9, maxVolume: 1e16 },
+  },
+  ohlcv_resampled: {
+    name: 'ohlcv_resampled',
+    description:
+      "bars of a source resampled by a curate job to the larger sizes it lists, on the source job's trading calendar (what mdw query ohlcv -g computes on the fly, stored): mdw query ohlcv reads them when the source stores no bars of that size",
+    columns: [
+      ...barColumns,
+      { name: 'resampled_from', type: 'varchar', required: true, description: 'the stored bar size these bars were built from, e.g. 1m' },
+      { name: 'partial', type: 'boolean', required: false, description: '1d, 1w and 1mo bars: fewer source bars (or sessions) than the calendar holds in the period; null for intraday bars' },
+    ],
+    key: ['symbol', 'ts'],
+    timeColumn: 'ts',
+    symbolColumn: 'symbol',
+    kind: 'bars',
+    series: { open: 'open', high: 'high', low: 'low', close: 'close', volume: 'volume' },
+    curated: true,
+    defaultValidation: 'resampled',
     plausible: { ...timesOnly, maxPrice: 1e9, maxVolume: 1e16 },
   },
   corporate_actions: {

@@ -13,6 +13,7 @@ import { recordAdjustmentChanges, type AdjustmentChange } from '../catalog/curat
 import { allSeriesFiles } from '../query/lake-files.js';
 import { adjustmentRowsSql } from './adjustments.js';
 import { landGold } from './gold.js';
+import { landResampled } from './resampled.js';
 
 export interface CurateOptions {
   /** Only these symbols (in place of the job's), or null. */
@@ -25,9 +26,11 @@ export interface CurateOptions {
 export interface CurateResult {
   readonly job: string;
   readonly output: CurateOutput;
-  /** adjustments: symbols with an action that adjusts their bars; gold: partitions of the sources read. */
+  /** resampled: the bar size built (one result per size). */
+  readonly granularity?: string;
+  /** adjustments: symbols with an action that adjusts their bars; gold: partitions of the sources read; resampled: symbols' folders (or whole series) of the bars. */
   readonly units: number;
-  /** adjustments: actions logged; gold: bars chosen in the partitions computed. */
+  /** adjustments: actions logged; gold: bars chosen in the partitions computed; resampled: bars built in the groups computed. */
   readonly rows: number;
   /** Documents (adjustments: a symbol's log; gold: a partition) that changed since the last run: only these are loaded again. */
   readonly changed: number;
@@ -62,6 +65,26 @@ export async function runCurate(ctx: Context, job: CurateJob, options: CurateOpt
       }),
     );
     results.push({ job: job.name, output: 'gold', units: landed.partitions, rows: landed.rows, changed: landed.changed, load });
+  }
+  if (job.resample) {
+    const spec = job.resample;
+    for (const to of spec.to) {
+      ctx.progress.step(`${job.name}: resampling ${spec.bars.spec.source.name} ${spec.bars.granularity.text} bars to ${to.text} on ${spec.calendar.name}`);
+      const landed = await landResampled(ctx, spec, to, { symbols: options.symbols ?? job.symbols, dryRun: options.dryRun });
+      const load = await loadLanded(ctx, options, landed.empty, () =>
+        curateLoadJob(ctx, job, {
+          dataset: 'ohlcv_resampled',
+          granularity: to.text,
+          calendar: spec.calendar.name,
+          extended: spec.extended,
+          source: spec.bars.spec.source.name,
+          files: `${landed.dir}/*.ndjson`,
+          transform: 'curate-resampled',
+          what: `${spec.bars.name}'s bars resampled to ${to.text}`,
+        }),
+      );
+      results.push({ job: job.name, output: 'resampled', granularity: to.text, units: landed.groups, rows: landed.rows, changed: landed.changed, load });
+    }
   }
   return results;
 }
@@ -200,7 +223,7 @@ function plain(row: Record<string, unknown>): Record<string, unknown> {
 function curateLoadJob(
   ctx: Context,
   job: CurateJob,
-  load: { dataset: string; granularity: string; calendar: string | null; source: string; files: string; transform: string; what: string },
+  load: { dataset: string; granularity: string; calendar: string | null; extended?: boolean; source: string; files: string; transform: string; what: string },
 ): Job {
   const text = [
     `name: ${JSON.stringify(job.name)}`,
@@ -208,6 +231,7 @@ function curateLoadJob(
     `dataset: ${load.dataset}`,
     `granularity: ${JSON.stringify(load.granularity)}`,
     ...(load.calendar ? [`calendar: ${JSON.stringify(load.calendar)}`] : []),
+    ...(load.extended ? ['extended_hours: true'] : []),
     `source: { name: ${JSON.stringify(load.source)}, adapter: file, files: [${JSON.stringify(load.files)}] }`,
     `transform: ${load.transform}`,
     '',

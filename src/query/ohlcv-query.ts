@@ -21,6 +21,8 @@ export interface OhlcvRequest {
   readonly adjust?: AdjustBasis | undefined;
   /** Read the gold series (ohlcv_gold, built by a gold curate job) instead of the vendors' bars. */
   readonly gold?: boolean | undefined;
+  /** Read the bars a curate job resampled and stored (ohlcv_resampled) instead of the vendors' (resolveBars decides). */
+  readonly storedResampled?: boolean | undefined;
 }
 
 export const defaultOhlcvColumns = ['symbol', 'ts', 'open', 'high', 'low', 'close', 'volume'] as const;
@@ -31,6 +33,8 @@ const selectableFrom = (columns: readonly { readonly name: string; readonly type
 const selectable = selectableFrom([...datasets.ohlcv.columns, ...lineageColumns, ...qualityColumns, ...[...returnColumns].map((name) => ({ name, type: 'double' as const }))]);
 /** A gold bar's columns: the bar, where it came from, lineage and quality. */
 const goldSelectable = selectableFrom([...datasets.ohlcv_gold.columns, ...lineageColumns, ...qualityColumns]);
+/** A stored resampled bar's columns: a bar's, what it was built from and whether its period was whole, lineage, quality and total returns. */
+const resampledSelectable = new Map([...selectable, ...selectableFrom(datasets.ohlcv_resampled.columns)]);
 const derived = new Set(qualityColumns.map((c) => c.name));
 
 export interface OhlcvPlan {
@@ -55,7 +59,7 @@ export function symbolVariants(symbols: readonly string[]): string[] {
 /** Plans the read: the partition files from the layout, and one SQL over exactly those. */
 export function planOhlcvQuery(lakeRoot: string, request: OhlcvRequest): OhlcvPlan {
   const req = { ...request, symbols: symbolVariants(request.symbols) };
-  const dataset = req.gold ? 'ohlcv_gold' : 'ohlcv';
+  const dataset = req.gold ? 'ohlcv_gold' : req.storedResampled ? 'ohlcv_resampled' : 'ohlcv';
   if (req.gold && adjusts(req)) {
     throw new UsageError('--gold with --adjust or total returns: gold bars are chosen from several sources, and an adjustment log belongs to one source\'s bars; adjust one source (--source) instead');
   }
@@ -63,7 +67,7 @@ export function planOhlcvQuery(lakeRoot: string, request: OhlcvRequest): OhlcvPl
   const found = sources
     .map((source) => ({ source, files: seriesFiles(lakeRoot, { dataset, source, granularity: req.granularity, symbols: req.symbols, window: req.window }) }))
     .filter((s) => s.files.length > 0);
-  const choice = req.gold ? goldSelectable : selectable;
+  const choice = req.gold ? goldSelectable : req.storedResampled ? resampledSelectable : selectable;
   const columns = (req.columns ?? defaultOhlcvColumns).map((c) => {
     const column = choice.get(c);
     if (!column) throw new UsageError(`--columns: "${c}" is not ${req.gold ? 'a column of gold bars' : 'an ohlcv column'} (${[...choice.keys()].join(', ')})`);

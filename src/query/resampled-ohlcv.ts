@@ -8,6 +8,7 @@ import type { DuckSession, ResultColumn } from '../lake/duckdb.js';
 import { allSeriesFiles, listSeries } from './lake-files.js';
 import { defaultOhlcvColumns, planOhlcvQuery, resolveOhlcvQuery, symbolVariants, type OhlcvPlan, type OhlcvRequest } from './ohlcv-query.js';
 import { resampleInputColumns, resampleReadWindow, resampleRefusal, resampleSql } from './resample.js';
+import { resampledUpToDate, type ResampleHow } from '../curate/resampled.js';
 
 /**
  * Reads of ohlcv bars at a size the lake does not store: when the asked source(s) hold no bars
@@ -25,7 +26,12 @@ export interface ResampleOptions {
 
 export interface BarsPlan extends OhlcvPlan {
   /** When the rows are resampled: the stored bar size they come from and the calendar used. */
-  readonly resampled?: { readonly from: string; readonly calendar: string };
+  readonly resampled?: {
+    readonly from: string;
+    readonly calendar: string;
+    /** Read from the bars a curate job stored (lake/curated/ohlcv_resampled), up to date with the bars stored now; else computed here. */
+    readonly stored: boolean;
+  };
 }
 
 const resampledColumns = new Map(
@@ -43,6 +49,13 @@ export async function resolveBars(duck: DuckSession, lakeRoot: string, req: Ohlc
   const to = parseGranularity(req.granularity);
   const calendar = options.calendar ?? calendars.XNYS;
   const asked = req.columns ?? defaultOhlcvColumns;
+  const how = { to, calendar, extended: options.extendedHours ?? false };
+  if (storedUpToDate(lakeRoot, req, from, how)) {
+    // The bars a curate job resampled the same way from the files stored now: read, not computed.
+    const columns = [...asked, ...(isSessionLabelled(to) && !asked.includes('partial') ? ['partial'] : [])];
+    const plan = await resolveOhlcvQuery(duck, lakeRoot, { ...req, columns, storedResampled: true });
+    return { ...plan, resampled: { from: from.text, calendar: calendar.name, stored: true } };
+  }
   for (const c of asked) {
     if (!resampledColumns.has(c)) {
       throw new UsageError(`--columns: "${c}" is not a column of resampled bars (${to.text} bars are built from stored ${from.text} bars): ${[...resampledColumns.keys()].join(', ')}`);
@@ -63,7 +76,7 @@ export async function resolveBars(duck: DuckSession, lakeRoot: string, req: Ohlc
     ...(sources.length > 1 && !asked.includes('source') ? ['source'] : []),
   ];
   const columns = names.map((n) => resampledColumns.get(n)!);
-  const resampled = { from: from.text, calendar: calendar.name };
+  const resampled = { from: from.text, calendar: calendar.name, stored: false };
   if (ranges.length === 0) {
     return { sql: `SELECT ${columns.map((c) => `CAST(NULL AS ${c.type}) AS ${ident(c.name)}`).join(', ')} WHERE false`, files: source.files, sources, columns, resampled };
   }
@@ -110,6 +123,17 @@ export async function resampleSource(duck: DuckSession, lakeRoot: string, req: P
   if (fit) return fit;
   const why = finer.map((g) => `from ${g.text}: ${resampleRefusal(g, to)}`).join('; ');
   throw new UsageError(`no ${to.text} bars are stored${req.source ? ` for ${req.source}` : ''}, and the finer bars stored cannot be resampled to ${to.text} (${why})`);
+}
+
+/** Whether every source the request reads has resampled bars stored for its symbols, computed as asked from the bars stored now. */
+function storedUpToDate(lakeRoot: string, req: OhlcvRequest, from: Granularity, how: ResampleHow): boolean {
+  const symbols = symbolVariants(req.symbols);
+  const sources = req.source
+    ? [req.source]
+    : listSeries(lakeRoot, 'ohlcv')
+        .filter((s) => s.granularity === from.text && (s.symbols === null || s.symbols.some((x) => symbols.includes(x))))
+        .map((s) => s.source);
+  return sources.length > 0 && sources.every((source) => resampledUpToDate(lakeRoot, source, from.text, how, symbols));
 }
 
 async function holdsAny(duck: DuckSession, files: readonly string[], symbols: readonly string[]): Promise<boolean> {

@@ -2,13 +2,15 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { calendars } from '../../src/calendar/registry.js';
+import { loadCurateJob } from '../../src/config/curate.js';
 import { loadJob } from '../../src/config/jobs.js';
+import { runCurate } from '../../src/curate/run-curate.js';
 import type { Context } from '../../src/context.js';
 import { parseWindow } from '../../src/core/time-window.js';
 import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
 import { resolveBars } from '../../src/query/resampled-ohlcv.js';
 import { Warehouse } from '../../src/warehouse.js';
-import { currentFiles, openWarehouse, runMdw } from '../support/helpers.js';
+import { currentFiles, lakeHashes, openWarehouse, runMdw } from '../support/helpers.js';
 
 /**
  * Bars resampled on the fly by `mdw query ohlcv -g` and Warehouse.ohlcv, from minute bars
@@ -180,7 +182,7 @@ describe('Thanksgiving week', () => {
       'no 7m bars are stored for five, and the finer bars stored cannot be resampled to 7m (from 5m: 7m is not a whole multiple of 5m, so its bars would split 5m bars)',
     );
     const plan = await resolveBars(duck, path.join(ctx.settings.home, 'lake'), { ...req, granularity: '1h' });
-    expect(plan.resampled).toEqual({ from: '5m', calendar: 'XNYS' });
+    expect(plan.resampled).toEqual({ from: '5m', calendar: 'XNYS', stored: false });
     const hours = await rows({ symbols: ['FIVE'], granularity: '1h', source: 'five', from: '2024-11-29', to: '2024-11-29', columns: ['ts', 'open', 'close'] });
     // Bar i of the five-minute file is minute i's prices: the 09:00 bar holds bars 0-5.
     expect(hours.map((r) => [r.ts, r.open, r.close])).toEqual([
@@ -192,13 +194,85 @@ describe('Thanksgiving week', () => {
   });
 });
 
+describe('stored by a curate job (outputs: resampled)', () => {
+  const job = () => {
+    writeFileSync(
+      path.join(wh.configs, 'jobs', 'thanksgiving-resampled.yml'),
+      'kind: curate\nbars: thanksgiving\noutputs: [resampled]\nresample:\n  to: [5m, 1h, 1d, 1w]\n',
+    );
+    return loadCurateJob(wh.configs, 'thanksgiving-resampled', ctx.env);
+  };
+  const sizes = ['5m', '1h', '1d', '1w'];
+  const symbols = ['FULL', 'GAPPY', 'HOLE'];
+  const read = async (granularity: string) => {
+    const plan = await resolveBars(await ctx.duck(), path.join(ctx.settings.home, 'lake'), {
+      symbols,
+      granularity,
+      source: 'thanksgiving',
+      window: parseWindow(undefined, undefined),
+      columns: ['symbol', 'ts', 'open', 'high', 'low', 'close', 'volume', 'partial'],
+    });
+    return { stored: plan.resampled?.stored, rows: await (await ctx.duck()).all<Record<string, unknown>>(plan.sql) };
+  };
+
+  test('a size the bars do not divide is refused at the job, saying why', () => {
+    writeFileSync(path.join(wh.configs, 'jobs', 'bad-resample.yml'), 'kind: curate\nbars: thanksgiving\noutputs: [resampled]\nresample:\n  to: [1h, 90s]\n');
+    expect(() => loadCurateJob(wh.configs, 'bad-resample', ctx.env)).toThrow(/bad-resample\.yml:5:\d+: job thanksgiving's 1m bars cannot be resampled to 90s: 90s is not a whole multiple of 1m/);
+  });
+
+  test('the stored bars equal those computed on the fly, and queries read them; a second run writes nothing', async () => {
+    const before = Object.fromEntries(await Promise.all(sizes.map(async (g) => [g, await read(g)] as const)));
+    for (const g of sizes) expect(before[g]!.stored).toBe(false);
+    expect(before['1d']!.rows.length).toBe(11); // FULL and GAPPY 4 sessions, HOLE 3
+    expect(before['1w']!.rows.length).toBe(3);
+
+    const results = await runCurate(ctx, job(), { symbols: null, dryRun: false, runId: null });
+    expect(results.map((r) => [r.output, r.granularity, r.units, r.changed, r.load?.counts.out, r.load?.counts.quarantined])).toEqual(
+      sizes.map((g) => ['resampled', g, 3, 3, before[g]!.rows.length, 0]),
+    );
+    for (const g of sizes) {
+      const after = await read(g);
+      expect(after.stored).toBe(true);
+      expect(after.rows).toEqual(before[g]!.rows);
+    }
+    // The partial flags came through the load: GAPPY's Wednesday, HOLE's week.
+    const days = (await read('1d')).rows.filter((r) => r.partial === true).map((r) => `${r.symbol} ${(r.ts as Date).toISOString().slice(0, 10)}`);
+    expect(days).toEqual(['GAPPY 2024-11-27']);
+    expect((await read('1w')).rows.map((r) => [r.symbol, r.partial])).toEqual([['FULL', false], ['GAPPY', true], ['HOLE', true]]);
+
+    const lake = path.join(ctx.settings.home, 'lake');
+    const hashes = lakeHashes(lake);
+    const again = await runCurate(ctx, job(), { symbols: null, dryRun: false, runId: null });
+    expect(again.map((r) => [r.changed, r.rows, r.load?.partitions.written ?? 0])).toEqual(sizes.map(() => [0, 0, 0]));
+    expect(lakeHashes(lake)).toEqual(hashes);
+  });
+
+  test('new minutes of one symbol: queries compute on the fly until curate runs, which computes that symbol only', async () => {
+    // GAPPY's missing half hour of Wednesday arrives.
+    writeWeek('thanksgiving', { FULL: () => true, GAPPY: () => true, HOLE: (date) => date !== '2024-11-26' });
+    await runIngest(ctx, loadJob(wh.configs, 'thanksgiving', ctx.env), all);
+    const fresh = await read('1d');
+    expect(fresh.stored).toBe(false);
+    expect(fresh.rows.filter((r) => r.partial === true)).toEqual([]);
+
+    const results = await runCurate(ctx, job(), { symbols: null, dryRun: false, runId: null });
+    expect(results.map((r) => [r.granularity, r.changed])).toEqual(sizes.map((g) => [g, 1]));
+    const after = await read('1d');
+    expect(after.stored).toBe(true);
+    expect(after.rows).toEqual(fresh.rows);
+    const wednesday = after.rows.find((r) => r.symbol === 'GAPPY' && (r.ts as Date).toISOString().startsWith('2024-11-27'))!;
+    const sum = Array.from({ length: 390 }, (_, i) => bar(i).qty).reduce((a, b) => a + b, 0);
+    expect([wednesday.volume, wednesday.close, wednesday.partial]).toEqual([sum, bar(389).close / 100, false]);
+  });
+});
+
 describe('the CLI', () => {
-  test('query ohlcv -g 1h resamples the stored minutes and says so on stderr', async () => {
+  test('query ohlcv -g 1h reads the hourly bars the curate job stored (up to date) and says so on stderr', async () => {
     lib.close();
     await ctx.close();
     const r = await runMdw(['--home', ctx.settings.home, '--config-dir', wh.configs, 'query', 'ohlcv', 'full', '-g', '1h', '--from', '2024-11-29', '--to', '2024-11-29', '--format', 'csv']);
     lib = await Warehouse.open({ home: ctx.settings.home, threads: 1 });
-    expect(r.stderr).toContain('no 1h bars stored: resampled from 1m bars on the XNYS calendar');
+    expect(r.stderr).toContain('no 1h bars from the vendor: read the 1h bars a curate job resampled from the 1m bars stored now, on the XNYS calendar');
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual([
       'symbol,ts,open,high,low,close,volume',
@@ -207,5 +281,9 @@ describe('the CLI', () => {
       'FULL,2024-11-29T16:00:00Z,100.9,101.54,100.85,101.5,6177',
       'FULL,2024-11-29T17:00:00Z,101.5,102.14,101.45,102.1,6186',
     ]);
+    // 30m bars are not stored: computed from the minutes, and said so.
+    const half = await runMdw(['--home', ctx.settings.home, '--config-dir', wh.configs, 'query', 'ohlcv', 'full', '-g', '30m', '--from', '2024-11-29', '--to', '2024-11-29', '--format', 'csv', '--limit', '1']);
+    expect(half.stderr).toContain('no 30m bars stored: resampled from 1m bars on the XNYS calendar');
+    expect(half.stdout.trim().split('\n')).toEqual(['symbol,ts,open,high,low,close,volume', 'FULL,2024-11-29T14:30:00Z,100,100.34,99.95,100.3,3085']);
   });
 });

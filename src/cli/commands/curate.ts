@@ -31,7 +31,7 @@ export async function curateCommand(opts: GlobalOptions, names: string[]): Promi
             await ctx.catalog(`mdw curate ${job.name}`),
             { command: 'curate', job: job.name, args: { symbols } },
             (runId) => runCurate(ctx, job, { symbols, dryRun, runId }),
-            (rs) => ({ message: rs.map((r) => summary(r, dryRun)).join('; '), data: Object.fromEntries(rs.map((r) => [r.output, { rows: r.rows, changed: r.changed }])) }),
+            (rs) => ({ message: rs.map((r) => summary(r, dryRun)).join('; '), data: Object.fromEntries(rs.map((r) => [outputName(r), { rows: r.rows, changed: r.changed }])) }),
           );
       for (const r of done) ctx.logger.info(summary(r, dryRun));
       results.push(...done);
@@ -41,7 +41,7 @@ export async function curateCommand(opts: GlobalOptions, names: string[]): Promi
       formatRecords(
         results.map((r) => ({
           job: r.job,
-          output: r.output,
+          output: outputName(r),
           dry_run: dryRun,
           units: r.units,
           rows: r.rows,
@@ -60,13 +60,18 @@ export async function curateCommand(opts: GlobalOptions, names: string[]): Promi
   });
 }
 
+/** An output as the table names it: resampled bars with their size (resampled 1h). */
+const outputName = (r: CurateResult) => (r.granularity ? `${r.output} ${r.granularity}` : r.output);
+
 function summary(r: CurateResult, dryRun: boolean): string {
   const what =
     r.output === 'adjustments'
       ? `${r.rows} actions adjust ${r.units} symbols; ${r.changed} symbols' logs ${dryRun ? 'would change' : 'changed'}`
-      : `${r.changed} of ${r.units} partitions ${dryRun ? 'would be' : 'were'} chosen again${dryRun ? '' : ` (${r.rows} bars)`}`;
+      : r.output === 'resampled'
+        ? `${r.changed} of ${r.units} symbols' bars ${dryRun ? 'would be' : 'were'} resampled again${dryRun ? '' : ` (${r.rows} bars)`}`
+        : `${r.changed} of ${r.units} partitions ${dryRun ? 'would be' : 'were'} chosen again${dryRun ? '' : ` (${r.rows} bars)`}`;
   return (
-    `${r.job} ${r.output}${dryRun ? ' (dry run)' : ''}: ${what}` +
+    `${r.job} ${outputName(r)}${dryRun ? ' (dry run)' : ''}: ${what}` +
     (r.load ? `; ${r.load.counts.out} rows stored, ${r.load.counts.quarantined} quarantined, ${r.load.partitions.written} partitions written` : '')
   );
 }

@@ -19,12 +19,19 @@ export async function jobsListCommand(opts: GlobalOptions): Promise<number> {
           const reads = [
             ...(curate.adjustments ? [curate.adjustments.bars, ...curate.adjustments.actions] : []),
             ...(curate.gold ? curate.gold.sources : []),
+            ...(curate.resample ? [curate.resample.bars] : []),
           ];
           return {
             job: curate.name,
-            dataset: [...(curate.adjustments ? ['adjustments'] : []), ...(curate.gold ? ['ohlcv_gold'] : [])].join(' '),
-            granularity: (curate.adjustments?.bars ?? curate.gold!.sources[0]!).granularity.text,
-            source: [...(curate.adjustments ? [curate.adjustments.bars.spec.source.name] : []), ...(curate.gold ? [curate.gold.name] : [])].join(' '),
+            dataset: [...(curate.adjustments ? ['adjustments'] : []), ...(curate.gold ? ['ohlcv_gold'] : []), ...(curate.resample ? ['ohlcv_resampled'] : [])].join(' '),
+            granularity: curate.resample ? curate.resample.to.map((g) => g.text).join(' ') : (curate.adjustments?.bars ?? curate.gold!.sources[0]!).granularity.text,
+            source: [
+              ...new Set([
+                ...(curate.adjustments ? [curate.adjustments.bars.spec.source.name] : []),
+                ...(curate.gold ? [curate.gold.name] : []),
+                ...(curate.resample ? [curate.resample.bars.spec.source.name] : []),
+              ]),
+            ].join(' '),
             adapter: 'curate',
             transform: [...new Set(reads.map((j) => j.name))].join(' + '),
             status: 'ok',

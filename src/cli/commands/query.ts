@@ -31,7 +31,13 @@ export async function queryOhlcvCommand(opts: GlobalOptions, symbols: string[]):
       adjust: opts.adjust as AdjustBasis | undefined,
       gold: opts.gold === true,
     }, { calendar: opts.calendar === undefined ? undefined : calendarNamed(String(opts.calendar)), extendedHours: opts.extendedHours === true });
-    if (plan.resampled) ctx.logger.info(`no ${granularity} bars stored: resampled from ${plan.resampled.from} bars on the ${plan.resampled.calendar} calendar (--calendar to change)`);
+    if (plan.resampled) {
+      ctx.logger.info(
+        plan.resampled.stored
+          ? `no ${granularity} bars from the vendor: read the ${granularity} bars a curate job resampled from the ${plan.resampled.from} bars stored now, on the ${plan.resampled.calendar} calendar (--calendar to change)`
+          : `no ${granularity} bars stored: resampled from ${plan.resampled.from} bars on the ${plan.resampled.calendar} calendar (--calendar to change)`,
+      );
+    }
     if (plan.sources.length > 1 && !(opts.columns as string[] | undefined)?.includes('source')) {
       ctx.logger.info(`rows from ${plan.sources.length} sources (${plan.sources.join(', ')}), told apart by the source column; --source picks one`);
     }
