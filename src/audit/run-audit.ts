@@ -90,7 +90,8 @@ export interface AuditOptions {
  * calendar, a session long or shorter (weeks and months have no sessions to count).
  */
 export function judgesCompleteness(job: Job): job is Job & { readonly calendar: TradingCalendar } {
-  return kindOf(job.dataset).completeness && job.calendar !== null && job.granularity.unit !== 'w' && job.granularity.unit !== 'mo';
+  // A curated series is as complete as what it was built from, which is audited as ingested.
+  return kindOf(job.dataset).completeness && !job.dataset.curated && job.calendar !== null && job.granularity.unit !== 'w' && job.granularity.unit !== 'mo';
 }
 
 /**
@@ -122,9 +123,10 @@ export async function auditSeries(ctx: Context, job: Job, options: AuditOptions)
     integrity: problems,
     openQuarantined: await openQuarantined(sql, ids, granularity),
   };
-  if (readable.length === 0 || !kindOf(job.dataset).completeness) {
+  if (readable.length === 0 || !kindOf(job.dataset).completeness || job.dataset.curated) {
     // Events and reference records get the integrity checks only: they have no sessions to
-    // complete, no scores, and no one value two sources must agree on.
+    // complete, no scores, and no one value two sources must agree on. Curated series too: their
+    // sessions are those of the series they were built from, audited as ingested.
     const [counted] = readable.length ? await duck.all<{ n: number }>(`SELECT count(*) AS n FROM read_parquet(${pathList(readable)}, hive_partitioning = false)`) : [{ n: 0 }];
     const rows = Number(counted!.n);
     const quality = { rows, scored: 0, validated: 0, threshold: settings.threshold, bands: {}, flags: {} };

@@ -19,8 +19,6 @@ interface GoldInputs {
 }
 
 export interface LandedGold {
-  /** The landing folder, as a path (the load's files glob). */
-  readonly dir: string;
   /** Nothing has ever landed: there is nothing to load. */
   readonly empty: boolean;
   /** Partitions of the sources read. */
@@ -71,7 +69,7 @@ export async function landGold(ctx: Context, gold: GoldSpec, options: { readonly
     // The partition's earlier documents were chosen from files since replaced.
     store.remove(landed.filter((l) => l !== name && l.startsWith(`${stem}.`)).map((l) => childUri(dir, l)));
   }
-  return { dir: store.locate(dir), empty: options.dryRun || store.list(dir).every((e) => !e.name.endsWith('.ndjson')), partitions: groups.length, rows, changed };
+  return { empty: options.dryRun || store.list(dir).every((e) => !e.name.endsWith('.ndjson')), partitions: groups.length, rows, changed };
 }
 
 /** Each partition of the gold sources' series, with every source's current file of it. */

@@ -72,7 +72,6 @@ export function resampledUpToDate(lakeRoot: string, source: string, from: string
 }
 
 export interface LandedResampled {
-  readonly dir: string;
   readonly empty: boolean;
   /** Groups of the source series. */
   readonly groups: number;
@@ -120,7 +119,7 @@ export async function landResampled(
     // The group's earlier documents were computed from files since replaced.
     store.remove(landed.filter((l) => l !== name && l.startsWith(`${group.stem}.`)).map((l) => childUri(dir, l)));
   }
-  return { dir: store.locate(dir), empty: options.dryRun || store.list(dir).every((e) => !e.name.endsWith('.ndjson')), groups: groups.length, rows, changed };
+  return { empty: options.dryRun || store.list(dir).every((e) => !e.name.endsWith('.ndjson')), groups: groups.length, rows, changed };
 }
 
 /** A group's resampled bars, as NDJSON rows named as ohlcv_resampled's columns (ts in ISO 8601 UTC); null when its files hold no bar. */

@@ -53,17 +53,7 @@ export async function runCurate(ctx: Context, job: CurateJob, options: CurateOpt
     ctx.progress.step(`${job.name}: choosing the gold series ${gold.name} from ${gold.sources.map((s) => s.spec.source.name).join(', ')}`);
     const landed = await landGold(ctx, gold, { symbols: options.symbols ?? job.symbols, dryRun: options.dryRun });
     const first = gold.sources[0]!;
-    const load = await loadLanded(ctx, options, landed.empty, () =>
-      curateLoadJob(ctx, job, {
-        dataset: 'ohlcv_gold',
-        granularity: first.granularity.text,
-        calendar: first.calendar?.name ?? null,
-        source: gold.name,
-        files: `${landed.dir}/*.ndjson`,
-        transform: 'curate-gold',
-        what: `the gold series ${gold.name}`,
-      }),
-    );
+    const load = await loadLanded(ctx, options, landed.empty, () => curatedLoad(ctx, job, 'gold').job);
     results.push({ job: job.name, output: 'gold', units: landed.partitions, rows: landed.rows, changed: landed.changed, load });
   }
   if (job.resample) {
@@ -71,18 +61,7 @@ export async function runCurate(ctx: Context, job: CurateJob, options: CurateOpt
     for (const to of spec.to) {
       ctx.progress.step(`${job.name}: resampling ${spec.bars.spec.source.name} ${spec.bars.granularity.text} bars to ${to.text} on ${spec.calendar.name}`);
       const landed = await landResampled(ctx, spec, to, { symbols: options.symbols ?? job.symbols, dryRun: options.dryRun });
-      const load = await loadLanded(ctx, options, landed.empty, () =>
-        curateLoadJob(ctx, job, {
-          dataset: 'ohlcv_resampled',
-          granularity: to.text,
-          calendar: spec.calendar.name,
-          extended: spec.extended,
-          source: spec.bars.spec.source.name,
-          files: `${landed.dir}/*.ndjson`,
-          transform: 'curate-resampled',
-          what: `${spec.bars.name}'s bars resampled to ${to.text}`,
-        }),
-      );
+      const load = await loadLanded(ctx, options, landed.empty, () => curatedLoad(ctx, job, 'resampled', to.text).job);
       results.push({ job: job.name, output: 'resampled', granularity: to.text, units: landed.groups, rows: landed.rows, changed: landed.changed, load });
     }
   }
@@ -136,17 +115,7 @@ async function runAdjustments(ctx: Context, job: CurateJob, spec: NonNullable<Cu
     changes.push(...logChanges(symbol, before, doc));
     if (!options.dryRun) store.commit(store.writeTemp(uri, String(process.pid), text), uri);
   }
-  const load = await loadLanded(ctx, options, store.list(dir).length === 0, () =>
-    curateLoadJob(ctx, job, {
-      dataset: 'adjustments',
-      granularity: bars.granularity.text,
-      calendar: null,
-      source: bars.spec.source.name,
-      files: `${store.locate(dir)}/*.json`,
-      transform: 'curate-adjustments',
-      what: `the adjustment log of ${bars.name}`,
-    }),
-  );
+  const load = await loadLanded(ctx, options, store.list(dir).length === 0, () => curatedLoad(ctx, job, 'adjustments').job);
   if (load && changes.length > 0) {
     const { sql } = await ctx.catalog(`mdw curate ${job.name}`);
     const series = { job: job.name, source: bars.spec.source.name, granularity: bars.granularity.text, curateBatch: load.batchIds.at(-1) ?? null, at: ctx.clock.now() };
@@ -219,24 +188,82 @@ function plain(row: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(row).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v]));
 }
 
-/** The ingest job that loads a curate job's landed documents into a curated dataset, under the curate job's name. */
-function curateLoadJob(
-  ctx: Context,
-  job: CurateJob,
-  load: { dataset: string; granularity: string; calendar: string | null; extended?: boolean; source: string; files: string; transform: string; what: string },
-): Job {
-  const text = [
-    `name: ${JSON.stringify(job.name)}`,
-    `description: ${JSON.stringify(`${load.what}, as ${job.name} computes it`)}`,
-    `dataset: ${load.dataset}`,
-    `granularity: ${JSON.stringify(load.granularity)}`,
-    ...(load.calendar ? [`calendar: ${JSON.stringify(load.calendar)}`] : []),
-    ...(load.extended ? ['extended_hours: true'] : []),
-    `source: { name: ${JSON.stringify(load.source)}, adapter: file, files: [${JSON.stringify(load.files)}] }`,
-    `transform: ${load.transform}`,
-    '',
-  ].join('\n');
-  return jobFromText(ctx.settings.configDir, `${job.file} (its ${load.dataset} load)`, text, ctx.env);
+/** One curated series a curate job loads: its output, bar size, and the ingest job that loads its landed documents. */
+export interface CuratedLoad {
+  readonly output: CurateOutput;
+  readonly granularity: string;
+  readonly job: Job;
+}
+
+/**
+ * The ingest jobs that load a curate job's landed documents into its curated datasets, one per
+ * series (a resampled output: one per size), under the curate job's name: what curate runs and
+ * what the audit checks.
+ */
+export function curatedLoads(configDir: string, lakeRoot: string, env: NodeJS.ProcessEnv, job: CurateJob): CuratedLoad[] {
+  const store = localStore(lakeRoot);
+  const landing = (source: string, dataset: string, granularity: string, ext: string) => `${store.locate(curatedLandingDir(source, dataset, granularity))}/*.${ext}`;
+  const out: CuratedLoad[] = [];
+  const add = (output: CurateOutput, load: { dataset: string; granularity: string; calendar: string | null; extended?: boolean; source: string; files: string; transform: string; what: string }) => {
+    const text = [
+      `name: ${JSON.stringify(job.name)}`,
+      `description: ${JSON.stringify(`${load.what}, as ${job.name} computes it`)}`,
+      `dataset: ${load.dataset}`,
+      `granularity: ${JSON.stringify(load.granularity)}`,
+      ...(load.calendar ? [`calendar: ${JSON.stringify(load.calendar)}`] : []),
+      ...(load.extended ? ['extended_hours: true'] : []),
+      `source: { name: ${JSON.stringify(load.source)}, adapter: file, files: [${JSON.stringify(load.files)}] }`,
+      `transform: ${load.transform}`,
+      '',
+    ].join('\n');
+    out.push({ output, granularity: load.granularity, job: jobFromText(configDir, `${job.file} (its ${load.dataset} load)`, text, env) });
+  };
+  if (job.adjustments) {
+    const { bars } = job.adjustments;
+    const source = bars.spec.source.name;
+    add('adjustments', {
+      dataset: 'adjustments',
+      granularity: bars.granularity.text,
+      calendar: null,
+      source,
+      files: landing(source, 'adjustments', bars.granularity.text, 'json'),
+      transform: 'curate-adjustments',
+      what: `the adjustment log of ${bars.name}`,
+    });
+  }
+  if (job.gold) {
+    const first = job.gold.sources[0]!;
+    add('gold', {
+      dataset: 'ohlcv_gold',
+      granularity: first.granularity.text,
+      calendar: first.calendar?.name ?? null,
+      source: job.gold.name,
+      files: landing(job.gold.name, 'ohlcv_gold', first.granularity.text, 'ndjson'),
+      transform: 'curate-gold',
+      what: `the gold series ${job.gold.name}`,
+    });
+  }
+  if (job.resample) {
+    const spec = job.resample;
+    const source = spec.bars.spec.source.name;
+    for (const to of spec.to) {
+      add('resampled', {
+        dataset: 'ohlcv_resampled',
+        granularity: to.text,
+        calendar: spec.calendar.name,
+        extended: spec.extended,
+        source,
+        files: landing(source, 'ohlcv_resampled', to.text, 'ndjson'),
+        transform: 'curate-resampled',
+        what: `${spec.bars.name}'s bars resampled to ${to.text}`,
+      });
+    }
+  }
+  return out;
+}
+
+function curatedLoad(ctx: Context, job: CurateJob, output: CurateOutput, granularity?: string): CuratedLoad {
+  return curatedLoads(ctx.settings.configDir, ctx.paths.lake, ctx.env, job).find((l) => l.output === output && (granularity === undefined || l.granularity === granularity))!;
 }
 
 /** The calendar's session dates from a week before the bars' first to a week after their last. */

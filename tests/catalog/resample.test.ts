@@ -1,15 +1,17 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { calendars } from '../../src/calendar/registry.js';
 import { loadCurateJob } from '../../src/config/curate.js';
 import { loadJob } from '../../src/config/jobs.js';
-import { runCurate } from '../../src/curate/run-curate.js';
+import { curatedLoads, runCurate } from '../../src/curate/run-curate.js';
+import { auditSeries } from '../../src/audit/run-audit.js';
 import type { Context } from '../../src/context.js';
 import { parseWindow } from '../../src/core/time-window.js';
 import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
 import { resolveBars } from '../../src/query/resampled-ohlcv.js';
 import { Warehouse } from '../../src/warehouse.js';
+import { currentFilesUnder } from '../../src/lake/partition-files.js';
 import { currentFiles, lakeHashes, openWarehouse, runMdw } from '../support/helpers.js';
 
 /**
@@ -245,6 +247,22 @@ describe('stored by a curate job (outputs: resampled)', () => {
     const again = await runCurate(ctx, job(), { symbols: null, dryRun: false, runId: null });
     expect(again.map((r) => [r.changed, r.rows, r.load?.partitions.written ?? 0])).toEqual(sizes.map(() => [0, 0, 0]));
     expect(lakeHashes(lake)).toEqual(hashes);
+
+    // The audit checks the curated files against their manifest, as ingested ones.
+    const daily = curatedLoads(wh.configs, lake, ctx.env, job()).find((l) => l.granularity === '1d')!;
+    expect(daily.job.dataset.name).toBe('ohlcv_resampled');
+    expect((await auditSeries(ctx, daily.job, { tolerance: 0.005 }))!.integrity).toEqual([]);
+    const [file] = currentFilesUnder(path.join(lake, 'curated', 'ohlcv_resampled', 'source=thanksgiving', 'granularity=1d'));
+    const bytes = readFileSync(file!);
+    const flipped = Buffer.from(bytes);
+    flipped[100] = flipped[100]! ^ 0xff;
+    writeFileSync(file!, flipped);
+    try {
+      const audit = await auditSeries(ctx, daily.job, { tolerance: 0.005 });
+      expect(audit!.integrity.map((p) => [path.basename(path.dirname(p.uri)), p.problem])).toEqual([['year=2024', 'hash_mismatch']]);
+    } finally {
+      writeFileSync(file!, bytes);
+    }
   });
 
   test('new minutes of one symbol: queries compute on the fly until curate runs, which computes that symbol only', async () => {

@@ -1,8 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { renderHeatmapHtml, renderHeatmapPng, renderHeatmapSvg, renderHeatmapText } from '../../audit/heatmap.js';
 import { auditSeries, judgesCompleteness, type SeriesAudit } from '../../audit/run-audit.js';
-import { isCurateFile } from '../../config/curate.js';
-import { jobArgument, listJobFiles, loadJob, type Job } from '../../config/jobs.js';
+import { isCurateFile, loadCurateJob } from '../../config/curate.js';
+import { curatedLoads } from '../../curate/run-curate.js';
+import { jobArgument, listJobFiles, loadJob, resolveJobFile, type Job } from '../../config/jobs.js';
 import { ExitCode, UsageError, errorMessage } from '../../core/errors.js';
 import { formatRecords, recordFormats, resolveFormat, type Cell, type Format } from '../output.js';
 import { requireHome, stdoutIsTty, withContext, type GlobalOptions } from '../run-command.js';
@@ -118,7 +119,7 @@ export async function auditCommand(opts: GlobalOptions, jobNames: string[]): Pro
   checkPictureUsage(picture, opts.out as string | undefined, jobNames);
   return withContext(opts, 'mdw audit', async (ctx) => {
     requireHome(ctx);
-    const jobs = loadJobs(ctx.settings.configDir, jobNames, ctx.env, (m) => ctx.logger.warn(m));
+    const jobs = loadJobs(ctx.settings.configDir, ctx.paths.lake, jobNames, ctx.env, (m) => ctx.logger.warn(m));
     if (picture && !jobs.some(judgesCompleteness)) {
       const which = jobs.length === 0 ? 'there are no jobs' : `${jobs.map((j) => j.name).join(', ')} ${jobs.length === 1 ? 'is not a job' : 'are not jobs'}`;
       throw new UsageError(`no completeness to draw: ${which} of bars with a calendar (a session long or shorter)`);
@@ -160,13 +161,17 @@ function checkPictureUsage(picture: Picture | null, out: string | undefined, job
   if (!out && stdoutIsTty()) throw new UsageError(`--format ${picture} draws a picture: give --out <file>, or pipe it`);
 }
 
-function loadJobs(configDir: string, names: readonly string[], env: NodeJS.ProcessEnv, warn: (m: string) => void): Job[] {
-  if (names.length > 0) return names.map((n) => loadJob(configDir, n, env));
+/** The jobs named (all by default), a curate job as the loads of its curated series: the audit checks those files too. */
+function loadJobs(configDir: string, lakeRoot: string, names: readonly string[], env: NodeJS.ProcessEnv, warn: (m: string) => void): Job[] {
+  const load = (nameOrFile: string): Job[] =>
+    isCurateFile(resolveJobFile(configDir, nameOrFile))
+      ? curatedLoads(configDir, lakeRoot, env, loadCurateJob(configDir, nameOrFile, env)).map((l) => l.job)
+      : [loadJob(configDir, nameOrFile, env)];
+  if (names.length > 0) return names.flatMap(load);
   const jobs: Job[] = [];
-  // Curate jobs build from what ingest jobs stored; the audit judges the ingested series.
-  for (const file of listJobFiles(configDir).filter((f) => !isCurateFile(f))) {
+  for (const file of listJobFiles(configDir)) {
     try {
-      jobs.push(loadJob(configDir, file, env));
+      jobs.push(...load(file));
     } catch (err) {
       warn(`skipping an invalid job: ${errorMessage(err)}`);
     }
