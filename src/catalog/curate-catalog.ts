@@ -62,3 +62,34 @@ export async function adjustmentChanges(sql: Queryable, filter: { readonly sourc
     order by changed_at, id`;
   return [...rows];
 }
+
+/** What one landed document of mdw curate was computed from: partition files (lake URIs) and action batches. */
+export interface CurateInputs {
+  /** The document as a load's lineage names it (lineage_item.raw_uri). */
+  readonly doc: string;
+  readonly partitions: readonly string[];
+  readonly actionBatches: readonly string[];
+}
+
+/** Records what landed documents were computed from, replacing what an earlier landing of each recorded; documents removed (replaced by others) are forgotten. */
+export async function recordCurateInputs(sql: Queryable, docs: readonly CurateInputs[], removed: readonly string[], at: Date): Promise<void> {
+  const gone = [...docs.map((d) => d.doc), ...removed];
+  if (gone.length === 0) return;
+  await sql`delete from mdw.curate_input where doc_uri = any(${gone})`;
+  const rows = docs.flatMap((d) => [
+    ...[...new Set(d.partitions)].map((input) => ({ doc_uri: d.doc, input, kind: 'partition', recorded_at: at })),
+    ...[...new Set(d.actionBatches)].map((input) => ({ doc_uri: d.doc, input, kind: 'action_batch', recorded_at: at })),
+  ]);
+  for (let i = 0; i < rows.length; i += 1000) await sql`insert into mdw.curate_input ${sql(rows.slice(i, i + 1000))}`;
+}
+
+/** The inputs behind a curated partition file (lake URI): the documents its batches loaded, and what each was computed from. */
+export async function curatedPartitionInputs(sql: Queryable, uri: string): Promise<{ doc: string; kind: string; input: string }[]> {
+  return sql<{ doc: string; kind: string; input: string }[]>`
+    select distinct c.doc_uri as doc, c.kind, c.input
+    from mdw.partition_manifest m
+    join mdw.lineage_item l on l.manifest_id = m.id
+    join mdw.curate_input c on c.doc_uri = l.raw_uri
+    where m.uri = ${uri}
+    order by c.doc_uri, c.kind, c.input`;
+}

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { CurateInputs } from '../catalog/curate-catalog.js';
 import type { GoldSpec } from '../config/curate.js';
 import type { Context } from '../context.js';
 import { ident, literal, pathList, stringList } from '../core/sql.js';
@@ -27,6 +28,9 @@ export interface LandedGold {
   readonly rows: number;
   /** Partitions whose gold changed (computed and landed). */
   readonly changed: number;
+  /** The documents landed this run with the partition files each was chosen from, and those removed. */
+  readonly inputs: readonly CurateInputs[];
+  readonly removed: readonly string[];
 }
 
 /**
@@ -48,6 +52,8 @@ export async function landGold(ctx: Context, gold: GoldSpec, options: { readonly
   const landed = store.list(dir).filter((e) => !e.folder && e.name.endsWith('.ndjson')).map((e) => e.name);
   let rows = 0;
   let changed = 0;
+  const inputs: CurateInputs[] = [];
+  const removed: string[] = [];
   for (const group of groups) {
     const key = createHash('sha256')
       .update(JSON.stringify([group.files.map((f) => [f.source, f.uri, f.threshold]), options.symbols, gold.tolerance]))
@@ -66,10 +72,13 @@ export async function landGold(ctx: Context, gold: GoldSpec, options: { readonly
     rows += Number(copied!.Count);
     await store.seal([temp]);
     store.commit(temp, uri);
+    inputs.push({ doc: store.locate(uri), partitions: group.files.map((f) => f.uri), actionBatches: [] });
     // The partition's earlier documents were chosen from files since replaced.
-    store.remove(landed.filter((l) => l !== name && l.startsWith(`${stem}.`)).map((l) => childUri(dir, l)));
+    const earlier = landed.filter((l) => l !== name && l.startsWith(`${stem}.`)).map((l) => childUri(dir, l));
+    store.remove(earlier);
+    removed.push(...earlier.map((u) => store.locate(u)));
   }
-  return { empty: options.dryRun || store.list(dir).every((e) => !e.name.endsWith('.ndjson')), partitions: groups.length, rows, changed };
+  return { inputs, removed, empty: options.dryRun || store.list(dir).every((e) => !e.name.endsWith('.ndjson')), partitions: groups.length, rows, changed };
 }
 
 /** Each partition of the gold sources' series, with every source's current file of it. */

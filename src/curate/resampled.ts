@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { TradingCalendar } from '../calendar/calendar.js';
+import type { CurateInputs } from '../catalog/curate-catalog.js';
 import type { ResampleOutput } from '../config/curate.js';
 import type { Context } from '../context.js';
 import type { Granularity } from '../core/granularity.js';
@@ -79,6 +80,9 @@ export interface LandedResampled {
   readonly rows: number;
   /** Groups whose bars were computed and landed (their files changed). */
   readonly changed: number;
+  /** The documents landed this run with the partition files each was computed from, and those removed. */
+  readonly inputs: readonly CurateInputs[];
+  readonly removed: readonly string[];
 }
 
 /** Resamples the groups of a curate job's bars whose files changed since their document landed, to one bar size. */
@@ -99,6 +103,8 @@ export async function landResampled(
   const landed = store.list(dir).filter((e) => !e.folder && e.name.endsWith('.ndjson')).map((e) => e.name);
   let rows = 0;
   let changed = 0;
+  const inputs: CurateInputs[] = [];
+  const removed: string[] = [];
   for (const group of groups) {
     const name = resampledDocName(group, how, options.symbols);
     if (landed.includes(name)) continue;
@@ -116,10 +122,13 @@ export async function landResampled(
       await store.seal([temp]);
       store.commit(temp, uri);
     }
+    inputs.push({ doc: store.locate(uri), partitions: group.uris, actionBatches: [] });
     // The group's earlier documents were computed from files since replaced.
-    store.remove(landed.filter((l) => l !== name && l.startsWith(`${group.stem}.`)).map((l) => childUri(dir, l)));
+    const earlier = landed.filter((l) => l !== name && l.startsWith(`${group.stem}.`)).map((l) => childUri(dir, l));
+    store.remove(earlier);
+    removed.push(...earlier.map((u) => store.locate(u)));
   }
-  return { empty: options.dryRun || store.list(dir).every((e) => !e.name.endsWith('.ndjson')), groups: groups.length, rows, changed };
+  return { inputs, removed, empty: options.dryRun || store.list(dir).every((e) => !e.name.endsWith('.ndjson')), groups: groups.length, rows, changed };
 }
 
 /** A group's resampled bars, as NDJSON rows named as ohlcv_resampled's columns (ts in ISO 8601 UTC); null when its files hold no bar. */

@@ -9,7 +9,7 @@ import { curatedLandingDir } from '../lake/raw-landing.js';
 import { localStore } from '../lake/local-store.js';
 import { childUri } from '../lake/store.js';
 import { runIngest, type IngestResult } from '../pipeline/run-ingest.js';
-import { recordAdjustmentChanges, type AdjustmentChange } from '../catalog/curate-catalog.js';
+import { recordAdjustmentChanges, recordCurateInputs, type AdjustmentChange, type CurateInputs } from '../catalog/curate-catalog.js';
 import { allSeriesFiles } from '../query/lake-files.js';
 import { adjustmentRowsSql } from './adjustments.js';
 import { landGold } from './gold.js';
@@ -52,6 +52,7 @@ export async function runCurate(ctx: Context, job: CurateJob, options: CurateOpt
     const gold = job.gold;
     ctx.progress.step(`${job.name}: choosing the gold series ${gold.name} from ${gold.sources.map((s) => s.spec.source.name).join(', ')}`);
     const landed = await landGold(ctx, gold, { symbols: options.symbols ?? job.symbols, dryRun: options.dryRun });
+    await recordInputs(ctx, job, options, landed.inputs, landed.removed);
     const first = gold.sources[0]!;
     const load = await loadLanded(ctx, options, landed.empty, () => curatedLoad(ctx, job, 'gold').job);
     results.push({ job: job.name, output: 'gold', units: landed.partitions, rows: landed.rows, changed: landed.changed, load });
@@ -61,6 +62,7 @@ export async function runCurate(ctx: Context, job: CurateJob, options: CurateOpt
     for (const to of spec.to) {
       ctx.progress.step(`${job.name}: resampling ${spec.bars.spec.source.name} ${spec.bars.granularity.text} bars to ${to.text} on ${spec.calendar.name}`);
       const landed = await landResampled(ctx, spec, to, { symbols: options.symbols ?? job.symbols, dryRun: options.dryRun });
+      await recordInputs(ctx, job, options, landed.inputs, landed.removed);
       const load = await loadLanded(ctx, options, landed.empty, () => curatedLoad(ctx, job, 'resampled', to.text).job);
       results.push({ job: job.name, output: 'resampled', granularity: to.text, units: landed.groups, rows: landed.rows, changed: landed.changed, load });
     }
@@ -96,6 +98,9 @@ async function runAdjustments(ctx: Context, job: CurateJob, spec: NonNullable<Cu
   const dir = curatedLandingDir(bars.spec.source.name, 'adjustments', bars.granularity.text);
   let changed = 0;
   const changes: AdjustmentChange[] = [];
+  const inputs: CurateInputs[] = [];
+  // A log's closes come from the bars' files; its actions' batches are in its rows.
+  const barUris = barFiles.map((f) => store.uriOf(f));
   if (!options.dryRun) store.prepare(dir);
   // Every symbol with actions now, and every symbol with a log landed before (its actions may all be gone).
   const only = options.symbols ?? job.symbols;
@@ -114,7 +119,9 @@ async function runAdjustments(ctx: Context, job: CurateJob, spec: NonNullable<Cu
     changed++;
     changes.push(...logChanges(symbol, before, doc));
     if (!options.dryRun) store.commit(store.writeTemp(uri, String(process.pid), text), uri);
+    inputs.push({ doc: store.locate(uri), partitions: barUris, actionBatches: doc.flatMap((r) => (r.action_batch ? [r.action_batch] : [])) });
   }
+  await recordInputs(ctx, job, options, inputs, []);
   const load = await loadLanded(ctx, options, store.list(dir).length === 0, () => curatedLoad(ctx, job, 'adjustments').job);
   if (load && changes.length > 0) {
     const { sql } = await ctx.catalog(`mdw curate ${job.name}`);
@@ -175,6 +182,13 @@ export function logChanges(symbol: string, before: readonly LogRow[], after: rea
     });
   }
   return out;
+}
+
+/** Records what the documents landed were computed from (nothing for a dry run, which lands nothing). */
+async function recordInputs(ctx: Context, job: CurateJob, options: CurateOptions, inputs: readonly CurateInputs[], removed: readonly string[]): Promise<void> {
+  if (options.dryRun || (inputs.length === 0 && removed.length === 0)) return;
+  const { sql } = await ctx.catalog(`mdw curate ${job.name}`);
+  await recordCurateInputs(sql, inputs, removed, ctx.clock.now());
 }
 
 /** Loads landed documents through the ingest stages; a dry run (nothing landed) or an empty folder loads nothing. */

@@ -27,7 +27,7 @@ afterAll(async () => {
 describe(`catalog schema (${process.env.MDW_TEST_DATABASE_URL ? 'Postgres server' : 'embedded PGlite'})`, () => {
   test('opening applies every numbered migration once and records it', async () => {
     const files = loadMigrations();
-    expect(files.map((m) => m.name)).toEqual(['001_catalog', '002_input_fingerprints', '003_lake_binding', '004_quality', '005_vendor_budget', '006_raw_page', '007_quarantine_keys', '008_partition_versions', '009_quarantine_superseded', '010_backfill', '011_known_status', '012_adjustment_change']);
+    expect(files.map((m) => m.name)).toEqual(['001_catalog', '002_input_fingerprints', '003_lake_binding', '004_quality', '005_vendor_budget', '006_raw_page', '007_quarantine_keys', '008_partition_versions', '009_quarantine_superseded', '010_backfill', '011_known_status', '012_adjustment_change', '016_curate_input']);
     const status = await migrationStatus(catalog.sql);
     expect(status.map((m) => [m.version, m.appliedAt instanceof Date])).toEqual([[1, true], [2, true], [3, true], [4, true], [5, true], [6, true], [7, true], [8, true], [9, true], [10, true], [11, true], [12, true]]);
     expect(await migrate(catalog.sql)).toEqual([]);

@@ -9,7 +9,8 @@ import { parseWindow } from '../../src/core/time-window.js';
 import { explainAdjustment } from '../../src/curate/explain.js';
 import { runCurate } from '../../src/curate/run-curate.js';
 import { auditSeries } from '../../src/audit/run-audit.js';
-import { adjustmentChanges } from '../../src/catalog/curate-catalog.js';
+import { adjustmentChanges, curatedPartitionInputs } from '../../src/catalog/curate-catalog.js';
+import { currentFilesUnder } from '../../src/lake/partition-files.js';
 import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
 import { resolveOhlcvQuery } from '../../src/query/ohlcv-query.js';
 import { calendars } from '../../src/calendar/registry.js';
@@ -104,6 +105,20 @@ describe('mdw curate: the adjustment log', () => {
       ['2023-06-15', ['required', 'required_when']],
       ['2023-06-22', ['positive']],
     ]);
+  });
+
+  test("lineage: the log's partition traces to each symbol's log, and each log to the bars' files and its actions' batch", async () => {
+    const lake = ctx.paths.lake;
+    // A file a year of ex-dates: XYZ's 2023 actions, TST's 2024 ones.
+    const logFiles = currentFilesUnder(path.join(lake, 'curated', 'adjustments'));
+    expect(logFiles.map((f) => path.basename(path.dirname(f)))).toEqual(['year=2023', 'year=2024']);
+    const traced = (await Promise.all(logFiles.map((f) => curatedPartitionInputs(catalog.sql, path.relative(lake, f))))).flat();
+    const bars = currentFilesUnder(path.join(lake, 'ohlcv', 'source=test')).map((f) => path.relative(lake, f));
+    const [actions] = await catalog.sql<{ id: string }[]>`select id from mdw.batch where job = 'test-actions'`;
+    const bySymbol = (symbol: string) => traced.filter((t) => path.basename(t.doc) === `${symbol}.json`).map((t) => [t.kind, t.input]);
+    // TST's log holds actions; XYZ's only the one that passed (the others are quarantined in the load, not in the log).
+    expect(bySymbol('TST')).toEqual([['action_batch', actions!.id], ...bars.map((b) => ['partition', b])]);
+    expect(bySymbol('XYZ')).toEqual([['action_batch', actions!.id], ...bars.map((b) => ['partition', b])]);
   });
 
   test('query --adjust: prices times every later factor, volumes divided by the split factors; bars after the last ex-date as stored', async () => {

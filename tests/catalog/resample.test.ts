@@ -6,6 +6,7 @@ import { loadCurateJob } from '../../src/config/curate.js';
 import { loadJob } from '../../src/config/jobs.js';
 import { curatedLoads, runCurate } from '../../src/curate/run-curate.js';
 import { auditSeries } from '../../src/audit/run-audit.js';
+import { curatedPartitionInputs } from '../../src/catalog/curate-catalog.js';
 import type { Context } from '../../src/context.js';
 import { parseWindow } from '../../src/core/time-window.js';
 import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
@@ -247,6 +248,15 @@ describe('stored by a curate job (outputs: resampled)', () => {
     const again = await runCurate(ctx, job(), { symbols: null, dryRun: false, runId: null });
     expect(again.map((r) => [r.changed, r.rows, r.load?.partitions.written ?? 0])).toEqual(sizes.map(() => [0, 0, 0]));
     expect(lakeHashes(lake)).toEqual(hashes);
+
+    // Lineage: the curated daily partition traces to the documents its batch loaded, one per
+    // symbol, and each to the minute partitions it was computed from.
+    const [curatedDaily] = currentFilesUnder(path.join(lake, 'curated', 'ohlcv_resampled', 'source=thanksgiving', 'granularity=1d'));
+    const traced = await curatedPartitionInputs(wh.catalog.sql, path.relative(lake, curatedDaily!));
+    const minutes = currentFilesUnder(path.join(lake, 'ohlcv', 'source=thanksgiving')).map((f) => path.relative(lake, f));
+    expect(minutes.length).toBe(3);
+    expect(new Set(traced.map((t) => path.basename(t.doc).split('.')[0]))).toEqual(new Set(['symbol=FULL', 'symbol=GAPPY', 'symbol=HOLE']));
+    expect(traced.map((t) => [t.kind, t.input]).sort()).toEqual(minutes.map((m) => ['partition', m]).sort());
 
     // The audit checks the curated files against their manifest, as ingested ones.
     const daily = curatedLoads(wh.configs, lake, ctx.env, job()).find((l) => l.granularity === '1d')!;
