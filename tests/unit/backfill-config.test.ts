@@ -147,7 +147,7 @@ describe('backfill.yml errors name the file and line', () => {
   });
 
   test('a dataset not in src/core/datasets.ts (its names come from the code)', () => {
-    expect(errorOf(base.replace('dataset: ohlcv', 'dataset: bars'))).toBe('backfill.yml:5:14: /targets/t/dataset must be one of "ohlcv", "ohlcv_gold", "corporate_actions", "tickers", "adjustments"');
+    expect(errorOf(base.replace('dataset: ohlcv', 'dataset: bars'))).toBe('backfill.yml:5:14: /targets/t/dataset must be one of "ohlcv", "ohlcv_gold", "ohlcv_resampled", "corporate_actions", "tickers", "adjustments"');
   });
 
   test('a universe of two kinds', () => {
