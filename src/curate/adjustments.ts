@@ -15,7 +15,8 @@ import { ident, literal, pathList, stringList } from '../core/sql.js';
  * - The factor of a bar is the product of the factors of every action after it (read time:
  *   adjustedOhlcvSql), so a corrected action changes one row here and nothing else.
  *
- * An action two action sources have is taken from the one listed first. An action on or before
+ * An action two action sources have is taken from the one listed first, also when they date it
+ * up to nearDays apart (so it is never applied twice). An action on or before
  * the source's first bar of the symbol adjusts no bar and is left out, as is one whose previous
  * session lies after the last bar (declared ahead: the next run logs it). A dividend whose
  * previous session has no bar in the source gets no close, so no factor: the record rules
@@ -41,6 +42,9 @@ export interface AdjustmentInputs {
    */
   readonly sessions: readonly string[] | null;
 }
+
+/** Two sources' actions of one kind (and ratio) this many days apart are one action dated differently. */
+export const nearDays = 4;
 
 /** Actions whose factor divides the cash by the close before the ex-date. */
 export const cashActions = ['cash_dividend', 'special_dividend', 'lt_capital_gain', 'st_capital_gain'] as const;
@@ -72,7 +76,12 @@ export function adjustmentRowsSql(inputs: AdjustmentInputs): string {
     `CASE WHEN ${isIn(shareActions)} THEN 'shares' ELSE action END AS _class FROM (${actions.join(' UNION ALL ')}) ${only}), ` +
     // One action per symbol, ex-date and kind, from the first source that has it: a 5% stock
     // dividend one vendor reports as a split of 100 -> 105 is one action, not two.
-    `deduped AS (SELECT * FROM reported QUALIFY row_number() OVER (PARTITION BY symbol, ex_date, _class ORDER BY _priority) = 1), ` +
+    `exact AS (SELECT * FROM reported QUALIFY row_number() OVER (PARTITION BY symbol, ex_date, _class ORDER BY _priority) = 1), ` +
+    // And one action where two sources date it a few days apart (one vendor's ex-date, another's
+    // record or announcement date): the later-listed source's is the same action, not a second
+    // one, when it is of the same kind within ${nearDays} days and, for shares, of the same ratio.
+    `deduped AS (SELECT a.* FROM exact a WHERE NOT EXISTS (SELECT 1 FROM exact b WHERE b.symbol = a.symbol AND b._class = a._class AND b._priority < a._priority ` +
+    `AND abs(date_diff('day', b.ex_date, a.ex_date)) <= ${nearDays} AND (a.ratio IS NULL OR b.ratio IS NULL OR abs(a.ratio / b.ratio - 1) < 0.001))), ` +
     // A cash amount in the bars' basis. Split-adjusted bars are divided by the splits after them
     // that they can reflect (up to their last bar); a split-adjusted amount by its own source's
     // later splits. Where the two differ, the amount is carried from one basis to the other.

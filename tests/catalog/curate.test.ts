@@ -249,6 +249,38 @@ describe('mdw curate: the adjustment log', () => {
   });
 });
 
+describe('mdw curate: two sources that date one action differently', () => {
+  test("a split one vendor dates a day early is applied once, from the source listed first; a dividend five days apart is another action", async () => {
+    writeFileSync(
+      path.join(root, 'early.csv'),
+      'symbol,ex_date,action,split_from,split_to,cash_amount\nTST,2024-01-08,split,1,2,\nTST,2024-01-05,cash_dividend,,,1\nTST,2024-01-10,cash_dividend,,,0.25\n',
+    );
+    writeFileSync(path.join(configs, 'jobs', 'early-actions.yml'), `dataset: corporate_actions\ngranularity: 1d\nsource: { name: early, adapter: file, files: [${path.join(root, 'early.csv')}] }\ntransform: actions-csv\n`);
+    writeFileSync(
+      path.join(configs, 'jobs', 'two-bars.yml'),
+      `dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsource: { name: two, adapter: file, files: [${path.join(root, 'bars')}/tst.us.txt] }\ntransform: raw-daily\n`,
+    );
+    writeFileSync(path.join(configs, 'jobs', 'curate-two.yml'), 'kind: curate\nbars: two-bars\nactions: [test-actions, early-actions]\noutputs: [adjustments]\n');
+    await runIngest(ctx, loadJob(configs, 'early-actions', ctx.env), all);
+    await runIngest(ctx, loadJob(configs, 'two-bars', ctx.env), all);
+    await runCurate(ctx, loadCurateJob(configs, 'curate-two', ctx.env), { symbols: null, dryRun: false, runId: null });
+    const duck = await ctx.duck();
+    expect(
+      await duck.all(
+        `SELECT strftime(ex_date, '%Y-%m-%d') AS ex_date, action, action_source, split_factor, dividend_factor FROM read_parquet(${currentFiles(path.join(ctx.paths.lake, 'curated/adjustments/source=two'))}) ORDER BY ex_date`,
+      ),
+    ).toEqual([
+      // 2.00 since the correction above.
+      { ex_date: '2024-01-05', action: 'cash_dividend', action_source: 'my-actions', split_factor: 1, dividend_factor: 0.98 },
+      { ex_date: '2024-01-09', action: 'split', action_source: 'my-actions', split_factor: 0.5, dividend_factor: 1 },
+      { ex_date: '2024-01-10', action: 'cash_dividend', action_source: 'early', split_factor: 1, dividend_factor: 0.995 },
+    ]);
+    // The first bar: 100 x 0.98 x 0.5 x 0.995, not halved twice.
+    const plan = await resolveOhlcvQuery(duck, ctx.paths.lake, { symbols: ['TST'], source: 'two', window: parseWindow('2024-01-02', '2024-01-02'), granularity: '1d', columns: ['close'], adjust: 'all' });
+    expect((await duck.all<{ close: number }>(plan.sql)).map((r) => Math.round(r.close * 1e6) / 1e6)).toEqual([48.755]);
+  });
+});
+
 describe('mdw curate: actions the bars cannot reflect yet', () => {
   test("a split after the last bar waits, and is not counted in the split-adjusted bars' basis; without a calendar too", async () => {
     // The split-adjusted TST bars again, as a source without a calendar, and a 10-for-1 split announced for February.
@@ -418,9 +450,9 @@ describe('through bin/mdw', () => {
     const curate = await runMdw(['curate', 'curate-test', '--format', 'csv'], { env });
     expect(curate.code).toBe(0);
     expect(curate.stdout).toBe('job,output,dry_run,units,rows,changed,stored,quarantined,partitions_written\ncurate-test,adjustments,false,2,5,0,0,0,0\n');
-    // TST's bars are in three sources (nocal, test, test-adj), each with its own log: one must be named.
+    // TST's bars are in four sources (nocal, test, test-adj, two), each with its own log: one must be named.
     const two = await runMdw(['query', 'ohlcv', 'TST', '--adjust', 'all'], { env });
-    expect([two.code, two.stderr.trim()]).toEqual([2, 'mdw: --adjust reads one source\'s bars with its adjustment log: nocal, test and test-adj have these bars; name one with --source']);
+    expect([two.code, two.stderr.trim()]).toEqual([2, 'mdw: --adjust reads one source\'s bars with its adjustment log: nocal, test, test-adj and two have these bars; name one with --source']);
     const q = await runMdw(['query', 'ohlcv', 'TST', '--source', 'test', '--to', '2024-01-05', '--adjust', 'all', '--columns', 'ts,close,volume', '--format', 'csv'], { env });
     expect(q.stdout).toBe('ts,close,volume\n2024-01-02T00:00:00Z,49,2000\n2024-01-03T00:00:00Z,49,2000\n2024-01-04T00:00:00Z,49,2000\n2024-01-05T00:00:00Z,50,2000\n');
     // Bars no curate job has built a log for cannot be adjusted: the error says what to run.
@@ -430,7 +462,7 @@ describe('through bin/mdw', () => {
     expect([none.code, none.stdout]).toEqual([2, '']);
     expect(none.stderr).toContain('--adjust: raw-only has no adjustment log (lake/curated/adjustments/source=raw-only): run `mdw curate`');
     const which = await runMdw(['curate', 'explain', 'TST', '2024-01-08'], { env });
-    expect([which.code, which.stderr.trim()]).toEqual([2, 'mdw: TST has adjustment logs from nocal, test and test-adj: name one with --source']);
+    expect([which.code, which.stderr.trim()]).toEqual([2, 'mdw: TST has adjustment logs from nocal, test, test-adj and two: name one with --source']);
     const explain = await runMdw(['curate', 'explain', 'TST', '2024-01-08', '--source', 'test', '--format', 'csv'], { env });
     expect(explain.stdout.split('\n')[1]).toMatch(/^2024-01-09,split,my-actions,[0-9a-f-]{36},2,,,,0.5,1,false,0.5,0.5$/);
     const history = await runMdw(['curate', 'explain', 'TST', '2024-01-03', '--source', 'test', '--format', 'csv'], { env });
