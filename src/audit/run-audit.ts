@@ -7,6 +7,7 @@ import { kindOf } from '../core/datasets.js';
 import { explainedHoles } from '../backfill/run-backfill.js';
 import { literal, pathList } from '../core/sql.js';
 import { cumulativeFactorsSql } from '../curate/adjustments.js';
+import { intradayMs } from '../core/granularity.js';
 import { adjustmentLogFiles, allSeriesFiles, listSources } from '../query/lake-files.js';
 import { seriesDir } from '../lake/layout.js';
 import { localStore } from '../lake/local-store.js';
@@ -282,7 +283,7 @@ async function compareSources(
     const closes = (bars: readonly string[], log: readonly string[]) =>
       adjusted
         ? `(SELECT b.symbol, b.ts, b.close * coalesce(f.split_cum, 1.0) AS close FROM read_parquet(${pathList(bars)}, hive_partitioning = false) b ` +
-          `ASOF LEFT JOIN (${cumulativeFactorsSql(log, null)}) f ON f.symbol = b.symbol AND b.ts < f.ex_date)`
+          `ASOF LEFT JOIN (${cumulativeFactorsSql(log, null, intradayMs(job.granularity) !== null)}) f ON f.symbol = b.symbol AND b.ts < f.cutoff)`
         : `read_parquet(${pathList(bars)}, hive_partitioning = false)`;
     const join = `FROM ${closes(files, ownLog)} a JOIN ${closes(otherFiles, otherLog)} b ON a.symbol = b.symbol AND a.ts = b.ts`;
     const [n] = await duck.all<{ n: number }>(`SELECT count(*) AS n ${join}`);

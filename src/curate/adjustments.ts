@@ -121,14 +121,24 @@ const emptyRows =
 export type AdjustBasis = 'none' | 'splits' | 'all';
 
 /**
+ * Where an ex-date begins for intraday bars, in hours after its 00:00Z: a bar before it belongs
+ * to an earlier session. The extended post-market of the session before ends at 20:00 New York
+ * (00:00Z in summer, 01:00Z in winter) and the ex-date's pre-market opens at 04:00 New York
+ * (08:00Z or 09:00Z), so a winter post-market bar at 00:30Z is still adjusted. Daily bars are
+ * stamped at their session date's 00:00Z and compare with the ex-date itself.
+ */
+export const intradayCutoffHours = 4;
+
+/**
  * Per symbol and ex-date, the cumulative factors a bar before that ex-date (and on or after the
  * previous one) is multiplied by: the product of the factors of this and every later action.
  * `files` are the adjustments dataset's files of one bars source; `symbols` narrows it, or null for all.
+ * `cutoff` is the time a bar must be before: the ex-date, or for intraday bars its quiet hours.
  */
-export function cumulativeFactorsSql(files: readonly string[], symbols: readonly string[] | null): string {
+export function cumulativeFactorsSql(files: readonly string[], symbols: readonly string[] | null, intraday = false): string {
   const only = symbols ? ` WHERE symbol IN (SELECT unnest(${stringList([...symbols])}))` : '';
   return (
-    `SELECT symbol, ex_date, product(split) OVER w AS split_cum, product(split * dividend) OVER w AS all_cum FROM (` +
+    `SELECT symbol, ex_date, ex_date${intraday ? ` + INTERVAL ${intradayCutoffHours} HOUR` : ''} AS cutoff, product(split) OVER w AS split_cum, product(split * dividend) OVER w AS all_cum FROM (` +
     `SELECT symbol, ex_date, product(split_factor) AS split, product(dividend_factor) AS dividend ` +
     `FROM read_parquet(${pathList(files)}, hive_partitioning = false, union_by_name = true)${only} GROUP BY ALL) ` +
     `WINDOW w AS (PARTITION BY symbol ORDER BY ex_date DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)`
@@ -166,7 +176,7 @@ export function adjustedBarsSql(barsSql: string, factorsSql: string, basis: Adju
             : `b.${ident(c)}`,
   );
   return (
-    `SELECT ${out.join(', ')} FROM (${barsSql}) b ASOF LEFT JOIN (${factorsSql}) f ON f.symbol = b.symbol AND b.ts < f.ex_date ` +
+    `SELECT ${out.join(', ')} FROM (${barsSql}) b ASOF LEFT JOIN (${factorsSql}) f ON f.symbol = b.symbol AND b.ts < f.cutoff ` +
     `WINDOW w AS (PARTITION BY b.symbol ORDER BY b.ts) ORDER BY b.symbol, b.ts`
   );
 }

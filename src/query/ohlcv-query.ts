@@ -1,3 +1,4 @@
+import { intradayMs, parseGranularity } from '../core/granularity.js';
 import { datasets, duckdbType, lineageColumns, qualityColumns, type ColumnType } from '../core/datasets.js';
 import { UsageError, andList } from '../core/errors.js';
 import { ident, literal, pathList, timestampLiteral } from '../core/sql.js';
@@ -96,7 +97,7 @@ export function planOhlcvQuery(lakeRoot: string, request: OhlcvRequest): OhlcvPl
         ? // One source, joined with its factors: the join sorts by symbol and ts itself.
           adjustedBarsSql(
             `SELECT ${[...new Set([...names.filter((n) => !returnColumns.has(n)), 'symbol', 'ts', 'close'])].map(ident).join(', ')} ${read}`,
-            cumulativeFactorsSql(adjust.log, req.symbols),
+            cumulativeFactorsSql(adjust.log, req.symbols, intradayMs(parseGranularity(req.granularity)) !== null),
             adjust.basis,
             names,
           )
