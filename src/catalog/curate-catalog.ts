@@ -22,15 +22,28 @@ export interface RecordedChange extends AdjustmentChange {
   readonly changedAt: Date;
 }
 
-/** Records what a curate run changed in a source's adjustment log. */
+/**
+ * Records what a curate run changes in a source's adjustment log, as pending (no curate batch)
+ * until its load commits (settlePendingChanges). A change already pending, recorded by a run that
+ * did not get to land its log, is not recorded twice.
+ */
 export async function recordAdjustmentChanges(
   sql: Queryable,
-  series: { readonly job: string; readonly source: string; readonly granularity: string; readonly curateBatch: string | null; readonly at: Date },
+  series: { readonly job: string; readonly source: string; readonly granularity: string; readonly at: Date },
   changes: readonly AdjustmentChange[],
 ): Promise<void> {
-  for (let i = 0; i < changes.length; i += 1000) {
+  const pending = await sql<{ key: string }[]>`
+    select concat_ws(' ', symbol, to_char(ex_date, 'YYYY-MM-DD'), action, change, old_factor, new_factor, old_cash, new_cash, old_action_batch, new_action_batch) as key
+    from mdw.adjustment_change
+    where source = ${series.source} and granularity = ${series.granularity} and curate_batch is null`;
+  const seen = new Set(pending.map((p) => p.key));
+  // As Postgres prints them (concat_ws leaves NULLs out).
+  const keyOf = (c: AdjustmentChange) =>
+    [c.symbol, c.exDate, c.action, c.change, c.oldFactor, c.newFactor, c.oldCash, c.newCash, c.oldActionBatch, c.newActionBatch].filter((v) => v !== null).map(String).join(' ');
+  const fresh = changes.filter((c) => !seen.has(keyOf(c)));
+  for (let i = 0; i < fresh.length; i += 1000) {
     await sql`insert into mdw.adjustment_change ${sql(
-      changes.slice(i, i + 1000).map((c) => ({
+      fresh.slice(i, i + 1000).map((c) => ({
         job: series.job,
         source: series.source,
         granularity: series.granularity,
@@ -44,11 +57,16 @@ export async function recordAdjustmentChanges(
         new_cash: c.newCash,
         old_action_batch: c.oldActionBatch,
         new_action_batch: c.newActionBatch,
-        curate_batch: series.curateBatch,
+        curate_batch: null,
         changed_at: series.at,
       })),
     )}`;
   }
+}
+
+/** Sets the batch that loaded a source's logs on its pending changes. */
+export async function settlePendingChanges(sql: Queryable, series: { readonly source: string; readonly granularity: string }, curateBatch: string): Promise<void> {
+  await sql`update mdw.adjustment_change set curate_batch = ${curateBatch} where source = ${series.source} and granularity = ${series.granularity} and curate_batch is null`;
 }
 
 /** The recorded changes of a symbol's log in one source, oldest first. */

@@ -9,7 +9,7 @@ import { curatedLandingDir } from '../lake/raw-landing.js';
 import { localStore } from '../lake/local-store.js';
 import { childUri } from '../lake/store.js';
 import { runIngest, type IngestResult } from '../pipeline/run-ingest.js';
-import { recordAdjustmentChanges, recordCurateInputs, type AdjustmentChange, type CurateInputs } from '../catalog/curate-catalog.js';
+import { recordAdjustmentChanges, recordCurateInputs, settlePendingChanges, type AdjustmentChange, type CurateInputs } from '../catalog/curate-catalog.js';
 import { allSeriesFiles } from '../query/lake-files.js';
 import { adjustmentRowsSql } from './adjustments.js';
 import { landGold } from './gold.js';
@@ -99,6 +99,7 @@ async function runAdjustments(ctx: Context, job: CurateJob, spec: NonNullable<Cu
   let changed = 0;
   const changes: AdjustmentChange[] = [];
   const inputs: CurateInputs[] = [];
+  const writes: { uri: string; text: string }[] = [];
   // A log's closes come from the bars' files; its actions' batches are in its rows.
   const barUris = barFiles.map((f) => store.uriOf(f));
   if (!options.dryRun) store.prepare(dir);
@@ -118,16 +119,19 @@ async function runAdjustments(ctx: Context, job: CurateJob, spec: NonNullable<Cu
     if (stored === text) continue;
     changed++;
     changes.push(...logChanges(symbol, before, doc));
-    if (!options.dryRun) store.commit(store.writeTemp(uri, String(process.pid), text), uri);
+    writes.push({ uri, text });
     inputs.push({ doc: store.locate(uri), partitions: barUris, actionBatches: doc.flatMap((r) => (r.action_batch ? [r.action_batch] : [])) });
   }
+  const series = { job: job.name, source: bars.spec.source.name, granularity: bars.granularity.text };
+  // The changes are recorded before their logs land, as pending (no curate batch yet): a run that
+  // dies between the two finds the logs unchanged next time, and records the same changes again
+  // only once. The load's batch is set on them when it commits.
+  if (!options.dryRun && changes.length > 0) await recordAdjustmentChanges((await ctx.catalog(`mdw curate ${job.name}`)).sql, { ...series, at: ctx.clock.now() }, changes);
+  if (!options.dryRun) for (const w of writes) store.commit(store.writeTemp(w.uri, String(process.pid), w.text), w.uri);
   await recordInputs(ctx, job, options, inputs, []);
   const load = await loadLanded(ctx, options, store.list(dir).length === 0, () => curatedLoad(ctx, job, 'adjustments').job);
-  if (load && changes.length > 0) {
-    const { sql } = await ctx.catalog(`mdw curate ${job.name}`);
-    const series = { job: job.name, source: bars.spec.source.name, granularity: bars.granularity.text, curateBatch: load.batchIds.at(-1) ?? null, at: ctx.clock.now() };
-    await recordAdjustmentChanges(sql, series, changes);
-  }
+  const batch = load?.batchIds.at(-1);
+  if (batch) await settlePendingChanges((await ctx.catalog(`mdw curate ${job.name}`)).sql, series, batch);
   return { job: job.name, output: 'adjustments', units: bySymbol.size, rows: rows.length, changed, load };
 }
 

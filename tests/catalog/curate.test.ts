@@ -9,7 +9,7 @@ import { parseWindow } from '../../src/core/time-window.js';
 import { explainAdjustment } from '../../src/curate/explain.js';
 import { runCurate } from '../../src/curate/run-curate.js';
 import { auditSeries } from '../../src/audit/run-audit.js';
-import { adjustmentChanges, curatedPartitionInputs } from '../../src/catalog/curate-catalog.js';
+import { adjustmentChanges, curatedPartitionInputs, recordAdjustmentChanges, settlePendingChanges } from '../../src/catalog/curate-catalog.js';
 import { currentFilesUnder } from '../../src/lake/partition-files.js';
 import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
 import { resolveOhlcvQuery } from '../../src/query/ohlcv-query.js';
@@ -246,6 +246,27 @@ describe('mdw curate: the adjustment log', () => {
     expect((await duck.all<{ close: number }>(plan.sql)).map((r) => r.close)).toEqual(sessions('2024-01-02', '2024-01-12').map(() => 50));
     const removed = (await adjustmentChanges(catalog.sql, { source: 'test-adj', symbol: 'TST', granularity: '1d' })).filter((c) => c.change === 'removed');
     expect(removed.map((c) => [c.exDate, c.action, c.oldFactor, c.newFactor])).toEqual([['2024-01-05', 'cash_dividend', 0.98, null]]);
+  });
+});
+
+describe('the adjustment change history', () => {
+  test('a change is recorded pending before its log lands, once however often a dying run records it, and settled by the load', async () => {
+    const change = {
+      symbol: 'PND', exDate: '2024-01-05', action: 'cash_dividend', change: 'changed' as const, oldFactor: 0.99, newFactor: 0.98,
+      oldCash: 1, newCash: 2, oldActionBatch: 'b1', newActionBatch: null,
+    };
+    const series = { job: 'j', source: 'pending-src', granularity: '1d', at: new Date('2024-02-01T00:00:00Z') };
+    await recordAdjustmentChanges(catalog.sql, series, [change]);
+    await recordAdjustmentChanges(catalog.sql, series, [change]);
+    const filter = { source: 'pending-src', symbol: 'PND', granularity: '1d' };
+    expect((await adjustmentChanges(catalog.sql, filter)).map((c) => [c.exDate, c.oldFactor, c.newFactor, c.curateBatch])).toEqual([['2024-01-05', 0.99, 0.98, null]]);
+    const batch = '00000000-0000-4000-8000-000000000001';
+    await settlePendingChanges(catalog.sql, series, batch);
+    await recordAdjustmentChanges(catalog.sql, series, [{ ...change, oldFactor: 0.98, newFactor: 0.97 }]);
+    expect((await adjustmentChanges(catalog.sql, filter)).map((c) => [c.oldFactor, c.newFactor, c.curateBatch])).toEqual([
+      [0.99, 0.98, batch],
+      [0.98, 0.97, null],
+    ]);
   });
 });
 
