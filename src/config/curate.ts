@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { UsageError } from '../core/errors.js';
+import { defaultScheduleZone, readSchedule, type Schedule, type ScheduleSpec } from '../cron/schedule.js';
 import { loadJob, resolveJobFile, type Job } from './jobs.js';
 import { loadYamlFile } from './load-yaml.js';
 
@@ -15,6 +16,7 @@ interface CurateSpec {
   readonly gold?: { readonly name?: string; readonly sources: readonly string[]; readonly tolerance?: number };
   readonly symbols?: readonly string[];
   readonly outputs: readonly CurateOutput[];
+  readonly schedule?: ScheduleSpec;
 }
 
 export type CurateOutput = 'adjustments' | 'gold';
@@ -37,6 +39,8 @@ export interface CurateJob {
   readonly gold: GoldSpec | null;
   readonly symbols: readonly string[] | null;
   readonly outputs: readonly CurateOutput[];
+  /** When cron runs this job on its own (read in its bars' calendar zone by default); null: with the others, by configs/schedule.yml. */
+  readonly schedule: Schedule | null;
 }
 
 /** Whether a job file is a curate job (kind: curate), read without checking the rest. */
@@ -99,7 +103,9 @@ export function loadCurateJob(configDir: string, nameOrPath: string, env: NodeJS
     });
     gold = { name: spec.gold!.name ?? name, sources, tolerance: spec.gold!.tolerance ?? 0.005 };
   }
-  return { name, file, description: spec.description ?? '', adjustments, gold, symbols: spec.symbols ?? null, outputs: spec.outputs };
+  const zone = (adjustments?.bars ?? gold?.sources[0])?.calendar?.zone ?? defaultScheduleZone;
+  const schedule = spec.schedule === undefined ? null : readSchedule(spec.schedule, zone, yaml.errorAt, '/schedule');
+  return { name, file, description: spec.description ?? '', adjustments, gold, symbols: spec.symbols ?? null, outputs: spec.outputs, schedule };
 }
 
 /** Whether a corporate-actions job's cash amounts are per share after later splits. */
