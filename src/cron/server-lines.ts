@@ -22,14 +22,22 @@ const hourMs = 3_600_000;
  * the next two years, sampled hourly: every state two zones' clock rules can be in lasts weeks.
  */
 export function zoneDistances(zone: string, serverZone: string, from: Date): number[] {
-  const out = new Set<number>();
   const start = Math.floor(from.getTime() / hourMs) * hourMs;
+  const key = `${zone}|${serverZone}|${start}`;
+  const known = distancesKnown.get(key);
+  if (known) return [...known];
+  const out = new Set<number>();
   for (let t = start; t < start + 2 * 366 * 24 * hourMs; t += hourMs) {
     const at = new Date(t);
     out.add(zoneOffsetMinutes(at, zone) - zoneOffsetMinutes(at, serverZone));
   }
-  return [...out].sort((a, b) => a - b);
+  const distances = [...out].sort((a, b) => a - b);
+  distancesKnown.set(key, distances);
+  return [...distances];
 }
+
+/** 17,568 hours cost two Intl calls each: a crontab's schedules mostly share their zones. */
+const distancesKnown = new Map<string, readonly number[]>();
 
 /** The server-zone lines that run `cron` (read in `zone`) on a server in `serverZone`. */
 export function serverLines(cron: CronExpression, zone: string, serverZone: string, from: Date): ServerLine[] {
