@@ -87,10 +87,14 @@ const shortDays = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 
 /** When a schedule runs, in words a comment can carry: `Mon-Fri at 17:30 America/New_York`. */
 export function describeSchedule(cron: CronExpression, zone: string): string {
+  const minutes = cronList([...cron.minutes], 0, 59);
+  const hours = cronList([...cron.hours], 0, 23);
   const at =
     cron.minutes.size === 1 && cron.hours.size === 1
       ? `at ${pad([...cron.hours][0]!)}:${pad([...cron.minutes][0]!)} ${zone}`
-      : `at minute ${cronList([...cron.minutes], 0, 59)} of hour ${cronList([...cron.hours], 0, 23)} (${zone})`;
+      : minutes === '*' && hours === '*'
+        ? `every minute (${zone})`
+        : `at minute ${minutes} of ${hours === '*' ? 'every hour' : `hour ${hours}`} (${zone})`;
   const allMonths = cron.months.size === 12;
   let days: string | undefined;
   if (allMonths && cron.daysStar && cron.days.size === 31) {
@@ -101,6 +105,7 @@ export function describeSchedule(cron: CronExpression, zone: string): string {
   } else if (allMonths && cron.weekdaysStar && cron.weekdays.size === 7 && cron.days.size === 1) {
     days = `on day ${[...cron.days][0]} of every month`;
   }
+  if (days === 'every day' && at.startsWith('every minute')) return at;
   return days ? `${days} ${at}` : `on "${cron.text}" in ${zone}`;
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadJob } from '../../src/config/jobs.js';
 import { loadCurateJob } from '../../src/config/curate.js';
@@ -147,6 +147,9 @@ describe('lines in the server zone', () => {
     expect(describeSchedule(parseCron('0 6 * * 6'), ny)).toBe('every Saturday at 06:00 America/New_York');
     expect(describeSchedule(parseCron('0 10 1 * *'), ny)).toBe('on day 1 of every month at 10:00 America/New_York');
     expect(describeSchedule(parseCron('15 3 1,15 * 5'), ny)).toBe('on "15 3 1,15 * 5" in America/New_York');
+    expect(describeSchedule(parseCron('* * * * *'), 'UTC')).toBe('every minute (UTC)');
+    expect(describeSchedule(parseCron('*/20 9-16 * * 1-5'), ny)).toBe('Mon-Fri at minute 0,20,40 of hour 9-16 (America/New_York)');
+    expect(describeSchedule(parseCron('5 * * * *'), 'UTC')).toBe('every day at minute 5 of every hour (UTC)');
   });
 });
 
@@ -312,7 +315,10 @@ describe('mdw cron on the command line', () => {
     expect(lines[4]).toMatch(/^30 20,21 \* \* \* \S+\/bin\/mdw cron due '30 1 \* \* \*' --tz UTC && /);
     expect(r.stdout).toContain(`MDW_HOME=${home()}\n`);
     expect(r.stdout).toContain(`MDW_CONFIG_DIR=${configs}\n`);
-    expect(r.stdout).toContain(`PATH=${path.dirname(process.execPath)}:`);
+    // The node this runs on leads PATH (bin/mdw starts with `env node`), by make's .tools/node link when that is it.
+    const first = /^PATH=([^:\n]+):/m.exec(r.stdout)![1]!;
+    expect(realpathSync(path.join(first, 'node'))).toBe(realpathSync(process.execPath));
+    expect(first).toBe(path.join(repoRoot, '.tools', 'node', 'bin'));
   });
 
   test('--install puts the block into an empty crontab ("no crontab for" the user), then replaces it and keeps every other line', async () => {

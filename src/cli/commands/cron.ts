@@ -29,7 +29,7 @@ export async function cronCommand(opts: GlobalOptions): Promise<number> {
       const root = path.dirname(path.dirname(bin));
       const inPackage = path.relative(packageRoot, ctx.settings.configDir);
       const configDir = given && !inPackage.startsWith('..') && !path.isAbsolute(inPackage) ? path.join(root, inPackage) : ctx.settings.configDir;
-      const nodeDir = given ? path.join(root, '.tools', 'node', 'bin') : path.dirname(process.execPath);
+      const nodeDir = given ? path.join(root, '.tools', 'node', 'bin') : nodeFolder();
       const plan = loadCronPlan(ctx.settings.configDir, ctx.settings.home, ctx.env);
       const url = ctx.settings.databaseUrl;
       const target: CrontabTarget = {
@@ -89,6 +89,20 @@ export async function cronDueCommand(opts: GlobalOptions, expression: string): P
     at = new Date(text);
   }
   return isDue(cron, zone, at) ? ExitCode.ok : ExitCode.failed;
+}
+
+/**
+ * The folder of the node this runs on, as a crontab should name it: `make` installs node into
+ * .tools/node-<version> and points .tools/node at it, so the link's name outlives an upgrade.
+ */
+function nodeFolder(): string {
+  const link = path.join(packageRoot, '.tools', 'node', 'bin', 'node');
+  try {
+    if (realpathSync(link) === realpathSync(process.execPath)) return path.dirname(link);
+  } catch {
+    // No node of make's here: the one running is the one to name.
+  }
+  return path.dirname(process.execPath);
 }
 
 function flag(name: string, value: unknown): string[] {
