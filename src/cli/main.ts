@@ -368,8 +368,9 @@ function buildProgram(): Command {
         '\nZones: Debian\'s cron runs each line in the server\'s zone and knows no other. A schedule whose zone keeps the\n' +
         'server\'s distance all year becomes one line; one whose distance changes (New York on a UTC server) becomes a line\n' +
         'at each server time it can fall on, guarded by `mdw cron due \'<expr>\' --tz <zone> &&`, which exits 0 only in the\n' +
-        'minute the expression names in that zone: right in summer and winter, on the days the clocks change too. As in\n' +
-        'any zone with summer time, a time the spring change skips (02:30 New York) does not run that day.\n' +
+        'minute the expression names in that zone: right in summer and winter, on the days the clocks change too. As cron\n' +
+        'does in its own zone, a fixed time in the hour the change to winter time repeats runs once (the first 01:30), and\n' +
+        'a time the change to summer time skips (02:30 New York that Sunday) does not run that day.\n' +
         '\nExamples:\n  mdw cron                                   # print the block\n  mdw cron --install                         # install it; run again after changing a schedule\n' +
         '  mdw cron --home /srv/mdw/warehouse --bin /srv/mdw/bin/mdw --server-tz UTC > crontab.example\n' +
         "  mdw cron due '30 17 * * 1-5' --tz America/New_York --at 2026-03-09T21:30:00Z; echo $?   # 0: due, 1: not",

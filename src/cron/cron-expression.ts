@@ -20,6 +20,11 @@ export interface CronExpression {
    */
   readonly daysStar: boolean;
   readonly weekdaysStar: boolean;
+  /**
+   * Whether the minute or hour field starts with `*`: such a line runs by the clock's every
+   * minute, also in the hour a change to winter time repeats; a line at fixed times runs once.
+   */
+  readonly wildcardTime: boolean;
 }
 
 interface FieldDef {
@@ -60,6 +65,7 @@ export function parseCron(text: string): CronExpression {
     weekdays,
     daysStar: parts[2]!.startsWith('*'),
     weekdaysStar: parts[4]!.startsWith('*'),
+    wildcardTime: parts[0]!.startsWith('*') || parts[1]!.startsWith('*'),
   };
 }
 
@@ -130,7 +136,18 @@ export function matchesWallClock(cron: CronExpression, t: WallClock): boolean {
   return cron.daysStar || cron.weekdaysStar ? day && weekday : day || weekday;
 }
 
-/** Whether the expression, read in `zone`, names the minute that holds `at`. */
+/**
+ * Whether the expression, read in `zone`, names the minute that holds `at`. As cron does in its
+ * own zone, a line at fixed times runs once when the change to winter time repeats an hour (at
+ * the first 01:30, not again an hour later); a time the change to summer time skips has no minute.
+ */
 export function isDue(cron: CronExpression, zone: string, at: Date): boolean {
-  return matchesWallClock(cron, wallClock(at, zone));
+  const wall = wallClock(at, zone);
+  if (!matchesWallClock(cron, wall)) return false;
+  if (cron.wildcardTime) return true;
+  // The clock went back within the last hours: the same wall minute, that much earlier, was it.
+  const back = zoneOffsetMinutes(new Date(at.getTime() - 3 * 3_600_000), zone) - zoneOffsetMinutes(at, zone);
+  if (back <= 0) return true;
+  const earlier = wallClock(new Date(at.getTime() - back * 60_000), zone);
+  return !(earlier.minute === wall.minute && earlier.hour === wall.hour && earlier.day === wall.day && earlier.month === wall.month);
 }

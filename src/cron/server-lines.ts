@@ -39,6 +39,36 @@ export function zoneDistances(zone: string, serverZone: string, from: Date): num
 /** 17,568 hours cost two Intl calls each: a crontab's schedules mostly share their zones. */
 const distancesKnown = new Map<string, readonly number[]>();
 
+/** The hours of the day a zone's clock shows twice when it goes back (New York: 1), over two years from `from`. */
+export function repeatedHours(zone: string, from: Date): ReadonlySet<number> {
+  const start = Math.floor(from.getTime() / hourMs) * hourMs;
+  const key = `${zone}|${start}`;
+  const known = repeatedKnown.get(key);
+  if (known) return known;
+  const out = new Set<number>();
+  const offset = (t: number) => zoneOffsetMinutes(new Date(t), zone);
+  for (let t = start + hourMs; t < start + 2 * 366 * 24 * hourMs; t += hourMs) {
+    const back = offset(t - hourMs) - offset(t);
+    if (back <= 0) continue;
+    // The minute the clock went back, within that hour; the wall hours of the `back` minutes after it come twice.
+    let lo = t - hourMs;
+    let hi = t;
+    while (hi - lo > 60_000) {
+      const mid = lo + Math.floor((hi - lo) / 120_000) * 60_000;
+      if (offset(mid) === offset(t)) hi = mid;
+      else lo = mid;
+    }
+    for (let m = 0; m < back; m++) {
+      const at = hi + m * 60_000;
+      out.add(new Date(at + offset(at) * 60_000).getUTCHours());
+    }
+  }
+  repeatedKnown.set(key, out);
+  return out;
+}
+
+const repeatedKnown = new Map<string, ReadonlySet<number>>();
+
 /** The server-zone lines that run `cron` (read in `zone`) on a server in `serverZone`. */
 export function serverLines(cron: CronExpression, zone: string, serverZone: string, from: Date): ServerLine[] {
   const distances = zoneDistances(zone, serverZone, from);
@@ -55,10 +85,14 @@ export function serverLines(cron: CronExpression, zone: string, serverZone: stri
       }
     }
   }
+  // Cron runs a line at fixed times once in the hour a change to winter time repeats, and the
+  // minute the guard lets through may be the second one: a line with an hour the server repeats
+  // runs by the clock, every hour (cron's rule for an hour field that starts with *).
+  const repeated = repeatedHours(serverZone, from);
   // Minutes that share their hours share a line.
   const minutesByHours = new Map<string, number[]>();
   for (const [minute, hours] of [...hoursByMinute].sort((a, b) => a[0] - b[0])) {
-    const key = cronList([...hours], 0, 23);
+    const key = [...hours].some((h) => repeated.has(h)) ? '*' : cronList([...hours], 0, 23);
     if (!minutesByHours.has(key)) minutesByHours.set(key, []);
     minutesByHours.get(key)!.push(minute);
   }

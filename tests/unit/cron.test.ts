@@ -6,7 +6,7 @@ import { loadCurateJob } from '../../src/config/curate.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { CronSyntaxError, isDue, matchesWallClock, parseCron, wallClock } from '../../src/cron/cron-expression.js';
 import { blockBegin, blockEnd, outsideBlock, withBlock } from '../../src/cron/crontab.js';
-import { cronList, describeSchedule, serverLines, zoneDistances } from '../../src/cron/server-lines.js';
+import { cronList, describeSchedule, repeatedHours, serverLines, zoneDistances } from '../../src/cron/server-lines.js';
 import { copyConfigs, removeDir, repoRoot, runMdw, tempDir } from '../support/helpers.js';
 
 const ny = 'America/New_York';
@@ -79,6 +79,20 @@ describe('cron expressions as Debian cron reads them', () => {
     expect(due('2026-11-02T22:31:00Z')).toBe(false);
     expect(due('2026-11-07T22:30:00Z')).toBe(false);
   });
+
+  test('the hour the change to winter time repeats: a fixed time runs at its first 01:30 only, a * hour by every minute of the clock', () => {
+    const once = parseCron('30 1 * * *');
+    expect(isDue(once, ny, new Date('2026-11-01T05:30:00Z'))).toBe(true); // 01:30 EDT
+    expect(isDue(once, ny, new Date('2026-11-01T06:30:00Z'))).toBe(false); // 01:30 EST, the repeat
+    expect(isDue(once, ny, new Date('2026-11-02T06:30:00Z'))).toBe(true); // the next night, EST
+    const every = parseCron('30 * * * *');
+    expect(isDue(every, ny, new Date('2026-11-01T05:30:00Z'))).toBe(true);
+    expect(isDue(every, ny, new Date('2026-11-01T06:30:00Z'))).toBe(true);
+    // 02:30 does not happen on 8 March 2026 in New York.
+    const skipped = parseCron('30 2 * * *');
+    const day = Array.from({ length: 24 * 60 }, (_, i) => new Date(Date.parse('2026-03-08T05:00:00Z') + i * 60_000));
+    expect(day.filter((t) => isDue(skipped, ny, t))).toEqual([]);
+  });
 });
 
 describe('lines in the server zone', () => {
@@ -109,7 +123,8 @@ describe('lines in the server zone', () => {
     ['2026-10-24T00:00:00Z', '2026-10-26T12:00:00Z'], // EU autumn (25 October)
     ['2026-10-31T00:00:00Z', '2026-11-03T00:00:00Z'], // US autumn (1 November)
   ] as const;
-  const expressions = ['30 17 * * 1-5', '30 2 * * *', '0 1 * * 0', '*/20 9-16 * * mon-fri', '15 3 1,15 * 5', '0 0 1 * *'];
+  // 30 6 UTC is 01:30 New York on the night it repeats 01:00-01:59 (1 November 2026): the second one.
+  const expressions = ['30 17 * * 1-5', '30 2 * * *', '0 1 * * 0', '*/20 9-16 * * mon-fri', '15 3 1,15 * 5', '0 0 1 * *', '30 6 * * *'];
   const pairs: [string, string][] = [
     [ny, 'UTC'],
     [ny, 'Europe/Berlin'],
@@ -129,14 +144,24 @@ describe('lines in the server zone', () => {
         const local = wallClock(at, zone);
         const serverClock = wallClock(at, server);
         crons.forEach((c, i) => {
-          const named = matchesWallClock(c, local);
-          const fires = lines[i]!.some((l) => matchesWallClock(l.cron, serverClock) && (!l.guarded || named));
+          const named = isDue(c, zone, at);
+          if (named !== matchesWallClock(c, local) && c.wildcardTime) throw new Error(`${c.text} at ${at.toISOString()}: only a repeated hour differs`);
+          // Cron's own rule in the server's zone (isDue models it): fixed times once in a repeated hour.
+          const fires = lines[i]!.some((l) => isDue(l.cron, server, at) && (!l.guarded || named));
           if (fires !== named) throw new Error(`${c.text} in ${zone} on ${server}: at ${at.toISOString()} the crontab ${fires ? 'runs' : 'does not run'} it`);
           if (fires) runs++;
         });
       }
     }
     expect(runs).toBeGreaterThan(100);
+  });
+
+  test('a guarded line with an hour the server repeats runs every hour, so the second 01:30 is not lost', () => {
+    expect([...repeatedHours(ny, from)]).toEqual([1]);
+    expect([...repeatedHours('Europe/Berlin', from)]).toEqual([2]);
+    expect([...repeatedHours('UTC', from)]).toEqual([]);
+    expect(serverLines(parseCron('30 6 * * *'), 'UTC', ny, from)).toEqual([{ expression: '30 * * * *', guarded: true }]);
+    expect(serverLines(parseCron('30 1 * * *'), 'UTC', ny, from)).toEqual([{ expression: '30 20,21 * * *', guarded: true }]);
   });
 
   test('cron lists and the words of a comment', () => {
