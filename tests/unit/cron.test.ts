@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFile
 import path from 'node:path';
 import { loadJob } from '../../src/config/jobs.js';
 import { loadCurateJob } from '../../src/config/curate.js';
+import { loadCronPlan } from '../../src/config/schedule.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { CronSyntaxError, isDue, matchesWallClock, parseCron, wallClock } from '../../src/cron/cron-expression.js';
 import { blockBegin, blockEnd, outsideBlock, withBlock } from '../../src/cron/crontab.js';
@@ -243,6 +244,27 @@ describe('schedules in the configs', () => {
     expect(configError(() => loadJob(configs, zone, {})).message).toBe(`${zone}:12:7: schedule: unknown time zone "Mars/Olympus" (use an IANA name such as America/New_York or UTC)`);
     const key = writeJob('sched-key', `${demo()}schedule:\n  cron: 30 17 * * 1-5\n  zone: UTC\n`);
     expect(configError(() => loadJob(configs, key, {})).message).toBe(`${key}:12:3: unknown key "zone" in /schedule`);
+  });
+
+  test('a curate job with a schedule of its own gets its own line, and the curate entry then names the others', () => {
+    const own = tempDir('mdw-cron-plan-');
+    try {
+      const dir = copyConfigs(own);
+      expect(loadCronPlan(dir, '/srv/mdw/warehouse', {}).entries.map((e) => e.args.join(' '))).toContain('curate');
+      const gold = path.join(dir, 'jobs', 'gold-equities-daily.yml');
+      writeFileSync(gold, `${readFileSync(gold, 'utf8')}schedule: 0 6 * * 1-5\n`);
+      const plan = loadCronPlan(dir, '/srv/mdw/warehouse', {});
+      const byArgs = new Map(plan.entries.map((e) => [e.args.join(' '), e]));
+      expect([...byArgs.keys()].filter((a) => a.startsWith('curate'))).toEqual(['curate gold-equities-daily', 'curate curate-zipline']);
+      expect(byArgs.get('curate gold-equities-daily')!.schedule).toMatchObject({ zone: ny, cron: { text: '0 6 * * 1-5' } });
+      expect(byArgs.get('curate curate-zipline')!.what).toBe('mdw curate: the curate jobs without a schedule of their own (curate-zipline)');
+      // A relative backup folder is beside the warehouse, not in it.
+      expect(byArgs.has('backup --to /srv/mdw/backups --keep 12')).toBe(true);
+      expect(byArgs.get('backfill')!.keys).toEqual(['POLYGON_API_KEY', 'ALPACA_KEY_ID', 'ALPACA_SECRET_KEY', 'FINNHUB_API_KEY']);
+      expect(plan.lockTimeoutSeconds).toBe(600);
+    } finally {
+      removeDir(own);
+    }
   });
 
   test('mdw jobs validate refuses a job with a bad schedule (exit 2) and passes the shipped ones', async () => {
