@@ -73,6 +73,7 @@ function buildProgram(): Command {
         '  mdw audit --fail-on red,integrity',
         '  mdw quarantine list demo',
         '  mdw calendar sessions XNYS --from 2024-11-25 --to 2024-11-29',
+        '  mdw cron --install                        # the crontab lines of the scheduled jobs',
       ].join('\n'),
     );
   program.configureHelp({ showGlobalOptions: true });

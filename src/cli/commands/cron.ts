@@ -80,7 +80,9 @@ export async function cronDueCommand(opts: GlobalOptions, expression: string): P
   }
   const zone = (opts.tz as string | undefined) ?? systemZone();
   if (!isValidZone(zone)) throw new UsageError(`--tz ${zone}: unknown time zone (use an IANA name such as America/New_York or UTC)`);
-  let at = systemClock.now();
+  // The minute cron started this line in: when this process began, not when node is done
+  // loading (seconds later on a loaded machine, which could cross into the next minute).
+  let at = new Date(systemClock.now().getTime() - Math.round(process.uptime() * 1000));
   if (opts.at !== undefined) {
     const text = String(opts.at);
     if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(text) || Number.isNaN(Date.parse(text))) {
