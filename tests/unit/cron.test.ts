@@ -368,12 +368,24 @@ describe('mdw cron on the command line', () => {
     expect(first).toBe(path.join(repoRoot, '.tools', 'node', 'bin'));
   });
 
+  test('MDW_DATABASE_URL goes into the block without a password, and only as a note with one (mdw prints no secret)', async () => {
+    const plain = await cron(['--server-tz', 'UTC'], { MDW_DATABASE_URL: 'postgres://mdw@127.0.0.1:5432/mdw' });
+    expect(plain.stdout).toContain('\nMDW_DATABASE_URL=postgres://mdw@127.0.0.1:5432/mdw\n');
+    const secret = await cron(['--server-tz', 'UTC'], { MDW_DATABASE_URL: 'postgres://mdw:s3cr3t-pw@127.0.0.1:5432/mdw' });
+    expect(secret.code).toBe(0);
+    expect(secret.stdout).not.toContain('s3cr3t-pw');
+    expect(secret.stderr).not.toContain('s3cr3t-pw');
+    expect(secret.stdout).toContain('# MDW_DATABASE_URL holds a password: set it above this block, with the vendor keys (mdw prints no secret).\n');
+    expect(secret.stdout).not.toMatch(/^MDW_DATABASE_URL=/m);
+  });
+
   test('--install puts the block into an empty crontab ("no crontab for" the user), then replaces it and keeps every other line', async () => {
     const first = await cron(['--install', '--server-tz', 'UTC']);
     expect(first.stdout).toBe('');
     expect(first.code).toBe(0);
     expect(first.stderr).toMatch(/installed 10 cron lines \(10 schedules\) in the crontab of \S+, after its other lines/);
     expect(first.stderr).toContain('POLYGON_API_KEY is not set in your crontab: add POLYGON_API_KEY=... above the mdw block');
+    expect(first.stderr).toContain(`there is no warehouse at ${home()} yet: create it with \`mdw init\``);
     const printed = await cron(['--server-tz', 'UTC']);
     expect(readFileSync(store, 'utf8')).toBe(printed.stdout);
 
@@ -391,6 +403,9 @@ describe('mdw cron on the command line', () => {
     expect(block).toContain("40 22,23 * * * ");
     expect(now).toBe(`${mine}\n${block}# mine, after\n15 6 * * * /usr/bin/true\n`);
     expect(now.split(blockBegin).length).toBe(2);
+    expect(second.stderr).not.toContain('the times are wrong here');
+    const elsewhere = await cron(['--install', '--server-tz', 'Pacific/Auckland']);
+    expect(elsewhere.stderr).toMatch(/the lines are for a cron in Pacific\/Auckland \(--server-tz\), and this system's runs in \S+: the times are wrong here/);
   });
 
   test('a crontab that refuses the table, or no crontab command, fails with exit 1 and changes nothing', async () => {

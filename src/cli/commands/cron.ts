@@ -9,6 +9,7 @@ import { packageRoot } from '../../core/settings.js';
 import { isValidZone } from '../../core/zone.js';
 import { CronSyntaxError, isDue, parseCron } from '../../cron/cron-expression.js';
 import { outsideBlock, renderCrontab, withBlock, type CrontabTarget } from '../../cron/crontab.js';
+import { zoneDistances } from '../../cron/server-lines.js';
 import { withContext, type GlobalOptions } from '../run-command.js';
 
 /**
@@ -62,6 +63,9 @@ export async function cronCommand(opts: GlobalOptions): Promise<number> {
           ctx.logger.warn(`${key} is not set in your crontab: add ${key}=... above the mdw block (\`crontab -e\`), or the lines that need it fail`);
         }
       }
+      const here = systemZone();
+      const same = zoneDistances(serverZone, here, target.now);
+      if (same.length > 1 || same[0] !== 0) ctx.logger.warn(`the lines are for a cron in ${serverZone} (--server-tz), and this system's runs in ${here}: the times are wrong here unless that is meant`);
       if (!existsSync(ctx.settings.home)) ctx.logger.warn(`there is no warehouse at ${ctx.settings.home} yet: create it with \`mdw init\` before the lines run`);
       return ExitCode.ok;
     },
