@@ -70,7 +70,8 @@ export function renderCrontab(entries: readonly CronEntry[], t: CrontabTarget): 
     '# at the one that is right that day (at the others it exits 1: nothing runs, nothing is mailed).',
     `# --lock-timeout ${t.lockTimeoutSeconds} lets a run wait for one still going instead of exiting 4 at once.`,
     '# Exit codes: 0 ok, 1 failed, 2 bad usage or config, 3 partial, 4 another run holds the lock.',
-    `# Output goes to ${log}; cron mails what a line prints outside it.`,
+    `# Output goes to ${log}; cron mails what a line prints outside it. Over years that log`,
+    '# grows: rotate it (logrotate with copytruncate, weekly).',
   );
   for (const e of entries) {
     out.push('', `# ${e.what}; ${describeSchedule(e.schedule.cron, e.schedule.zone)}.`, ...e.notes.map((n) => `# ${n}`));
