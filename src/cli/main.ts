@@ -73,6 +73,7 @@ function buildProgram(): Command {
         '  mdw audit --fail-on red,integrity',
         '  mdw quarantine list demo',
         '  mdw calendar sessions XNYS --from 2024-11-25 --to 2024-11-29',
+        '  mdw cron --install                        # the crontab lines of the scheduled jobs',
       ].join('\n'),
     );
   program.configureHelp({ showGlobalOptions: true });
@@ -350,6 +351,39 @@ function buildProgram(): Command {
         'Point a vendor at another server (a proxy, a recorded-response server) with MDW_<VENDOR>_URL, e.g. MDW_FINNHUB_URL=http://127.0.0.1:8080/api/v1.\n',
     )
     .action(lazy(async () => (await import('./commands/jobs.js')).jobsSourcesCommand));
+
+  const cron = program
+    .command('cron')
+    .description('print the crontab lines for the jobs that declare a schedule and the commands in configs/schedule.yml; --install puts them in your crontab')
+    .option('--install', "put the lines into your crontab (crontab -l / crontab -) between '# >>> mdw >>>' and '# <<< mdw <<<', in place of the last ones; every other line is kept")
+    .option('--bin <path>', 'the mdw the lines run, when not this one (a crontab for another machine); its configs/ and .tools/node/ are named beside it')
+    .option('--server-tz <zone>', "the zone the server's cron runs in (default: this system's, from /etc/localtime)")
+    .addHelpText(
+      'after',
+      '\nWhat it prints: the environment cron lacks (SHELL, PATH with the node mdw runs on, MDW_HOME, MDW_CONFIG_DIR),\n' +
+        'which vendor keys the lines need (set them above the block: mdw prints no secret), then per schedule a comment\n' +
+        'saying what runs and when, and its line: the absolute mdw, --lock-timeout, output appended to MDW_HOME/logs/cron.log.\n' +
+        '\nSchedules: a job file\'s `schedule: 30 17 * * 1-5` (or { cron, tz }) is read in its calendar\'s zone (XNYS and 24/5\n' +
+        'New York, 24/7 UTC, New York without one); configs/schedule.yml holds backfill, curate, audit, retention, backup and\n' +
+        'backup verify. `mdw jobs validate` checks them.\n' +
+        '\nZones: Debian\'s cron runs each line in the server\'s zone and knows no other. A schedule whose zone keeps the\n' +
+        'server\'s distance all year becomes one line; one whose distance changes (New York on a UTC server) becomes a line\n' +
+        'at each server time it can fall on, guarded by `mdw cron due \'<expr>\' --tz <zone> &&`, which exits 0 only in the\n' +
+        'minute the expression names in that zone: right in summer and winter, on the days the clocks change too. As cron\n' +
+        'does in its own zone, a fixed time in the hour the change to winter time repeats runs once (the first 01:30), and\n' +
+        'a time the change to summer time skips (02:30 New York that Sunday) does not run that day.\n' +
+        '\nExamples:\n  mdw cron                                   # print the block\n  mdw cron --install                         # install it; run again after changing a schedule\n' +
+        '  mdw cron --home /srv/mdw/warehouse --bin /srv/mdw/bin/mdw --server-tz UTC > crontab.example\n' +
+        "  mdw cron due '30 17 * * 1-5' --tz America/New_York --at 2026-03-09T21:30:00Z; echo $?   # 0: due, 1: not",
+    )
+    .action(lazy(async () => (await import('./commands/cron.js')).cronCommand));
+  cron
+    .command('due')
+    .description('exit 0 when this minute (or --at) is one the cron expression names in --tz, else 1: the guard of lines whose zone is not the server\'s')
+    .argument('<expression>', "five cron fields, quoted: '30 17 * * 1-5'")
+    .option('--tz <zone>', "the zone the expression is read in (default: this system's)")
+    .option('--at <time>', 'judge this time instead of now (ISO 8601 with its offset, e.g. 2026-03-09T21:30:00Z)')
+    .action(lazy(async () => (await import('./commands/cron.js')).cronDueCommand));
 
   const db = program.command('db').description('the catalog database');
   db.command('migrate')

@@ -5,6 +5,7 @@ import type { TradingCalendar } from '../calendar/calendar.js';
 import { UsageError } from '../core/errors.js';
 import { parseGranularity, type Granularity } from '../core/granularity.js';
 import { resampleRefusal } from '../query/resample.js';
+import { defaultScheduleZone, readSchedule, type Schedule, type ScheduleSpec } from '../cron/schedule.js';
 import { loadJob, resolveJobFile, type Job } from './jobs.js';
 import { loadYamlFile } from './load-yaml.js';
 
@@ -19,6 +20,7 @@ interface CurateSpec {
   readonly resample?: { readonly to: readonly string[]; readonly extended_hours?: boolean };
   readonly symbols?: readonly string[];
   readonly outputs: readonly CurateOutput[];
+  readonly schedule?: ScheduleSpec;
 }
 
 export type CurateOutput = 'adjustments' | 'gold' | 'resampled';
@@ -52,6 +54,8 @@ export interface CurateJob {
   readonly resample: ResampleOutput | null;
   readonly symbols: readonly string[] | null;
   readonly outputs: readonly CurateOutput[];
+  /** When cron runs this job on its own (read in its bars' calendar zone by default); null: with the others, by configs/schedule.yml. */
+  readonly schedule: Schedule | null;
 }
 
 /** Whether a job file is a curate job (kind: curate), read without checking the rest. */
@@ -132,7 +136,9 @@ export function loadCurateJob(configDir: string, nameOrPath: string, env: NodeJS
     });
     resample = { bars, calendar: bars.calendar, to, extended: spec.resample!.extended_hours ?? bars.spec.extended_hours ?? false };
   }
-  return { name, file, description: spec.description ?? '', adjustments, gold, resample, symbols: spec.symbols ?? null, outputs: spec.outputs };
+  const zone = (adjustments?.bars ?? gold?.sources[0] ?? resample?.bars)?.calendar?.zone ?? defaultScheduleZone;
+  const schedule = spec.schedule === undefined ? null : readSchedule(spec.schedule, zone, yaml.errorAt, '/schedule');
+  return { name, file, description: spec.description ?? '', adjustments, gold, resample, symbols: spec.symbols ?? null, outputs: spec.outputs, schedule };
 }
 
 /** Whether a corporate-actions job's cash amounts are per share after later splits. */

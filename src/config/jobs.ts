@@ -6,6 +6,9 @@ import { datasets, kindOf, type DatasetDef } from '../core/datasets.js';
 import { ConfigError, UsageError, errorMessage } from '../core/errors.js';
 import { isSessionLabelled, parseGranularity, type Granularity } from '../core/granularity.js';
 import { parseWindow } from '../core/time-window.js';
+import { isValidZone } from '../core/zone.js';
+import { shellWord } from '../core/shell-word.js';
+import { defaultScheduleZone, readSchedule, type Schedule } from '../cron/schedule.js';
 import { isCurateFile } from './curate.js';
 import { loadYamlFile, parseYamlText, type YamlFile } from './load-yaml.js';
 import { jobFetcher, servedGranularity, withRegistry } from '../sources/index.js';
@@ -25,6 +28,8 @@ export interface Job {
   readonly partition: PartitionRule;
   /** The trading calendar its bars follow, when the job names one: session rules and audit completeness use it. */
   readonly calendar: TradingCalendar | null;
+  /** When cron runs it, read in its zone (default: its calendar's); null when it declares none. */
+  readonly schedule: Schedule | null;
   /** A ConfigError at a place in the job file. */
   errorAt(pointer: string, message: string, at?: 'key' | 'value'): ConfigError;
 }
@@ -81,9 +86,6 @@ export function jobArgument(configDir: string, job: Job, cwd: string = process.c
   return shellWord(rel.startsWith('..') || path.isAbsolute(rel) ? job.file : `./${rel}`);
 }
 
-function shellWord(text: string): string {
-  return /^[A-Za-z0-9_/.,:@%+=-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
-}
 
 export function loadJob(configDir: string, nameOrPath: string, env: NodeJS.ProcessEnv): Job {
   const file = resolveJobFile(configDir, nameOrPath);
@@ -177,11 +179,14 @@ function checkJob(configDir: string, file: string, jobFile: YamlFile<JobSpec>, e
     const served = servedGranularity(found.fetcher, granularity);
     if (served) throw jobFile.errorAt('/granularity', served);
   }
+  const calendar = spec.calendar ? calendars[spec.calendar] : null;
+  const schedule = spec.schedule === undefined ? null : readSchedule(spec.schedule, calendar?.zone ?? defaultScheduleZone, jobFile.errorAt, '/schedule');
   return {
     name,
     file,
     dir: path.dirname(file),
-    calendar: spec.calendar ? calendars[spec.calendar] : null,
+    calendar,
+    schedule,
     spec,
     dataset,
     granularity,
@@ -316,13 +321,4 @@ function badStrptime(format: string): string | null {
   if (stray) return `"${stray[0]}" is not a strptime directive (use %Y %m %d %H %M %S %f %z %b ...)`;
   if (!format.includes('%')) return `"${format}" has no strptime directive (e.g. %Y-%m-%d)`;
   return null;
-}
-
-function isValidZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
 }

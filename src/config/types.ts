@@ -1,5 +1,6 @@
 import type { CalendarName } from '../calendar/calendar.js';
 import type { StampConvention } from '../calendar/session-stamp.js';
+import type { ScheduleSpec } from '../cron/schedule.js';
 import type { DatasetName } from '../core/datasets.js';
 import type { AdapterName } from '../sources/index.js';
 
@@ -143,5 +144,7 @@ export interface JobSpec {
   readonly validation?: string;
   readonly symbols?: readonly string[];
   readonly window?: { readonly from?: string; readonly to?: string };
+  /** When cron runs the job (mdw cron). */
+  readonly schedule?: ScheduleSpec;
   readonly sink?: { readonly kind: 'lake' };
 }

@@ -39,3 +39,13 @@ export function zonedTimeToUtc(date: string, time: string, zone: string): Date {
   guess = wall - zoneOffsetMinutes(new Date(guess), zone) * 60000;
   return new Date(guess);
 }
+
+/** Whether Intl (ICU) knows an IANA zone name. */
+export function isValidZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
