@@ -255,9 +255,9 @@ describe('schedules in the configs', () => {
       writeFileSync(gold, `${readFileSync(gold, 'utf8')}schedule: 0 6 * * 1-5\n`);
       const plan = loadCronPlan(dir, '/srv/mdw/warehouse', {});
       const byArgs = new Map(plan.entries.map((e) => [e.args.join(' '), e]));
-      expect([...byArgs.keys()].filter((a) => a.startsWith('curate'))).toEqual(['curate gold-equities-daily', 'curate curate-zipline']);
+      expect([...byArgs.keys()].filter((a) => a.startsWith('curate'))).toEqual(['curate gold-equities-daily', 'curate curate-demo-minute curate-zipline']);
       expect(byArgs.get('curate gold-equities-daily')!.schedule).toMatchObject({ zone: ny, cron: { text: '0 6 * * 1-5' } });
-      expect(byArgs.get('curate curate-zipline')!.what).toBe('mdw curate: the curate jobs without a schedule of their own (curate-zipline)');
+      expect(byArgs.get('curate curate-demo-minute curate-zipline')!.what).toBe('mdw curate: the curate jobs without a schedule of their own (curate-demo-minute, curate-zipline)');
       // A relative backup folder is beside the warehouse, not in it.
       expect(byArgs.has('backup --to /srv/mdw/backups --keep 12')).toBe(true);
       expect(byArgs.get('backfill')!.keys).toEqual(['POLYGON_API_KEY', 'ALPACA_KEY_ID', 'ALPACA_SECRET_KEY', 'FINNHUB_API_KEY']);
