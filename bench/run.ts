@@ -391,8 +391,10 @@ async function benchCurate(home: string, configs: string, manifest: BenchDataMan
   const outputs = JSON.parse(stored.stdout) as { output: string; stored: number; quarantined: number }[];
   if (outputs.length !== 3 || outputs.some((o) => o.stored === 0)) throw new Error(`mdw curate bench-resample stored ${stored.stdout.trim()}`);
   const rerun = await checked('mdw curate bench-resample (re-run)', measure(node, mdwArgs(home, configs, 'curate', 'bench-resample', '--format', 'json')));
+  if ((JSON.parse(rerun.stdout) as { changed: number }[]).some((o) => o.changed !== 0)) throw new Error(`mdw curate bench-resample computed again on a re-run: ${rerun.stdout.trim()}`);
   log('query of the stored 1h bars, every symbol');
   const read = await checked('mdw query -g 1h (stored)', measure(node, [mdw, '--home', home, '--config-dir', configs, 'query', 'ohlcv', ...symbols, '--from', params.from, '--to', params.to, '--source', 'bench-csv', '-g', '1h', '--format', 'csv'], { stdout: 'null' }));
+  if (!read.stderr.includes('a curate job resampled')) throw new Error(`mdw query -g 1h did not read the stored bars: ${read.stderr.trim()}`);
   figures.push({
     name: 'curate: the whole minute lake resampled to 5m, 1h and 1d and stored (outputs: resampled)',
     input: `${manifest.minuteBars.toLocaleString('en-US')} one-minute bars, ${symbols.length} symbols`,

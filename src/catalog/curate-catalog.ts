@@ -24,26 +24,21 @@ export interface RecordedChange extends AdjustmentChange {
 
 /**
  * Records what a curate run changes in a source's adjustment log, as pending (no curate batch)
- * until its load commits (settlePendingChanges). A change already pending, recorded by a run that
- * did not get to land its log, is not recorded twice.
+ * until its load commits (settlePendingChanges). The logs as landed are the "before" of every
+ * run until they change, so a symbol's changes replace its pending ones: a run that died before
+ * landing its log left them, and they are recorded once, as this run sees them.
  */
 export async function recordAdjustmentChanges(
   sql: Queryable,
   series: { readonly job: string; readonly source: string; readonly granularity: string; readonly at: Date },
   changes: readonly AdjustmentChange[],
 ): Promise<void> {
-  const pending = await sql<{ key: string }[]>`
-    select concat_ws(' ', symbol, to_char(ex_date, 'YYYY-MM-DD'), action, change, old_factor, new_factor, old_cash, new_cash, old_action_batch, new_action_batch) as key
-    from mdw.adjustment_change
-    where source = ${series.source} and granularity = ${series.granularity} and curate_batch is null`;
-  const seen = new Set(pending.map((p) => p.key));
-  // As Postgres prints them (concat_ws leaves NULLs out).
-  const keyOf = (c: AdjustmentChange) =>
-    [c.symbol, c.exDate, c.action, c.change, c.oldFactor, c.newFactor, c.oldCash, c.newCash, c.oldActionBatch, c.newActionBatch].filter((v) => v !== null).map(String).join(' ');
-  const fresh = changes.filter((c) => !seen.has(keyOf(c)));
-  for (let i = 0; i < fresh.length; i += 1000) {
+  const symbols = [...new Set(changes.map((c) => c.symbol))];
+  if (symbols.length === 0) return;
+  await sql`delete from mdw.adjustment_change where source = ${series.source} and granularity = ${series.granularity} and curate_batch is null and symbol = any(${symbols})`;
+  for (let i = 0; i < changes.length; i += 1000) {
     await sql`insert into mdw.adjustment_change ${sql(
-      fresh.slice(i, i + 1000).map((c) => ({
+      changes.slice(i, i + 1000).map((c) => ({
         job: series.job,
         source: series.source,
         granularity: series.granularity,
@@ -64,9 +59,17 @@ export async function recordAdjustmentChanges(
   }
 }
 
-/** Sets the batch that loaded a source's logs on its pending changes. */
-export async function settlePendingChanges(sql: Queryable, series: { readonly source: string; readonly granularity: string }, curateBatch: string): Promise<void> {
-  await sql`update mdw.adjustment_change set curate_batch = ${curateBatch} where source = ${series.source} and granularity = ${series.granularity} and curate_batch is null`;
+/** Sets the batch that loaded the logs of these symbols (null: every symbol) on their pending changes. */
+export async function settlePendingChanges(
+  sql: Queryable,
+  series: { readonly source: string; readonly granularity: string },
+  symbols: readonly string[] | null,
+  curateBatch: string,
+): Promise<void> {
+  await sql`
+    update mdw.adjustment_change set curate_batch = ${curateBatch}
+    where source = ${series.source} and granularity = ${series.granularity} and curate_batch is null
+      and (${symbols === null} or symbol = any(${symbols ?? []}))`;
 }
 
 /** The recorded changes of a symbol's log in one source, oldest first. */

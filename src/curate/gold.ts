@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import type { CurateInputs } from '../catalog/curate-catalog.js';
 import type { GoldSpec } from '../config/curate.js';
 import type { Context } from '../context.js';
 import { ident, literal, pathList, stringList } from '../core/sql.js';
@@ -8,8 +6,8 @@ import type { DuckSession } from '../lake/duckdb.js';
 import { seriesDir } from '../lake/layout.js';
 import { localStore } from '../lake/local-store.js';
 import { currentObjectsUnder } from '../lake/partition-files.js';
-import { childUri } from '../lake/store.js';
 import { curatedLandingDir } from '../lake/raw-landing.js';
+import { docKey, landDocuments, type DocPlan, type Landed, type LandOptions } from './landing.js';
 import { seriesSettings } from '../validate/series-rules.js';
 
 /** One gold partition's inputs: each source's current file of that partition, by priority. */
@@ -19,18 +17,9 @@ interface GoldInputs {
   readonly files: readonly { readonly source: string; readonly priority: number; readonly threshold: number; readonly path: string; readonly uri: string }[];
 }
 
-export interface LandedGold {
-  /** Nothing has ever landed: there is nothing to load. */
-  readonly empty: boolean;
+export interface LandedGold extends Landed {
   /** Partitions of the sources read. */
   readonly partitions: number;
-  /** Bars chosen in the partitions computed this run. */
-  readonly rows: number;
-  /** Partitions whose gold changed (computed and landed). */
-  readonly changed: number;
-  /** The documents landed this run with the partition files each was chosen from, and those removed. */
-  readonly inputs: readonly CurateInputs[];
-  readonly removed: readonly string[];
 }
 
 /**
@@ -42,43 +31,17 @@ export interface LandedGold {
  * never an average. It keeps where it came from, how many sources had the bar, and how far the
  * others' closes are from it.
  */
-export async function landGold(ctx: Context, gold: GoldSpec, options: { readonly symbols: readonly string[] | null; readonly dryRun: boolean }): Promise<LandedGold> {
-  const store = localStore(ctx.paths.lake);
+export async function landGold(ctx: Context, gold: GoldSpec, options: LandOptions): Promise<LandedGold> {
   const granularity = gold.sources[0]!.granularity.text;
-  const dir = curatedLandingDir(gold.name, 'ohlcv_gold', granularity);
   const groups = goldInputs(ctx, gold, options.symbols);
   const duck = await ctx.duck();
-  if (!options.dryRun) store.prepare(dir);
-  const landed = store.list(dir).filter((e) => !e.folder && e.name.endsWith('.ndjson')).map((e) => e.name);
-  let rows = 0;
-  let changed = 0;
-  const inputs: CurateInputs[] = [];
-  const removed: string[] = [];
-  for (const group of groups) {
-    const key = createHash('sha256')
-      .update(JSON.stringify([group.files.map((f) => [f.source, f.uri, f.threshold]), options.symbols, gold.tolerance]))
-      .digest('hex')
-      .slice(0, 16);
+  const plans = groups.map((group): DocPlan => {
     const stem = group.partition.replaceAll('/', '~');
-    const name = `${stem}.${key}.ndjson`;
-    if (landed.includes(name)) continue;
-    changed++;
-    if (options.dryRun) continue;
-    const uri = childUri(dir, name);
-    const temp = store.tempOf(uri, String(process.pid));
-    const sql = await goldSql(duck, group, gold.tolerance, options.symbols);
-    // COPY answers with the rows it wrote.
-    const [copied] = await duck.all<{ Count: number }>(`COPY (${sql}) TO ${literal(store.locate(temp))} (FORMAT JSON)`);
-    rows += Number(copied!.Count);
-    await store.seal([temp]);
-    store.commit(temp, uri);
-    inputs.push({ doc: store.locate(uri), partitions: group.files.map((f) => f.uri), actionBatches: [] });
-    // The partition's earlier documents were chosen from files since replaced.
-    const earlier = landed.filter((l) => l !== name && l.startsWith(`${stem}.`)).map((l) => childUri(dir, l));
-    store.remove(earlier);
-    removed.push(...earlier.map((u) => store.locate(u)));
-  }
-  return { inputs, removed, empty: options.dryRun || store.list(dir).every((e) => !e.name.endsWith('.ndjson')), partitions: groups.length, rows, changed };
+    const key = docKey([group.files.map((f) => [f.source, f.uri, f.threshold]), options.symbols, gold.tolerance]);
+    return { stem, name: `${stem}.${key}.ndjson`, partitions: group.files.map((f) => f.uri), sql: () => goldSql(duck, group, gold.tolerance, options.symbols) };
+  });
+  const landed = await landDocuments(ctx, curatedLandingDir(gold.name, 'ohlcv_gold', granularity), plans, options.dryRun, options.record);
+  return { ...landed, partitions: groups.length };
 }
 
 /** Each partition of the gold sources' series, with every source's current file of it. */

@@ -1,25 +1,27 @@
-import { createHash } from 'node:crypto';
 import type { TradingCalendar } from '../calendar/calendar.js';
-import type { CurateInputs } from '../catalog/curate-catalog.js';
 import type { ResampleOutput } from '../config/curate.js';
 import type { Context } from '../context.js';
 import type { Granularity } from '../core/granularity.js';
 import { ident, literal, pathList, stringList } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
-import { seriesDir } from '../lake/layout.js';
+import { decodeSegment, seriesDir } from '../lake/layout.js';
+import { UsageError } from '../core/errors.js';
 import { localStore } from '../lake/local-store.js';
 import { currentObjectsUnder } from '../lake/partition-files.js';
 import { curatedLandingDir } from '../lake/raw-landing.js';
 import { childUri } from '../lake/store.js';
 import { resampleInputColumns, resampleSql } from '../query/resample.js';
+import { docKey, docKeys, docStem, landDocuments, type DocPlan, type Landed, type LandOptions } from './landing.js';
 
 /**
  * Stored resampled bars. A source series is resampled group by group: a symbol's folder of it
  * (minute bars: a folder per symbol) or, for a series of all symbols in a file a year, the whole
  * series. Each group's bars land as one NDJSON document named by the group, a key of the
- * current files it was computed from, and a key of how (calendar, hours, symbols): a group none
- * of whose files changed keeps its document and is not computed again, and a reader can tell
- * from the names alone whether the stored bars are those of the files stored now.
+ * current files it was computed from, a key of how (size, calendar, hours) and, for a whole
+ * series asked for some symbols, a key of those: a group none of whose files changed keeps its
+ * document and is not computed again. After each load, the landing folder's `loaded.json` names
+ * the documents whose bars are stored, so that a reader can tell from names alone whether the
+ * stored bars are those of the files stored now.
  */
 
 /** How a group is resampled: what, besides its files, decides its bars. */
@@ -36,12 +38,12 @@ interface Group {
   readonly uris: readonly string[];
 }
 
-const shortHash = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+const howKey = (how: ResampleHow) => docKey([how.to.text, how.calendar.name, how.extended]);
 
 /** The document a group's resampled bars land as: named by the group, its files and how. Pure. */
 export function resampledDocName(group: Group, how: ResampleHow, symbols: readonly string[] | null): string {
-  const only = group.stem === 'all' ? symbols : null;
-  return `${group.stem}.${shortHash(group.uris)}.${shortHash([how.to.text, how.calendar.name, how.extended, only])}.ndjson`;
+  const only = group.stem === 'all' && symbols ? `.${docKey(symbols)}` : '';
+  return `${group.stem}.${docKey(group.uris)}.${howKey(how)}${only}.ndjson`;
 }
 
 /** The groups of a source series (its current files), optionally only those that may hold some symbols. */
@@ -51,84 +53,84 @@ export function resampleGroups(lakeRoot: string, source: string, from: string, s
   const groups = new Map<string, string[]>();
   for (const uri of currentObjectsUnder(store, base)) {
     const folder = /^symbol=[^/]+/.exec(uri.slice(base.length + 1))?.[0];
-    if (folder && symbols && !symbols.includes(decodeURIComponent(folder.slice('symbol='.length)))) continue;
+    if (folder && symbols && !symbols.includes(decodeSegment(folder.slice('symbol='.length)))) continue;
     const stem = folder ?? 'all';
     groups.set(stem, [...(groups.get(stem) ?? []), uri]);
   }
   return [...groups].sort(([a], [b]) => a.localeCompare(b)).map(([stem, uris]) => ({ stem, uris }));
 }
 
+const loadedFile = 'loaded.json';
+
+/** The documents whose bars a load stored, as the landing folder's loaded.json names them. */
+function loadedDocs(lakeRoot: string, dir: string): Set<string> {
+  const store = localStore(lakeRoot);
+  const uri = childUri(dir, loadedFile);
+  return new Set(store.stat(uri) ? (JSON.parse(store.read(uri).toString('utf8')) as string[]) : []);
+}
+
+/**
+ * After a load of a size's documents: loaded.json names every document landed now, or, when the
+ * load quarantined rows, only those it named before (the new ones' bars are not all stored).
+ */
+export function markLoaded(lakeRoot: string, source: string, to: string, whole: boolean): void {
+  const store = localStore(lakeRoot);
+  const dir = curatedLandingDir(source, 'ohlcv_resampled', to);
+  const now = store.list(dir).filter((e) => !e.folder && docStem(e.name) !== null).map((e) => e.name);
+  const before = loadedDocs(lakeRoot, dir);
+  const names = now.filter((n) => whole || before.has(n)).sort();
+  const uri = childUri(dir, loadedFile);
+  store.commit(store.writeTemp(uri, String(process.pid), `${JSON.stringify(names)}\n`), uri);
+}
+
 /**
  * Whether the resampled bars stored for these symbols are those of the source files stored now,
- * computed the way asked: every group that holds them has its document landed. A reader uses
- * them then, and resamples on the fly otherwise (a newer bar not curated yet is never hidden).
+ * computed the way asked and loaded: every group that holds them has its document named in
+ * loaded.json. A reader uses them then, and resamples on the fly otherwise (a newer bar not
+ * curated yet is never hidden).
  */
 export function resampledUpToDate(lakeRoot: string, source: string, from: string, how: ResampleHow, symbols: readonly string[]): boolean {
   const groups = resampleGroups(lakeRoot, source, from, symbols);
   if (groups.length === 0) return false;
-  const store = localStore(lakeRoot);
-  const dir = curatedLandingDir(source, 'ohlcv_resampled', how.to.text);
-  const landed = new Set(store.list(dir).map((e) => e.name));
-  return groups.every((g) => landed.has(resampledDocName(g, how, null)));
+  const loaded = loadedDocs(lakeRoot, curatedLandingDir(source, 'ohlcv_resampled', how.to.text));
+  return groups.every((g) => loaded.has(resampledDocName(g, how, null)));
 }
 
-export interface LandedResampled {
-  readonly empty: boolean;
+export interface LandedResampled extends Landed {
   /** Groups of the source series. */
   readonly groups: number;
-  /** Bars computed this run. */
-  readonly rows: number;
-  /** Groups whose bars were computed and landed (their files changed). */
-  readonly changed: number;
-  /** The documents landed this run with the partition files each was computed from, and those removed. */
-  readonly inputs: readonly CurateInputs[];
-  readonly removed: readonly string[];
 }
 
-/** Resamples the groups of a curate job's bars whose files changed since their document landed, to one bar size. */
-export async function landResampled(
-  ctx: Context,
-  spec: ResampleOutput,
-  to: Granularity,
-  options: { readonly symbols: readonly string[] | null; readonly dryRun: boolean },
-): Promise<LandedResampled> {
-  const store = localStore(ctx.paths.lake);
+/**
+ * Resamples the groups of a curate job's bars whose files changed since their document landed,
+ * to one bar size. Refuses to land bars resampled another way (calendar, hours) over bars stored
+ * before: a load replaces bars of the same time, and those of the old way's other times would stay.
+ */
+export async function landResampled(ctx: Context, spec: ResampleOutput, to: Granularity, options: LandOptions): Promise<LandedResampled> {
   const source = spec.bars.spec.source.name;
   const from = spec.bars.granularity;
   const how: ResampleHow = { to, calendar: spec.calendar, extended: spec.extended };
   const dir = curatedLandingDir(source, 'ohlcv_resampled', to.text);
+  const store = localStore(ctx.paths.lake);
+  const other = store.list(dir).find((e) => docStem(e.name) !== null && docKeys(e.name)[1] !== howKey(how));
+  if (other) {
+    throw new UsageError(
+      `the ${to.text} bars of ${source} stored in lake/curated/ohlcv_resampled were resampled another way (another calendar or hours) than ${spec.bars.name} on ${spec.calendar.name}` +
+        `${spec.extended ? ' with extended hours' : ''} asks: remove lake/${seriesDir('ohlcv_resampled', source, to.text)} and lake/${dir} first, or resample to another size`,
+    );
+  }
   const groups = resampleGroups(ctx.paths.lake, source, from.text, options.symbols);
   const duck = await ctx.duck();
-  if (!options.dryRun) store.prepare(dir);
-  const landed = store.list(dir).filter((e) => !e.folder && e.name.endsWith('.ndjson')).map((e) => e.name);
-  let rows = 0;
-  let changed = 0;
-  const inputs: CurateInputs[] = [];
-  const removed: string[] = [];
-  for (const group of groups) {
-    const name = resampledDocName(group, how, options.symbols);
-    if (landed.includes(name)) continue;
-    changed++;
-    if (options.dryRun) continue;
-    const uri = childUri(dir, name);
-    const temp = store.tempOf(uri, String(process.pid));
-    const sql = await groupSql(duck, group.uris.map((u) => store.locate(u)), from, how, options.symbols);
-    if (sql === null) {
-      // Files without a bar of the symbols: an empty document, so that the group is not computed again.
-      store.commit(store.writeTemp(uri, String(process.pid), ''), uri);
-    } else {
-      const [copied] = await duck.all<{ Count: number }>(`COPY (${sql}) TO ${literal(store.locate(temp))} (FORMAT JSON)`);
-      rows += Number(copied!.Count);
-      await store.seal([temp]);
-      store.commit(temp, uri);
-    }
-    inputs.push({ doc: store.locate(uri), partitions: group.uris, actionBatches: [] });
-    // The group's earlier documents were computed from files since replaced.
-    const earlier = landed.filter((l) => l !== name && l.startsWith(`${group.stem}.`)).map((l) => childUri(dir, l));
-    store.remove(earlier);
-    removed.push(...earlier.map((u) => store.locate(u)));
-  }
-  return { inputs, removed, empty: options.dryRun || store.list(dir).every((e) => !e.name.endsWith('.ndjson')), groups: groups.length, rows, changed };
+  const plans = groups.map(
+    (group): DocPlan => ({
+      stem: group.stem,
+      name: resampledDocName(group, how, options.symbols),
+      partitions: group.uris,
+      sql: () => groupSql(duck, group.uris.map((u) => store.locate(u)), from, how, options.symbols),
+    }),
+  );
+  const landed = await landDocuments(ctx, dir, plans, options.dryRun, options.record);
+  return { ...landed, groups: groups.length };
 }
 
 /** A group's resampled bars, as NDJSON rows named as ohlcv_resampled's columns (ts in ISO 8601 UTC); null when its files hold no bar. */

@@ -13,7 +13,8 @@ import { recordAdjustmentChanges, recordCurateInputs, settlePendingChanges, type
 import { allSeriesFiles } from '../query/lake-files.js';
 import { adjustmentRowsSql } from './adjustments.js';
 import { landGold } from './gold.js';
-import { landResampled } from './resampled.js';
+import { landResampled, markLoaded } from './resampled.js';
+import type { LandOptions } from './landing.js';
 
 export interface CurateOptions {
   /** Only these symbols (in place of the job's), or null. */
@@ -51,9 +52,7 @@ export async function runCurate(ctx: Context, job: CurateJob, options: CurateOpt
   if (job.gold) {
     const gold = job.gold;
     ctx.progress.step(`${job.name}: choosing the gold series ${gold.name} from ${gold.sources.map((s) => s.spec.source.name).join(', ')}`);
-    const landed = await landGold(ctx, gold, { symbols: options.symbols ?? job.symbols, dryRun: options.dryRun });
-    await recordInputs(ctx, job, options, landed.inputs, landed.removed);
-    const first = gold.sources[0]!;
+    const landed = await landGold(ctx, gold, landOptions(ctx, job, options));
     const load = await loadLanded(ctx, options, landed.empty, () => curatedLoad(ctx, job, 'gold').job);
     results.push({ job: job.name, output: 'gold', units: landed.partitions, rows: landed.rows, changed: landed.changed, load });
   }
@@ -61,9 +60,10 @@ export async function runCurate(ctx: Context, job: CurateJob, options: CurateOpt
     const spec = job.resample;
     for (const to of spec.to) {
       ctx.progress.step(`${job.name}: resampling ${spec.bars.spec.source.name} ${spec.bars.granularity.text} bars to ${to.text} on ${spec.calendar.name}`);
-      const landed = await landResampled(ctx, spec, to, { symbols: options.symbols ?? job.symbols, dryRun: options.dryRun });
-      await recordInputs(ctx, job, options, landed.inputs, landed.removed);
+      const landed = await landResampled(ctx, spec, to, landOptions(ctx, job, options));
       const load = await loadLanded(ctx, options, landed.empty, () => curatedLoad(ctx, job, 'resampled', to.text).job);
+      // Readers take stored bars only once their load committed, and not those of a load that quarantined some.
+      if (load) markLoaded(ctx.paths.lake, spec.bars.spec.source.name, to.text, load.counts.quarantined === 0);
       results.push({ job: job.name, output: 'resampled', granularity: to.text, units: landed.groups, rows: landed.rows, changed: landed.changed, load });
     }
   }
@@ -123,15 +123,17 @@ async function runAdjustments(ctx: Context, job: CurateJob, spec: NonNullable<Cu
     inputs.push({ doc: store.locate(uri), partitions: barUris, actionBatches: doc.flatMap((r) => (r.action_batch ? [r.action_batch] : [])) });
   }
   const series = { job: job.name, source: bars.spec.source.name, granularity: bars.granularity.text };
-  // The changes are recorded before their logs land, as pending (no curate batch yet): a run that
-  // dies between the two finds the logs unchanged next time, and records the same changes again
-  // only once. The load's batch is set on them when it commits.
-  if (!options.dryRun && changes.length > 0) await recordAdjustmentChanges((await ctx.catalog(`mdw curate ${job.name}`)).sql, { ...series, at: ctx.clock.now() }, changes);
-  if (!options.dryRun) for (const w of writes) store.commit(store.writeTemp(w.uri, String(process.pid), w.text), w.uri);
-  await recordInputs(ctx, job, options, inputs, []);
+  if (!options.dryRun) {
+    // The changes and what the logs come from are recorded before the logs land, the changes as
+    // pending (no curate batch yet): a run that dies in between finds the logs unchanged next
+    // time and records the same changes again in their place. The load's batch settles them.
+    if (changes.length > 0) await recordAdjustmentChanges((await ctx.catalog(`mdw curate ${job.name}`)).sql, { ...series, at: ctx.clock.now() }, changes);
+    await recordInputs(ctx, job, options, inputs, []);
+    for (const w of writes) store.commit(store.writeTemp(w.uri, String(process.pid), w.text), w.uri);
+  }
   const load = await loadLanded(ctx, options, store.list(dir).length === 0, () => curatedLoad(ctx, job, 'adjustments').job);
   const batch = load?.batchIds.at(-1);
-  if (batch) await settlePendingChanges((await ctx.catalog(`mdw curate ${job.name}`)).sql, series, batch);
+  if (batch) await settlePendingChanges((await ctx.catalog(`mdw curate ${job.name}`)).sql, series, only, batch);
   return { job: job.name, output: 'adjustments', units: bySymbol.size, rows: rows.length, changed, load };
 }
 
@@ -193,6 +195,10 @@ async function recordInputs(ctx: Context, job: CurateJob, options: CurateOptions
   if (options.dryRun || (inputs.length === 0 && removed.length === 0)) return;
   const { sql } = await ctx.catalog(`mdw curate ${job.name}`);
   await recordCurateInputs(sql, inputs, removed, ctx.clock.now());
+}
+
+function landOptions(ctx: Context, job: CurateJob, options: CurateOptions): LandOptions {
+  return { symbols: options.symbols ?? job.symbols, dryRun: options.dryRun, record: (inputs, removed) => recordInputs(ctx, job, options, inputs, removed) };
 }
 
 /** Loads landed documents through the ingest stages; a dry run (nothing landed) or an empty folder loads nothing. */

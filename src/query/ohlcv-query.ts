@@ -151,6 +151,6 @@ function severalToAdjust(sources: readonly string[]): UsageError {
 }
 
 /** Whether a request reads the adjustment log: adjusted prices, or total-return columns. */
-function adjusts(req: OhlcvRequest): boolean {
+export function adjusts(req: OhlcvRequest): boolean {
   return (req.adjust !== undefined && req.adjust !== 'none') || (req.columns ?? []).some((c) => returnColumns.has(c));
 }

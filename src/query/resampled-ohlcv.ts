@@ -6,7 +6,7 @@ import { intradayMs, isSessionLabelled, parseGranularity, type Granularity } fro
 import { ident, literal, pathList, timestampLiteral } from '../core/sql.js';
 import type { DuckSession, ResultColumn } from '../lake/duckdb.js';
 import { allSeriesFiles, listSeries } from './lake-files.js';
-import { defaultOhlcvColumns, planOhlcvQuery, resolveOhlcvQuery, symbolVariants, type OhlcvPlan, type OhlcvRequest } from './ohlcv-query.js';
+import { adjusts, defaultOhlcvColumns, planOhlcvQuery, resolveOhlcvQuery, symbolVariants, type OhlcvPlan, type OhlcvRequest } from './ohlcv-query.js';
 import { resampleInputColumns, resampleReadWindow, resampleRefusal, resampleSql } from './resample.js';
 import { resampledUpToDate, type ResampleHow } from '../curate/resampled.js';
 
@@ -49,17 +49,18 @@ export async function resolveBars(duck: DuckSession, lakeRoot: string, req: Ohlc
   const to = parseGranularity(req.granularity);
   const calendar = options.calendar ?? calendars.XNYS;
   const asked = req.columns ?? defaultOhlcvColumns;
-  const how = { to, calendar, extended: options.extendedHours ?? false };
-  if (storedUpToDate(lakeRoot, req, from, how)) {
-    // The bars a curate job resampled the same way from the files stored now: read, not computed.
-    const columns = [...asked, ...(isSessionLabelled(to) && !asked.includes('partial') ? ['partial'] : [])];
-    const plan = await resolveOhlcvQuery(duck, lakeRoot, { ...req, columns, storedResampled: true });
-    return { ...plan, resampled: { from: from.text, calendar: calendar.name, stored: true } };
-  }
   for (const c of asked) {
     if (!resampledColumns.has(c)) {
       throw new UsageError(`--columns: "${c}" is not a column of resampled bars (${to.text} bars are built from stored ${from.text} bars): ${[...resampledColumns.keys()].join(', ')}`);
     }
+  }
+  const how = { to, calendar, extended: options.extendedHours ?? false };
+  const stored = storedSource(lakeRoot, req, from, how);
+  if (stored) {
+    // The bars a curate job resampled the same way from the files stored now: read, not computed.
+    const columns = [...asked, ...(isSessionLabelled(to) && !asked.includes('partial') ? ['partial'] : [])];
+    const plan = await resolveOhlcvQuery(duck, lakeRoot, { ...req, source: stored, columns, storedResampled: true });
+    return { ...plan, resampled: { from: from.text, calendar: calendar.name, stored: true } };
   }
   const source = planOhlcvQuery(lakeRoot, { ...req, granularity: from.text, window: resampleReadWindow(req.window, to), columns: resampleInputColumns, limit: undefined });
   const ranges =
@@ -125,15 +126,25 @@ export async function resampleSource(duck: DuckSession, lakeRoot: string, req: P
   throw new UsageError(`no ${to.text} bars are stored${req.source ? ` for ${req.source}` : ''}, and the finer bars stored cannot be resampled to ${to.text} (${why})`);
 }
 
-/** Whether every source the request reads has resampled bars stored for its symbols, computed as asked from the bars stored now. */
-function storedUpToDate(lakeRoot: string, req: OhlcvRequest, from: Granularity, how: ResampleHow): boolean {
+/**
+ * The source whose stored resampled bars answer the request as computing them would: one source
+ * (named, or the only one with bars of that size), resampled the way asked from the files stored
+ * now and loaded. Null otherwise, and for adjusted prices, total returns and --min-quality, which
+ * work on the source bars before they are resampled.
+ */
+function storedSource(lakeRoot: string, req: OhlcvRequest, from: Granularity, how: ResampleHow): string | null {
+  if (adjusts(req) || req.minQuality !== undefined) return null;
   const symbols = symbolVariants(req.symbols);
   const sources = req.source
     ? [req.source]
-    : listSeries(lakeRoot, 'ohlcv')
-        .filter((s) => s.granularity === from.text && (s.symbols === null || s.symbols.some((x) => symbols.includes(x))))
-        .map((s) => s.source);
-  return sources.length > 0 && sources.every((source) => resampledUpToDate(lakeRoot, source, from.text, how, symbols));
+    : [
+        ...new Set(
+          listSeries(lakeRoot, 'ohlcv')
+            .filter((s) => s.granularity === from.text && (s.symbols === null || s.symbols.some((x) => symbols.includes(x))))
+            .map((s) => s.source),
+        ),
+      ];
+  return sources.length === 1 && resampledUpToDate(lakeRoot, sources[0]!, from.text, how, symbols) ? sources[0]! : null;
 }
 
 async function holdsAny(duck: DuckSession, files: readonly string[], symbols: readonly string[]): Promise<boolean> {

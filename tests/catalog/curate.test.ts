@@ -250,7 +250,7 @@ describe('mdw curate: the adjustment log', () => {
 });
 
 describe('the adjustment change history', () => {
-  test('a change is recorded pending before its log lands, once however often a dying run records it, and settled by the load', async () => {
+  test('a change is recorded pending before its log lands, once however often a dying run records it, as last seen, and settled by the load of its symbol', async () => {
     const change = {
       symbol: 'PND', exDate: '2024-01-05', action: 'cash_dividend', change: 'changed' as const, oldFactor: 0.99, newFactor: 0.98,
       oldCash: 1, newCash: 2, oldActionBatch: 'b1', newActionBatch: null,
@@ -260,8 +260,15 @@ describe('the adjustment change history', () => {
     await recordAdjustmentChanges(catalog.sql, series, [change]);
     const filter = { source: 'pending-src', symbol: 'PND', granularity: '1d' };
     expect((await adjustmentChanges(catalog.sql, filter)).map((c) => [c.exDate, c.oldFactor, c.newFactor, c.curateBatch])).toEqual([['2024-01-05', 0.99, 0.98, null]]);
+    // The vendor corrects the amount again before a run lands the log: the change as now seen replaces the pending one.
+    await recordAdjustmentChanges(catalog.sql, series, [{ ...change, newFactor: 0.97, newCash: 3 }]);
+    expect((await adjustmentChanges(catalog.sql, filter)).map((c) => [c.oldFactor, c.newFactor, c.newCash, c.curateBatch])).toEqual([[0.99, 0.97, 3, null]]);
+    await recordAdjustmentChanges(catalog.sql, series, [change]);
     const batch = '00000000-0000-4000-8000-000000000001';
-    await settlePendingChanges(catalog.sql, series, batch);
+    // Settling another symbol's changes leaves PND's pending.
+    await settlePendingChanges(catalog.sql, series, ['OTHER'], batch);
+    expect((await adjustmentChanges(catalog.sql, filter)).map((c) => c.curateBatch)).toEqual([null]);
+    await settlePendingChanges(catalog.sql, series, ['PND'], batch);
     await recordAdjustmentChanges(catalog.sql, series, [{ ...change, oldFactor: 0.98, newFactor: 0.97 }]);
     expect((await adjustmentChanges(catalog.sql, filter)).map((c) => [c.oldFactor, c.newFactor, c.curateBatch])).toEqual([
       [0.99, 0.98, batch],

@@ -5,6 +5,8 @@ import { calendars } from '../../src/calendar/registry.js';
 import { loadCurateJob } from '../../src/config/curate.js';
 import { loadJob } from '../../src/config/jobs.js';
 import { curatedLoads, runCurate } from '../../src/curate/run-curate.js';
+import { landResampled } from '../../src/curate/resampled.js';
+import { docStem } from '../../src/curate/landing.js';
 import { auditSeries } from '../../src/audit/run-audit.js';
 import { curatedPartitionInputs } from '../../src/catalog/curate-catalog.js';
 import type { Context } from '../../src/context.js';
@@ -275,22 +277,50 @@ describe('stored by a curate job (outputs: resampled)', () => {
     }
   });
 
-  test('new minutes of one symbol: queries compute on the fly until curate runs, which computes that symbol only', async () => {
+  test('new minutes of one symbol: queries compute on the fly until curate has loaded them, which computes that symbol only', async () => {
     // GAPPY's missing half hour of Wednesday arrives.
     writeWeek('thanksgiving', { FULL: () => true, GAPPY: () => true, HOLE: (date) => date !== '2024-11-26' });
     await runIngest(ctx, loadJob(wh.configs, 'thanksgiving', ctx.env), all);
     const fresh = await read('1d');
     expect(fresh.stored).toBe(false);
     expect(fresh.rows.filter((r) => r.partial === true)).toEqual([]);
+    // Landed but not loaded yet (a curate run between the two, or one that died): still computed.
+    const spec = job().resample!;
+    const landed = await landResampled(ctx, spec, spec.to[2]!, { symbols: null, dryRun: false, record: async () => {} });
+    expect([landed.changed, landed.groups]).toEqual([1, 3]);
+    expect((await read('1d')).stored).toBe(false);
 
     const results = await runCurate(ctx, job(), { symbols: null, dryRun: false, runId: null });
-    expect(results.map((r) => [r.granularity, r.changed])).toEqual(sizes.map((g) => [g, 1]));
+    // GAPPY's document of each size: six new 5m bars, the changed 15:00 hour, Wednesday and the week.
+    // 1d's document had landed already: its load stores it now.
+    expect(results.map((r) => [r.granularity, r.changed, r.load?.counts.out])).toEqual([
+      ['5m', 1, 6],
+      ['1h', 1, 1],
+      ['1d', 0, 1],
+      ['1w', 1, 1],
+    ]);
     const after = await read('1d');
     expect(after.stored).toBe(true);
     expect(after.rows).toEqual(fresh.rows);
     const wednesday = after.rows.find((r) => r.symbol === 'GAPPY' && (r.ts as Date).toISOString().startsWith('2024-11-27'))!;
     const sum = Array.from({ length: 390 }, (_, i) => bar(i).qty).reduce((a, b) => a + b, 0);
     expect([wednesday.volume, wednesday.close, wednesday.partial]).toEqual([sum, bar(389).close / 100, false]);
+  });
+});
+
+describe('resampled documents', () => {
+  test('a stem is matched whole: BRK is not the start of BRK.B', () => {
+    expect(docStem('symbol=BRK.B.0123456789abcdef.fedcba9876543210.ndjson')).toBe('symbol=BRK.B');
+    expect(docStem('symbol=BRK.0123456789abcdef.fedcba9876543210.ndjson')).toBe('symbol=BRK');
+    expect(docStem('year=2024.0123456789abcdef.ndjson')).toBe('year=2024');
+    expect(docStem('loaded.json')).toBeNull();
+  });
+
+  test('bars resampled another way (extended hours) are refused over those stored, saying what to remove', async () => {
+    writeFileSync(path.join(wh.configs, 'jobs', 'thanksgiving-extended.yml'), 'kind: curate\nbars: thanksgiving\noutputs: [resampled]\nresample:\n  to: [1h]\n  extended_hours: true\n');
+    await expect(runCurate(ctx, loadCurateJob(wh.configs, 'thanksgiving-extended', ctx.env), { symbols: null, dryRun: false, runId: null })).rejects.toThrow(
+      /the 1h bars of thanksgiving stored in lake\/curated\/ohlcv_resampled were resampled another way .* remove lake\/curated\/ohlcv_resampled\/source=thanksgiving\/granularity=1h/,
+    );
   });
 });
 
