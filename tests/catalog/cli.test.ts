@@ -49,7 +49,7 @@ describe('the mdw command line, end to end', () => {
     const r = await mdw('init', '--yes');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`warehouse  ${home}`);
-    expect(r.stdout).toMatch(/catalog {4}(embedded PGlite at .*\/catalog|Postgres server from MDW_DATABASE_URL) \(schema mdw, 12 migrations applied\)/);
+    expect(r.stdout).toMatch(/catalog {4}(embedded PGlite at .*\/catalog|Postgres server from MDW_DATABASE_URL) \(schema mdw, 13 migrations applied\)/);
     for (const dir of ['lake', 'quarantine', 'logs', 'tmp', 'run']) expect(existsSync(path.join(home, dir))).toBe(true);
     const status = await mdw('db', 'status', '--format', 'csv');
     expect(status.stdout.split('\n')[1]).toMatch(/^1,001_catalog,\d{4}-\d\d-\d\dT/);
