@@ -335,3 +335,117 @@ describe('archive', () => {
     expect(audit.code).toBe(0);
   });
 });
+
+describe('a run killed part way', () => {
+  const config = () => policies('crash', `policies:\n  - name: crash-30\n    dataset: ohlcv\n    source: ret-crash\n    keep: { sessions: 30 }\n    then: delete\n`);
+  let job: Job;
+  let expected: Record<string, number>;
+
+  beforeAll(async () => {
+    job = writeMinuteJob('ret-crash');
+    await runIngest(ctx, job, all);
+    expected = Object.fromEntries(Object.entries(await countsByDate('ret-crash')).filter(([k]) => k.split(' ')[1]! >= firstKept));
+  });
+
+  test('before its catalog commit: the files it linked into trash/ have no tombstone and the next run removes them', async () => {
+    // What a run killed after step 1 leaves: links in trash/ beside lake files the manifest still names.
+    const [m] = await manifestRows('ret-crash');
+    const stray = path.join(ctx.paths.trash, '2024-04-01T11-00-00-000Z-deadbeef', 'lake', m!.uri as string);
+    mkdirSync(path.dirname(stray), { recursive: true });
+    writeFileSync(stray, readFileSync(path.join(ctx.paths.lake, m!.uri as string)));
+    const report = await runRetention(ctx, config(), options());
+    expect(report.lines.map((l) => [l.action, l.partitions])).toEqual([
+      ['delete', 2],
+      ['rewrite', 2],
+    ]);
+    expect(existsSync(stray)).toBe(false);
+    expect(existsSync(path.join(ctx.paths.trash, '2024-04-01T11-00-00-000Z-deadbeef'))).toBe(false);
+    expect(await countsByDate('ret-crash')).toEqual(expected);
+  });
+
+  test('after its commit: the next ingest of the series removes the retired files it left in the lake', async () => {
+    // What a run killed after step 2 leaves: tombstones not cleared, their files still in the lake.
+    const retired = await catalog.sql<{ id: string; uri: string; kept_uri: string }[]>`
+      select r.id, r.uri, r.kept_uri from mdw.retired_partition r join mdw.data_source s on s.id = r.source_id where s.name = 'ret-crash'`;
+    expect(retired).toHaveLength(2);
+    for (const r of retired) {
+      mkdirSync(path.dirname(path.join(ctx.paths.lake, r.uri)), { recursive: true });
+      writeFileSync(path.join(ctx.paths.lake, r.uri), readFileSync(path.join(ctx.settings.home, r.kept_uri)));
+    }
+    await catalog.sql`update mdw.retired_partition set lake_cleared = false where id = any(${retired.map((r) => r.id)}::uuid[])`;
+    const orphans = (await auditSeries(ctx, job, { tolerance: 0.005 }))!.integrity.map((p) => [p.problem, p.uri]);
+    expect(orphans).toEqual(retired.map((r) => ['orphan', r.uri]).sort());
+
+    const rerun = await runIngest(ctx, job, all);
+    expect(rerun.skipped).toBe(1);
+    for (const r of retired) expect(existsSync(path.join(ctx.paths.lake, r.uri))).toBe(false);
+    const cleared = await catalog.sql`select bool_and(lake_cleared) as ok from mdw.retired_partition where id = any(${retired.map((r) => r.id)}::uuid[])`;
+    expect(cleared).toEqual([{ ok: true }]);
+    expect(await countsByDate('ret-crash')).toEqual(expected);
+    expect((await auditSeries(ctx, job, { tolerance: 0.005 }))!.integrity).toEqual([]);
+  });
+});
+
+describe('compaction', () => {
+  test('a file of fragmented row groups is rewritten whole: same rows in the same order, same query answer, the manifest in one batch', async () => {
+    const [march] = (await manifestRows('ret-minute')).filter((m) => (m.uri as string).includes('symbol=ACME/month=2024-03'));
+    const cur = path.join(ctx.paths.lake, march!.uri as string);
+    // A version written in row groups of 2,048 rows (a vector each), put in place of the current one as a load would record it.
+    const fragmented = path.join(path.dirname(cur), 'data-000002.parquet');
+    await duck.run(`COPY (SELECT * FROM read_parquet('${cur}')) TO '${fragmented}' (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE 2048)`);
+    const groups = async (file: string) => Number((await duck.all<{ n: number }>(`SELECT count(DISTINCT row_group_id) AS n FROM parquet_metadata('${file}')`))[0]!.n);
+    expect(await groups(fragmented)).toBe(4);
+    const bytes = readFileSync(fragmented);
+    await catalog.sql`update mdw.partition_manifest set uri = ${path.relative(ctx.paths.lake, fragmented)}, bytes = ${bytes.length},
+                      sha256 = ${createHash('sha256').update(bytes).digest('hex')} where uri = ${march!.uri as string}`;
+    (await import('node:fs')).rmSync(cur);
+    const rowsOf = async (file: string) => JSON.stringify(await duck.all(`SELECT * FROM read_parquet('${file}')`));
+    const stored = await rowsOf(fragmented);
+    const query = ['query', 'ohlcv', 'ACME', '-g', '1m', '--source', 'ret-minute', '--from', '2024-03-01', '--to', '2024-03-31', '--format', 'csv', '--columns', 'ts,open,high,low,close,volume,quality,flags'];
+    const answer = await mdw(...query);
+    expect(answer.stdout.trim().split('\n')).toHaveLength(1 + 20 * 390);
+
+    const none = policies('none', 'policies: []\n');
+    const dry = await runRetention(ctx, none, options({ compact: true, dryRun: true }));
+    expect(dry.lines.map((l) => [l.action, l.source, l.partitions, l.rows])).toEqual([['compact', 'ret-minute', 1, 20 * 390]]);
+    const report = await runRetention(ctx, none, options({ compact: true }));
+    expect(report.lines.map((l) => [l.action, l.source, l.partitions, l.rows])).toEqual([['compact', 'ret-minute', 1, 20 * 390]]);
+
+    const [after] = (await manifestRows('ret-minute')).filter((m) => (m.uri as string).includes('symbol=ACME/month=2024-03'));
+    expect(after!.uri).toBe((march!.uri as string).replace('data-000001', 'data-000003'));
+    expect(after!.rows).toBe(20 * 390);
+    const compacted = path.join(ctx.paths.lake, after!.uri as string);
+    expect(await groups(compacted)).toBe(1);
+    expect(await rowsOf(compacted)).toBe(stored);
+    expect((await mdw(...query)).stdout).toBe(answer.stdout);
+    // Nothing left to compact; the audit finds the replaced version superseded, not an orphan.
+    expect((await runRetention(ctx, none, options({ compact: true }))).lines).toEqual([]);
+    const audit = await mdw('audit', 'ret-minute', '--fail-on', 'integrity,red', '--format', 'csv');
+    expect(audit.code).toBe(0);
+  });
+});
+
+describe('the command line', () => {
+  test('a policy that says what to keep but not what to do with the rest is refused with its file and line (exit 2)', async () => {
+    const file = path.join(root, 'bad.yml');
+    writeFileSync(file, 'policies:\n  - dataset: ohlcv\n    keep: { days: 30 }\n');
+    const r = await mdw('retention', '--config', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/bad\.yml:2:\d+: .*then/);
+  });
+
+  test('a --purge-after that is not an age is refused (exit 2); --help teaches the policies', async () => {
+    const r = await mdw('retention', '--purge-after', 'soon');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('expected an age such as 7d, 12h or 2w');
+    const help = await mdw('retention', '--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('keep: { days: N }');
+    expect(help.stdout).toContain('mdw retention --dry-run');
+  });
+
+  test('the shipped configs/retention.yml deletes nothing', async () => {
+    const shipped = loadRetentionConfig(path.join(configs, 'retention.yml'), ctx.env, { required: true });
+    expect(shipped.policies.filter((p) => p.keep !== null)).toEqual([]);
+  });
+});
