@@ -30,7 +30,7 @@ export interface Retirement {
   readonly partition: ManifestPartition;
   readonly policy: string;
   readonly action: 'delete' | 'archive';
-  /** Every file of the partition in the lake: the current one, then superseded versions. */
+  /** Every file of the partition in the lake: the current one, then superseded versions; none for a straddling partition's older rows. */
   readonly lakeUris: readonly string[];
   /** Where the current file is kept, relative to MDW_HOME. */
   readonly keptUri: string;
@@ -91,12 +91,15 @@ export async function retirePartitions(
 ): Promise<void> {
   for (const r of retirements) {
     const p = r.partition;
+    // A straddling partition's older rows: the manifest keeps the partition (rewritten).
+    const whole = r.lakeUris.length > 0;
     await tx`
       insert into mdw.retired_partition (id, run_id, policy, action, state, dataset_id, source_id, granularity, symbol, period, uri, lake_uris,
                                          kept_uri, rows, bytes, sha256, first_ts, last_ts, retired_at)
       values (${p.id}, ${runId}, ${r.policy}, ${r.action}, ${r.action === 'delete' ? 'trash' : 'archived'}, ${ids.datasetId}, ${ids.sourceId},
               ${granularity}, ${p.symbol}, ${p.period}, ${p.uri}, ${tx.array([...r.lakeUris])}, ${r.keptUri}, ${p.rows}, ${p.bytes}, ${p.sha256},
               ${p.firstTs}, ${p.lastTs}, ${at})`;
+    if (!whole) continue;
     await tx`update mdw.lineage_item set retired_id = ${p.id} where manifest_id = ${p.id}`;
     await tx`delete from mdw.partition_manifest where id = ${p.id}`;
     await tx`delete from mdw.superseded_file where uri = any(${[...r.lakeUris]})`;

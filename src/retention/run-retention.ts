@@ -24,7 +24,7 @@ import { ident, pathLiteral, timestampLiteral } from '../core/sql.js';
 import { localStore } from '../lake/local-store.js';
 import { partitionVersions } from '../lake/partition-files.js';
 import { childUri, parentUri, type LakeStore } from '../lake/store.js';
-import { commitPartitions, sealPartitions } from '../load/seal.js';
+import { commitPartitions, partitionFileStats, sealPartitions } from '../load/seal.js';
 import type { SealedPartition, WrittenPartition } from '../load/staged-chunk.js';
 import { rewritePartition } from '../load/write-partitions.js';
 import { seriesLock } from '../pipeline/series.js';
@@ -212,6 +212,8 @@ async function applyPlan(ctx: Context, catalog: Catalog, series: CatalogSeries, 
       removed.push({ rows: older, bytes: p.bytes });
       const key = { dataset: series.dataset, source: series.source, granularity: series.granularity, symbol: p.symbol, period: p.period };
       written.push(await rewritePartition(duck, lake, def, { pid, key, current: p.uri }, keptRows(def, plan.cut), batchId.slice(0, 8)));
+      // Its older rows are kept in the trash or the archive too, as a file of their own with a tombstone.
+      retirements.push(await keepOlderRows(ctx, home, def, p, plan, `${root}/${folder}/lake/${p.uri}`, batchId.slice(0, 8)));
     }
     const sealed = await sealPartitions(written);
     // 2. One transaction: tombstones, the rewrite's batch, the retired ranges.
@@ -232,6 +234,35 @@ async function applyPlan(ctx: Context, catalog: Catalog, series: CatalogSeries, 
     );
     return done.filter((l) => l.partitions > 0);
   });
+}
+
+/**
+ * Writes the rows of a straddling partition older than the cut to `keptUri` (under MDW_HOME),
+ * durably, and returns its tombstone: the partition as it was, less the rows that stay. The
+ * lake keeps the partition (rewritten), so the tombstone has no lake file to remove.
+ */
+async function keepOlderRows(ctx: Context, home: LakeStore, def: DatasetDef, p: ManifestPartition, plan: SeriesPlan, keptUri: string, tag: string): Promise<Retirement> {
+  const duck = await ctx.duck();
+  home.prepare(parentUri(keptUri));
+  const temp = home.tempOf(keptUri, tag);
+  const ts = ident(def.timeColumn);
+  await duck.run(
+    `COPY (SELECT * FROM read_parquet(${pathLiteral(path.join(ctx.paths.lake, p.uri))}, hive_partitioning = false) WHERE ${ts} < ${timestampLiteral(plan.cut.before)}) ` +
+      `TO ${pathLiteral(home.locate(temp))} (FORMAT PARQUET, COMPRESSION ZSTD)`,
+  );
+  const [stored] = await home.seal([temp]);
+  const stats = await partitionFileStats(duck, def, home.locate(temp));
+  home.commit(temp, keptUri);
+  const partition: ManifestPartition = {
+    ...p,
+    id: randomUUID(),
+    rows: stats.rows,
+    bytes: stored!.bytes,
+    sha256: stored!.sha256,
+    firstTs: stats.firstTs ? new Date(stats.firstTs) : null,
+    lastTs: stats.lastTs ? new Date(stats.lastTs) : null,
+  };
+  return { partition, policy: plan.policy.name, action: plan.policy.then!, lakeUris: [], keptUri };
 }
 
 /**
