@@ -101,18 +101,23 @@ export async function runRetention(ctx: Context, config: RetentionConfig, option
       const job = jobOf(ctx, series);
       const def = (datasets as Record<string, DatasetDef | undefined>)[series.dataset];
       if (!def) continue;
-      let plan: SeriesPlan | null = null;
-      if (policy?.keep) {
-        const cut = cutOf(ctx, series, policy, job, skipped);
-        if (cut) plan = planSeries(policy, cut, await manifestPartitions(catalog.sql, series, series.granularity));
-      }
-      if (plan && (plan.retire.length > 0 || plan.straddle.length > 0)) {
-        lines.push(...(await applyPlan(ctx, catalog, series, def, plan, options)));
-      }
-      if (compact) {
-        const done = await compactSeries(ctx, catalog, series, def, policy?.name ?? 'compact', options);
-        if (done) lines.push(done);
-      }
+      const work = async () => {
+        // What an interrupted load or retention of the series left is finished first: the plan is
+        // made from the manifest, which that makes true of the files.
+        if (!options.dryRun) await recoverPendingWrites(ctx, catalog, def, series, series.granularity, series.source);
+        if (policy?.keep) {
+          const cut = cutOf(ctx, series, policy, job, skipped);
+          const plan = cut ? planSeries(policy, cut, await manifestPartitions(catalog.sql, series, series.granularity)) : null;
+          if (plan && (plan.retire.length > 0 || plan.straddle.length > 0)) lines.push(...(await applyPlan(ctx, catalog, series, def, plan, options)));
+        }
+        if (compact) {
+          const done = await compactSeries(ctx, catalog, series, def, policy?.name ?? 'compact', options);
+          if (done) lines.push(done);
+        }
+      };
+      // A dry run reads the manifest as it is; a run holds the series' load lock, as a load does.
+      if (options.dryRun) await work();
+      else await catalog.withLock(seriesLock(refOf(series, def)), ctx.settings.lockTimeoutMs, work);
     }
     const purged = await purgeTrash(ctx, catalog, options);
     if (purged) lines.push(purged);
@@ -180,60 +185,58 @@ async function applyPlan(ctx: Context, catalog: Catalog, series: CatalogSeries, 
   };
 
   if (options.dryRun) {
-    const straddled = [];
+    const straddled: { rows: number; bytes: number }[] = [];
     for (const p of plan.straddle) straddled.push({ rows: await olderRows(p), bytes: p.bytes });
     return [line(action, plan.retire), line('rewrite', straddled)].filter((l) => l.partitions > 0);
   }
+  const ref = refOf(series, def);
 
-  const ref: SeriesRef = { dataset: series.dataset, datasetDescription: def.description, source: series.source, adapter: series.adapter, granularity: series.granularity, job: series.job ?? 'retention' };
-  return catalog.withLock(seriesLock(ref), ctx.settings.lockTimeoutMs, async () => {
-    // What an interrupted load or retention of the series left is finished first: the plan
-    // was made from the manifest, which that makes true of the files.
-    await recoverPendingWrites(ctx, catalog, def, series, series.granularity, series.source);
-    const fresh = new Map((await manifestPartitions(catalog.sql, series, series.granularity)).map((p) => [p.id, p]));
-    const now = planSeries(plan.policy, plan.cut, [...fresh.values()]);
-    const at = ctx.clock.now();
-    const batchId = randomUUID();
-    const folder = keepFolder(at, batchId);
-    const root = action === 'delete' ? 'trash' : 'archive';
-    // 1. Keep each retired file, and write the straddling partitions' next versions.
-    const retirements: Retirement[] = now.retire.map((p) => {
-      const dir = parentUri(p.uri);
-      const versions = partitionVersions(lake, dir).map((v) => childUri(dir, v.name));
-      const keptUri = `${root}/${folder}/lake/${p.uri}`;
-      home.keep(`lake/${p.uri}`, keptUri);
-      return { partition: p, policy: plan.policy.name, action, lakeUris: [p.uri, ...versions.filter((v) => v !== p.uri)], keptUri };
-    });
-    const removed: { rows: number; bytes: number }[] = [];
-    const written: WrittenPartition[] = [];
-    for (const [pid, p] of now.straddle.entries()) {
-      ctx.progress.step(`retention: ${seriesName(series)}: rewriting ${p.uri} without the rows before ${plan.cut.firstKept}`);
-      const older = await olderRows(p);
-      removed.push({ rows: older, bytes: p.bytes });
-      const key = { dataset: series.dataset, source: series.source, granularity: series.granularity, symbol: p.symbol, period: p.period };
-      written.push(await rewritePartition(duck, lake, def, { pid, key, current: p.uri }, keptRows(def, plan.cut), batchId.slice(0, 8)));
-      // Its older rows are kept in the trash or the archive too, as a file of their own with a tombstone.
-      retirements.push(await keepOlderRows(ctx, home, def, p, plan, `${root}/${folder}/lake/${p.uri}`, batchId.slice(0, 8)));
-    }
-    const sealed = await sealPartitions(written);
-    // 2. One transaction: tombstones, the rewrite's batch, the retired ranges.
-    const ranges = now.symbols.map((symbol) => ({ symbol, before: plan.cut.before, firstKept: plan.cut.firstKept, policy: plan.policy.name }));
-    await catalog.sql.begin(async (tx) => {
-      await retirePartitions(tx, series, series.granularity, retirements, ranges, options.runId, at);
-      if (sealed.length > 0) await recordRewrite(tx, series, ref, batchId, options.runId, at, sealed, now.straddle, `retention:${plan.policy.name}`);
-    });
-    // 3. The new versions in place, the retired files out of the lake.
-    finishRewrite(sealed);
-    if (sealed.length > 0) await completeBatch(catalog.sql, batchId, ctx.clock.now());
-    clearRetired(lake, retirements.map((r) => ({ id: r.partition.id, lakeUris: r.lakeUris })));
-    await markCleared(catalog.sql, retirements.map((r) => r.partition.id));
-    const done = [line(action, now.retire), line('rewrite', removed)];
-    ctx.logger.info(
-      `retention ${plan.policy.name}: ${seriesName(series)}: ${now.retire.length} partitions ${action === 'delete' ? 'moved to the trash' : 'archived'}, ` +
-        `${removed.length} rewritten without their rows before ${plan.cut.before.toISOString()}`,
-    );
-    return done.filter((l) => l.partitions > 0);
+  const at = ctx.clock.now();
+  const batchId = randomUUID();
+  const folder = keepFolder(at, batchId);
+  const root = action === 'delete' ? 'trash' : 'archive';
+  // 1. Keep each retired file, and write the straddling partitions' next versions.
+  const retirements: Retirement[] = plan.retire.map((p) => {
+    const dir = parentUri(p.uri);
+    const versions = partitionVersions(lake, dir).map((v) => childUri(dir, v.name));
+    const keptUri = `${root}/${folder}/lake/${p.uri}`;
+    home.keep(`lake/${p.uri}`, keptUri);
+    return { partition: p, policy: plan.policy.name, action, lakeUris: [p.uri, ...versions.filter((v) => v !== p.uri)], keptUri };
   });
+  const removed: { rows: number; bytes: number }[] = [];
+  const written: WrittenPartition[] = [];
+  for (const [pid, p] of plan.straddle.entries()) {
+    ctx.progress.step(`retention: ${seriesName(series)}: rewriting ${p.uri} without the rows before ${plan.cut.firstKept}`);
+    const older = await olderRows(p);
+    removed.push({ rows: older, bytes: p.bytes });
+    const key = { dataset: series.dataset, source: series.source, granularity: series.granularity, symbol: p.symbol, period: p.period };
+    written.push(await rewritePartition(duck, lake, def, { pid, key, current: p.uri }, keptRows(def, plan.cut), batchId.slice(0, 8)));
+    // Its older rows are kept in the trash or the archive too, as a file of their own with a tombstone.
+    retirements.push(await keepOlderRows(ctx, home, def, p, plan, `${root}/${folder}/lake/${p.uri}`, batchId.slice(0, 8)));
+  }
+  const sealed = await sealPartitions(written);
+  // 2. One transaction: tombstones, the rewrite's batch, the retired ranges.
+  const ranges = plan.symbols.map((symbol) => ({ symbol, before: plan.cut.before, firstKept: plan.cut.firstKept, policy: plan.policy.name }));
+  await catalog.sql.begin(async (tx) => {
+    await retirePartitions(tx, series, series.granularity, retirements, ranges, options.runId, at);
+    if (sealed.length > 0) await recordRewrite(tx, series, ref, batchId, options.runId, at, sealed, plan.straddle, `retention:${plan.policy.name}`);
+  });
+  // 3. The new versions in place, the retired files out of the lake.
+  commitPartitions(sealed);
+  if (sealed.length > 0) await completeBatch(catalog.sql, batchId, ctx.clock.now());
+  clearRetired(lake, retirements.map((r) => ({ id: r.partition.id, lakeUris: r.lakeUris })));
+  await markCleared(catalog.sql, retirements.map((r) => r.partition.id));
+  const done = [line(action, plan.retire), line('rewrite', removed)];
+  ctx.logger.info(
+    `retention ${plan.policy.name}: ${seriesName(series)}: ${plan.retire.length} partitions ${action === 'delete' ? 'moved to the trash' : 'archived'}, ` +
+      `${removed.length} rewritten without their rows before ${plan.cut.before.toISOString()}`,
+  );
+  return done.filter((l) => l.partitions > 0);
+}
+
+/** The series as the catalog's load records name it (the rewrite's batch, the series lock). */
+function refOf(series: CatalogSeries, def: DatasetDef): SeriesRef {
+  return { dataset: series.dataset, datasetDescription: def.description, source: series.source, adapter: series.adapter, granularity: series.granularity, job: series.job ?? 'retention' };
 }
 
 /**
@@ -324,10 +327,6 @@ async function recordRewrite(
   );
 }
 
-function finishRewrite(sealed: readonly SealedPartition[]): void {
-  commitPartitions(sealed);
-}
-
 /**
  * Files in trash/ and archive/ that no tombstone names: links a retention run made before it
  * was killed short of its catalog commit. The lake still has them and the manifest names them.
@@ -401,28 +400,22 @@ async function compactSeries(ctx: Context, catalog: Catalog, series: CatalogSeri
     rows: found.reduce((n, c) => n + c.partition.rows, 0),
     bytes: found.reduce((n, c) => n + c.partition.bytes, 0),
   });
-  const candidates = await compactionCandidates(duck, lake, await manifestPartitions(catalog.sql, series, series.granularity));
-  if (candidates.length === 0) return null;
-  if (options.dryRun) return line(candidates);
-  const ref: SeriesRef = { dataset: series.dataset, datasetDescription: def.description, source: series.source, adapter: series.adapter, granularity: series.granularity, job: series.job ?? 'retention' };
-  return catalog.withLock(seriesLock(ref), ctx.settings.lockTimeoutMs, async () => {
-    await recoverPendingWrites(ctx, catalog, def, series, series.granularity, series.source);
-    // Again under the lock: a load may have rewritten some since.
-    const found = await compactionCandidates(duck, lake, await manifestPartitions(catalog.sql, series, series.granularity));
-    if (found.length === 0) return null;
-    const batchId = randomUUID();
-    const written: WrittenPartition[] = [];
-    for (const [pid, c] of found.entries()) {
-      ctx.progress.step(`compact: ${seriesName(series)}: ${c.partition.uri} (${c.rowGroups} row groups into ${c.target})`);
-      const key = { dataset: series.dataset, source: series.source, granularity: series.granularity, symbol: c.partition.symbol, period: c.partition.period };
-      // The rows as stored, in their order: no ORDER BY, DuckDB keeps a file's order.
-      written.push(await rewritePartition(duck, lake, def, { pid, key, current: c.partition.uri }, (source) => `SELECT * FROM ${source}`, batchId.slice(0, 8), { rowGroupSize: c.rowGroupRows }));
-    }
-    const sealed = await sealPartitions(written);
-    await catalog.sql.begin((tx) => recordRewrite(tx, series, ref, batchId, options.runId, ctx.clock.now(), sealed, found.map((c) => c.partition), `compact:${policy}`));
-    finishRewrite(sealed);
-    await completeBatch(catalog.sql, batchId, ctx.clock.now());
-    ctx.logger.info(`compact: ${seriesName(series)}: ${sealed.length} files rewritten with whole row groups`);
-    return line(found);
-  });
+  const found = await compactionCandidates(duck, lake, await manifestPartitions(catalog.sql, series, series.granularity));
+  if (found.length === 0) return null;
+  if (options.dryRun) return line(found);
+  const ref = refOf(series, def);
+  const batchId = randomUUID();
+  const written: WrittenPartition[] = [];
+  for (const [pid, c] of found.entries()) {
+    ctx.progress.step(`compact: ${seriesName(series)}: ${c.partition.uri} (${c.rowGroups} row groups into ${c.target})`);
+    const key = { dataset: series.dataset, source: series.source, granularity: series.granularity, symbol: c.partition.symbol, period: c.partition.period };
+    // The rows as stored, in their order: no ORDER BY, DuckDB keeps a file's order.
+    written.push(await rewritePartition(duck, lake, def, { pid, key, current: c.partition.uri }, (source) => `SELECT * FROM ${source}`, batchId.slice(0, 8), { rowGroupSize: c.rowGroupRows }));
+  }
+  const sealed = await sealPartitions(written);
+  await catalog.sql.begin((tx) => recordRewrite(tx, series, ref, batchId, options.runId, ctx.clock.now(), sealed, found.map((c) => c.partition), `compact:${policy}`));
+  commitPartitions(sealed);
+  await completeBatch(catalog.sql, batchId, ctx.clock.now());
+  ctx.logger.info(`compact: ${seriesName(series)}: ${sealed.length} files rewritten with whole row groups`);
+  return line(found);
 }

@@ -393,6 +393,21 @@ describe('a run killed part way', () => {
     expect(await countsByDate('ret-crash')).toEqual(expected);
     expect((await auditSeries(ctx, job, { tolerance: 0.005 }))!.integrity).toEqual([]);
   });
+  test('after its commit: the next retention finishes it too, though its plan has nothing new', async () => {
+    const retired = await catalog.sql<{ id: string; uri: string; kept_uri: string }[]>`
+      select r.id, r.uri, r.kept_uri from mdw.retired_partition r join mdw.data_source s on s.id = r.source_id
+      where s.name = 'ret-crash' and cardinality(r.lake_uris) > 0`;
+    for (const r of retired) {
+      mkdirSync(path.dirname(path.join(ctx.paths.lake, r.uri)), { recursive: true });
+      writeFileSync(path.join(ctx.paths.lake, r.uri), readFileSync(path.join(ctx.settings.home, r.kept_uri)));
+    }
+    await catalog.sql`update mdw.retired_partition set lake_cleared = false where id = any(${retired.map((r) => r.id)}::uuid[])`;
+    const report = await runRetention(ctx, config(), options());
+    expect(report.lines).toEqual([]);
+    for (const r of retired) expect(existsSync(path.join(ctx.paths.lake, r.uri))).toBe(false);
+    expect(await countsByDate('ret-crash')).toEqual(expected);
+    expect((await auditSeries(ctx, job, { tolerance: 0.005 }))!.integrity).toEqual([]);
+  });
 });
 
 describe('compaction', () => {
