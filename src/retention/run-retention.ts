@@ -1,6 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Catalog } from '../catalog/catalog.js';
+import { findSeries } from '../catalog/audit-catalog.js';
 import { completeBatch, recordBatchIn, type SeriesRef } from '../catalog/lake-catalog.js';
 import {
   catalogSeries,
@@ -10,17 +11,19 @@ import {
   markPurged,
   retirePartitions,
   trashBefore,
+  unclearedRetirements,
   type CatalogSeries,
   type ManifestPartition,
   type Retirement,
 } from '../catalog/retention-catalog.js';
 import { loadJob, type Job } from '../config/jobs.js';
-import { policyFor, type RetentionConfig, type RetentionPolicy } from '../config/retention.js';
+import { policyFor, rawPolicyFor, type RetentionConfig, type RetentionPolicy } from '../config/retention.js';
 import type { Context } from '../context.js';
 import { datasets, type DatasetDef } from '../core/datasets.js';
 import { errorMessage } from '../core/errors.js';
 import { isSessionLabelled, parseGranularity } from '../core/granularity.js';
 import { ident, pathLiteral, timestampLiteral } from '../core/sql.js';
+import { decodeSegment } from '../lake/layout.js';
 import { localStore } from '../lake/local-store.js';
 import { partitionVersions } from '../lake/partition-files.js';
 import { childUri, parentUri, type LakeStore } from '../lake/store.js';
@@ -119,6 +122,7 @@ export async function runRetention(ctx: Context, config: RetentionConfig, option
       if (options.dryRun) await work();
       else await catalog.withLock(seriesLock(refOf(series, def)), ctx.settings.lockTimeoutMs, work);
     }
+    lines.push(...(await retireRaw(ctx, catalog, config, options)));
     const purged = await purgeTrash(ctx, catalog, options);
     if (purged) lines.push(purged);
     return { dryRun: options.dryRun, lines, skipped };
@@ -335,11 +339,16 @@ async function removeUnrecordedKeeps(ctx: Context, catalog: Catalog): Promise<vo
   const home = localStore(ctx.settings.home);
   const known = await keptUris(catalog.sql);
   const stray: string[] = [];
+  // A day of raw pages is kept as a folder: its files are known through it.
+  const covered = (uri: string): boolean => {
+    for (let u = uri; u !== ''; u = parentUri(u)) if (known.has(u)) return true;
+    return false;
+  };
   const walk = (dir: string) => {
     for (const e of home.list(dir)) {
       const uri = childUri(dir, e.name);
       if (e.folder) walk(uri);
-      else if (!known.has(uri)) stray.push(uri);
+      else if (!covered(uri)) stray.push(uri);
     }
   };
   walk('trash');
@@ -418,4 +427,81 @@ async function compactSeries(ctx: Context, catalog: Catalog, series: CatalogSeri
   await completeBatch(catalog.sql, batchId, ctx.clock.now());
   ctx.logger.info(`compact: ${seriesName(series)}: ${sealed.length} files rewritten with whole row groups`);
   return line(found);
+}
+
+/** The granularity tombstones of the raw landing carry: its pages have no bar size. */
+const rawLanding = 'raw';
+
+/**
+ * The raw landing's policies: a (source, dataset)'s vendor pages under
+ * lake/raw/source=<s>/dataset=<d>/date=<day fetched> older than `keep: { days }` leave the lake
+ * by day folder, as partitions do (kept in trash/ or archive/, a tombstone per day, one
+ * transaction, then removed). The folders mdw curate lands its documents in are not pages and
+ * stay. A request whose pages are gone is no longer reused: a run that asks for it fetches it.
+ */
+async function retireRaw(ctx: Context, catalog: Catalog, config: RetentionConfig, options: RetentionOptions): Promise<RetentionLine[]> {
+  const lake = localStore(ctx.paths.lake);
+  const home = localStore(ctx.settings.home);
+  const folders = (dir: string, key: string) => lake.list(dir).filter((e) => e.folder && e.name.startsWith(`${key}=`)).map((e) => e.name);
+  const lines: RetentionLine[] = [];
+  for (const s of folders('raw', 'source')) {
+    for (const d of folders(`raw/${s}`, 'dataset')) {
+      const landing = { source: decodeSegment(s.slice('source='.length)), dataset: decodeSegment(d.slice('dataset='.length)) };
+      const policy = rawPolicyFor(config.policies, landing);
+      const ids = await findSeries(catalog.sql, landing.dataset, landing.source);
+      if (ids && !options.dryRun) {
+        // What an interrupted run of this landing committed but did not remove.
+        const open = await unclearedRetirements(catalog.sql, ids, rawLanding);
+        clearRetired(lake, open);
+        await markCleared(catalog.sql, open.map((r) => r.id));
+      }
+      if (!policy?.keep || !('days' in policy.keep)) continue;
+      const cut = cutFor(policy.keep, ctx.clock.now(), null, true)!;
+      const days = folders(`raw/${s}/${d}`, 'date')
+        .filter((f) => f.slice('date='.length) < cut.firstKept)
+        .sort();
+      if (days.length === 0) continue;
+      if (!ids) {
+        ctx.logger.warn(`retention ${policy.name}: the catalog knows no ${landing.dataset} of ${landing.source}; its raw pages are kept`);
+        continue;
+      }
+      const pagesOf = (day: string) => lake.list(`raw/${s}/${d}/${day}`).filter((e) => !e.folder).map((e) => `raw/${s}/${d}/${day}/${e.name}`).sort();
+      const at = ctx.clock.now();
+      const folder = keepFolder(at, randomUUID());
+      const root = policy.then === 'delete' ? 'trash' : 'archive';
+      const retirements: Retirement[] = [];
+      for (const day of days) {
+        const pages = pagesOf(day);
+        const digest = createHash('sha256');
+        let bytes = 0;
+        for (const uri of pages) {
+          const { sha256, bytes: b } = await lake.hash(uri);
+          digest.update(`${uri.slice(uri.lastIndexOf('/') + 1)} ${sha256}\n`);
+          bytes += b;
+          if (!options.dryRun) home.keep(`lake/${uri}`, `${root}/${folder}/lake/${uri}`);
+        }
+        const dir = `raw/${s}/${d}/${day}`;
+        const partition: ManifestPartition = { id: randomUUID(), uri: dir, symbol: null, period: day.slice('date='.length), rows: pages.length, bytes, sha256: digest.digest('hex'), firstTs: null, lastTs: null, symbols: [] };
+        retirements.push({ partition, policy: policy.name, action: policy.then!, lakeUris: [...pages, dir], keptUri: `${root}/${folder}/lake/${dir}` });
+      }
+      if (!options.dryRun) {
+        await catalog.sql.begin((tx) => retirePartitions(tx, ids, rawLanding, retirements, [], options.runId, at));
+        clearRetired(lake, retirements);
+        await markCleared(catalog.sql, retirements.map((r) => r.partition.id));
+        ctx.logger.info(`retention ${policy.name}: ${retirements.length} days of ${landing.source} ${landing.dataset} raw pages ${policy.then === 'delete' ? 'moved to the trash' : 'archived'}`);
+      }
+      lines.push({
+        policy: policy.name,
+        dataset: landing.dataset,
+        source: landing.source,
+        granularity: rawLanding,
+        action: policy.then!,
+        cut: cut.before.toISOString().replace('.000Z', 'Z'),
+        partitions: retirements.length,
+        rows: retirements.reduce((n, r) => n + r.partition.rows, 0),
+        bytes: retirements.reduce((n, r) => n + r.partition.bytes, 0),
+      });
+    }
+  }
+  return lines;
 }

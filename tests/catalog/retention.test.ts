@@ -449,6 +449,49 @@ describe('compaction', () => {
   });
 });
 
+describe('the raw landing', () => {
+  test('pages fetched before the cut leave by day for the trash; later days, requests and curate documents stay', async () => {
+    const base = path.join(ctx.paths.lake, 'raw', 'source=ret-minute', 'dataset=ohlcv');
+    const put = (rel: string, text: string) => {
+      mkdirSync(path.dirname(path.join(base, rel)), { recursive: true });
+      writeFileSync(path.join(base, rel), text);
+    };
+    put('date=2024-01-05/aaaa-0000-11111111.json.gz', 'page one');
+    put('date=2024-01-05/aaaa-0001-22222222.json.gz', 'page two');
+    put('date=2024-03-30/bbbb-0000-33333333.json.gz', 'page three');
+    put('requests/aaaa.json', '{"pages": []}');
+    put('granularity=1d/ACME.json', '[]');
+    const config = policies('raw', 'policies:\n  - name: raw-30d\n    dataset: ohlcv\n    raw: true\n    keep: { days: 30 }\n    then: delete\n');
+
+    const files = fileHashes(ctx.paths.lake);
+    const dry = await runRetention(ctx, config, options({ dryRun: true }));
+    expect(dry.lines.map((l) => [l.policy, l.source, l.granularity, l.action, l.partitions, l.rows, l.bytes])).toEqual([['raw-30d', 'ret-minute', 'raw', 'delete', 1, 2, 16]]);
+    expect(fileHashes(ctx.paths.lake)).toEqual(files);
+
+    const done = await runRetention(ctx, config, options());
+    expect(done.lines.map((l) => [l.action, l.partitions, l.rows])).toEqual([['delete', 1, 2]]);
+    expect(existsSync(path.join(base, 'date=2024-01-05'))).toBe(false);
+    expect(readdirSync(base).sort()).toEqual(['date=2024-03-30', 'granularity=1d', 'requests']);
+    const [tomb] = await catalog.sql<{ kept_uri: string; granularity: string; period: string; rows: number; state: string }[]>`
+      select kept_uri, granularity, period, rows, state from mdw.retired_partition where granularity = 'raw'`;
+    expect(tomb).toMatchObject({ granularity: 'raw', period: '2024-01-05', rows: 2, state: 'trash' });
+    expect(readFileSync(path.join(ctx.settings.home, tomb!.kept_uri, 'aaaa-0001-22222222.json.gz'), 'utf8')).toBe('page two');
+    // A later run leaves the kept folder alone (its files are known through it), and purges it after the window.
+    expect((await runRetention(ctx, config, options())).lines).toEqual([]);
+    expect(existsSync(path.join(ctx.settings.home, tomb!.kept_uri))).toBe(true);
+    await reopen('2024-04-20T00:00:00Z');
+    const purged = await runRetention(ctx, policies('none', 'policies: []\n'), options());
+    // With the four tombstones of the ret-crash retention (2 x 31 sessions of minutes), trashed on 2024-04-01 too.
+    expect(purged.lines.map((l) => [l.action, l.partitions, l.rows])).toEqual([['purge', 5, 2 * 31 * 390 + 2]]);
+    expect(existsSync(path.join(ctx.settings.home, tomb!.kept_uri))).toBe(false);
+    await reopen();
+  });
+
+  test('a raw policy kept in sessions is refused at its line', () => {
+    expect(() => policies('raw-bad', 'policies:\n  - dataset: ohlcv\n    raw: true\n    keep: { sessions: 5 }\n    then: delete\n')).toThrow(/raw-bad\.yml:4:\d+: the raw landing is kept by the day/);
+  });
+});
+
 describe('the command line', () => {
   test('a policy that says what to keep but not what to do with the rest is refused with its file and line (exit 2)', async () => {
     const file = path.join(root, 'bad.yml');

@@ -10,6 +10,7 @@ const policy = (over: Partial<RetentionPolicy> = {}): RetentionPolicy => ({
   dataset: 'ohlcv',
   source: null,
   granularity: null,
+  raw: false,
   keep: { sessions: 30 },
   then: 'delete',
   compact: false,
