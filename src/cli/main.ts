@@ -192,7 +192,8 @@ function buildProgram(): Command {
         '{ sessions: N }, the last N ended sessions of the job\'s calendar) and what becomes of older rows:\n' +
         '  archive  files move to MDW_HOME/archive and stay listed in the catalog as archived; queries no longer read them\n' +
         '  delete   files move to MDW_HOME/trash (the catalog keeps a tombstone); removed for good after --purge-after\n' +
-        'The partition that straddles the cut is rewritten without its older rows, atomically, as a load writes. The audit\n' +
+        'A policy with raw: true keeps the raw landing\'s vendor pages by the day they were fetched (keep: { days: N }).\n' +
+        'The partition that straddles the cut is rewritten without its older rows (kept too), atomically, as a load writes. The audit\n' +
         'expects no session before the cut. A series no policy matches is kept whole. A run that is killed is finished or\n' +
         'undone by the next one (or by the next ingest of the series): the manifest never names a file that is gone.\n' +
         '\nCompaction rewrites a partition file whose row groups are more than its rows need, rows in their stored order;\n' +

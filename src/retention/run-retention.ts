@@ -165,10 +165,20 @@ function keepFolder(at: Date, runId: string): string {
   return `${at.toISOString().replace(/[:.]/g, '-')}-${runId.slice(0, 8)}`;
 }
 
-async function applyPlan(ctx: Context, catalog: Catalog, series: CatalogSeries, def: DatasetDef, plan: SeriesPlan, options: RetentionOptions): Promise<RetentionLine[]> {
+async function applyPlan(ctx: Context, catalog: Catalog, series: CatalogSeries, def: DatasetDef, planned: SeriesPlan, options: RetentionOptions): Promise<RetentionLine[]> {
   const duck = await ctx.duck();
   const home = localStore(ctx.settings.home);
   const lake = localStore(ctx.paths.lake);
+  // A partition the manifest names whose file is gone is the audit's to report (missing): left as it is.
+  const there = (p: ManifestPartition) => {
+    if (lake.stat(p.uri) !== null) return true;
+    ctx.logger.warn(`retention ${planned.policy.name}: ${p.uri} is in the manifest but not in the lake; left as it is (mdw audit reports it as missing)`);
+    return false;
+  };
+  const retire = planned.retire.filter(there);
+  const straddle = planned.straddle.filter(there);
+  const plan: SeriesPlan = { ...planned, retire, straddle, symbols: [...new Set([...retire, ...straddle].flatMap((p) => p.symbols))].sort() };
+  if (plan.retire.length === 0 && plan.straddle.length === 0) return [];
   const action = plan.policy.then!;
   const line = (a: RetentionLine['action'], parts: readonly { rows: number; bytes: number }[]): RetentionLine => ({
     policy: plan.policy.name,

@@ -516,3 +516,23 @@ describe('the command line', () => {
     expect(shipped.policies.filter((p) => p.keep !== null)).toEqual([]);
   });
 });
+
+describe('a partition the manifest names whose file is gone', () => {
+  test('is left as it is, with a warning, and the audit still reports it missing; the others are retired', async () => {
+    const [march] = (await manifestRows('ret-archive')).filter((m) => (m.uri as string).includes('symbol=ACME/month=2024-03'));
+    (await import('node:fs')).rmSync(path.join(ctx.paths.lake, march!.uri as string));
+    const config = policies('gone', 'policies:\n  - name: gone-5d\n    dataset: ohlcv\n    source: ret-archive\n    keep: { days: 5 }\n    then: delete\n');
+    const report = await runRetention(ctx, config, options());
+    // February of both symbols whole; March of GLOBEX rewritten; March of ACME left.
+    expect(report.lines.map((l) => [l.action, l.partitions])).toEqual([
+      ['delete', 2],
+      ['rewrite', 1],
+    ]);
+    expect((await manifestRows('ret-archive')).map((m) => (m.uri as string).split('/').slice(3).join('/'))).toEqual([
+      'symbol=ACME/month=2024-03/data-000001.parquet',
+      'symbol=GLOBEX/month=2024-03/data-000002.parquet',
+    ]);
+    const audit = (await auditSeries(ctx, loadJob(configs, 'ret-archive', ctx.env), { tolerance: 0.005 }))!;
+    expect(audit.integrity.map((p) => [p.problem, p.uri])).toEqual([['missing', march!.uri]]);
+  });
+});
