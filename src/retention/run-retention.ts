@@ -78,16 +78,17 @@ const retentionLock = 'mdw:retention';
  *
  * 1. each retired partition's current file is linked into trash/ (delete) or archive/ (archive);
  *    the partition that straddles the cut gets its next version, without the older rows, written
- *    and sealed beside it;
+ *    and sealed beside it, and its older rows are written there as a file of their own;
  * 2. one catalog transaction: the retired partitions leave the manifest into their tombstones,
  *    the rewritten one is recorded as a batch (pending rename, lineage), the symbols' retired
  *    range moves up to the cut;
  * 3. the rewritten file is renamed into place and the retired files leave the lake.
  *
- * Killed before 2, the links in trash/ or archive/ have no tombstone and the next run removes
- * them (the lake is as it was); killed after, the next run of the series (an ingest too) finishes
- * 3 (recoverPendingWrites). Then trash older than --purge-after is removed for good, and with
- * --compact (or a policy's compact) fragmented files are rewritten.
+ * Killed before 2, the files in trash/ or archive/ have no tombstone and the next run removes
+ * them (the lake is as it was); killed after, the next retention or ingest of the series finishes
+ * 3 (recoverPendingWrites, which each visits first). Then the raw landing's policies run, trash
+ * older than --purge-after is removed for good, and with --compact (or a policy's compact)
+ * fragmented files are rewritten. A dry run plans the same from the manifest and changes nothing.
  */
 export async function runRetention(ctx: Context, config: RetentionConfig, options: RetentionOptions): Promise<RetentionReport> {
   const catalog = await ctx.catalog('mdw retention');
