@@ -21,6 +21,8 @@ export interface CompletenessInput {
   readonly until: string;
   /** Known holes (backfill's vendor_empty and accepted windows): their sessions without bars are KNOWN, not RED. */
   readonly explained?: readonly { readonly symbol: string; readonly from: string; readonly to: string }[];
+  /** Per symbol, the first date a retention policy kept: no session before it is expected. */
+  readonly retired?: readonly { readonly symbol: string; readonly firstKept: string }[];
 }
 
 export interface SymbolCompleteness {
@@ -67,6 +69,12 @@ export async function computeCompleteness(duck: DuckSession, input: Completeness
     const values = explained.slice(i, i + 1000).map((h) => `(${literal(h.symbol)}, ${literal(h.from)}::DATE, ${literal(h.to)}::DATE)`);
     await duck.run(`INSERT INTO mdw_explained VALUES ${values.join(', ')}`);
   }
+  await duck.run(`CREATE OR REPLACE TEMP TABLE mdw_retired (symbol VARCHAR, first_kept DATE)`);
+  const retired = input.retired ?? [];
+  for (let i = 0; i < retired.length; i += 1000) {
+    const values = retired.slice(i, i + 1000).map((r) => `(${literal(r.symbol)}, ${literal(r.firstKept)}::DATE)`);
+    await duck.run(`INSERT INTO mdw_retired VALUES ${values.join(', ')}`);
+  }
   const bars = `(SELECT symbol, ts, 1 AS bar, 0 AS held FROM read_parquet(${pathList(input.files)}, hive_partitioning = false) UNION ALL SELECT symbol, ts, 0, 1 FROM mdw_quarantined)`;
   const [range] = await duck.all<{ lo: string | null; hi: string | null }>(`SELECT strftime(min(ts), '%Y-%m-%d') AS lo, strftime(max(ts), '%Y-%m-%d') AS hi FROM ${bars}`);
   const lo = [range?.lo, input.from].filter((d): d is string => Boolean(d)).sort()[0];
@@ -74,6 +82,7 @@ export async function computeCompleteness(duck: DuckSession, input: Completeness
   const done = async () => {
     await duck.run('DROP TABLE IF EXISTS mdw_quarantined');
     await duck.run('DROP TABLE IF EXISTS mdw_explained');
+    await duck.run('DROP TABLE IF EXISTS mdw_retired');
   };
   if (!lo || !hi) {
     await done();
@@ -92,7 +101,9 @@ export async function computeCompleteness(duck: DuckSession, input: Completeness
     `CREATE OR REPLACE TEMP TABLE mdw_ledger AS SELECT r.symbol, s.n, s.date, s.expected, coalesce(p.bars, 0) AS present, coalesce(p.held, 0) AS quarantined, ` +
       `CASE WHEN coalesce(p.bars, 0) >= s.expected AND coalesce(p.held, 0) = 0 THEN 'GREEN' WHEN coalesce(p.bars, 0) > 0 THEN 'AMBER' ` +
       `WHEN EXISTS (SELECT 1 FROM mdw_explained e WHERE e.symbol = r.symbol AND s.date BETWEEN e.lo AND e.hi) THEN 'KNOWN' ELSE 'RED' END AS status ` +
-      `FROM (SELECT symbol, ${at(input.from, 'from') ?? 'min(n)'} AS lo, ${at(input.to, 'to') ?? 'max(n)'} AS hi FROM mdw_present GROUP BY symbol) r ` +
+      // A symbol's sessions start at its first bar (or the window's start), and never before what retention kept.
+      `FROM (SELECT p.symbol, greatest(${at(input.from, 'from') ?? 'min(p.n)'}, coalesce(max(k.n), 0)) AS lo, ${at(input.to, 'to') ?? 'max(p.n)'} AS hi FROM mdw_present p ` +
+      `LEFT JOIN (SELECT x.symbol, min(s2.n) AS n FROM mdw_retired x JOIN ${sessionTable} s2 ON s2.date >= x.first_kept GROUP BY x.symbol) k ON k.symbol = p.symbol GROUP BY p.symbol) r ` +
       `JOIN ${sessionTable} s ON s.n BETWEEN r.lo AND r.hi LEFT JOIN mdw_present p ON p.symbol = r.symbol AND p.n = s.n`,
   );
   try {

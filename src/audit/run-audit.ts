@@ -1,6 +1,7 @@
 import { addDays, type TradingCalendar } from '../calendar/calendar.js';
 import { findSeries, openQuarantined, openQuarantinedKeys, seriesManifest, writeLedger, type LedgerRun } from '../catalog/audit-catalog.js';
 import { supersededFiles } from '../catalog/lake-catalog.js';
+import { retiredRanges } from '../catalog/retention-catalog.js';
 import type { Job } from '../config/jobs.js';
 import type { Context } from '../context.js';
 import { kindOf } from '../core/datasets.js';
@@ -137,6 +138,8 @@ export async function auditSeries(ctx: Context, job: Job, options: AuditOptions)
   let completeness: Awaited<ReturnType<typeof computeCompleteness>> | null = null;
   if (judgesCompleteness(job)) {
     ctx.progress.step(`audit ${job.name}: completeness against ${job.calendar.name}`);
+    const retired = await retiredRanges(sql, ids, granularity);
+    const retiredBefore = new Map(retired.map((r) => [r.symbol, r.before]));
     completeness = await computeCompleteness(
       duck,
       {
@@ -146,8 +149,11 @@ export async function auditSeries(ctx: Context, job: Job, options: AuditOptions)
         extended: job.spec.extended_hours ?? false,
         from: job.spec.window?.from?.slice(0, 10) ?? null,
         to: job.spec.window?.to?.slice(0, 10) ?? null,
-        // Records of sessions that have begun: a date far in the future is no session's hole.
-        quarantined: await openQuarantinedKeys(sql, ids, granularity, new Date(ctx.clock.now().getTime() + 86_400_000)),
+        // Records of sessions that have begun: a date far in the future is no session's hole; and none a policy retired.
+        quarantined: (await openQuarantinedKeys(sql, ids, granularity, new Date(ctx.clock.now().getTime() + 86_400_000))).filter(
+          (q) => !retiredBefore.has(q.symbol) || q.ts >= retiredBefore.get(q.symbol)!,
+        ),
+        retired: retired.map((r) => ({ symbol: r.symbol, firstKept: r.firstKept })),
         until: new Date(ctx.clock.now().getTime() + 86_400_000).toISOString().slice(0, 10),
         explained: await explainedHoles(ctx, sql, job),
       },

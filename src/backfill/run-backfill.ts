@@ -3,6 +3,8 @@ import { hostname } from 'node:os';
 import { calendars } from '../calendar/registry.js';
 import { acceptHole, completeChunk, dueForRetry, emptyChunk, enqueueChunks, failChunk, knownHoles, leaseChunks, releaseLeases, type QueuedChunk } from '../catalog/backfill-catalog.js';
 import { upsertSymbolStatus } from '../catalog/symbol-status.js';
+import { findSeries } from '../catalog/audit-catalog.js';
+import { retiredRanges } from '../catalog/retention-catalog.js';
 import { progressBar } from '../core/progress.js';
 import type { Sql } from '../catalog/catalog.js';
 import { backfillFile, loadBackfillConfig, readUniverseFile, type BackfillConfig, type BackfillVendor } from '../config/backfill.js';
@@ -184,6 +186,15 @@ async function planTarget(ctx: Context, sql: Sql, config: BackfillConfig, target
     if (hole.kind === 'vendor_empty' && hole.retryAfter !== null && hole.retryAfter <= now) continue;
     const set = present.get(hole.symbol);
     if (set) for (const d of sessions.dates) if (d >= hole.from && d <= hole.to) set.add(d);
+  }
+  // Sessions a retention policy retired from one of the target's sources are not holes: fetching
+  // them again would only feed the next retention.
+  for (const source of sources) {
+    const ids = await findSeries(sql, target.dataset, source);
+    for (const r of ids ? await retiredRanges(sql, ids, target.granularity.text) : []) {
+      const set = present.get(r.symbol);
+      if (set) for (const d of sessions.dates) if (d < r.firstKept) set.add(d);
+    }
   }
   const perRequest = sessionsPerRequest(
     vendors.map((v) => v.fetcher.pageSize),

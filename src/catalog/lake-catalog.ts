@@ -59,6 +59,17 @@ export interface LineageWrite {
   readonly configKey: string;
 }
 
+/** What a batch found about its records, recorded with it. */
+export interface BatchQuality {
+  readonly rejected: readonly QuarantineWrite[];
+  readonly summary: readonly SummaryWrite[];
+  readonly replayed?: readonly string[];
+  /** Open quarantined records of earlier batches that this one judged again. */
+  readonly superseded?: readonly string[];
+  /** What the batch says of each symbol (latest bar, score, freshness), in mdw.symbol_status. */
+  readonly symbols?: readonly SymbolStatusWrite[];
+}
+
 /** One rejected record, as the quarantine file has it. */
 export type QuarantineWrite = RejectedRecord;
 
@@ -101,114 +112,115 @@ export async function recordBatch(
   writes: readonly ManifestWrite[],
   lineage: readonly LineageWrite[],
   symbols: readonly string[],
-  quality: {
-    readonly rejected: readonly QuarantineWrite[];
-    readonly summary: readonly SummaryWrite[];
-    readonly replayed?: readonly string[];
-    /** Open quarantined records of earlier batches that this one judged again. */
-    readonly superseded?: readonly string[];
-    /** What the batch says of each symbol (latest bar, score, freshness), in mdw.symbol_status. */
-    readonly symbols?: readonly SymbolStatusWrite[];
-  } = {
-    rejected: [],
-    summary: [],
-  },
+  quality: BatchQuality = { rejected: [], summary: [] },
 ): Promise<void> {
-  await sql.begin(async (tx) => {
-    await tx`
-      insert into mdw.batch (id, run_id, dataset_id, source_id, granularity, job, status, records_in, records_out,
-                             deduped, quarantined, filtered, partitions_written, quarantine_uri, created_at, committed_at)
-      values (${batch.id}, ${batch.runId}, ${ids.datasetId}, ${ids.sourceId}, ${ref.granularity}, ${ref.job},
-              ${writes.length > 0 ? 'writing' : 'committed'}, ${batch.counts.recordsIn}, ${batch.counts.out},
-              ${batch.counts.deduped}, ${batch.counts.quarantined}, ${batch.counts.filtered}, ${writes.length},
-              ${batch.quarantineUri}, ${batch.at}, ${writes.length > 0 ? null : batch.at})`;
-    const manifestIds = await upsertManifest(tx, ids, ref, batch, writes);
-    await replaceSeries(tx, writes, manifestIds);
-    for (const chunk of chunks(writes, 500)) {
-      await tx`insert into mdw.pending_write ${tx(
-        chunk.map((w) => ({
-          batch_id: batch.id,
-          uri: w.uri,
-          tmp_uri: w.tmpUri,
-          symbol: w.symbol,
-          period: w.period,
-          rows: w.rows,
-          bytes: w.bytes,
-          sha256: w.sha256,
-          first_ts: w.firstTs,
-          last_ts: w.lastTs,
-          series: JSON.stringify(w.series),
-        })),
-      )}`;
+  await sql.begin((tx) => recordBatchIn(tx, ids, ref, batch, writes, lineage, symbols, quality));
+}
+
+/** recordBatch inside a transaction the caller holds (retention retires partitions and rewrites others in one). */
+export async function recordBatchIn(
+  tx: TxSql,
+  ids: SeriesIds,
+  ref: SeriesRef,
+  batch: BatchRecord,
+  writes: readonly ManifestWrite[],
+  lineage: readonly LineageWrite[],
+  symbols: readonly string[],
+  quality: BatchQuality = { rejected: [], summary: [] },
+): Promise<void> {
+  await tx`
+    insert into mdw.batch (id, run_id, dataset_id, source_id, granularity, job, status, records_in, records_out,
+                           deduped, quarantined, filtered, partitions_written, quarantine_uri, created_at, committed_at)
+    values (${batch.id}, ${batch.runId}, ${ids.datasetId}, ${ids.sourceId}, ${ref.granularity}, ${ref.job},
+            ${writes.length > 0 ? 'writing' : 'committed'}, ${batch.counts.recordsIn}, ${batch.counts.out},
+            ${batch.counts.deduped}, ${batch.counts.quarantined}, ${batch.counts.filtered}, ${writes.length},
+            ${batch.quarantineUri}, ${batch.at}, ${writes.length > 0 ? null : batch.at})`;
+  const manifestIds = await upsertManifest(tx, ids, ref, batch, writes);
+  await replaceSeries(tx, writes, manifestIds);
+  for (const chunk of chunks(writes, 500)) {
+    await tx`insert into mdw.pending_write ${tx(
+      chunk.map((w) => ({
+        batch_id: batch.id,
+        uri: w.uri,
+        tmp_uri: w.tmpUri,
+        symbol: w.symbol,
+        period: w.period,
+        rows: w.rows,
+        bytes: w.bytes,
+        sha256: w.sha256,
+        first_ts: w.firstTs,
+        last_ts: w.lastTs,
+        series: JSON.stringify(w.series),
+      })),
+    )}`;
+  }
+  const superseded = writes.filter((w) => w.supersedes !== null);
+  for (const chunk of chunks(superseded, 500)) {
+    await tx`insert into mdw.superseded_file ${tx(
+      chunk.map((w) => ({ uri: w.supersedes, dataset_id: ids.datasetId, source_id: ids.sourceId, granularity: ref.granularity, batch_id: batch.id, superseded_at: batch.at })),
+    )} on conflict (uri) do nothing`;
+  }
+  const lineageUris = [...new Set(lineage.map((l) => l.uri).filter((u): u is string => u !== null))];
+  const known = new Map(manifestIds);
+  const missing = lineageUris.filter((u) => !known.has(u));
+  if (missing.length > 0) {
+    for (const row of await tx<{ id: string; uri: string }[]>`select id, uri from mdw.partition_manifest where uri = any(${missing})`) {
+      known.set(row.uri, row.id);
     }
-    const superseded = writes.filter((w) => w.supersedes !== null);
-    for (const chunk of chunks(superseded, 500)) {
-      await tx`insert into mdw.superseded_file ${tx(
-        chunk.map((w) => ({ uri: w.supersedes, dataset_id: ids.datasetId, source_id: ids.sourceId, granularity: ref.granularity, batch_id: batch.id, superseded_at: batch.at })),
-      )} on conflict (uri) do nothing`;
-    }
-    const lineageUris = [...new Set(lineage.map((l) => l.uri).filter((u): u is string => u !== null))];
-    const known = new Map(manifestIds);
-    const missing = lineageUris.filter((u) => !known.has(u));
-    if (missing.length > 0) {
-      for (const row of await tx<{ id: string; uri: string }[]>`select id, uri from mdw.partition_manifest where uri = any(${missing})`) {
-        known.set(row.uri, row.id);
-      }
-    }
-    for (const chunk of chunks(lineage, 1000)) {
-      await tx`insert into mdw.lineage_item ${tx(
-        chunk.map((l) => ({
-          batch_id: batch.id,
-          raw_uri: l.rawUri,
-          manifest_id: l.uri ? (known.get(l.uri) ?? null) : null,
-          period: l.period,
-          records_in: l.recordsIn,
-          records_out: l.out,
-          deduped: l.deduped,
-          quarantined: l.quarantined,
-          filtered: l.filtered,
-          fingerprint: l.fingerprint,
-          config_key: l.configKey,
-        })),
-      )}`;
-    }
-    for (const chunk of chunks(symbols, 1000)) {
-      await tx`insert into mdw.instrument ${tx(chunk.map((symbol) => ({ symbol })))} on conflict (symbol) do nothing`;
-    }
-    for (const chunk of chunks(quality.rejected, 1000)) {
-      await tx`insert into mdw.quarantine_record ${tx(
-        chunk.map((q) => ({
-          batch_id: batch.id,
-          job: ref.job,
-          dataset_id: ids.datasetId,
-          source_id: ids.sourceId,
-          granularity: ref.granularity,
-          input_uri: q.inputUri,
-          record_no: q.recordNo,
-          line_no: q.lineNo,
-          rules: tx.array([...q.rules]),
-          reason: q.reason,
-          raw: q.raw,
-          symbol: q.symbol,
-          key_ts: q.ts,
-          created_at: batch.at,
-        })),
-      )}`;
-    }
-    for (const chunk of chunks(quality.replayed ?? [], 1000)) {
-      await tx`update mdw.quarantine_record set state = 'replayed', replay_batch_id = ${batch.id}, replayed_at = ${batch.at}
-               where id = any(${chunk}::uuid[]) and state = 'open'`;
-    }
-    for (const chunk of chunks(quality.superseded ?? [], 1000)) {
-      await tx`update mdw.quarantine_record set state = 'superseded', superseded_by = ${batch.id}
-               where id = any(${chunk}::uuid[]) and state = 'open'`;
-    }
-    await upsertSymbolStatus(tx, quality.symbols ?? []);
-    const summary = quality.summary.filter((r) => r.rows > 0);
-    if (summary.length > 0) {
-      await tx`insert into mdw.validation_summary ${tx(summary.map((r) => ({ batch_id: batch.id, kind: r.kind, rule: r.rule, rows: r.rows })))}`;
-    }
-  });
+  }
+  for (const chunk of chunks(lineage, 1000)) {
+    await tx`insert into mdw.lineage_item ${tx(
+      chunk.map((l) => ({
+        batch_id: batch.id,
+        raw_uri: l.rawUri,
+        manifest_id: l.uri ? (known.get(l.uri) ?? null) : null,
+        period: l.period,
+        records_in: l.recordsIn,
+        records_out: l.out,
+        deduped: l.deduped,
+        quarantined: l.quarantined,
+        filtered: l.filtered,
+        fingerprint: l.fingerprint,
+        config_key: l.configKey,
+      })),
+    )}`;
+  }
+  for (const chunk of chunks(symbols, 1000)) {
+    await tx`insert into mdw.instrument ${tx(chunk.map((symbol) => ({ symbol })))} on conflict (symbol) do nothing`;
+  }
+  for (const chunk of chunks(quality.rejected, 1000)) {
+    await tx`insert into mdw.quarantine_record ${tx(
+      chunk.map((q) => ({
+        batch_id: batch.id,
+        job: ref.job,
+        dataset_id: ids.datasetId,
+        source_id: ids.sourceId,
+        granularity: ref.granularity,
+        input_uri: q.inputUri,
+        record_no: q.recordNo,
+        line_no: q.lineNo,
+        rules: tx.array([...q.rules]),
+        reason: q.reason,
+        raw: q.raw,
+        symbol: q.symbol,
+        key_ts: q.ts,
+        created_at: batch.at,
+      })),
+    )}`;
+  }
+  for (const chunk of chunks(quality.replayed ?? [], 1000)) {
+    await tx`update mdw.quarantine_record set state = 'replayed', replay_batch_id = ${batch.id}, replayed_at = ${batch.at}
+             where id = any(${chunk}::uuid[]) and state = 'open'`;
+  }
+  for (const chunk of chunks(quality.superseded ?? [], 1000)) {
+    await tx`update mdw.quarantine_record set state = 'superseded', superseded_by = ${batch.id}
+             where id = any(${chunk}::uuid[]) and state = 'open'`;
+  }
+  await upsertSymbolStatus(tx, quality.symbols ?? []);
+  const summary = quality.summary.filter((r) => r.rows > 0);
+  if (summary.length > 0) {
+    await tx`insert into mdw.validation_summary ${tx(summary.map((r) => ({ batch_id: batch.id, kind: r.kind, rule: r.rule, rows: r.rows })))}`;
+  }
 }
 
 async function upsertManifest(

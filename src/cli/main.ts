@@ -72,6 +72,7 @@ function buildProgram(): Command {
         '  mdw status',
         '  mdw audit --fail-on red,integrity',
         '  mdw quarantine list demo',
+        '  mdw retention --dry-run',
         '  mdw calendar sessions XNYS --from 2024-11-25 --to 2024-11-29',
         '  mdw cron --install                        # the crontab lines of the scheduled jobs',
       ].join('\n'),
@@ -177,6 +178,36 @@ function buildProgram(): Command {
     .option('-g, --granularity <g>', 'bar size', '1d')
     .addOption(new Option('--format <format>', formatHelp))
     .action(lazy(async () => (await import('./commands/curate.js')).curateExplainCommand));
+
+  const retention = program
+    .command('retention')
+    .description('apply the retention policies (configs/retention.yml): older partitions to the trash or the archive, the one straddling the cut rewritten; purge old trash; compact fragmented files')
+    .option('--dry-run', 'print the plan (per policy and action: partitions, rows, bytes) and change nothing')
+    .option('--compact', 'also rewrite every series\' partition files whose row groups are fragmented (a policy can ask with compact: true)')
+    .addOption(new Option('--purge-after <age>', 'remove trash older than this for good: 7d, 12h, 2w (a bare number is days)').argParser(parseAge).default(7 * 86_400_000, '7d'))
+    .option('--config <file>', 'the policies file (default: retention.yml in the config folder)')
+    .addOption(new Option('--format <format>', formatHelp))
+    .addHelpText(
+      'after',
+      '\nEach policy names a dataset (and optionally a source and a bar size), what to keep (keep: { days: N } or\n' +
+        '{ sessions: N }, the last N ended sessions of the job\'s calendar) and what becomes of older rows:\n' +
+        '  archive  files move to MDW_HOME/archive and stay listed in the catalog as archived; queries no longer read them\n' +
+        '  delete   files move to MDW_HOME/trash (the catalog keeps a tombstone); removed for good after --purge-after\n' +
+        'A policy with raw: true keeps the raw landing\'s vendor pages by the day they were fetched (keep: { days: N }).\n' +
+        'The partition that straddles the cut is rewritten without its older rows (kept too), atomically, as a load writes. The audit\n' +
+        'expects no session before the cut. A series no policy matches is kept whole. A run that is killed is finished or\n' +
+        'undone by the next one (or by the next ingest of the series): the manifest never names a file that is gone.\n' +
+        '\nCompaction rewrites a partition file whose row groups are more than its rows need, rows in their stored order;\n' +
+        'partitions keep their grain (configs/datasets.yml), since queries find files by it.\n' +
+        '\nExamples:\n  mdw retention --dry-run\n  mdw retention                      # weekly, from cron\n  mdw retention --purge-after 30d --compact\n  mdw retention list --state archived',
+    )
+    .action(lazy(async () => (await import('./commands/retention.js')).retentionCommand));
+  retention
+    .command('list')
+    .description('what retention moved out of the lake: each partition, its policy, state (trash, archived, purged) and where its file is')
+    .option('--state <state>', 'only trash, archived or purged')
+    .addOption(new Option('--format <format>', formatHelp))
+    .action(lazy(async () => (await import('./commands/retention.js')).retentionListCommand));
 
   const query = program.command('query').description('read the lake (no catalog needed)');
   query
@@ -411,6 +442,12 @@ function parseSeconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of seconds');
   return n;
+}
+
+function parseAge(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$/.exec(value);
+  if (!m) throw new InvalidArgumentError('expected an age such as 7d, 12h or 2w');
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[(m[2] ?? 'd') as 's' | 'm' | 'h' | 'd' | 'w'] * 1000;
 }
 
 function parseScore(value: string): number {

@@ -7,7 +7,7 @@ import { ConfigError, errorMessage } from '../core/errors.js';
 import { packageRoot } from '../core/settings.js';
 
 /** The committed JSON Schemas, by file name without `.schema.json`. */
-export type SchemaName = 'job' | 'transform' | 'datasets' | 'validation' | 'endpoints' | 'backfill' | 'curate' | 'schedule';
+export type SchemaName = 'job' | 'transform' | 'datasets' | 'validation' | 'endpoints' | 'backfill' | 'curate' | 'schedule' | 'retention';
 
 const schemaDir = path.join(packageRoot, 'configs', 'schema');
 let ajv: Ajv | undefined;

@@ -85,6 +85,10 @@ export function homePaths(home: string) {
     logs: path.join(home, 'logs'),
     tmp: path.join(home, 'tmp'),
     run: path.join(home, 'run'),
+    /** Files mdw retention deleted, kept until --purge-after. */
+    trash: path.join(home, 'trash'),
+    /** Files mdw retention archived: out of the lake, listed in the catalog. */
+    archive: path.join(home, 'archive'),
   } as const;
 }
 export type HomePaths = ReturnType<typeof homePaths>;

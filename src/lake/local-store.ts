@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, createReadStream, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { mapLimited } from '../core/map-limited.js';
@@ -57,6 +57,25 @@ export function localStore(root: string): LakeStore {
       } finally {
         rmSync(locate(tempUri), { force: true });
       }
+    },
+    keep(from, to) {
+      const target = locate(to);
+      mkdirDurably(path.dirname(target));
+      rmSync(target, { force: true });
+      try {
+        linkSync(locate(from), target);
+      } catch (err) {
+        // Another file system (a trash or archive mounted elsewhere): a copy, made durable.
+        if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+        copyFileSync(locate(from), target);
+        const fd = openSync(target, 'r');
+        try {
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+      }
+      fsyncDir(path.dirname(target));
     },
     remove(uris) {
       for (const uri of uris) rmSync(locate(uri), { recursive: true, force: true });

@@ -45,6 +45,12 @@ export interface LakeStore {
    * false, and the temporary object removed, when something was.
    */
   commitNew(tempUri: string, uri: string): boolean;
+  /**
+   * Makes `to` hold the bytes of `from` as well, durably, leaving `from` in place: a hard link
+   * where the store can make one, else a copy. Retention keeps a file in the trash or the
+   * archive this way before the catalog forgets it, and removes the lake's name after.
+   */
+  keep(from: string, to: string): void;
   /** Removes objects or folders (with what they hold), durably; what is not there is skipped. */
   remove(uris: readonly string[]): void;
 }

@@ -1,7 +1,9 @@
-import { duckdbType } from '../core/datasets.js';
-import { ident, literal } from '../core/sql.js';
+import { duckdbType, type DatasetDef } from '../core/datasets.js';
+import { ident, literal, pathLiteral } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
-import { isTempName } from '../lake/layout.js';
+import { dataFileName, isTempName, type PartitionKey } from '../lake/layout.js';
+import { partitionVersions } from '../lake/partition-files.js';
+import { partitionFileStats } from './seal.js';
 import { childUri, parentUri, type LakeStore } from '../lake/store.js';
 import { buildContext, scoreFresh, scoreMergedSql } from './series-score.js';
 import { checkedTable, isoMicros, partitionFilter, summarizeSeries, workTables as T, type PartitionPlan, type SeriesStats, type SeriesTarget, type StagePlan, type WrittenPartition, targetStore } from './staged-chunk.js';
@@ -93,4 +95,41 @@ export async function writePartitions(duck: DuckSession, target: SeriesTarget, p
 function removeStaleTemps(store: LakeStore, dir: string): void {
   const stale = store.list(dir).filter((e) => isTempName(e.name));
   if (stale.length > 0) store.remove(stale.map((e) => childUri(dir, e.name)));
+}
+
+/**
+ * A partition's next version written from its current file through `select` (a SELECT over
+ * `source`, which names the current file), to a temporary file beside it: what retention and
+ * compaction write, sealed, recorded and committed like any load's partition (sealPartitions,
+ * recordBatch, commitPartitions). The rows keep their batch_id, so their lineage stays theirs.
+ */
+export async function rewritePartition(
+  duck: DuckSession,
+  store: LakeStore,
+  def: DatasetDef,
+  partition: { readonly pid: number; readonly key: PartitionKey; readonly current: string },
+  select: (source: string) => string,
+  tag: string,
+  options: { readonly rowGroupSize?: number } = {},
+): Promise<WrittenPartition> {
+  const dir = parentUri(partition.current);
+  const [newest] = partitionVersions(store, dir);
+  const uri = childUri(dir, dataFileName((newest?.version ?? 0) + 1));
+  const tmpUri = store.tempOf(uri, tag);
+  removeStaleTemps(store, dir);
+  const source = `read_parquet(${pathLiteral(store.locate(partition.current))}, hive_partitioning = false)`;
+  const groups = options.rowGroupSize ? `, ROW_GROUP_SIZE ${options.rowGroupSize}` : '';
+  await duck.run(`COPY (${select(source)}) TO ${literal(store.locate(tmpUri))} (FORMAT PARQUET, COMPRESSION ZSTD${groups})`);
+  const stats = await partitionFileStats(duck, def, store.locate(tmpUri));
+  const plan: PartitionPlan = {
+    pid: partition.pid,
+    key: partition.key,
+    periodValue: 0,
+    uri,
+    path: store.locate(uri),
+    current: { uri: partition.current, path: store.locate(partition.current) },
+    existed: true,
+    changes: stats.rows,
+  };
+  return { plan, store, tmpUri, tmpPath: store.locate(tmpUri), ...stats };
 }

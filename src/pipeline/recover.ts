@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Catalog } from '../catalog/catalog.js';
 import { batchesKnown, completeBatch, failBatch, forgetSuperseded, pendingWrites, repairManifest, supersededBefore, type SeriesIds } from '../catalog/lake-catalog.js';
+import { markCleared, unclearedRetirements } from '../catalog/retention-catalog.js';
 import type { Context } from '../context.js';
 import type { DatasetDef } from '../core/datasets.js';
 import { isTempName, seriesDir } from '../lake/layout.js';
@@ -52,6 +53,7 @@ export async function recoverPendingWrites(ctx: Context, catalog: Catalog, def: 
       ctx.logger.warn(`recovery: finished batch ${batchId}, which an earlier run left half-done (${writes.length} files)`);
     }
   }
+  await finishRetirements(ctx, lake, catalog, ids, granularity);
   await removeSuperseded(ctx, lake, catalog, ids, granularity);
   await clearLeftovers(ctx, lake, catalog, def, source, granularity);
   return byBatch.size;
@@ -107,4 +109,25 @@ async function removeSuperseded(ctx: Context, lake: LakeStore, catalog: Catalog,
   lake.remove(due);
   await forgetSuperseded(catalog.sql, due);
   ctx.logger.debug(`removed ${due.length} partition versions that newer ones replaced`);
+}
+
+/**
+ * Finishes what an interrupted mdw retention of the series committed but did not do: the files
+ * of the partitions it retired (kept in trash/ or archive/ before its commit) leave the lake.
+ */
+async function finishRetirements(ctx: Context, lake: LakeStore, catalog: Catalog, ids: SeriesIds, granularity: string): Promise<void> {
+  const open = await unclearedRetirements(catalog.sql, ids, granularity);
+  if (open.length === 0) return;
+  clearRetired(lake, open);
+  await markCleared(catalog.sql, open.map((r) => r.id));
+  ctx.logger.warn(`recovery: removed from the lake the files of ${open.length} partitions an interrupted mdw retention had retired`);
+}
+
+/** Removes retired partitions' files, and the folders they leave empty, from the lake. */
+export function clearRetired(lake: LakeStore, retired: readonly { readonly lakeUris: readonly string[] }[]): void {
+  const uris = retired.flatMap((r) => r.lakeUris);
+  if (uris.length === 0) return;
+  lake.remove(uris);
+  const empty = [...new Set(uris.map(parentUri))].filter((d) => lake.list(d).length === 0);
+  if (empty.length > 0) lake.remove(empty);
 }

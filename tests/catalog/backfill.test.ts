@@ -11,6 +11,8 @@ import { runIngest } from '../../src/pipeline/run-ingest.js';
 import { auditSeries } from '../../src/audit/run-audit.js';
 import { copyConfigs, currentFiles, freshCatalog, lakeContent, removeDir, repoRoot, runMdw, tempDir, testContext } from '../support/helpers.js';
 import { VendorSim } from '../support/vendor-sim.js';
+import { loadRetentionConfig } from '../../src/config/retention.js';
+import { runRetention } from '../../src/retention/run-retention.js';
 
 /**
  * `mdw backfill` against the vendor simulator: holes the lake has become chunks in the queue,
@@ -147,6 +149,21 @@ describe('mdw backfill', () => {
       ['AAPL', 'done', 'polygon'],
       ['MSFT', 'done', 'polygon'],
     ]);
+  });
+
+  test('sessions a retention policy retired are not holes: the backfill plans nothing for them', async () => {
+    ctx = await warehouse();
+    await forwardIngest(ctx);
+    expect((await runBackfill(ctx, { ...run, dryRun: true })).plans[0]!.chunks).toEqual([]);
+    const file = path.join(root, 'retention-bf.yml');
+    writeFileSync(file, 'policies:\n  - dataset: ohlcv\n    source: bf-poly\n    keep: { sessions: 20 }\n    then: delete\n');
+    const report = await runRetention(ctx, loadRetentionConfig(file, ctx.env, { required: true }), { dryRun: false, compact: false, purgeAfterMs: 7 * 86_400_000, runId: null });
+    // The 20 sessions up to Friday 2024-03-01 begin on 2024-02-02: the year file is rewritten without January and 2024-02-01.
+    expect(report.lines.map((l) => [l.action, l.partitions, l.rows, l.cut])).toEqual([['rewrite', 1, 2 * 22, '2024-02-02T00:00:00Z']]);
+    expect((await stored(ctx))['AAPL']![0]).toBe('2024-02-02');
+    sim.requests.length = 0;
+    expect((await runBackfill(ctx, { ...run, dryRun: true })).plans[0]!.chunks).toEqual([]);
+    expect(aggsRequests() + alpacaRequests()).toBe(0);
   });
 
   test('a dry run sends nothing and counts the requests the real run then sends', async () => {

@@ -27,12 +27,12 @@ afterAll(async () => {
 describe(`catalog schema (${process.env.MDW_TEST_DATABASE_URL ? 'Postgres server' : 'embedded PGlite'})`, () => {
   test('opening applies every numbered migration once and records it', async () => {
     const files = loadMigrations();
-    expect(files.map((m) => m.name)).toEqual(['001_catalog', '002_input_fingerprints', '003_lake_binding', '004_quality', '005_vendor_budget', '006_raw_page', '007_quarantine_keys', '008_partition_versions', '009_quarantine_superseded', '010_backfill', '011_known_status', '012_adjustment_change', '016_curate_input']);
+    expect(files.map((m) => m.name)).toEqual(['001_catalog', '002_input_fingerprints', '003_lake_binding', '004_quality', '005_vendor_budget', '006_raw_page', '007_quarantine_keys', '008_partition_versions', '009_quarantine_superseded', '010_backfill', '011_known_status', '012_adjustment_change', '013_retention', '014_curate_input']);
     const status = await migrationStatus(catalog.sql);
-    expect(status.map((m) => [m.version, m.appliedAt instanceof Date])).toEqual([[1, true], [2, true], [3, true], [4, true], [5, true], [6, true], [7, true], [8, true], [9, true], [10, true], [11, true], [12, true], [16, true]]);
+    expect(status.map((m) => [m.version, m.appliedAt instanceof Date])).toEqual([[1, true], [2, true], [3, true], [4, true], [5, true], [6, true], [7, true], [8, true], [9, true], [10, true], [11, true], [12, true], [13, true], [14, true]]);
     expect(await migrate(catalog.sql)).toEqual([]);
     const n = (await catalog.sql<{ n: number }[]>`select count(*)::int as n from mdw.schema_migration`)[0]!.n;
-    expect(n).toBe(13);
+    expect(n).toBe(14);
   });
 
   test('a migration edited after it was applied is refused', async () => {
@@ -45,7 +45,7 @@ describe(`catalog schema (${process.env.MDW_TEST_DATABASE_URL ? 'Postgres server
       select table_name from information_schema.tables where table_schema = 'mdw' order by 1`;
     expect(tables.map((t) => t.table_name)).toEqual([
       'adjustment_change', 'backfill_chunk', 'batch', 'completeness', 'curate_input', 'data_source', 'dataset', 'dataset_binding', 'ingest_log', 'ingest_run', 'instrument', 'known_hole', 'lake',
-      'lineage_item', 'partition_manifest', 'partition_series', 'pending_write', 'quarantine_record', 'raw_page', 'request_budget', 'schema_migration', 'superseded_file',
+      'lineage_item', 'partition_manifest', 'partition_series', 'pending_write', 'quarantine_record', 'raw_page', 'request_budget', 'retired_partition', 'retired_range', 'schema_migration', 'superseded_file',
       'symbol_status', 'validation_summary', 'vendor_credential',
     ]);
     const uuids = await catalog.sql<{ table_name: string }[]>`

@@ -1,0 +1,96 @@
+import { describe, expect, test } from '@jest/globals';
+import { calendars } from '../../src/calendar/registry.js';
+import type { ManifestPartition } from '../../src/catalog/retention-catalog.js';
+import { policyFor, type RetentionPolicy } from '../../src/config/retention.js';
+import { cutFor, dayStart, planSeries } from '../../src/retention/plan.js';
+
+/** The retention planner is pure: manifest rows, a policy, a calendar and a clock in; the cut and the partitions out. */
+const policy = (over: Partial<RetentionPolicy> = {}): RetentionPolicy => ({
+  name: 'p',
+  dataset: 'ohlcv',
+  source: null,
+  granularity: null,
+  raw: false,
+  keep: { sessions: 30 },
+  then: 'delete',
+  compact: false,
+  at: 'retention.yml:2',
+  ...over,
+});
+
+const partition = (uri: string, first: string, last: string, symbols = ['AAPL']): ManifestPartition => ({
+  id: uri,
+  uri,
+  symbol: symbols.length === 1 ? symbols[0]! : null,
+  period: uri,
+  rows: 10,
+  bytes: 100,
+  sha256: '0'.repeat(64),
+  firstTs: new Date(first),
+  lastTs: new Date(last),
+  symbols,
+});
+
+describe('cutFor', () => {
+  test('sessions: the last N sessions that have ended by now; an intraday day begins at midnight New York', () => {
+    // Monday 2024-04-01 12:00Z: the session of that day has not ended; the last one is Thursday 2024-03-28.
+    const cut = cutFor({ sessions: 30 }, new Date('2024-04-01T12:00:00Z'), calendars.XNYS, false)!;
+    expect(cut).toEqual({ firstKept: '2024-02-15', before: new Date('2024-02-15T05:00:00Z') });
+    const ended = calendars.XNYS.sessions('2024-02-15', '2024-03-31');
+    expect(ended).toHaveLength(30);
+    // After the close the day's session counts.
+    expect(cutFor({ sessions: 1 }, new Date('2024-04-01T20:00:00Z'), calendars.XNYS, false)!.firstKept).toBe('2024-04-01');
+  });
+
+  test('sessions of daily bars cut at the session date 00:00Z; of FX at the 17:00 New York roll of the evening before', () => {
+    expect(cutFor({ sessions: 5 }, new Date('2024-04-01T12:00:00Z'), calendars.XNYS, true)).toEqual({ firstKept: '2024-03-22', before: new Date('2024-03-22T00:00:00Z') });
+    // 24/5: Monday's session opens Sunday 17:00 New York (21:00Z in daylight time).
+    expect(dayStart('2024-04-01', calendars['24/5'], false)).toEqual(new Date('2024-03-31T21:00:00Z'));
+    expect(dayStart('2024-04-01', calendars['24/7'], false)).toEqual(new Date('2024-04-01T00:00:00Z'));
+    expect(dayStart('2024-01-10', calendars.XNYS, false)).toEqual(new Date('2024-01-10T05:00:00Z'));
+  });
+
+  test('days: the last N UTC dates, today included; without a calendar the cut is 00:00Z', () => {
+    expect(cutFor({ days: 1 }, new Date('2024-04-01T12:00:00Z'), null, false)).toEqual({ firstKept: '2024-04-01', before: new Date('2024-04-01T00:00:00Z') });
+    expect(cutFor({ days: 60 }, new Date('2024-04-01T12:00:00Z'), calendars.XNYS, false)).toEqual({ firstKept: '2024-02-02', before: new Date('2024-02-02T05:00:00Z') });
+  });
+
+  test('sessions beyond the calendar\'s history cut nothing; without a calendar a sessions policy is refused', () => {
+    expect(cutFor({ sessions: 100_000 }, new Date('2024-04-01T12:00:00Z'), calendars.XNYS, true)).toBeNull();
+    expect(() => cutFor({ sessions: 5 }, new Date('2024-04-01T12:00:00Z'), null, true)).toThrow('a sessions policy needs a calendar');
+  });
+});
+
+describe('planSeries', () => {
+  test('whole partitions before the cut retire, the one across it straddles, later ones stay; symbols of what goes are listed', () => {
+    const cut = { before: new Date('2024-02-15T05:00:00Z'), firstKept: '2024-02-15' };
+    const plan = planSeries(policy(), cut, [
+      partition('jan', '2024-01-02T14:30:00Z', '2024-01-31T20:59:00Z', ['AAPL']),
+      partition('feb', '2024-02-01T14:30:00Z', '2024-02-29T20:59:00Z', ['AAPL']),
+      partition('mar', '2024-03-01T14:30:00Z', '2024-03-28T20:59:00Z', ['AAPL']),
+      partition('year', '2023-01-03T00:00:00Z', '2024-03-28T00:00:00Z', ['MSFT', 'IBM']),
+      // A partition whose first row is the cut itself stays whole.
+      partition('at', '2024-02-15T05:00:00Z', '2024-02-16T00:00:00Z', ['ZZZ']),
+    ]);
+    expect(plan.retire.map((p) => p.uri)).toEqual(['jan']);
+    expect(plan.straddle.map((p) => p.uri)).toEqual(['feb', 'year']);
+    expect(plan.symbols).toEqual(['AAPL', 'IBM', 'MSFT']);
+  });
+
+  test('an empty partition, or one with no times, is left alone', () => {
+    const cut = { before: new Date('2024-02-15T00:00:00Z'), firstKept: '2024-02-15' };
+    const empty = { ...partition('e', '2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z'), rows: 0 };
+    const untimed = { ...partition('u', '2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z'), firstTs: null, lastTs: null };
+    expect(planSeries(policy(), cut, [empty, untimed])).toMatchObject({ retire: [], straddle: [], symbols: [] });
+  });
+});
+
+describe('policyFor', () => {
+  test('the first policy that matches a series applies; none matching keeps it whole', () => {
+    const policies = [policy({ name: 'poly-1s', source: 'polygon', granularity: '1s' }), policy({ name: 'minutes', granularity: '1m' }), policy({ name: 'rest' })];
+    expect(policyFor(policies, { dataset: 'ohlcv', source: 'polygon', granularity: '1s' })?.name).toBe('poly-1s');
+    expect(policyFor(policies, { dataset: 'ohlcv', source: 'alpaca', granularity: '1s' })?.name).toBe('rest');
+    expect(policyFor(policies, { dataset: 'ohlcv', source: 'polygon', granularity: '1m' })?.name).toBe('minutes');
+    expect(policyFor(policies, { dataset: 'tickers', source: 'polygon', granularity: '1d' })).toBeNull();
+  });
+});
