@@ -53,7 +53,7 @@ describe(`catalog schema (${process.env.MDW_TEST_DATABASE_URL ? 'Postgres server
       where table_schema = 'mdw' and column_name = 'id' and data_type = 'uuid' order by 1`;
     expect(uuids.map((t) => t.table_name)).toEqual([
       'batch', 'data_source', 'dataset', 'dataset_binding', 'ingest_log', 'ingest_run', 'instrument', 'lake', 'lineage_item', 'partition_manifest',
-      'quarantine_record', 'vendor_credential',
+      'quarantine_record', 'retired_partition', 'vendor_credential',
     ]);
     const indexes = await catalog.sql<{ indexname: string }[]>`select indexname from pg_indexes where schemaname = 'mdw'`;
     const names = indexes.map((i) => i.indexname);
