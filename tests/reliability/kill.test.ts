@@ -104,34 +104,40 @@ async function state(h: Home) {
 }
 
 describe(`an ingest killed at random moments (${server ? 'Postgres server' : 'embedded catalog'})`, () => {
-  test('each rerun ends with the lake and catalog of an uninterrupted run, and a further run writes nothing', async () => {
+  // The uninterrupted run every killed one must end as. Each kill is a test of its own, so a
+  // loaded machine that runs each CLI call several times slower never meets one test's timeout
+  // with all of them.
+  let expected: Awaited<ReturnType<typeof state>>;
+  let duration = 0;
+  const random = seeded(20261203);
+  const moments = Array.from({ length: cases(3, 20) }, () => random());
+
+  beforeAll(async () => {
     const clean = await newHome('clean');
     const started = Date.now();
     const first = await ingest(clean);
-    const duration = Date.now() - started;
+    duration = Date.now() - started;
     expect(first.code).toBe(0);
-    const expected = await state(clean);
+    expected = await state(clean);
+  });
+
+  test('the uninterrupted run stores its rows, quarantines the bad ones and passes integrity', () => {
     expect(expected.integrity).toEqual([]);
     expect(expected.quarantined).toBeGreaterThan(0);
     expect(expected.quarantineFiles.lines).toBe(expected.quarantined);
+    expect(expected.currentFiles).toBeGreaterThan(0);
+  });
 
-    const random = seeded(20261203);
-    const points = cases(3, 20);
-    let killed = 0;
-    for (let i = 0; i < points; i++) {
-      const h = await newHome(`killed-${i}`);
-      // Anywhere from start-up to the end of a run this long.
-      const at = Math.round(random() * duration * 1.1);
-      await killedAfter(h, at);
-      killed++;
-      const rerun = await ingest(h);
-      expect(rerun.code).toBe(0);
-      const got = await state(h);
-      expect({ at, ...got }).toEqual({ at, ...expected });
-      const again = await ingest(h);
-      expect(JSON.parse(again.stdout)[0]).toMatchObject({ stored: 0, partitions_written: 0 });
-    }
-    console.info(`kills: ${killed} runs killed at random moments, ${killed} reruns equal to the uninterrupted run`);
-    expect(killed).toBe(points);
+  test.each(moments.map((m, i) => [i, m]))('kill %i: the rerun ends with the lake and catalog of the uninterrupted run, and a further run writes nothing', async (i, moment) => {
+    const h = await newHome(`killed-${i}`);
+    // Anywhere from start-up to the end of a run this long.
+    const at = Math.round(moment * duration * 1.1);
+    await killedAfter(h, at);
+    const rerun = await ingest(h);
+    expect(rerun.code).toBe(0);
+    const got = await state(h);
+    expect({ at, ...got }).toEqual({ at, ...expected });
+    const again = await ingest(h);
+    expect(JSON.parse(again.stdout)[0]).toMatchObject({ stored: 0, partitions_written: 0 });
   });
 });
