@@ -68,6 +68,7 @@ export async function restoreBackup(ctx: Context, backup: FoundBackup): Promise<
   const damaged = await checkBackupFiles(backup.dir, sums);
   if (damaged.length > 0) return { ...empty, problems: damaged };
 
+  const created = !existsSync(home);
   // Checked before anything is written: a failed restore removes what it made, so it must be sure the catalog is its own.
   const target = await openCatalog(ctx.settings, ctx.logger, { purpose: 'mdw restore', migrate: false });
   try {
@@ -75,7 +76,6 @@ export async function restoreBackup(ctx: Context, backup: FoundBackup): Promise<
   } finally {
     await target.close();
   }
-  const created = !existsSync(home);
   let placed: { files: number; linked: number; copies: string[] };
   try {
     placed = await placeAndLoad(ctx, backup, sums);
