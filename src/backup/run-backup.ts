@@ -89,6 +89,7 @@ export async function runBackup(ctx: Context, options: BackupOptions): Promise<B
       if (how === null) return null;
       if (how === 'link') linked++;
       else copied++;
+      if ((linked + copied) % 1000 === 0) ctx.progress.step(`backup: ${linked + copied} of ${all.length} files linked or copied, and hashed`);
       const { sha256 } = await hashFile(target);
       if (take.sha256 !== null && sha256 !== take.sha256) {
         throw new MdwError('backup', `${take.from[0]} does not hold what the catalog records (sha256 ${sha256.slice(0, 12)}..., the catalog has ${take.sha256.slice(0, 12)}...): run \`mdw audit --fail-on integrity\`; the backup was not kept`);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { calendars } from '../../src/calendar/registry.js';
 import { currentFilesUnder } from '../../src/lake/partition-files.js';
@@ -37,6 +37,8 @@ const ok = (r: CliResult) => {
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const backupDirs = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('mdw-backup-')).sort();
+
+const tempDirIn = (parent: string) => mkdtempSync(path.join(parent, 'mdw-backup-test-'));
 
 function newestBackup(dir: string): string {
   const names = backupDirs(dir);
@@ -103,6 +105,21 @@ describe('mdw backup', () => {
     const inBackup = path.join(dir, 'lake', path.relative(path.join(home, 'lake'), lakeFile));
     expect(statSync(inBackup).ino).toBe(statSync(lakeFile).ino);
     expect(statSync(lakeFile).nlink).toBe(2);
+
+    // On another file system (tmpfs, where there is one): copies, and the lake's files keep their one link.
+    const elsewhere = existsSync('/dev/shm') && statSync('/dev/shm').dev !== statSync(root).dev ? tempDirIn('/dev/shm') : null;
+    if (elsewhere) {
+      try {
+        const c = JSON.parse(ok(await mdw('backup', '--to', elsewhere, '--format', 'json')).stdout) as { linked: number; copied: number }[];
+        expect([c[0]!.linked, c[0]!.copied]).toEqual([0, 3]);
+        const copy = path.join(newestBackup(elsewhere), 'lake', path.relative(path.join(home, 'lake'), lakeFile));
+        expect(statSync(copy).ino).not.toBe(statSync(lakeFile).ino);
+        expect(sha(copy)).toBe(sha(lakeFile));
+        expect(statSync(lakeFile).nlink).toBe(2);
+      } finally {
+        removeDir(elsewhere);
+      }
+    }
 
     const sums = new Map(
       readFileSync(path.join(dir, 'SHA256SUMS'), 'utf8')

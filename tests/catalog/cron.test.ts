@@ -29,7 +29,8 @@ function entry(block: string, comment: string): { env: string[]; fields: string;
   const lines = block.split('\n');
   const at = lines.findIndex((l) => l.startsWith(comment));
   expect(at).toBeGreaterThan(0);
-  const line = lines[at + 1]!;
+  // The line itself follows the comment and its notes.
+  const line = lines.slice(at + 1).find((l) => !l.startsWith('#'))!;
   const words = line.split(' ');
   return { env: lines.filter((l) => /^[A-Z_]+=/.test(l)), fields: words.slice(0, 5).join(' '), command: words.slice(5).join(' ') };
 }
