@@ -8,7 +8,7 @@ import { mapLimited } from '../core/map-limited.js';
 import { processAlive } from '../core/process-alive.js';
 import { encodeSegment, isTempName } from '../lake/layout.js';
 import { lakeIdFile } from '../lake/lake-id.js';
-import { fsyncDir, hashFile, linkOrCopy } from '../lake/local-store.js';
+import { fsyncDir, fsyncFileAsync, hashFile, linkOrCopy } from '../lake/local-store.js';
 import { backupFormat, backupName, filesUnder, infoFile, listBackups, sizeOf, tempName, tempOwner, writeDurably, writeSums, type BackupInfo } from './backup-folder.js';
 
 export interface BackupOptions {
@@ -111,7 +111,12 @@ export async function runBackup(ctx: Context, options: BackupOptions): Promise<B
     ctx.progress.step('backup: hashing the catalog rows and the configs');
     const sums = new Map<string, string>(placed.filter((p): p is readonly [string, string] => p !== null));
     const rest = filesUnder(temp).filter((f) => !sums.has(f));
-    for (const [f, h] of await mapLimited(rest, 4, async (f) => [f, (await hashFile(path.join(temp, f))).sha256] as const)) sums.set(f, h);
+    const hashed = await mapLimited(rest, 4, async (f) => {
+      // The configs were copied without a sync; the catalog rows and backup.json were synced as written.
+      if (f.startsWith('configs/')) await fsyncFileAsync(path.join(temp, f));
+      return [f, (await hashFile(path.join(temp, f))).sha256] as const;
+    });
+    for (const [f, h] of hashed) sums.set(f, h);
     writeSums(temp, sums);
     const files = [...sums.keys()];
     const bytes = sizeOf(temp, files);
