@@ -70,11 +70,14 @@ export async function restoreBackup(ctx: Context, backup: FoundBackup): Promise<
 
   const created = !existsSync(home);
   // Checked before anything is written: a failed restore removes what it made, so it must be sure the catalog is its own.
-  const target = await openCatalog(ctx.settings, ctx.logger, { purpose: 'mdw restore', migrate: false });
-  try {
-    await requireNoCatalog(target.sql);
-  } finally {
-    await target.close();
+  // (An embedded catalog in an empty home is new: only a server's database can hold one already.)
+  if (ctx.settings.databaseUrl) {
+    const target = await openCatalog(ctx.settings, ctx.logger, { purpose: 'mdw restore', migrate: false });
+    try {
+      await requireNoCatalog(target.sql);
+    } finally {
+      await target.close();
+    }
   }
   let placed: { files: number; linked: number; copies: string[] };
   try {
