@@ -409,6 +409,31 @@ async function benchCurate(home: string, configs: string, manifest: BenchDataMan
   });
 }
 
+/**
+ * mdw backup of the whole bench warehouse beside it (hard links: the same file system), then
+ * mdw backup verify of it (restored into a temporary home, every file hashed, every series'
+ * integrity checked). Reported with the files and bytes it took.
+ */
+async function benchBackup(home: string, configs: string, ingestMs: number): Promise<void> {
+  const to = path.join(path.dirname(home), 'bench-backups');
+  rmSync(to, { recursive: true, force: true });
+  log('backup: the whole warehouse, then backup verify');
+  const b = await checked('mdw backup', measure(node, mdwArgs(home, configs, 'backup', '--to', to, '--format', 'json')));
+  const [r] = JSON.parse(b.stdout) as { files: number; bytes: number; linked: number; copied: number; catalog_rows: number }[];
+  const v = await checked('mdw backup verify', measure(node, mdwArgs(home, configs, 'backup', 'verify', to)));
+  if (!v.stderr.includes('is sound')) throw new Error(`mdw backup verify did not find the backup sound: ${v.stderr.trim()}`);
+  figures.push({
+    name: 'backup: the whole warehouse (hard links), then backup verify (restore into a temporary home, hash every file, integrity audit)',
+    input: `${r!.files.toLocaleString('en-US')} files, ${fmt(r!.bytes / 2 ** 20, 1)} MB (${r!.linked} linked, ${r!.copied} copied), ${r!.catalog_rows.toLocaleString('en-US')} catalog rows`,
+    value: `backup ${fmt(b.ms / 1000, 1)} s (peak RSS ${fmt(b.peakRssMb, 0)} MB); verify ${fmt(v.ms / 1000, 1)} s (peak RSS ${fmt(v.peakRssMb, 0)} MB)`,
+    baseline: `the CSV ingest that built the minute lake: ${fmt(ingestMs / 1000, 1)} s`,
+    ratio: b.ms / ingestMs,
+    target: 'none set; reported',
+    met: null,
+    detail: { backupMs: Math.round(b.ms), verifyMs: Math.round(v.ms), files: r!.files, bytes: r!.bytes },
+  });
+}
+
 /** The backfill planner over 5,000 symbols x 20 years of daily sessions: seconds, and the queue holds chunks, not sessions. */
 function benchPlan(): void {
   log('backfill plan, 5,000 symbols x 20 years');
@@ -454,6 +479,7 @@ await benchCorrection(home, configs, manifest, dataDir, firstMs);
 await benchQueries(home, configs, manifest);
 await benchAudit(home, configs, manifest);
 await benchCurate(home, configs, manifest, dataDir, firstMs);
+await benchBackup(home, configs, firstMs);
 benchPlan();
 printTable(info, manifest);
 const result = { at: new Date().toISOString(), machine: info, params, data: manifest, runs: { ingest: runs, query: queryRuns, warm: warmRuns }, seconds: (Date.now() - started) / 1000, figures };

@@ -29,6 +29,15 @@ export async function findSeries(sql: Sql, dataset: string, source: string): Pro
   return row ? { datasetId: row.dataset_id, sourceId: row.source_id } : null;
 }
 
+/** Every series the manifest has files of, by its names and ids. */
+export async function manifestSeries(sql: Sql): Promise<{ dataset: string; source: string; granularity: string; ids: SeriesIds }[]> {
+  const rows = await sql<{ dataset: string; source: string; granularity: string; dataset_id: string; source_id: string }[]>`
+    select distinct d.name as dataset, s.name as source, m.granularity, m.dataset_id, m.source_id
+    from mdw.partition_manifest m join mdw.dataset d on d.id = m.dataset_id join mdw.data_source s on s.id = m.source_id
+    order by 1, 2, 3`;
+  return rows.map((r) => ({ dataset: r.dataset, source: r.source, granularity: r.granularity, ids: { datasetId: r.dataset_id, sourceId: r.source_id } }));
+}
+
 /** What the manifest says the series' files are. */
 export async function seriesManifest(sql: Sql, ids: SeriesIds, granularity: string): Promise<ManifestEntry[]> {
   return sql<ManifestEntry[]>`

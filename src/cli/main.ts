@@ -73,6 +73,7 @@ function buildProgram(): Command {
         '  mdw audit --fail-on red,integrity',
         '  mdw quarantine list demo',
         '  mdw retention --dry-run',
+        '  mdw backup --to /srv/mdw/backups && mdw backup verify /srv/mdw/backups',
         '  mdw calendar sessions XNYS --from 2024-11-25 --to 2024-11-29',
         '  mdw cron --install                        # the crontab lines of the scheduled jobs',
       ].join('\n'),
@@ -208,6 +209,51 @@ function buildProgram(): Command {
     .option('--state <state>', 'only trash, archived or purged')
     .addOption(new Option('--format <format>', formatHelp))
     .action(lazy(async () => (await import('./commands/retention.js')).retentionListCommand));
+
+  const backup = program
+    .command('backup')
+    .description('a consistent snapshot of the warehouse (catalog, lake files, quarantine, configs) in a new folder of --to, with the sha256 of every file; older backups beyond --keep removed')
+    .option('--to <dir>', 'the folder that holds the backups (a new mdw-backup-<time>/ in it each run); beside MDW_HOME, ideally on another disk')
+    .addOption(new Option('--keep <n>', 'keep the newest n backups in --to, this one included; older mdw backups there are removed (nothing else is)').argParser(parsePositiveInt).default(12))
+    .option('--raw', 'also the raw landing (lake/raw: vendor pages as fetched); large, and not needed to query')
+    .addOption(new Option('--format <format>', formatHelp))
+    .addHelpText(
+      'after',
+      '\nThe catalog is read first, from one snapshot (a read-only repeatable-read transaction), as one JSON-rows file per\n' +
+        'table; then exactly the lake files that snapshot lists are taken: hard links when --to is on the warehouse\'s file\n' +
+        'system (no bytes copied: lake files are never changed in place), copies otherwise; each is checked against the\n' +
+        'catalog\'s sha256. So a backup taken while cron ingests holds each batch whole or not at all. It is written under a\n' +
+        'temporary name and renamed when complete: a killed backup never counts, and the next run removes what it left.\n' +
+        'A hard link does not survive the disk it is on: put --to on another disk to survive one.\n' +
+        '\nExamples:\n  mdw backup --to /srv/mdw/backups                 # weekly, from cron\n  mdw backup --to /mnt/usb/mdw --keep 4 --raw\n' +
+        '  mdw backup verify /srv/mdw/backups               # monthly: restore the newest into a temporary home, audit it\n' +
+        '  mdw restore /srv/mdw/backups/mdw-backup-20261205T120000Z --home /srv/mdw/restored',
+    )
+    .action(lazy(async () => (await import('./commands/backup.js')).backupCommand));
+  backup
+    .command('verify')
+    .description('restore a backup into a temporary home beside it and audit it: every file against its sha256, the integrity of every series; exit 1 naming each damaged or missing file')
+    .argument('<dir>', 'a backup, or a folder of backups (then the newest)')
+    .addOption(new Option('--format <format>', formatHelp))
+    .action(lazy(async () => (await import('./commands/backup.js')).backupVerifyCommand));
+
+  program
+    .command('restore')
+    .description('restore a backup into a new warehouse (--home, which must be empty or absent) and a new catalog, then check it as backup verify does')
+    .argument('<dir>', 'a backup, or a folder of backups (then the newest)')
+    .option('--database-url <url>', 'restore the catalog into this Postgres database (it must hold no mdw schema); default: the embedded catalog of the new home. MDW_DATABASE_URL is not used')
+    .addOption(new Option('--format <format>', formatHelp))
+    .addHelpText(
+      'after',
+      '\nEither kind of catalog restores into either: a backup of an embedded catalog into a server, and back. The catalog is\n' +
+        'built by the migrations the backup was taken at, loaded with its rows, then migrated to this mdw\'s version. The\n' +
+        'configs are restored to <home>/configs. Exit 1 when a file of the backup does not match its sha256 (nothing is\n' +
+        'restored then) or the restored warehouse fails the integrity audit; the problems are listed on stdout.\n' +
+        '\nExamples:\n  mdw restore /srv/mdw/backups --home /srv/mdw/restored\n' +
+        '  mdw restore /srv/mdw/backups/mdw-backup-20261205T120000Z --home /srv/mdw/warehouse2 --database-url postgres://mdw@db/mdw2\n' +
+        '  MDW_HOME=/srv/mdw/restored MDW_CONFIG_DIR=/srv/mdw/restored/configs mdw audit --fail-on integrity',
+    )
+    .action(lazy(async () => (await import('./commands/backup.js')).restoreCommand));
 
   const query = program.command('query').description('read the lake (no catalog needed)');
   query

@@ -25,9 +25,9 @@ export async function withContext(
   opts: GlobalOptions,
   purpose: string,
   fn: (ctx: Context) => Promise<number>,
-  options: { fileLog?: boolean } = {},
+  options: { fileLog?: boolean; env?: NodeJS.ProcessEnv } = {},
 ): Promise<number> {
-  const env = process.env;
+  const env = options.env ?? process.env;
   const settings = resolveSettings(
     {
       home: opts.home,

@@ -59,23 +59,7 @@ export function localStore(root: string): LakeStore {
       }
     },
     keep(from, to) {
-      const target = locate(to);
-      mkdirDurably(path.dirname(target));
-      rmSync(target, { force: true });
-      try {
-        linkSync(locate(from), target);
-      } catch (err) {
-        // Another file system (a trash or archive mounted elsewhere): a copy, made durable.
-        if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-        copyFileSync(locate(from), target);
-        const fd = openSync(target, 'r');
-        try {
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
-      }
-      fsyncDir(path.dirname(target));
+      linkOrCopy(locate(from), locate(to));
     },
     remove(uris) {
       for (const uri of uris) rmSync(locate(uri), { recursive: true, force: true });
@@ -84,8 +68,35 @@ export function localStore(root: string): LakeStore {
   };
 }
 
+/**
+ * Makes `target` hold the bytes of `source` as well, durably: a hard link (no bytes copied, the
+ * same inode) where both are on one file system, else a copy, fsynced. Whatever was at `target`
+ * is replaced. Lake files are never changed in place, so a link is as safe as a copy.
+ */
+export function linkOrCopy(source: string, target: string): 'link' | 'copy' {
+  mkdirDurably(path.dirname(target));
+  rmSync(target, { force: true });
+  let made: 'link' | 'copy' = 'link';
+  try {
+    linkSync(source, target);
+  } catch (err) {
+    // Another file system (a trash, an archive or a backup mounted elsewhere): a copy.
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    copyFileSync(source, target);
+    const fd = openSync(target, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    made = 'copy';
+  }
+  fsyncDir(path.dirname(target));
+  return made;
+}
+
 /** sha256 (hex) and size of a file: read whole when small (a stream costs ~1 ms a file), streamed when large. */
-async function hashFile(file: string): Promise<StoredObject> {
+export async function hashFile(file: string): Promise<StoredObject> {
   const bytes = statSync(file).size;
   const hash = createHash('sha256');
   if (bytes <= 64 * 2 ** 20) hash.update(await readFile(file));
@@ -116,7 +127,7 @@ export function renameDurably(tmp: string, target: string): void {
  * Creates a folder (and its parents) so that it survives a power loss: every folder created
  * is made durable in its parent.
  */
-function mkdirDurably(dir: string): void {
+export function mkdirDurably(dir: string): void {
   const first = mkdirSync(dir, { recursive: true });
   if (!first) return;
   for (let d = dir; ; d = path.dirname(d)) {

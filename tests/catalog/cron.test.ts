@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { copyConfigs, freshCatalog, removeDir, runMdw, tempDir, type CliResult } from '../support/helpers.js';
@@ -29,7 +29,8 @@ function entry(block: string, comment: string): { env: string[]; fields: string;
   const lines = block.split('\n');
   const at = lines.findIndex((l) => l.startsWith(comment));
   expect(at).toBeGreaterThan(0);
-  const line = lines[at + 1]!;
+  // The line itself follows the comment and its notes.
+  const line = lines.slice(at + 1).find((l) => !l.startsWith('#'))!;
   const words = line.split(' ');
   return { env: lines.filter((l) => /^[A-Z_]+=/.test(l)), fields: words.slice(0, 5).join(' '), command: words.slice(5).join(' ') };
 }
@@ -103,5 +104,22 @@ describe("mdw cron's lines run as written in cron's empty environment", () => {
     const r = await asCron(e.env, command);
     expect([r.code, r.stdout, r.stderr]).toEqual([1, '', '']);
     expect(readFileSync(path.join(home, 'logs', 'cron.log'), 'utf8')).toBe(before);
+  });
+
+  test('the weekly backup and the monthly backup verify lines run as written: a backup beside the warehouse, verified sound', async () => {
+    const printed = await mdw('cron', '--server-tz', 'America/New_York');
+    const backup = entry(printed.stdout, '# mdw backup:');
+    const verify = entry(printed.stdout, '# mdw backup verify:');
+    const backups = path.join(root, 'backups');
+    expect(backup.command).toContain(`backup --to ${backups} --keep 12 >> `);
+    expect(verify.command).toContain(`backup verify ${backups} >> `);
+    expect(await asCron(backup.env, backup.command)).toEqual({ code: 0, stdout: '', stderr: '' });
+    const made = readdirSync(backups);
+    expect(made).toHaveLength(1);
+    expect(made[0]).toMatch(/^mdw-backup-\d{8}T\d{6}Z$/);
+    expect(await asCron(verify.env, verify.command)).toEqual({ code: 0, stdout: '', stderr: '' });
+    const log = readFileSync(path.join(home, 'logs', 'cron.log'), 'utf8');
+    expect(log).toContain(`verify: ${path.join(backups, made[0]!)} is sound`);
+    expect(readdirSync(backups)).toEqual(made);
   });
 });
