@@ -4,6 +4,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import SwaggerParser from '@apidevtools/swagger-parser';
+import autocannon from 'autocannon';
+import { calendars } from '../../src/calendar/registry.js';
 import { createApiServer, type ApiServer } from '../../src/serve/api-server.js';
 import { DuckSession } from '../../src/lake/duckdb.js';
 import { copyConfigs, freshCatalog, lakeHashes, removeDir, repoRoot, runMdw, tempDir, testContext } from '../support/helpers.js';
@@ -271,5 +273,77 @@ describe(`mdw serve (${server ? 'Postgres server' : 'embedded catalog'})`, () =>
     expect(stderr).toContain('GET /api/v1/historical/AAPL?start=2023-12-29 401');
     expect(stderr).toContain('GET /api/v1/historical/AAPL?start=2023-12-29 200');
     expect(stderr).not.toContain(token);
+  });
+});
+
+describe('mdw serve under load while an ingest rewrites partitions', () => {
+  const days = calendars.XNYS.sessions('2018-01-01', '2023-12-31').map((s) => s.date);
+  const symbols = 3;
+  /** Daily bars of M0..M2; every volume carries the variant (a rewrite of every partition). */
+  const writeMoving = (dir: string, variant: number) => {
+    mkdirSync(dir, { recursive: true });
+    for (let k = 0; k < symbols; k++) {
+      const lines = days.map((d, i) => {
+        const p = (30 + k + Math.cos(i / 30) * 4).toFixed(2);
+        return `${d},${p},${(Number(p) + 1).toFixed(2)},${(Number(p) - 1).toFixed(2)},${p},${p},${1000 * variant + ((i + k) % 700)}`;
+      });
+      writeFileSync(path.join(dir, `M${k}.csv`), ['Date,Open,High,Low,Close,Adj Close,Volume', ...lines].join('\n') + '\n');
+    }
+  };
+
+  test('200 concurrent connections get whole answers: no error, no half-written or doubled partition', async () => {
+    const dir = path.join(root, 'moving');
+    writeMoving(dir, 1);
+    writeFileSync(path.join(configs, 'jobs', 'moving.yml'), `dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsource: { name: moving, adapter: file, files: ['${dir}/*.csv'] }\ntransform: yahoo\n`);
+    expect((await mdw('ingest', 'moving')).code).toBe(0);
+    const problems: string[] = [];
+    let answers = 0;
+    let duringWrites = 0;
+    let writing = true;
+    /** One answer: every session once, in order, and each year (one partition file) of one variant. */
+    const check = (status: number, body: string) => {
+      answers++;
+      if (writing) duringWrites++;
+      if (status !== 200) return void problems.push(`status ${status}: ${body.slice(0, 200)}`);
+      const lines = body.split('\n').filter(Boolean).slice(1);
+      const ts = lines.map((l) => l.split(',')[0]!.slice(0, 10));
+      if (ts.join() !== days.join()) return void problems.push(`${lines.length} rows, not the ${days.length} sessions once each`);
+      const variants = new Map<string, Set<number>>();
+      for (const l of lines) {
+        const [t, v] = l.split(',');
+        const year = t!.slice(0, 4);
+        variants.set(year, (variants.get(year) ?? new Set()).add(Math.floor(Number(v) / 1000)));
+      }
+      for (const [year, v] of variants) if (v.size !== 1) problems.push(`${year} mixes variants ${[...v].join(',')}`);
+    };
+    const load = autocannon({
+      url: base,
+      connections: 200,
+      duration: 3600,
+      // A loaded machine answers slowly; no answer is abandoned for it.
+      timeout: 600,
+      requests: [{ method: 'GET', path: '/api/v1/historical/M1?source=moving&columns=ts,volume&format=csv', onResponse: (status, body) => check(status, String(body)) }],
+    });
+    const rewrites = 3;
+    try {
+      // Answers flow before the first rewrite starts, so the rewrites happen under load.
+      while (answers < 50) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < rewrites; i++) {
+        writeMoving(dir, 2 + i);
+        const r = await mdw('ingest', 'moving', '--format', 'json');
+        expect(r.code).toBe(0);
+        expect(JSON.parse(r.stdout)[0]).toMatchObject({ stored: symbols * days.length });
+      }
+    } finally {
+      writing = false;
+      load.stop();
+    }
+    const result = await load;
+    console.info(`serve under load: ${answers} answers (${duringWrites} during ${rewrites} rewrites of every partition), ${problems.length} wrong`);
+    expect({ errors: result.errors, timeouts: result.timeouts, non2xx: result.non2xx, problems: problems.slice(0, 5) }).toEqual({ errors: 0, timeouts: 0, non2xx: 0, problems: [] });
+    expect(duringWrites).toBeGreaterThan(rewrites);
+    // The last answer is the last rewrite's.
+    const last = await (await get('/api/v1/historical/M1?source=moving&columns=volume&limit=1&format=csv')).text();
+    expect(Math.floor(Number(last.split('\n')[1]) / 1000)).toBe(1 + rewrites);
   });
 });
