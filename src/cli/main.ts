@@ -393,7 +393,7 @@ function buildProgram(): Command {
       'after',
       '\nWith MDW_API_TOKEN set, every route but /health wants `Authorization: Bearer <token>` (401 otherwise).\n' +
         'Bars are read by the code `mdw query ohlcv` uses, with the same parameters; the format by ?format= or Accept.\n' +
-        'Every route and parameter: /docs, or /openapi.json for tools. Stop it with Ctrl-C or SIGTERM (systemd: configs/systemd/mdw-serve.service).\n' +
+        'Every route and parameter: /docs, or /openapi.json for tools. Stop it with Ctrl-C or SIGTERM (systemd: mdw-serve.service beside crontab.example).\n' +
         '\nExamples:\n  mdw serve\n  curl \'http://127.0.0.1:8600/api/v1/historical/AAPL?start=2024-01-02&end=2024-01-31\'\n' +
         "  curl -H 'Accept: text/csv' 'http://127.0.0.1:8600/api/v1/prices?symbols=AAPL,MSFT&granularity=1m&start=2024-03-01'\n" +
         '  MDW_API_TOKEN=s3cret mdw serve --host 0.0.0.0 --port 8600',
