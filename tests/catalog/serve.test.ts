@@ -41,6 +41,21 @@ function writeSplits(dir: string): void {
   );
 }
 
+/** Two versions of ACME's listing record and one of ZZZ, as a file job of tickers (a transform written here). */
+function writeListings(dir: string): void {
+  const records = [
+    { symbol: 'ACME', asOf: '2024-01-02', name: 'Acme Corp', active: true },
+    { symbol: 'ACME', asOf: '2024-06-03', name: 'Acme Corp', active: false },
+    { symbol: 'ZZZ', asOf: '2024-03-01', name: 'Zzz Inc', active: true },
+  ];
+  writeFileSync(path.join(dir, 'listings.json'), JSON.stringify(records));
+  writeFileSync(
+    path.join(configs, 'transforms', 'test-listings.yml'),
+    "dataset: tickers\nread: { format: json, records: $ }\ncolumns:\n  as_of: { from: asOf, date: '%Y-%m-%d' }\n  name: { from: name }\n  active: { from: active }\nsymbol: { from: symbol, case: keep }\n",
+  );
+  writeFileSync(path.join(configs, 'jobs', 'test-listings.yml'), `dataset: tickers\ngranularity: 1d\nsource: { name: listings, adapter: file, files: [${path.join(dir, 'listings.json')}] }\ntransform: test-listings\n`);
+}
+
 beforeAll(async () => {
   root = tempDir('mdw-serve-');
   home = path.join(root, 'warehouse');
@@ -48,7 +63,8 @@ beforeAll(async () => {
   ({ url, drop } = await freshCatalog());
   expect((await mdw('init', '--yes')).code).toBe(0);
   writeSplits(path.join(root, 'splits'));
-  for (const job of ['demo', 'demo-minute', 'acme-splits']) expect((await mdw('ingest', job)).code).toBe(0);
+  writeListings(root);
+  for (const job of ['demo', 'demo-minute', 'acme-splits', 'test-listings']) expect((await mdw('ingest', job)).code).toBe(0);
   expect((await mdw('audit', 'demo', '--format', 'json')).code).toBe(0);
   ctx = testContext({ home, databaseUrl: url, configDir: configs });
   api = await createApiServer({ settings: ctx.settings, paths: ctx.paths, logger: ctx.logger, clock: ctx.clock, duck: await ctx.duck(), connections: 2 });
@@ -197,10 +213,10 @@ describe(`mdw serve (${server ? 'Postgres server' : 'embedded catalog'})`, () =>
     expect(health.status).toBe(200);
     const h = (await health.json()) as { status: string; lake: unknown; catalog: { ok: boolean }; jobs: { job: string; status: string }[] };
     expect([h.status, h.lake, h.catalog.ok]).toEqual(['ok', { ok: true }, true]);
-    expect(h.jobs.map((j) => `${j.job}:${j.status}`).sort()).toEqual(['acme-splits:ok', 'demo-minute:ok', 'demo:ok']);
+    expect(h.jobs.map((j) => `${j.job}:${j.status}`).sort()).toEqual(['acme-splits:ok', 'demo-minute:ok', 'demo:ok', 'test-listings:ok']);
   });
 
-  test('/audit is the ledger the last mdw audit wrote; the datasets route reads corporate actions', async () => {
+  test('/audit is the ledger the last mdw audit wrote; the dataset routes read corporate actions and tickers as of a date', async () => {
     const audit = (await (await get('/api/v1/audit?source=demo')).json()) as { summary: Record<string, unknown>[]; holes: Record<string, unknown>[] };
     const ledger = JSON.parse((await mdw('audit', 'demo', '--section', 'ledger', '--format', 'json')).stdout) as Record<string, unknown>[];
     const sessions = (status: string) => ledger.filter((l) => l.status === status).reduce((n, l) => n + (l.sessions as number), 0);
@@ -220,6 +236,14 @@ describe(`mdw serve (${server ? 'Postgres server' : 'embedded catalog'})`, () =>
     expect(actions.map((a) => ({ ex_date: a.ex_date, split_to: a.split_to }))).toEqual(sql);
     const windowed = (await (await get('/api/v1/corporate_actions?symbols=ACME&end=2024-05-31&format=csv')).text()).split('\n');
     expect(windowed.filter(Boolean)).toHaveLength(2);
+
+    // Tickers as of a date: each symbol's newest record on or before it.
+    const asOf = async (date: string) =>
+      ((await (await get(`/api/v1/tickers?as_of=${date}`)).json()) as Record<string, unknown>[]).map((t) => `${t.symbol} ${t.as_of} ${t.active}`);
+    expect(await asOf('2024-01-01')).toEqual([]);
+    expect(await asOf('2024-03-01')).toEqual(['ACME 2024-01-02T00:00:00Z true', 'ZZZ 2024-03-01T00:00:00Z true']);
+    expect(await asOf('2024-06-03')).toEqual(['ACME 2024-06-03T00:00:00Z false', 'ZZZ 2024-03-01T00:00:00Z true']);
+    expect((await (await get('/api/v1/tickers?symbols=ACME&format=csv')).text()).split('\n').filter(Boolean)).toHaveLength(3);
   });
 
   test('the OpenAPI document validates and lists every route and parameter; /docs shows them', async () => {
