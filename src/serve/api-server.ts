@@ -129,7 +129,8 @@ export async function createApiServer(options: ApiOptions): Promise<ApiServer> {
   });
   app.setErrorHandler(async (err: unknown, request, reply) => {
     const body = errorBody(err);
-    if (body.status >= 500) logger.error(`${request.method} ${request.url}: ${errorMessage(err)}`, { stack: err instanceof Error ? err.stack : undefined });
+    if (body.status === 503) reply.header('retry-after', '5');
+    if (body.status >= 500 && body.status !== 503) logger.error(`${request.method} ${request.url}: ${errorMessage(err)}`, { stack: err instanceof Error ? err.stack : undefined });
     return reply.status(body.status).type('application/json').send(body.json);
   });
   app.setNotFoundHandler(async (request, reply) =>
@@ -171,7 +172,8 @@ export async function createApiServer(options: ApiOptions): Promise<ApiServer> {
   app.get('/health', {
     schema: {
       summary: 'whether the catalog and the lake answer, and the last run of each job',
-      description: '200 when both answer, 503 when either does not. Needs no token. A job whose last run failed is listed with its status; the server still answers.',
+      description:
+        '200 when both answer, 503 when either does not. Needs no token. A job whose last run failed is listed with its status; the server still answers. While a run holds the embedded catalog, catalog.busy says so and jobs is empty.',
       security: [],
       response: { 200: { description: 'healthy', type: 'object', additionalProperties: true }, 503: { description: 'the catalog or the lake does not answer', type: 'object', additionalProperties: true } },
     },
@@ -182,7 +184,7 @@ export async function createApiServer(options: ApiOptions): Promise<ApiServer> {
     } catch {
       lakeOk = false;
     }
-    let catalog: { ok: boolean; kind?: string; error?: string };
+    let catalog: { ok: boolean; kind?: string; busy?: string; error?: string };
     let jobs: Awaited<ReturnType<typeof lastRuns>> = [];
     try {
       catalog = await catalogs.with(async (c) => {
@@ -190,7 +192,8 @@ export async function createApiServer(options: ApiOptions): Promise<ApiServer> {
         return { ok: true, kind: c.kind };
       });
     } catch (err) {
-      catalog = { ok: false, error: errorMessage(err) };
+      // A run holding the embedded catalog is the catalog at work, not down: healthy, runs unknown for now.
+      catalog = err instanceof LockError ? { ok: true, kind: 'embedded', busy: err.message } : { ok: false, error: errorMessage(err) };
     }
     const healthy = lakeOk && catalog.ok;
     return reply.status(healthy ? 200 : 503).send({
@@ -401,7 +404,8 @@ function errorBody(err: unknown): { status: number; json: Record<string, unknown
     const message = err.message.replace(/--([a-z-]+)/g, (m, f: string) => (f in cliFlags ? cliFlags[f]! : m));
     return { status: 400, json: { error: message, ...(parameter && parameter in cliFlags ? { parameter: named(parameter) } : {}) } };
   }
-  if (err instanceof LockError || err instanceof CatalogError) return { status: 503, json: { error: `the catalog does not answer: ${err.message}` } };
+  if (err instanceof LockError) return { status: 503, json: { error: `the catalog is busy, try again shortly: ${err.message}` } };
+  if (err instanceof CatalogError) return { status: 503, json: { error: `the catalog does not answer: ${err.message}` } };
   if (typeof fastify.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) return { status: fastify.statusCode, json: { error: fastify.message ?? 'bad request' } };
   if (err instanceof MdwError) return { status: 500, json: { error: err.message } };
   return { status: 500, json: { error: 'the server failed to answer; its log has the detail' } };
