@@ -388,7 +388,7 @@ function buildProgram(): Command {
     .description('the HTTP API: bars, the other datasets, status, health and the audit ledger as JSON, CSV, NDJSON, Arrow or Parquet, read-only')
     .option('--host <address>', 'the address to listen on (loopback by default; another needs MDW_API_TOKEN to be safe)', '127.0.0.1')
     .option('--port <n>', 'the port (0 picks a free one)', '8600')
-    .option('--connections <n>', 'DuckDB connections answering at once', parsePositiveInt)
+    .option('--connections <n>', 'answers computed at once, one DuckDB thread each (default: the cores, at least 2)', parsePositiveInt)
     .addHelpText(
       'after',
       '\nWith MDW_API_TOKEN set, every route but /health wants `Authorization: Bearer <token>` (401 otherwise).\n' +
