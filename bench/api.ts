@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
@@ -19,6 +20,8 @@ export interface ApiFigure {
   readonly errors: number;
   readonly bareP50: number;
   readonly target: number | null;
+  /** The machine's 1-minute load average when the case ran: on a shared machine, what the figure competed with. */
+  readonly load: number;
 }
 
 /**
@@ -56,6 +59,7 @@ export async function benchApi(home: string, symbol: string, cases: readonly { n
           await first.arrayBuffer();
           if (first.status !== 200 || Number(first.headers.get('x-mdw-rows')) !== rows) throw new Error(`${route}: ${first.status}, ${first.headers.get('x-mdw-rows')} rows, expected ${rows}`);
           log(`api ${c.name} as ${format}: ${seconds} s of 10 connections`);
+          const load = os.loadavg()[0]!;
           const r = await autocannon({ url: `${base}${route}`, connections: 10, duration: seconds, timeout: 600 });
           const monthOfMinutes = c.granularity === '1m';
           figures.push({
@@ -68,6 +72,7 @@ export async function benchApi(home: string, symbol: string, cases: readonly { n
             errors: r.errors + r.timeouts + r.non2xx,
             bareP50: median(bare),
             target: monthOfMinutes ? (format === 'json' ? 10 : 5) : null,
+            load,
           });
         }
       }

@@ -348,7 +348,7 @@ async function benchApiFigures(home: string, manifest: BenchDataManifest): Promi
   for (const r of results) {
     figures.push({
       name: `API /historical, 10 connections: ${r.name}`,
-      input: `${symbol}, ${r.rows.toLocaleString('en-US')} rows from ${r.files} file${r.files === 1 ? '' : 's'}; ${apiSeconds} s of autocannon`,
+      input: `${symbol}, ${r.rows.toLocaleString('en-US')} rows from ${r.files} file${r.files === 1 ? '' : 's'}; ${apiSeconds} s of autocannon; load average ${fmt(r.load, 1)} on ${os.availableParallelism()} cores`,
       value: `p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms, ${fmt(r.rps, 0)} req/s${r.errors ? `, ${r.errors} errors` : ''}`,
       baseline: `bare DuckDB, same SQL and files, every row read: p50 ${fmt(r.bareP50, 2)} ms`,
       ratio: r.p50 / r.bareP50,

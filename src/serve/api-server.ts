@@ -17,6 +17,7 @@ import type { DuckSession, ResultColumn } from '../lake/duckdb.js';
 import { planDatasetQuery } from '../query/dataset-query.js';
 import { heldSymbols, nearestSymbols, type HeldSymbols } from '../query/held-symbols.js';
 import { allSeriesFiles, listSeries } from '../query/lake-files.js';
+import { symbolVariants } from '../query/ohlcv-query.js';
 import { resolveBars } from '../query/resampled-ohlcv.js';
 import { defaultQualityThreshold } from '../validate/series-rules.js';
 import { ApiError, formatNames, mediaTypes, negotiateFormat, parseApiWindow, parseAsOf, parseBarsRequest, parseLimit, parseSymbol, parseSymbols, symbolPatternText, type Query } from './api-request.js';
@@ -162,9 +163,13 @@ export async function createApiServer(options: ApiOptions): Promise<ApiServer> {
       const plan = await resolveBars(duck, lake, req, { calendar, extendedHours });
       if (plan.resampled) reply.header('x-mdw-resampled-from', `${plan.resampled.from} ${plan.resampled.calendar}${plan.resampled.stored ? ' stored' : ''}`);
       if (plan.sources.length > 0) reply.header('x-mdw-sources', plan.sources.join(','));
+      const dataset = req.gold ? 'ohlcv_gold' : 'ohlcv';
       return answer(reply, duck, plan.sql, plan.columns, format, async (rows) => {
-        // Only when nothing came back (or several symbols were asked) is the lake's list of symbols read.
-        if (rows === 0 || everySymbol) refuseUnheld(symbols, await heldSymbols(duck, lake, req.gold ? 'ohlcv_gold' : 'ohlcv'), everySymbol ? 'symbols' : 'symbol', req.gold ? 'ohlcv_gold' : 'ohlcv');
+        if (rows > 0 && !everySymbol) return;
+        // The files this read opened usually hold every asked symbol; only those they lack are
+        // looked for in the whole lake (which reads the symbols of every series).
+        const unseen = rows === 0 ? symbols : await absentFrom(duck, plan.files, symbols);
+        if (unseen.length > 0) refuseUnheld(unseen, await heldSymbols(duck, lake, dataset), everySymbol ? 'symbols' : 'symbol', dataset);
       });
     });
   };
@@ -323,6 +328,16 @@ export async function createApiServer(options: ApiOptions): Promise<ApiServer> {
 
 function digest(token: string): Buffer {
   return createHash('sha256').update(token).digest();
+}
+
+/** The asked symbols (as typed or in capitals) no row of these files has. */
+async function absentFrom(duck: DuckSession, files: readonly string[], symbols: readonly string[]): Promise<string[]> {
+  if (files.length === 0) return [...symbols];
+  const variants = symbolVariants(symbols);
+  const present = new Set(
+    (await duck.all<{ symbol: string }>(`SELECT DISTINCT symbol FROM read_parquet(${pathList(files)}, hive_partitioning = false) WHERE symbol IN (${variants.map((v) => literal(v)).join(', ')})`)).map((r) => r.symbol),
+  );
+  return symbols.filter((s) => !present.has(s) && !present.has(s.toUpperCase()));
 }
 
 /** 404 for the asked symbols the lake holds no bars of at all, each with the nearest it holds. */
