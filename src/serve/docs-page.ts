@@ -39,7 +39,8 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem;t
 code{background:#f4f4f4;padding:0 .2rem}h2{font-size:1.1rem;margin-top:2rem}</style></head><body>
 <h1>${esc(doc.info.title)}</h1><p>${esc(doc.info.description ?? '')}</p>
 <p>Machine-readable: <a href="/openapi.json">/openapi.json</a>. Example:
-<code>curl -H 'Authorization: Bearer $MDW_API_TOKEN' 'http://127.0.0.1:8600/api/v1/historical/AAPL?start=2024-01-02&amp;end=2024-01-31&amp;format=csv'</code></p>
+<code>curl -H "Authorization: Bearer $MDW_API_TOKEN" 'http://127.0.0.1:8600/api/v1/historical/AAPL?start=2024-01-02&amp;end=2024-01-31&amp;format=csv'</code>
+(the header only when the server runs with MDW_API_TOKEN).</p>
 ${routes.join('\n')}</body></html>
 `;
 }
