@@ -175,7 +175,7 @@ function parsed<T>(parameter: string, parse: () => T): T {
   } catch (err) {
     if (err instanceof ApiError) throw err;
     const message = errorMessage(err);
-    throw new ApiError(400, message.startsWith(parameter) ? message : `${parameter}: ${message}`, parameter);
+    throw new ApiError(400, new RegExp(`\\b${parameter}\\b`).test(message) ? message : `${parameter}: ${message}`, parameter);
   }
 }
 
