@@ -10,6 +10,7 @@ import { DuckSession } from '../src/lake/duckdb.js';
 import { planOhlcvQuery } from '../src/query/ohlcv-query.js';
 import { textQuery } from '../src/query/result-forms.js';
 import { Warehouse } from '../src/warehouse.js';
+import { benchApi } from './api.js';
 import { benchBackfillPlan } from './backfill-plan.js';
 import { generateBenchData, type BenchDataManifest } from './generate.js';
 import { measure, median, percentile, type Measured } from './measure.js';
@@ -21,7 +22,9 @@ import { measure, median, percentile, type Measured } from './measure.js';
  *
  * Size: BENCH_SYMBOLS (21) x NYSE sessions from BENCH_FROM (2019-01-01) to BENCH_TO
  * (2023-12-31) of one-minute bars; BENCH_RUNS (3) ingest runs, BENCH_QUERY_RUNS (20)
- * whole-process queries, BENCH_WARM_RUNS (200) in-process queries.
+ * whole-process queries, BENCH_WARM_RUNS (200) in-process queries, BENCH_API_SECONDS (10) of
+ * load per API case. BENCH_ONLY=api measures only what the API figures need (the CSV ingest,
+ * the queries, the API).
  */
 const env = process.env;
 const params = {
@@ -34,6 +37,9 @@ const params = {
 const runs = Number(env.BENCH_RUNS ?? 3);
 const queryRuns = Number(env.BENCH_QUERY_RUNS ?? 20);
 const warmRuns = Number(env.BENCH_WARM_RUNS ?? 200);
+const apiSeconds = Number(env.BENCH_API_SECONDS ?? 10);
+/** BENCH_ONLY=api: the CSV ingest the lake needs, the queries, and the API; nothing else. */
+const only = env.BENCH_ONLY;
 const out = path.join(packageRoot, 'bench', 'out');
 const mdw = path.join(packageRoot, 'bin', 'mdw');
 const node = process.execPath;
@@ -325,6 +331,33 @@ async function benchQueries(home: string, configs: string, manifest: BenchDataMa
   }
 }
 
+/** `mdw serve` under load (bench/api.ts), on the lake benchQueries left: 1m and 1d bars. */
+async function benchApiFigures(home: string, manifest: BenchDataManifest): Promise<void> {
+  const lastYear = params.to.slice(0, 4);
+  const symbol = manifest.symbols[0]!;
+  const results = await benchApi(
+    home,
+    symbol,
+    [
+      { name: 'a month of 1-minute bars', granularity: '1m', from: `${lastYear}-06-01`, to: `${lastYear}-06-30` },
+      { name: `${manifest.sessions} sessions of daily bars`, granularity: '1d', from: params.from, to: params.to },
+    ],
+    apiSeconds,
+    log,
+  );
+  for (const r of results) {
+    figures.push({
+      name: `API /historical, 10 connections: ${r.name}`,
+      input: `${symbol}, ${r.rows.toLocaleString('en-US')} rows from ${r.files} file${r.files === 1 ? '' : 's'}; ${apiSeconds} s of autocannon; load average ${fmt(r.load, 1)} on ${os.availableParallelism()} cores`,
+      value: `p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms, ${fmt(r.rps, 0)} req/s${r.errors ? `, ${r.errors} errors` : ''}`,
+      baseline: `bare DuckDB, same SQL and files, every row read: p50 ${fmt(r.bareP50, 2)} ms`,
+      ratio: r.p50 / r.bareP50,
+      target: r.target === null ? '(none)' : `p50 < ${r.target} ms`,
+      met: r.target === null ? null : r.p50 < r.target && r.errors === 0,
+    });
+  }
+}
+
 /**
  * Curate over the bench lake: the adjustment log from a quarterly dividend per symbol (the
  * daily bars' closes), then what curate serves on the fly read whole: every symbol's minute bars
@@ -474,12 +507,13 @@ log(`data set ${dataDir}`);
 const manifest = generateBenchData(dataDir, params, log);
 const configs = writeJobs(dataDir);
 const { home, firstMs } = await benchIngest('csv', 'bench-csv-1m', manifest, dataDir, configs);
-await benchIngest('json', 'bench-json-1m', manifest, dataDir, configs);
-await benchCorrection(home, configs, manifest, dataDir, firstMs);
+if (only !== 'api') await benchIngest('json', 'bench-json-1m', manifest, dataDir, configs);
+if (only !== 'api') await benchCorrection(home, configs, manifest, dataDir, firstMs);
 await benchQueries(home, configs, manifest);
-await benchAudit(home, configs, manifest);
-await benchCurate(home, configs, manifest, dataDir, firstMs);
-await benchBackup(home, configs, firstMs);
+await benchApiFigures(home, manifest);
+if (only !== 'api') await benchAudit(home, configs, manifest);
+if (only !== 'api') await benchCurate(home, configs, manifest, dataDir, firstMs);
+if (only !== 'api') await benchBackup(home, configs, firstMs);
 benchPlan();
 printTable(info, manifest);
 const result = { at: new Date().toISOString(), machine: info, params, data: manifest, runs: { ingest: runs, query: queryRuns, warm: warmRuns }, seconds: (Date.now() - started) / 1000, figures };

@@ -1,4 +1,4 @@
-import type { Sql } from './catalog.js';
+import type { Queryable, Sql } from './catalog.js';
 import type { SeriesIds } from './lake-catalog.js';
 
 /** One row of the completeness ledger: a run of consecutive sessions with one status. */
@@ -88,4 +88,63 @@ export async function openQuarantinedKeys(sql: Sql, ids: SeriesIds, granularity:
     where dataset_id = ${ids.datasetId} and source_id = ${ids.sourceId} and granularity = ${granularity} and state = 'open'
       and symbol is not null and key_ts is not null and key_ts <= ${until.toISOString()}::timestamptz at time zone 'UTC'
     order by symbol, key_ts`;
+}
+
+/** The ledger of one series as the last audit left it: sessions by status. */
+export interface LedgerSummary {
+  readonly dataset: string;
+  readonly source: string;
+  readonly granularity: string;
+  readonly symbols: number;
+  readonly sessions: number;
+  readonly green: number;
+  readonly amber: number;
+  readonly red: number;
+  readonly known: number;
+  readonly complete_pct: number | null;
+  readonly audited_at: Date;
+}
+
+/** A run of sessions the last audit found short of bars (AMBER) or without any (RED). */
+export interface LedgerHole {
+  readonly dataset: string;
+  readonly source: string;
+  readonly granularity: string;
+  readonly symbol: string;
+  readonly status: 'AMBER' | 'RED';
+  readonly first_session: string;
+  readonly last_session: string;
+  readonly sessions: number;
+  readonly expected_bars: number;
+  readonly present_bars: number;
+}
+
+/** The completeness ledger read back (it is written by `mdw audit`): a summary per series and its holes. */
+export async function readLedger(
+  sql: Queryable,
+  filter: { dataset?: string | null; source?: string | null },
+): Promise<{ summary: LedgerSummary[]; holes: LedgerHole[] }> {
+  const dataset = filter.dataset ?? null;
+  const source = filter.source ?? null;
+  const summary = await sql<LedgerSummary[]>`
+    select d.name as dataset, s.name as source, c.granularity, count(distinct c.symbol)::int as symbols,
+           sum(c.sessions)::int as sessions,
+           coalesce(sum(c.sessions) filter (where c.status = 'GREEN'), 0)::int as green,
+           coalesce(sum(c.sessions) filter (where c.status = 'AMBER'), 0)::int as amber,
+           coalesce(sum(c.sessions) filter (where c.status = 'RED'), 0)::int as red,
+           coalesce(sum(c.sessions) filter (where c.status = 'KNOWN'), 0)::int as known,
+           round(100.0 * coalesce(sum(c.sessions) filter (where c.status = 'GREEN'), 0) / nullif(sum(c.sessions), 0), 2)::float8 as complete_pct,
+           max(c.audited_at) as audited_at
+    from mdw.completeness c join mdw.dataset d on d.id = c.dataset_id join mdw.data_source s on s.id = c.source_id
+    where (${dataset}::text is null or d.name = ${dataset}) and (${source}::text is null or s.name = ${source})
+    group by 1, 2, 3 order by 1, 2, 3`;
+  const holes = await sql<LedgerHole[]>`
+    select d.name as dataset, s.name as source, c.granularity, c.symbol, c.status,
+           to_char(c.first_session, 'YYYY-MM-DD') as first_session, to_char(c.last_session, 'YYYY-MM-DD') as last_session,
+           c.sessions, c.expected_bars::float8 as expected_bars, c.present_bars::float8 as present_bars
+    from mdw.completeness c join mdw.dataset d on d.id = c.dataset_id join mdw.data_source s on s.id = c.source_id
+    where c.status in ('AMBER', 'RED')
+      and (${dataset}::text is null or d.name = ${dataset}) and (${source}::text is null or s.name = ${source})
+    order by 1, 2, 3, c.symbol, c.first_session`;
+  return { summary, holes };
 }

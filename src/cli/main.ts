@@ -429,6 +429,23 @@ function buildProgram(): Command {
     )
     .action(lazy(async () => (await import('./commands/jobs.js')).jobsSourcesCommand));
 
+  program
+    .command('serve')
+    .description('the HTTP API: bars, the other datasets, status, health and the audit ledger as JSON, CSV, NDJSON, Arrow or Parquet, read-only')
+    .option('--host <address>', 'the address to listen on (loopback by default; another needs MDW_API_TOKEN to be safe)', '127.0.0.1')
+    .option('--port <n>', 'the port (0 picks a free one)', '8600')
+    .option('--connections <n>', 'answers computed at once, one DuckDB thread each (default: the cores, at least 2)', parsePositiveInt)
+    .addHelpText(
+      'after',
+      '\nWith MDW_API_TOKEN set, every route but /health wants `Authorization: Bearer <token>` (401 otherwise).\n' +
+        'Bars are read by the code `mdw query ohlcv` uses, with the same parameters; the format by ?format= or Accept.\n' +
+        'Every route and parameter: /docs, or /openapi.json for tools. Stop it with Ctrl-C or SIGTERM (systemd: mdw-serve.service beside crontab.example).\n' +
+        '\nExamples:\n  mdw serve\n  curl \'http://127.0.0.1:8600/api/v1/historical/AAPL?start=2024-01-02&end=2024-01-31\'\n' +
+        "  curl -H 'Accept: text/csv' 'http://127.0.0.1:8600/api/v1/prices?symbols=AAPL,MSFT&granularity=1m&start=2024-03-01'\n" +
+        '  MDW_API_TOKEN=s3cret mdw serve --host 0.0.0.0 --port 8600',
+    )
+    .action(lazy(async () => (await import('./commands/serve.js')).serveCommand));
+
   const cron = program
     .command('cron')
     .description('print the crontab lines for the jobs that declare a schedule and the commands in configs/schedule.yml; --install puts them in your crontab')

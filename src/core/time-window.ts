@@ -13,14 +13,14 @@ const dateTime = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z
  * Parses --from/--to. Dates are whole UTC days and both ends are inclusive, so
  * `--from 2024-01-01 --to 2024-01-31` is all of January. A date-time must carry its offset.
  */
-export function parseWindow(from: string | undefined, to: string | undefined, flag = '--'): TimeWindow {
-  const start = from === undefined ? null : parseInstant(from, `${flag}from`);
+export function parseWindow(from: string | undefined, to: string | undefined, flag = '--', names = { from: 'from', to: 'to' }): TimeWindow {
+  const start = from === undefined ? null : parseInstant(from, `${flag}${names.from}`);
   let end: Date | null = null;
   if (to !== undefined) {
-    const t = parseInstant(to, `${flag}to`);
+    const t = parseInstant(to, `${flag}${names.to}`);
     end = dateOnly.test(to) ? new Date(t.getTime() + 86_400_000) : new Date(t.getTime() + 1);
   }
-  if (start && end && end <= start) throw new UsageError(`${flag}from ${from} is after ${flag}to ${to}`);
+  if (start && end && end <= start) throw new UsageError(`${flag}${names.from} ${from} is after ${flag}${names.to} ${to}`);
   return { from: start, toExclusive: end };
 }
 

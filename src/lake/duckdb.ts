@@ -109,6 +109,8 @@ export class DuckSession {
   private constructor(
     private readonly instance: Instance,
     private readonly connection: DuckDBConnection,
+    /** False for a session made by connect(): closing it closes its connection, not the database. */
+    private readonly ownsInstance = true,
   ) {}
 
   static async open(options: DuckOptions = {}): Promise<DuckSession> {
@@ -137,6 +139,18 @@ export class DuckSession {
     await this.connection.run(`SET allowed_paths = ${stringList(access.paths ?? [])}`);
     await this.connection.run(`SET enable_external_access = false`);
     await this.connection.run(`SET lock_configuration = true`);
+  }
+
+  /**
+   * Another session on the same database: its own connection, so that statements run side by side
+   * (one connection runs one statement at a time), over the same memory, settings and confinement.
+   * Made before confine(): a session's time zone is set per connection, and a confined database
+   * refuses every SET.
+   */
+  async connect(): Promise<DuckSession> {
+    const connection = await this.instance.connect();
+    await connection.run(`SET TimeZone = 'UTC'`);
+    return new DuckSession(this.instance, connection, false);
   }
 
   /** How many statements DuckDB's parser finds in a text that parses. */
@@ -273,6 +287,6 @@ export class DuckSession {
   close(): void {
     for (const c of this.extra) c.closeSync();
     this.connection.closeSync();
-    this.instance.closeSync();
+    if (this.ownsInstance) this.instance.closeSync();
   }
 }
