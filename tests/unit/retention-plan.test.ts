@@ -13,7 +13,7 @@ const policy = (over: Partial<RetentionPolicy> = {}): RetentionPolicy => ({
   raw: false,
   keep: { sessions: 30 },
   then: 'delete',
-  compact: false,
+  compact: null,
   at: 'retention.yml:2',
   ...over,
 });
