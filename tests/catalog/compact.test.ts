@@ -272,8 +272,8 @@ describe('compaction of minute bars by day into months', () => {
     expect(again.partitions.written).toBe(0);
     expect(fileHashes(ctx.paths.lake)).toEqual(files);
 
-    // The 10:00 bar of 2024-02-14 for ACME, corrected by its vendor (prices are in cents in the file).
-    writeFileSync(csv, minuteLines({ symbol: 'ACME', date: '2024-02-14', minute: 30, close: 20000 }));
+    // The 10:00 bar of 2024-02-14 for ACME (100.93 as first loaded), corrected by its vendor to 100.99 (the file has cents).
+    writeFileSync(csv, minuteLines({ symbol: 'ACME', date: '2024-02-14', minute: 30, close: 10099 }));
     const fix = await runIngest(ctx, job, all);
     expect(fix.partitions.written).toBe(1);
     expect(fix.writes.filter((w) => w.changes > 0).map((w) => w.uri.split('/').slice(3).join('/'))).toEqual(['symbol=ACME/month=2024-02/data-000002.parquet']);
@@ -291,9 +291,10 @@ describe('compaction of minute bars by day into months', () => {
       `SELECT count(*) AS n, count(DISTINCT (symbol, ts)) AS keys, max(close) FILTER (WHERE symbol = 'ACME' AND ts = TIMESTAMP '2024-02-14 15:00:00') AS close ` +
         `FROM read_parquet([${currentFilesUnder(path.join(ctx.paths.lake, 'ohlcv', 'source=cmp-minute')).map((f) => `'${f}'`).join(', ')}], hive_partitioning = false)`,
     );
-    expect(rows.map((r) => [Number(r.n), Number(r.keys), Number(r.close)])).toEqual([[2 * 41 * 390, 2 * 41 * 390, 200]]);
+    expect(rows.map((r) => [Number(r.n), Number(r.keys), Number(r.close)])).toEqual([[2 * 41 * 390, 2 * 41 * 390, 100.99]]);
     const q = await mdw(...query);
-    const changed = q.stdout.split('\n').filter((l, i) => l !== answer.split('\n')[i]);
+    const was = answer.split('\n');
+    const changed = q.stdout.split('\n').filter((l, i) => l !== was[i]);
     expect(changed).toHaveLength(1);
     expect(changed[0]).toMatch(/^2024-02-14T15:00:00(\.000)?Z,ACME,/);
     const audit = (await auditSeries(ctx, job, { tolerance: 0.005 }))!;
