@@ -115,13 +115,13 @@ describe(`mdw retention --compact killed at random moments (${server ? 'Postgres
   test('readers see every bar once right after the kill; each rerun ends as an uninterrupted run, with a clean audit', async () => {
     const clean = await loadedHome('clean');
     const original = await readerView(clean);
-    expect(original.rows).toBe(symbols.length * 39 * 390);
+    expect(original.rows).toBe(symbols.length * 40 * 390);
     expect(original.keys).toBe(original.rows);
     const started = Date.now();
     const first = await compact(clean);
     const duration = Date.now() - started;
     expect(first.code).toBe(0);
-    expect(first.stdout.trim().split('\n').slice(1).map((l) => l.split(',').slice(4, 8).join(','))).toEqual([`merge,,${symbols.length * 39},${original.rows}`]);
+    expect(first.stdout.trim().split('\n').slice(1).map((l) => l.split(',').slice(4, 8).join(','))).toEqual([`merge,,${symbols.length * 40},${original.rows}`]);
     const expected = await state(clean);
     expect(expected.integrity).toEqual([]);
     expect(Object.keys(expected.lake).sort()).toEqual(
