@@ -1,7 +1,10 @@
 import { describe, expect, test } from '@jest/globals';
 import { calendars } from '../../src/calendar/registry.js';
 import type { ManifestPartition } from '../../src/catalog/retention-catalog.js';
-import { parseSize, policyFor, type RetentionPolicy } from '../../src/config/retention.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { defaultCompaction, loadRetentionConfig, parseSize, policyFor, type RetentionPolicy } from '../../src/config/retention.js';
 import { planMerges } from '../../src/retention/compact.js';
 import { cutFor, dayStart, planSeries } from '../../src/retention/plan.js';
 
@@ -150,5 +153,21 @@ describe('compact in a policy', () => {
     expect(parseSize('8 MiB')).toBeNull();
     expect(parseSize('0MB')).toBeNull();
     expect(parseSize(0)).toBeNull();
+  });
+
+  test('compact: true takes the defaults; { below, into } is read; a size that is not one is refused at its line', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mdw-compact-policy-'));
+    try {
+      const file = path.join(dir, 'retention.yml');
+      writeFileSync(file, 'policies:\n  - name: a\n    dataset: ohlcv\n    compact: true\n  - name: b\n    dataset: ohlcv\n    granularity: 1s\n    compact: { below: 2MB, into: month }\n');
+      expect(loadRetentionConfig(file, {}, { required: true }).policies.map((p) => p.compact)).toEqual([defaultCompaction, { belowBytes: 2 * 2 ** 20, into: 'month' }]);
+      expect(defaultCompaction).toEqual({ belowBytes: 8 * 2 ** 20, into: null });
+      writeFileSync(file, 'policies:\n  - name: a\n    dataset: ohlcv\n    compact: { below: 8 MiB }\n');
+      expect(() => loadRetentionConfig(file, {}, { required: true })).toThrow(/retention\.yml:4/);
+      writeFileSync(file, 'policies:\n  - name: a\n    dataset: ohlcv\n    compact: { into: week }\n');
+      expect(() => loadRetentionConfig(file, {}, { required: true })).toThrow(/retention\.yml:4/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
