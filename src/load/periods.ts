@@ -82,8 +82,21 @@ export function previousPeriod(grain: SeriesGrain, symbol: string | null, value:
   const coarse = coarserPeriod[grain.period];
   if (!coarse) return before;
   const up = coarseLabel(periodLabel(before), coarse);
-  const merged = (grain.merged ?? []).some((m) => m.period === up && (!grain.by_symbol || m.symbol === symbol));
-  return merged ? periodValue(up) : before;
+  return mergedKeys(grain).has(mergedKey(grain.by_symbol ? symbol : null, up)) ? periodValue(up) : before;
+}
+
+const mergedKey = (symbol: string | null, period: string) => `${symbol ?? ''}\u0000${period}`;
+const mergedSets = new WeakMap<readonly MergedPeriod[], ReadonlySet<string>>();
+
+/** A grain's merged periods as a set (built once per list: a chunk asks for each of its partitions). */
+function mergedKeys(grain: SeriesGrain): ReadonlySet<string> {
+  const merged = grain.merged ?? [];
+  let keys = mergedSets.get(merged);
+  if (!keys) {
+    keys = new Set(merged.map((m) => mergedKey(grain.by_symbol ? m.symbol : null, m.period)));
+    mergedSets.set(merged, keys);
+  }
+  return keys;
 }
 
 /** The first instant of a period integer, as a SQL timestamp. */
