@@ -161,3 +161,32 @@ export async function retiredRanges(sql: Sql, ids: SeriesIds, granularity: strin
     from mdw.retired_range where dataset_id = ${ids.datasetId} and source_id = ${ids.sourceId} and granularity = ${granularity}
     order by symbol`;
 }
+
+/**
+ * Inside the caller's transaction, after the merged partitions' batch is recorded (recordBatchIn):
+ * the partitions merged leave the manifest, their lineage now names the partition that holds
+ * their rows, and their files are superseded (removed after the grace period, as any replaced
+ * version; until then readers skip them, shadowed by the merged file).
+ */
+export async function mergeManifest(
+  tx: TxSql,
+  ids: SeriesIds,
+  granularity: string,
+  merges: readonly { readonly uri: string; readonly parts: readonly { readonly id: string; readonly uri: string }[] }[],
+  batchId: string,
+  at: Date,
+): Promise<void> {
+  for (const m of merges) {
+    const fineIds = m.parts.map((p) => p.id);
+    const [merged] = await tx<{ id: string }[]>`
+      select id from mdw.partition_manifest
+      where uri = ${m.uri} and dataset_id = ${ids.datasetId} and source_id = ${ids.sourceId} and granularity = ${granularity}`;
+    if (!merged) throw new Error(`the merged partition ${m.uri} is not in the manifest`);
+    await tx`update mdw.lineage_item set manifest_id = ${merged.id} where manifest_id = any(${fineIds}::uuid[])`;
+    await tx`insert into mdw.superseded_file ${tx(
+      m.parts.map((p) => ({ uri: p.uri, dataset_id: ids.datasetId, source_id: ids.sourceId, granularity, batch_id: batchId, superseded_at: at })),
+    )} on conflict (uri) do nothing`;
+    const gone = await tx`delete from mdw.partition_manifest where id = any(${fineIds}::uuid[]) returning id`;
+    if (gone.length !== fineIds.length) throw new Error(`the manifest of ${m.uri}'s partitions changed under the merge (${gone.length} of ${fineIds.length} found)`);
+  }
+}

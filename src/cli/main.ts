@@ -182,9 +182,9 @@ function buildProgram(): Command {
 
   const retention = program
     .command('retention')
-    .description('apply the retention policies (configs/retention.yml): older partitions to the trash or the archive, the one straddling the cut rewritten; purge old trash; compact fragmented files')
+    .description('apply the retention policies (configs/retention.yml): older partitions to the trash or the archive, the one straddling the cut rewritten; purge old trash; compact (merge small partitions into the next grain up, rewrite fragmented files)')
     .option('--dry-run', 'print the plan (per policy and action: partitions, rows, bytes) and change nothing')
-    .option('--compact', 'also rewrite every series\' partition files whose row groups are fragmented (a policy can ask with compact: true)')
+    .option('--compact', 'also compact every series: merge small partitions into the next grain up, rewrite fragmented files (a policy can ask with compact: true or { below: 8MB, into: month })')
     .addOption(new Option('--purge-after <age>', 'remove trash older than this for good: 7d, 12h, 2w (a bare number is days)').argParser(parseAge).default(7 * 86_400_000, '7d'))
     .option('--config <file>', 'the policies file (default: retention.yml in the config folder)')
     .addOption(new Option('--format <format>', formatHelp))
@@ -198,8 +198,11 @@ function buildProgram(): Command {
         'The partition that straddles the cut is rewritten without its older rows (kept too), atomically, as a load writes. The audit\n' +
         'expects no session before the cut. A series no policy matches is kept whole. A run that is killed is finished or\n' +
         'undone by the next one (or by the next ingest of the series): the manifest never names a file that is gone.\n' +
-        '\nCompaction rewrites a partition file whose row groups are more than its rows need, rows in their stored order;\n' +
-        'partitions keep their grain (configs/datasets.yml), since queries find files by it.\n' +
+        '\nCompaction merges a symbol\'s partitions of an ended period of the next grain up (the days of a month of second\n' +
+        'bars) into one partition of that grain when their files add up to less than `below` (default 8MB), and rewrites\n' +
+        'a file whose row groups are more than its rows need. Rows, their order and their lineage are kept; the manifest\n' +
+        'changes in one transaction and readers switch to the merged file at its rename. Later loads of a merged period\n' +
+        'write into the merged partition. --dry-run lists the merges (partitions, rows, bytes).\n' +
         '\nExamples:\n  mdw retention --dry-run\n  mdw retention                      # weekly, from cron\n  mdw retention --purge-after 30d --compact\n  mdw retention list --state archived',
     )
     .action(lazy(async () => (await import('./commands/retention.js')).retentionCommand));

@@ -137,13 +137,7 @@ function checkJob(configDir: string, file: string, jobFile: YamlFile<JobSpec>, e
     throw jobFile.errorAt('/validation', `validation "${validationName}" is for dataset ${validation.value.dataset}, the job is for ${spec.dataset}`);
   }
 
-  const grain = loadDatasetsConfig(configDir, env);
-  const rules = grain.value.datasets[spec.dataset]?.partitions;
-  if (!rules) throw grain.errorAt('/datasets', `no partition grain for dataset ${spec.dataset}`);
-  const partition = rules.find((r) => !r.granularities || r.granularities.includes(granularity.text));
-  if (!partition) {
-    throw grain.errorAt(`/datasets/${spec.dataset}/partitions`, `no partition rule matches granularity ${granularity.text}; add a catch-all rule without granularities`);
-  }
+  const partition = partitionRuleFor(configDir, env, spec.dataset, granularity.text);
   for (const end of ['from', 'to'] as const) {
     const value = spec.window?.[end];
     if (value === undefined) continue;
@@ -195,6 +189,18 @@ function checkJob(configDir: string, file: string, jobFile: YamlFile<JobSpec>, e
     partition,
     errorAt: jobFile.errorAt,
   };
+}
+
+/** The partition grain of a dataset's bars of one size (configs/datasets.yml): the first rule that matches. */
+export function partitionRuleFor(configDir: string, env: NodeJS.ProcessEnv, dataset: string, granularity: string): PartitionRule {
+  const grain = loadDatasetsConfig(configDir, env);
+  const rules = (grain.value.datasets as Record<string, { readonly partitions: readonly PartitionRule[] } | undefined>)[dataset]?.partitions;
+  if (!rules) throw grain.errorAt('/datasets', `no partition grain for dataset ${dataset}`);
+  const partition = rules.find((r) => !r.granularities || r.granularities.includes(granularity));
+  if (!partition) {
+    throw grain.errorAt(`/datasets/${dataset}/partitions`, `no partition rule matches granularity ${granularity}; add a catch-all rule without granularities`);
+  }
+  return partition;
 }
 
 export function loadDatasetsConfig(configDir: string, env: NodeJS.ProcessEnv): YamlFile<DatasetsConfig> {

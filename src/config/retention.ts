@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { DatasetName } from '../core/datasets.js';
+import type { PartitionPeriod } from './types.js';
 import { loadYamlFile } from './load-yaml.js';
 
 /** As written in configs/retention.yml (schema: configs/schema/retention.schema.json). */
@@ -16,7 +17,7 @@ interface PolicySpec {
   readonly raw?: boolean;
   readonly keep?: { readonly days?: number; readonly sessions?: number };
   readonly then?: 'archive' | 'delete';
-  readonly compact?: boolean;
+  readonly compact?: boolean | { readonly below?: number | string; readonly into?: PartitionPeriod };
 }
 
 /** What a policy keeps: the last N days, or the last N ended sessions of the series' calendar. */
@@ -36,9 +37,36 @@ export interface RetentionPolicy {
   /** null: the policy retires nothing (it only compacts). */
   readonly keep: Keep | null;
   readonly then: RetireAction | null;
-  readonly compact: boolean;
+  /** null: the policy does not compact (mdw retention --compact does it with defaultCompaction). */
+  readonly compact: Compaction | null;
   /** The line of the policy in its file, for messages. */
   readonly at: string;
+}
+
+/**
+ * What compaction does to a series: its partitions whose current files are fragmented are
+ * rewritten with whole row groups, and a symbol's partitions of one period of the next grain
+ * up (a month of day partitions) whose files add up to less than `belowBytes` are merged into
+ * one partition of that grain, once that period has ended.
+ */
+export interface Compaction {
+  readonly belowBytes: number;
+  /** The grain to merge into; null: the next one up from the series' grain. */
+  readonly into: PartitionPeriod | null;
+}
+
+/** What mdw retention --compact does to a series no policy compacts: merges below 8 MiB. */
+export const defaultCompaction: Compaction = { belowBytes: 8 * 2 ** 20, into: null };
+
+const sizeUnits: Record<string, number> = { B: 1, KB: 2 ** 10, MB: 2 ** 20, GB: 2 ** 30 };
+
+/** A size as written in a policy: bytes, or 512KB, 8MB, 1.5GB (units of 1024). Null when it is not one. */
+export function parseSize(value: number | string): number | null {
+  if (typeof value === 'number') return Number.isInteger(value) && value > 0 ? value : null;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)\s*$/i.exec(value);
+  if (!m) return null;
+  const bytes = Math.round(Number(m[1]) * sizeUnits[m[2]!.toUpperCase()]!);
+  return bytes > 0 ? bytes : null;
 }
 
 export interface RetentionConfig {
@@ -75,11 +103,19 @@ export function loadRetentionConfig(file: string, env: NodeJS.ProcessEnv, option
       raw: p.raw ?? false,
       keep: p.keep ? (p.keep.days !== undefined ? { days: p.keep.days } : { sessions: p.keep.sessions! }) : null,
       then: p.then ?? null,
-      compact: p.compact ?? false,
+      compact: compactionOf(p.compact, (where, why) => yaml.errorAt(`/policies/${i}/compact${where}`, why)),
       at: `${path.basename(file)}:${err.line ?? 1}`,
     };
   });
   return { file, policies };
+}
+
+function compactionOf(spec: PolicySpec['compact'], error: (where: string, why: string) => Error): Compaction | null {
+  if (spec === undefined || spec === false) return null;
+  if (spec === true) return defaultCompaction;
+  const belowBytes = spec.below === undefined ? defaultCompaction.belowBytes : parseSize(spec.below);
+  if (belowBytes === null) throw error('/below', `"${spec.below}" is not a size: write bytes, or 512KB, 8MB, 1GB`);
+  return { belowBytes, into: spec.into ?? null };
 }
 
 /** The first policy that matches a series, or null (the series is kept whole). Pure. */

@@ -12,6 +12,13 @@ import { datasets, type DatasetDef } from '../core/datasets.js';
  * before versions wrote it), readers open the highest, and a version another replaced is
  * removed after a grace period. So a reader always opens a complete file, even one a writer
  * is replacing while the query runs.
+ *
+ * A series may also hold partitions of the next grain up (month=2024-03 beside day=...):
+ * `mdw retention --compact` merges a symbol's small day partitions into their month. A coarser
+ * folder with a file shadows the finer folders it covers (shadowingFolders): readers skip them,
+ * so the merge takes effect, for every reader at once, when the merged file is renamed into
+ * place, and the finer files left behind until their removal are never read twice. Writers
+ * send the rows of a merged period to the merged partition (load/periods.ts).
  */
 export interface PartitionKey {
   readonly dataset: string;
@@ -58,7 +65,8 @@ export function partitionDir(key: PartitionKey, grain: PartitionRule): string {
     if (key.symbol === null) throw new Error(`partition of ${key.dataset} by symbol needs a symbol`);
     parts.push(`symbol=${encodeSegment(key.symbol)}`);
   }
-  parts.push(`${grain.period}=${key.period}`);
+  // The label says its kind: the grain's period, or the coarser one a compaction merged into.
+  parts.push(`${periodKindOfLabel(key.period) ?? grain.period}=${key.period}`);
   return parts.join('/');
 }
 
@@ -98,5 +106,63 @@ export function periodsBetween(from: Date, toExclusive: Date, period: PartitionP
     else if (period === 'month') cur.setUTCMonth(cur.getUTCMonth() + 1);
     else cur.setUTCDate(cur.getUTCDate() + 1);
   }
+  return out;
+}
+
+/** The grain a compaction merges a grain's partitions into; null for the coarsest. */
+export const coarserPeriod: Record<PartitionPeriod, PartitionPeriod | null> = { day: 'month', month: 'year', year: null };
+
+/** A coarser partition that compaction merged a (symbol's) finer partitions into. */
+export interface MergedPeriod {
+  /** null when the grain puts all symbols of a period in one file. */
+  readonly symbol: string | null;
+  /** Its label, of the kind coarserPeriod[grain.period]. */
+  readonly period: string;
+}
+
+/** The kind of a period label, by its length; null for anything that is not one. */
+export function periodKindOfLabel(label: string): PartitionPeriod | null {
+  if (/^\d{4}$/.test(label)) return 'year';
+  if (/^\d{4}-\d{2}$/.test(label)) return 'month';
+  if (/^\d{4}-\d{2}-\d{2}$/.test(label)) return 'day';
+  return null;
+}
+
+/** The label of the coarser period that holds a period label (2024-03-15 -> 2024-03 for month). */
+export function coarseLabel(label: string, coarse: PartitionPeriod): string {
+  return label.slice(0, coarse === 'year' ? 4 : coarse === 'month' ? 7 : 10);
+}
+
+/** The first period of kind `fine` within a label of a coarser kind (2024-03 -> 2024-03-01). */
+export function firstFineLabel(label: string, fine: PartitionPeriod): string {
+  const full = label.length === 4 ? `${label}-01-01` : label.length === 7 ? `${label}-01` : label;
+  return coarseLabel(full, fine);
+}
+
+/** The instants a period label covers, [start, end). */
+export function periodRange(label: string): { start: Date; end: Date } {
+  const kind = periodKindOfLabel(label);
+  if (!kind) throw new Error(`not a period label: ${label}`);
+  const start = new Date(`${firstFineLabel(label, 'day')}T00:00:00Z`);
+  const end = new Date(start);
+  if (kind === 'year') end.setUTCFullYear(end.getUTCFullYear() + 1);
+  else if (kind === 'month') end.setUTCMonth(end.getUTCMonth() + 1);
+  else end.setUTCDate(end.getUTCDate() + 1);
+  return { start, end };
+}
+
+/**
+ * The sibling folders that shadow a period folder: those of the coarser periods that hold it
+ * (day=2024-03-15: month=2024-03 and year=2024). When one of them has a file, readers skip
+ * this folder: its rows are in that file.
+ */
+export function shadowingFolders(name: string): string[] {
+  const eq = name.indexOf('=');
+  if (eq < 0) return [];
+  const kind = name.slice(0, eq);
+  const label = name.slice(eq + 1);
+  if (periodKindOfLabel(label) !== kind) return [];
+  const out: string[] = [];
+  for (let k = coarserPeriod[kind as PartitionPeriod]; k !== null; k = coarserPeriod[k]) out.push(`${k}=${coarseLabel(label, k)}`);
   return out;
 }

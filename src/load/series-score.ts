@@ -17,15 +17,15 @@ export async function buildContext(duck: DuckSession, target: SeriesTarget, dirt
   const store = targetStore(target);
   await duck.run(`CREATE OR REPLACE TABLE ${T.ctxParts} (pid INTEGER, psym VARCHAR, pred INTEGER, cut TIMESTAMP, path VARCHAR)`);
   const preds = dirty.map((p) => {
-    const pred = previousPeriod(grain.period, p.periodValue);
-    const key: PartitionKey = { ...p.key, period: periodLabel(grain.period, pred) };
+    const pred = previousPeriod(grain, p.key.symbol, p.periodValue);
+    const key: PartitionKey = { ...p.key, period: periodLabel(pred) };
     const now = currentDataFile(store, partitionDir(key, grain));
     return { p, pred, file: now ? store.locate(now.uri) : '', exists: now !== null };
   });
   for (let i = 0; i < preds.length; i += 1000) {
     const values = preds
       .slice(i, i + 1000)
-      .map(({ p, pred, file }) => `(${p.pid}, ${literal(p.key.symbol)}, ${pred}, ${periodStartSql(grain.period, p.periodValue)} - ${series.interval}, ${literal(file)})`);
+      .map(({ p, pred, file }) => `(${p.pid}, ${literal(p.key.symbol)}, ${pred}, ${periodStartSql(p.periodValue)} - ${series.interval}, ${literal(file)})`);
     await duck.run(`INSERT INTO ${T.ctxParts} VALUES ${values.join(', ')}`);
   }
   const columns = barColumns(def);
@@ -64,7 +64,7 @@ export async function scoreFresh(duck: DuckSession, target: SeriesTarget, fresh:
   const bySymbol = grain.by_symbol && columns.symbol !== null;
   const key = (sym: string | null, period: number) => `${bySymbol ? (sym ?? '') : ''}\u0000${period}`;
   const freshKeys = new Set(fresh.map((p) => key(p.key.symbol, p.periodValue)));
-  const leading = fresh.filter((p) => !freshKeys.has(key(p.key.symbol, previousPeriod(grain.period, p.periodValue)))).map((p) => p.pid);
+  const leading = fresh.filter((p) => !freshKeys.has(key(p.key.symbol, previousPeriod(grain, p.key.symbol, p.periodValue)))).map((p) => p.pid);
   await duck.run(`CREATE OR REPLACE TABLE mdw_fresh (psym VARCHAR, period INTEGER)`);
   for (let i = 0; i < fresh.length; i += 1000) {
     await duck.run(`INSERT INTO mdw_fresh VALUES ${fresh.slice(i, i + 1000).map((p) => `(${literal(bySymbol ? p.key.symbol : null)}, ${p.periodValue})`).join(', ')}`);

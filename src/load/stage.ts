@@ -54,7 +54,7 @@ export async function stageBatch(duck: DuckSession, target: SeriesTarget, reject
   );
   const store = targetStore(target);
   let partitions: PartitionPlan[] = keys.map((k, pid) => {
-    const key: PartitionKey = { dataset: def.name, source: target.source, granularity: target.granularity, symbol: k.psym, period: periodLabel(grain.period, k.period) };
+    const key: PartitionKey = { dataset: def.name, source: target.source, granularity: target.granularity, symbol: k.psym, period: periodLabel(k.period) };
     const now = currentDataFile(store, partitionDir(key, grain));
     const uri = partitionUri(key, grain, (now?.version ?? 0) + 1);
     const current = now ? { uri: now.uri, path: store.locate(now.uri) } : null;

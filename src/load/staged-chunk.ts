@@ -3,6 +3,7 @@ import type { DatasetDef } from '../core/datasets.js';
 import { ident, literal } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import type { PartitionKey } from '../lake/layout.js';
+import type { SeriesGrain } from './periods.js';
 import { localStore } from '../lake/local-store.js';
 import type { LakeStore } from '../lake/store.js';
 import type { CompiledSeriesRules } from '../validate/series-rules.js';
@@ -41,7 +42,8 @@ export interface SeriesTarget {
   readonly dataset: DatasetDef;
   /** The dataset columns `checked` carries; the others are NULL in what is written. */
   readonly columns: readonly string[];
-  readonly grain: PartitionRule;
+  /** The grain, with the coarser partitions a compaction merged (seriesGrain). */
+  readonly grain: SeriesGrain;
   readonly source: string;
   readonly granularity: string;
   readonly lakeRoot: string;

@@ -1,5 +1,5 @@
 import { duckdbType, type DatasetDef } from '../core/datasets.js';
-import { ident, literal, pathLiteral } from '../core/sql.js';
+import { ident, literal, pathList, pathLiteral } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
 import { dataFileName, isTempName, type PartitionKey } from '../lake/layout.js';
 import { partitionVersions } from '../lake/partition-files.js';
@@ -131,5 +131,37 @@ export async function rewritePartition(
     existed: true,
     changes: stats.rows,
   };
+  return { plan, store, tmpUri, tmpPath: store.locate(tmpUri), ...stats };
+}
+
+/**
+ * One partition written from the current files of several (a compaction merging a month's day
+ * partitions): to a temporary file in the merged partition's folder, as its next version,
+ * sealed, recorded and committed like any write. Rows are sorted as a partition's are (symbol,
+ * then time), ties kept in the order the files (in period order) stored them, so a by-symbol
+ * series' rows keep their exact order. Each row keeps its batch_id.
+ */
+export async function mergePartitionFiles(
+  duck: DuckSession,
+  store: LakeStore,
+  def: DatasetDef,
+  partition: { readonly pid: number; readonly key: PartitionKey; readonly dir: string; readonly sources: readonly string[] },
+  tag: string,
+  rowGroupSize: number,
+): Promise<WrittenPartition> {
+  const [newest] = partitionVersions(store, partition.dir);
+  const uri = childUri(partition.dir, dataFileName((newest?.version ?? 0) + 1));
+  const tmpUri = store.tempOf(uri, tag);
+  store.prepare(partition.dir);
+  removeStaleTemps(store, partition.dir);
+  // Named apart from any dataset column: the file and the row within it, for the order only.
+  const files = `read_parquet(${pathList(partition.sources.map(store.locate))}, hive_partitioning = false, union_by_name = true, filename = 'mdw_file', file_row_number = true)`;
+  const order = [def.symbolColumn, def.timeColumn].filter((c): c is string => c !== null).map(ident);
+  await duck.run(
+    `COPY (SELECT * EXCLUDE (mdw_file, file_row_number) FROM ${files} ORDER BY ${[...order, 'mdw_file', 'file_row_number'].join(', ')}) ` +
+      `TO ${literal(store.locate(tmpUri))} (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE ${rowGroupSize})`,
+  );
+  const stats = await partitionFileStats(duck, def, store.locate(tmpUri));
+  const plan: PartitionPlan = { pid: partition.pid, key: partition.key, periodValue: 0, uri, path: store.locate(uri), current: null, existed: false, changes: stats.rows };
   return { plan, store, tmpUri, tmpPath: store.locate(tmpUri), ...stats };
 }

@@ -3,12 +3,11 @@ import { performance } from 'node:perf_hooks';
 import type { ExtractRequest, InputRef, RawBatch } from '../sources/source.js';
 import type { SummaryWrite } from '../catalog/lake-catalog.js';
 import type { Job } from '../config/jobs.js';
-import type { PartitionRule } from '../config/types.js';
 import type { Context } from '../context.js';
 import { SourceError } from '../core/errors.js';
 import { ident, stringList, timestampLiteral } from '../core/sql.js';
 import type { DuckSession } from '../lake/duckdb.js';
-import { periodSql } from '../load/periods.js';
+import { periodSql, type SeriesGrain } from '../load/periods.js';
 import { checkedTable } from '../load/staged-chunk.js';
 import { quarantinedStates, stateIs, stateSql } from '../core/row-state.js';
 import { compileTransform, producedColumns, resolveFoldsSql } from '../transform/compile-transform.js';
@@ -45,7 +44,7 @@ export async function readChecked(
   duck: DuckSession,
   request: ExtractRequest,
   inputs: readonly InputRef[],
-  grain: PartitionRule,
+  grain: SeriesGrain,
   extract: Extract,
 ): Promise<ReadChunk> {
   const started = performance.now();
@@ -54,7 +53,8 @@ export async function readChecked(
   const columns = producedColumns(job.transform.value, def);
   const inScope = scopeSql(def.timeColumn, def.symbolColumn, request);
   const known = [def.timeColumn, def.symbolColumn].filter((c): c is string => c !== null).map((c) => `${ident(c)} IS NOT NULL`);
-  const period = periodSql(grain.period, ident(def.timeColumn));
+  const symbol = def.symbolColumn ? ident(def.symbolColumn) : null;
+  const period = periodSql(grain, ident(def.timeColumn), symbol);
   const rules = compileRecordRules({ rules: job.validation.value, dataset: def, columns, now: ctx.clock.now() });
   const read = async (raw: RawBatch) => {
     for (const statement of raw.prepare) await duck.run(statement);
@@ -85,7 +85,7 @@ export async function readChecked(
 }
 
 /** What follows the read of a chunk into `checked`: folds, and checks of what was read. */
-async function afterRead(ctx: Context, duck: DuckSession, raw: RawBatch, job: Job, grain: PartitionRule, outsideHours: number): Promise<void> {
+async function afterRead(ctx: Context, duck: DuckSession, raw: RawBatch, job: Job, grain: SeriesGrain, outsideHours: number): Promise<void> {
   const def = job.dataset;
   if (outsideHours > 0) {
     ctx.logger.info(
@@ -100,7 +100,7 @@ async function afterRead(ctx: Context, duck: DuckSession, raw: RawBatch, job: Jo
   }
   const [folds] = await duck.all<{ n: number }>(`SELECT count(*) AS n FROM ${checkedTable} WHERE _fold`);
   if (folds!.n > 0) {
-    await duck.run(resolveFoldsSql(checkedTable, def, [`_period = ${periodSql(grain.period, `(${ident(def.timeColumn)} - INTERVAL 1 HOUR)`)}`]));
+    await duck.run(resolveFoldsSql(checkedTable, def, [`_period = ${periodSql(grain, `(${ident(def.timeColumn)} - INTERVAL 1 HOUR)`, def.symbolColumn ? ident(def.symbolColumn) : null)}`]));
     ctx.logger.info(`${folds!.n} local times fell in the repeated hour of an autumn clock change; the first of each is read as daylight time`);
   }
   const stray = await duck.all<{ f: string }>(`SELECT DISTINCT _file AS f FROM ${checkedTable} WHERE _file NOT IN (SELECT unnest(${stringList(raw.inputs)}))`);

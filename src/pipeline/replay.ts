@@ -12,7 +12,7 @@ import { sourceReadTypes } from '../transform/compile-transform.js';
 import { recoverPendingWrites } from './recover.js';
 import { commitChunk } from './commit-chunk.js';
 import { readChecked } from './read-chunk.js';
-import { seriesLock, seriesOf, type CommitTo } from './series.js';
+import { seriesLock, seriesOf, withLakeGrain, type CommitTo } from './series.js';
 import { stopwatch } from './stopwatch.js';
 import { releaseChunk, stageChunk, stagedStates, writeChunk, type RecordState } from './write-chunk.js';
 
@@ -63,6 +63,7 @@ export async function replayQuarantine(ctx: Context, job: Job, filter: ReplayFil
   return catalog.withLock(seriesLock(ref), ctx.settings.lockTimeoutMs, async () => {
     const ids = await ensureSeries(catalog.sql, ref);
     await recoverPendingWrites(ctx, catalog, job.dataset, ids, ref.granularity, ref.source);
+    const target = withLakeGrain(base);
     const { records } = await listQuarantine(catalog.sql, { source: ref.source, granularity: ref.granularity, batch: filter.batch, rule: filter.rule });
     const ofJob = records.filter((r) => r.dataset === ref.dataset);
     const replayable = ofJob.filter((r) => r.input_uri !== null && r.record_no !== null);
@@ -91,20 +92,20 @@ export async function replayQuarantine(ctx: Context, job: Job, filter: ReplayFil
     };
     const raw = await stageRecords(duck, replayable, request.columns);
     const inputs: InputRef[] = raw.inputs.map((uri) => ({ uri, bytes: 0, fingerprint: '' }));
-    const chunk = await readChecked(ctx, duck, request, inputs, base.grain, async () => raw);
+    const chunk = await readChecked(ctx, duck, request, inputs, target.grain, async () => raw);
     const batchId = randomUUID();
     const commit: CommitTo = { catalog, ids, ref, batchId, runId: options.runId, configKey: 'replay' };
     let states: readonly RecordState[];
     if (options.dryRun) {
       try {
-        await stageChunk(duck, chunk, { ...base, runBatchIds: [], keepStored: true });
+        await stageChunk(duck, chunk, { ...target, runBatchIds: [], keepStored: true });
         states = await stagedStates(duck);
       } finally {
         await releaseChunk(duck, chunk);
         await duck.run('DROP TABLE IF EXISTS mdw_replay_in');
       }
     } else {
-      const written = await writeChunk(ctx, duck, chunk, { ...base, runBatchIds: [], keepStored: true }, commit, stopwatch(), 'replay');
+      const written = await writeChunk(ctx, duck, chunk, { ...target, runBatchIds: [], keepStored: true }, commit, stopwatch(), 'replay');
       await duck.run('DROP TABLE IF EXISTS mdw_replay_in');
       states = written.states!;
       const passed = replayable.filter((_r, i) => placedStates.some((p) => p === states[i]!.state)).map((r) => r.id);

@@ -11,7 +11,7 @@ import { adapterContext, extractFrom } from './adapter-context.js';
 import { commitChunk } from './commit-chunk.js';
 import { readChecked, type ReadChunk } from './read-chunk.js';
 import { recoverPendingWrites } from './recover.js';
-import { seriesLock, seriesOf, type CommitTo } from './series.js';
+import { seriesLock, seriesOf, withLakeGrain, type CommitTo } from './series.js';
 import { stopwatch } from './stopwatch.js';
 import { releaseChunk, stageChunk, writeChunk, type WrittenChunk } from './write-chunk.js';
 
@@ -120,6 +120,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
     const result = new ResultBuilder(job.name, false, inputs.length);
     const ids = await ensureSeries(catalog.sql, ref);
     await recoverPendingWrites(ctx, catalog, def, ids, ref.granularity, ref.source);
+    const target = withLakeGrain(base);
     const known = options.full ? new Map<string, string>() : await readInputs(catalog.sql, ids, ref.granularity, configKey, inputs.map((i) => i.uri));
     const fresh = inputs.filter((i) => known.get(i.uri) !== i.fingerprint);
     result.skip(inputs.length - fresh.length);
@@ -129,7 +130,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
     // two use different threads. Staging k+1 waits for k's commit, as it compares with the lake.
     const read = (i: number) => {
       if (chunks.length > 1) ctx.progress.step(`${job.name}: chunk ${i + 1} of ${chunks.length} (${chunks[i]!.length} inputs)`);
-      return readChecked(ctx, duck, request, chunks[i]!, base.grain, extract);
+      return readChecked(ctx, duck, request, chunks[i]!, target.grain, extract);
     };
     let next: Promise<ReadChunk> | null = chunks.length > 0 ? read(0) : null;
     try {
@@ -138,7 +139,7 @@ export async function runIngest(ctx: Context, job: Job, options: IngestOptions):
         next = null;
         const lap = stopwatch();
         const commit: CommitTo = { catalog, ids, ref, batchId: randomUUID(), runId: options.runId, configKey };
-        const written = await writeChunk(ctx, duck, raw, { ...base, runBatchIds: result.batchIds }, commit, lap);
+        const written = await writeChunk(ctx, duck, raw, { ...target, runBatchIds: result.batchIds }, commit, lap);
         if (i + 1 < chunks.length) next = read(i + 1);
         const done = await commitChunk(ctx, chunks[i]!, written, commit);
         lap('seal and commit');

@@ -5,6 +5,9 @@ import type { Context } from '../context.js';
 import { kindOf } from '../core/datasets.js';
 import { intervalSql, isSessionLabelled } from '../core/granularity.js';
 import type { SeriesTarget, SeriesWrite } from '../load/staged-chunk.js';
+import { seriesDir } from '../lake/layout.js';
+import { localStore } from '../lake/local-store.js';
+import { mergedPeriods } from '../lake/partition-files.js';
 import { producedColumns } from '../transform/compile-transform.js';
 import { compileSeriesRules, lookbackBars, seriesSettings } from '../validate/series-rules.js';
 
@@ -43,7 +46,19 @@ export function seriesOf(ctx: Context, job: Job): { ref: SeriesRef; base: Omit<S
     granularity: ref.granularity,
     lakeRoot: ctx.paths.lake,
   };
-  return { ref, base };
+  return { ref, base: withLakeGrain(base) };
+}
+
+/**
+ * The target with the partitions of the next grain up that its lake holds (a compaction merged
+ * them), as the lake holds them now: rows of a merged period go to the merged file, never to a
+ * finer partition that readers would not see. A run reads it again under the series' lock,
+ * after recovery (which puts in place a merge a crash left committed but not renamed).
+ */
+export function withLakeGrain<T extends Omit<SeriesTarget, 'runBatchIds'>>(target: T): T {
+  const store = target.store ?? localStore(target.lakeRoot);
+  const dir = seriesDir(target.dataset.name, target.source, target.granularity);
+  return { ...target, grain: { ...target.grain, merged: mergedPeriods(store, dir, target.grain) } };
 }
 
 /** The lock every load of one series takes. */

@@ -1,7 +1,6 @@
-import type { PartitionPeriod } from '../config/types.js';
-import { datasetDir, decodeSegment, encodeSegment, periodsBetween, seriesDir } from '../lake/layout.js';
+import { datasetDir, decodeSegment, encodeSegment, periodKindOfLabel, periodRange, seriesDir } from '../lake/layout.js';
 import { localStore } from '../lake/local-store.js';
-import { currentDataFile, currentObjectsUnder } from '../lake/partition-files.js';
+import { currentDataFile, currentObjectsUnder, visibleFolders } from '../lake/partition-files.js';
 import { childUri, type LakeStore } from '../lake/store.js';
 import type { TimeWindow } from '../core/time-window.js';
 
@@ -50,23 +49,21 @@ export function seriesFiles(
   return files;
 }
 
-/** The data files under one folder of period partitions that can hold rows of the window. */
+/**
+ * The data files under one folder of period partitions that can hold rows of the window. The
+ * folders may be of two grains (a compaction merged some into the next grain up): each is
+ * judged by its own period, and those a merged partition shadows are not read.
+ */
 function periodFiles(lake: LakeStore, dir: string, window: TimeWindow): string[] {
-  const periods = subdirs(lake, dir).filter((d) => /^(year|month|day)=/.test(d));
-  if (periods.length === 0) return [];
-  const kind = periods[0]!.slice(0, periods[0]!.indexOf('=')) as PartitionPeriod;
-  let wanted: string[];
-  if (window.from && window.toExclusive) {
-    wanted = periodsBetween(window.from, window.toExclusive, kind).map((p) => `${kind}=${p}`);
-  } else {
-    const lo = window.from ? periodsBetween(window.from, new Date(window.from.getTime() + 1), kind)[0]! : '';
-    const hi = window.toExclusive ? periodsBetween(new Date(window.toExclusive.getTime() - 1), window.toExclusive, kind)[0]! : '\uffff';
-    wanted = periods.filter((d) => {
-      const p = d.slice(kind.length + 1);
-      return p >= lo && p <= hi;
-    });
-  }
-  return wanted
+  const overlaps = (label: string) => {
+    const { start, end } = periodRange(label);
+    return (!window.from || end > window.from) && (!window.toExclusive || start < window.toExclusive);
+  };
+  return visibleFolders(lake, dir)
+    .filter((d) => {
+      const m = /^(year|month|day)=(.+)$/.exec(d);
+      return m !== null && periodKindOfLabel(m[2]!) === m[1] && overlaps(m[2]!);
+    })
     .map((d) => currentDataFile(lake, childUri(dir, d))?.uri)
     .filter((f): f is string => f !== undefined)
     .map(lake.locate)

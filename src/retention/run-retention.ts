@@ -9,6 +9,7 @@ import {
   manifestPartitions,
   markCleared,
   markPurged,
+  mergeManifest,
   retirePartitions,
   trashBefore,
   unclearedRetirements,
@@ -16,23 +17,24 @@ import {
   type ManifestPartition,
   type Retirement,
 } from '../catalog/retention-catalog.js';
-import { loadJob, type Job } from '../config/jobs.js';
-import { policyFor, rawPolicyFor, type RetentionConfig, type RetentionPolicy } from '../config/retention.js';
+import { loadJob, partitionRuleFor, type Job } from '../config/jobs.js';
+import { defaultCompaction, policyFor, rawPolicyFor, type Compaction, type RetentionConfig, type RetentionPolicy } from '../config/retention.js';
+import type { PartitionRule } from '../config/types.js';
 import type { Context } from '../context.js';
 import { datasets, type DatasetDef } from '../core/datasets.js';
 import { errorMessage } from '../core/errors.js';
 import { isSessionLabelled, parseGranularity } from '../core/granularity.js';
 import { ident, pathLiteral, timestampLiteral } from '../core/sql.js';
-import { decodeSegment } from '../lake/layout.js';
+import { decodeSegment, partitionDir } from '../lake/layout.js';
 import { localStore } from '../lake/local-store.js';
 import { partitionVersions } from '../lake/partition-files.js';
 import { childUri, parentUri, type LakeStore } from '../lake/store.js';
 import { commitPartitions, partitionFileStats, sealPartitions } from '../load/seal.js';
 import type { SealedPartition, WrittenPartition } from '../load/staged-chunk.js';
-import { rewritePartition } from '../load/write-partitions.js';
+import { mergePartitionFiles, rewritePartition } from '../load/write-partitions.js';
 import { seriesLock } from '../pipeline/series.js';
 import { clearRetired, recoverPendingWrites } from '../pipeline/recover.js';
-import { compactionCandidates, type CompactCandidate } from './compact.js';
+import { compactionCandidates, planMerges, rowGroupRows, type MergeGroup } from './compact.js';
 import { cutFor, planSeries, type Cut, type SeriesPlan } from './plan.js';
 
 export interface RetentionOptions {
@@ -50,14 +52,17 @@ export interface RetentionLine {
   readonly dataset: string;
   readonly source: string;
   readonly granularity: string;
-  /** delete / archive: whole partitions; rewrite: partitions straddling the cut; purge: trash removed; compact: files rewritten. */
-  readonly action: 'delete' | 'archive' | 'rewrite' | 'purge' | 'compact';
+  /**
+   * delete / archive: whole partitions; rewrite: partitions straddling the cut; purge: trash
+   * removed; merge: partitions merged into the next grain up; compact: fragmented files rewritten.
+   */
+  readonly action: 'delete' | 'archive' | 'rewrite' | 'purge' | 'merge' | 'compact';
   /** Rows before this instant go (delete, archive, rewrite); null for purge and compact. */
   readonly cut: string | null;
   readonly partitions: number;
-  /** Rows that leave the lake (rewrite: the older rows removed; compact: rows rewritten). */
+  /** Rows that leave the lake (rewrite: the older rows removed; merge, compact: rows rewritten). */
   readonly rows: number;
-  /** Bytes of the files that leave the lake (rewrite, compact: of the files replaced). */
+  /** Bytes of the files that leave the lake (rewrite, merge, compact: of the files replaced). */
   readonly bytes: number;
 }
 
@@ -99,8 +104,8 @@ export async function runRetention(ctx: Context, config: RetentionConfig, option
     const all = await catalogSeries(catalog.sql);
     for (const [i, series] of all.entries()) {
       const policy = policyFor(config.policies, series);
-      const compact = options.compact || Boolean(policy?.compact);
-      if (!policy?.keep && !compact) continue;
+      const compaction = policy?.compact ?? (options.compact ? defaultCompaction : null);
+      if (!policy?.keep && !compaction) continue;
       ctx.progress.step(`retention: ${seriesName(series)} (${i + 1} of ${all.length})`);
       const job = jobOf(ctx, series);
       const def = (datasets as Record<string, DatasetDef | undefined>)[series.dataset];
@@ -114,10 +119,7 @@ export async function runRetention(ctx: Context, config: RetentionConfig, option
           const plan = cut ? planSeries(policy, cut, await manifestPartitions(catalog.sql, series, series.granularity)) : null;
           if (plan && (plan.retire.length > 0 || plan.straddle.length > 0)) lines.push(...(await applyPlan(ctx, catalog, series, def, plan, options)));
         }
-        if (compact) {
-          const done = await compactSeries(ctx, catalog, series, def, policy?.name ?? 'compact', options);
-          if (done) lines.push(done);
-        }
+        if (compaction) lines.push(...(await compactSeries(ctx, catalog, series, def, policy?.name ?? 'compact', compaction, options)));
       };
       // A dry run reads the manifest as it is; a run holds the series' load lock, as a load does.
       if (options.dryRun) await work();
@@ -405,25 +407,47 @@ async function purgeTrash(ctx: Context, catalog: Catalog, options: RetentionOpti
   };
 }
 
-/** Rewrites the series' fragmented files (compact.ts decides which), as one batch in one transaction. */
-async function compactSeries(ctx: Context, catalog: Catalog, series: CatalogSeries, def: DatasetDef, policy: string, options: RetentionOptions): Promise<RetentionLine | null> {
+/**
+ * Compacts a series (compact.ts decides what): first a symbol's small partitions of an ended
+ * period are merged into one partition of the next grain up, then the files whose row groups are
+ * fragmented are rewritten. Each step is one batch: its files written and sealed beside the
+ * lake's, one catalog transaction (the new manifest rows, pending renames, lineage moved to the
+ * merged partitions, the replaced files superseded), then the renames. Readers see the merged
+ * file, and no longer the partitions it holds, from its rename on (layout.ts); killed before
+ * the transaction, the lake is as it was (the next run removes the temp files); after it,
+ * the next retention or ingest of the series renames them (recoverPendingWrites).
+ */
+async function compactSeries(ctx: Context, catalog: Catalog, series: CatalogSeries, def: DatasetDef, policy: string, compaction: Compaction, options: RetentionOptions): Promise<RetentionLine[]> {
   const duck = await ctx.duck();
   const lake = localStore(ctx.paths.lake);
-  const line = (found: readonly CompactCandidate[]): RetentionLine => ({
+  const ref = refOf(series, def);
+  const line = (action: 'merge' | 'compact', found: readonly { rows: number; bytes: number; partitions: number }[]): RetentionLine => ({
     policy,
     dataset: series.dataset,
     source: series.source,
     granularity: series.granularity,
-    action: 'compact',
+    action,
     cut: null,
-    partitions: found.length,
-    rows: found.reduce((n, c) => n + c.partition.rows, 0),
-    bytes: found.reduce((n, c) => n + c.partition.bytes, 0),
+    partitions: found.reduce((n, c) => n + c.partitions, 0),
+    rows: found.reduce((n, c) => n + c.rows, 0),
+    bytes: found.reduce((n, c) => n + c.bytes, 0),
   });
+  const lines: RetentionLine[] = [];
+  const grain = grainOf(ctx, series);
+  const merges = grain ? planMerges(await manifestPartitions(catalog.sql, series, series.granularity), grain, compaction, ctx.clock.now()) : [];
+  const present = merges.filter((m) => {
+    const gone = m.parts.filter((p) => lake.stat(p.uri) === null);
+    if (gone.length > 0) ctx.logger.warn(`compact: ${seriesName(series)}: ${m.symbol ?? ''} ${m.period} not merged: ${gone.map((p) => p.uri).join(', ')} missing (run mdw audit)`);
+    return gone.length === 0;
+  });
+  if (present.length > 0) {
+    lines.push(line('merge', present.map((m) => ({ rows: m.rows, bytes: m.bytes, partitions: m.parts.length }))));
+    if (!options.dryRun) await applyMerges(ctx, catalog, series, ref, def, grain!, present, policy, options);
+  }
   const found = await compactionCandidates(duck, lake, await manifestPartitions(catalog.sql, series, series.granularity));
-  if (found.length === 0) return null;
-  if (options.dryRun) return line(found);
-  const ref = refOf(series, def);
+  if (found.length === 0) return lines;
+  lines.push(line('compact', found.map((c) => ({ rows: c.partition.rows, bytes: c.partition.bytes, partitions: 1 }))));
+  if (options.dryRun) return lines;
   const batchId = randomUUID();
   const written: WrittenPartition[] = [];
   for (const [pid, c] of found.entries()) {
@@ -437,7 +461,91 @@ async function compactSeries(ctx: Context, catalog: Catalog, series: CatalogSeri
   commitPartitions(sealed);
   await completeBatch(catalog.sql, batchId, ctx.clock.now());
   ctx.logger.info(`compact: ${seriesName(series)}: ${sealed.length} files rewritten with whole row groups`);
-  return line(found);
+  return lines;
+}
+
+/** The series' partition grain (configs/datasets.yml), or null (with a warning) when the config has none. */
+function grainOf(ctx: Context, series: CatalogSeries): PartitionRule | null {
+  try {
+    return partitionRuleFor(ctx.settings.configDir, ctx.env, series.dataset, series.granularity);
+  } catch (err) {
+    ctx.logger.warn(`compact: ${seriesName(series)}: no partition grain (${errorMessage(err)}); its partitions are not merged`);
+    return null;
+  }
+}
+
+/** Merges each group's partitions into one partition of the next grain up, as one batch in one transaction (see compactSeries). */
+async function applyMerges(
+  ctx: Context,
+  catalog: Catalog,
+  series: CatalogSeries,
+  ref: SeriesRef,
+  def: DatasetDef,
+  grain: PartitionRule,
+  merges: readonly MergeGroup[],
+  policy: string,
+  options: RetentionOptions,
+): Promise<void> {
+  const duck = await ctx.duck();
+  const lake = localStore(ctx.paths.lake);
+  const batchId = randomUUID();
+  const written: WrittenPartition[] = [];
+  for (const [pid, m] of merges.entries()) {
+    ctx.progress.step(`compact: ${seriesName(series)}: merging ${m.parts.length} partitions of ${m.symbol ?? 'all symbols'} into ${m.period}`);
+    const key = { dataset: series.dataset, source: series.source, granularity: series.granularity, symbol: m.symbol, period: m.period };
+    const w = await mergePartitionFiles(duck, lake, def, { pid, key, dir: partitionDir(key, grain), sources: m.parts.map((p) => p.uri) }, batchId.slice(0, 8), rowGroupRows);
+    if (w.rows !== m.rows) {
+      lake.remove([w.tmpUri]);
+      throw new Error(`compact: ${seriesName(series)}: the merge of ${m.period} holds ${w.rows} rows, its ${m.parts.length} partitions ${m.rows}; nothing was changed`);
+    }
+    written.push(w);
+  }
+  const sealed = await sealPartitions(written);
+  const at = ctx.clock.now();
+  await catalog.sql.begin(async (tx) => {
+    await recordBatchIn(
+      tx,
+      series,
+      ref,
+      { id: batchId, runId: options.runId, counts: { recordsIn: sum(merges, (m) => m.rows), out: sum(sealed, (w) => w.rows), deduped: 0, quarantined: 0, filtered: 0 }, quarantineUri: null, at },
+      sealed.map((w) => ({
+        uri: w.plan.uri,
+        tmpUri: w.tmpUri,
+        supersedes: null,
+        symbol: w.plan.key.symbol,
+        period: w.plan.key.period,
+        rows: w.rows,
+        bytes: w.bytes,
+        sha256: w.sha256,
+        firstTs: w.firstTs,
+        lastTs: w.lastTs,
+        series: w.series,
+      })),
+      sealed.flatMap((w, i) =>
+        merges[i]!.parts.map((p) => ({
+          rawUri: p.uri,
+          uri: w.plan.uri,
+          period: w.plan.key.period,
+          recordsIn: p.rows,
+          out: p.rows,
+          deduped: 0,
+          quarantined: 0,
+          filtered: 0,
+          fingerprint: null,
+          configKey: `compact:${policy}`,
+        })),
+      ),
+      [],
+    );
+    await mergeManifest(tx, series, series.granularity, sealed.map((w, i) => ({ uri: w.plan.uri, parts: merges[i]!.parts })), batchId, at);
+  });
+  commitPartitions(sealed);
+  await completeBatch(catalog.sql, batchId, ctx.clock.now());
+  ctx.logger.info(`compact: ${seriesName(series)}: ${sum(merges, (m) => m.parts.length)} partitions merged into ${merges.length}`);
+}
+
+function sum<T>(items: readonly T[], f: (item: T) => number): number {
+  return items.reduce((n, x) => n + f(x), 0);
 }
 
 /** The granularity tombstones of the raw landing carry: its pages have no bar size. */

@@ -1,5 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
-import { dataFileName, dataFileVersion, encodeSegment, partitionUri, periodsBetween } from '../../src/lake/layout.js';
+import { dataFileName, dataFileVersion, encodeSegment, partitionUri, periodRange, periodsBetween, shadowingFolders } from '../../src/lake/layout.js';
+import { periodLabel, periodSql, previousPeriod } from '../../src/load/periods.js';
+import { DuckSession } from '../../src/lake/duckdb.js';
 import { parseWindow } from '../../src/core/time-window.js';
 
 describe('lake layout', () => {
@@ -46,5 +48,48 @@ describe('time windows', () => {
     expect(() => parseWindow('2024-03-08T09:30', undefined)).toThrow(/date-time with offset/);
     expect(() => parseWindow('2023-02-30', undefined)).toThrow(/not a real date/);
     expect(() => parseWindow('2024-02-01', '2024-01-01')).toThrow(/after/);
+  });
+});
+
+describe('periods of two grains in one series (compaction into the next grain up)', () => {
+  const grain = { period: 'day', by_symbol: true, merged: [{ symbol: 'A', period: '2024-03' }] } as const;
+
+  test('a merged partition lives in the folder of its own grain, and shadows the finer folders it covers', () => {
+    expect(partitionUri({ dataset: 'ohlcv', source: 's', granularity: '1s', symbol: 'A', period: '2024-03' }, grain, 1)).toBe(
+      'ohlcv/source=s/granularity=1s/symbol=A/month=2024-03/data-000001.parquet',
+    );
+    expect(shadowingFolders('day=2024-03-15')).toEqual(['month=2024-03', 'year=2024']);
+    expect(shadowingFolders('month=2024-03')).toEqual(['year=2024']);
+    expect(shadowingFolders('year=2024')).toEqual([]);
+    expect(shadowingFolders('symbol=A')).toEqual([]);
+    expect(shadowingFolders('day=2024-03')).toEqual([]);
+    expect(periodRange('2024-02')).toEqual({ start: new Date('2024-02-01T00:00:00Z'), end: new Date('2024-03-01T00:00:00Z') });
+    expect(periodRange('2024-12-31')).toEqual({ start: new Date('2024-12-31T00:00:00Z'), end: new Date('2025-01-01T00:00:00Z') });
+  });
+
+  test("period integers say their kind; the partition before a day is the merged month that holds the day before", () => {
+    expect([periodLabel(2024), periodLabel(202403), periodLabel(20240315)]).toEqual(['2024', '2024-03', '2024-03-15']);
+    expect(previousPeriod(grain, 'A', 20240401)).toBe(202403);
+    expect(previousPeriod(grain, 'B', 20240401)).toBe(20240331);
+    expect(previousPeriod(grain, 'A', 202403)).toBe(20240229);
+    expect(previousPeriod(grain, 'B', 20240315)).toBe(20240314);
+    expect(previousPeriod({ period: 'month', by_symbol: true }, null, 202401)).toBe(202312);
+  });
+
+  test("a row of a merged month gets the month's period, others their day's (DuckDB)", async () => {
+    const duck = await DuckSession.open({ threads: 1 });
+    try {
+      const rows = await duck.all<{ symbol: string; p: number }>(
+        `SELECT symbol, ${periodSql(grain, 'ts', 'symbol')} AS p FROM (VALUES ('A', TIMESTAMP '2024-03-15 14:30:00'), ('A', TIMESTAMP '2024-04-01 14:30:00'), ('B', TIMESTAMP '2024-03-15 14:30:00')) t(symbol, ts) ORDER BY ALL`,
+      );
+      expect(rows.map((r) => [r.symbol, Number(r.p)])).toEqual([
+        ['A', 202403],
+        ['A', 20240401],
+        ['B', 20240315],
+      ]);
+      expect(periodSql({ period: 'day', by_symbol: true }, 'ts', 'symbol')).toBe('(year(ts) * 10000 + month(ts) * 100 + day(ts))');
+    } finally {
+      duck.close();
+    }
   });
 });

@@ -40,7 +40,8 @@ function summary(r: RetentionReport): string {
   const verb = r.dryRun ? 'would be' : 'were';
   return (
     `retention${r.dryRun ? ' (dry run, nothing changed)' : ''}: ${sum('delete', 'partitions')} partitions ${verb} moved to the trash, ${sum('archive', 'partitions')} archived, ` +
-    `${sum('rewrite', 'partitions')} rewritten without ${sum('rewrite', 'rows')} older rows, ${sum('purge', 'partitions')} purged from the trash, ${sum('compact', 'partitions')} compacted` +
+    `${sum('rewrite', 'partitions')} rewritten without ${sum('rewrite', 'rows')} older rows, ${sum('purge', 'partitions')} purged from the trash, ` +
+    `${sum('merge', 'partitions')} merged into the next grain up, ${sum('compact', 'partitions')} compacted` +
     (r.skipped.length ? `; ${r.skipped.length} series skipped (see the warnings)` : '')
   );
 }
