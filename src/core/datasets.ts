@@ -129,7 +129,7 @@ export const datasets: Record<DatasetName, DatasetDef> = {
   ohlcv: {
     name: 'ohlcv',
     description: 'OHLCV bars, from ticks-aggregated seconds to months; ts is the start of the bar in UTC (daily bars: the session date at 00:00Z)',
-    columns: barColumns,
+    columns: [...barColumns, { name: 'quote_volume', type: 'double', required: false, role: 'volume', description: 'crypto: volume in the quote asset (USDT of BTCUSDT), when the source has it' }],
     key: ['symbol', 'ts'],
     timeColumn: 'ts',
     symbolColumn: 'symbol',

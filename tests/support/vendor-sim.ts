@@ -68,6 +68,11 @@ export class VendorSim {
   /** A vendor's key, for routes that check one the way their vendor does (401 without it). */
   vendorKeys: Partial<Record<string, string>> = {};
 
+  /** The pairs Binance lists; another symbol is its -1121. */
+  binancePairs = ['BTCUSDT', 'ETHUSDT', 'ETHBTC'];
+  /** Binance's request weight of the current minute, as its X-MBX-USED-WEIGHT-1M reports it. */
+  binanceWeight = 0;
+
   /** Alpaca keys; when set, requests without both headers get 401. */
   alpacaKeys: { id: string; secret: string } | null = null;
 

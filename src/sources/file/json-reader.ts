@@ -228,10 +228,11 @@ export function readTuples(files: readonly string[], lists: TupleLists, request:
     const text = `json_extract_string(_l${w.list}, ${literal(`$[${w.index}]`)})`;
     return `${c.type === 'VARCHAR' ? text : `TRY_CAST(${text} AS ${c.type})`} AS ${ident(c.sql ?? c.name)}`;
   };
+  // 'unstructured': each document is one value; 'auto' would split a top-level list into records itself.
   const relation = nonEmpty.length
     ? `(SELECT filename AS _file, o._mdw_i * 4294967296 + _pos AS _rn, ${columns.map(field).join(', ')} FROM (` +
       `SELECT filename, generate_subscripts(${listOf(paths[0]!)}, 1) AS _pos, ${paths.map((p, i) => `unnest(${listOf(p)}) AS _l${i}`).join(', ')} ` +
-      `FROM read_json_objects(${pathList(nonEmpty)}, format = 'auto', filename = true, hive_partitioning = false)) ` +
+      `FROM read_json_objects(${pathList(nonEmpty)}, format = 'unstructured', filename = true, hive_partitioning = false)) ` +
       `JOIN ${ordinals} o ON o._mdw_name = filename)`
     : `(SELECT NULL::VARCHAR AS _file, NULL::BIGINT AS _rn, ${columns.map((c) => `NULL::${c.type} AS ${ident(c.sql ?? c.name)}`).join(', ')} WHERE false)`;
   const prepare = nonEmpty.length
