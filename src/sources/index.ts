@@ -3,6 +3,7 @@ import type { Granularity } from '../core/granularity.js';
 import { alpacaBars } from './alpaca/bars.js';
 import { alpacaCorporateActions } from './alpaca/corporate-actions.js';
 import { binanceKlines } from './binance/klines.js';
+import { coingeckoOhlc } from './coingecko/ohlc.js';
 import { vendorAdapter, type Fetcher } from './fetcher.js';
 import { fileAdapter } from './file/file-adapter.js';
 import { finnhubCandles } from './finnhub/candles.js';
@@ -29,6 +30,7 @@ export const fetchers = {
   'finnhub/candles': finnhubCandles,
   'finnhub/splits': finnhubSplits,
   'binance/klines': binanceKlines,
+  'coingecko/ohlc': coingeckoOhlc,
 } as const satisfies Record<string, Fetcher>;
 
 export type FetcherId = keyof typeof fetchers;

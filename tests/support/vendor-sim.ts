@@ -73,6 +73,13 @@ export class VendorSim {
   /** Binance's request weight of the current minute, as its X-MBX-USED-WEIGHT-1M reports it. */
   binanceWeight = 0;
 
+  /** The coin ids CoinGecko knows; another is its 404 "coin not found". */
+  coingeckoCoins = ['bitcoin', 'ethereum'];
+  /** CoinGecko's "now", which its answers count days back from. */
+  coingeckoNow = Date.parse('2024-01-10T12:00:00Z');
+  /** Candles of this length whatever days asks (a vendor that changed its sizes), when set. */
+  coingeckoStepMs: number | null = null;
+
   /** Alpaca keys; when set, requests without both headers get 401. */
   alpacaKeys: { id: string; secret: string } | null = null;
 
