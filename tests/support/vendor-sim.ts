@@ -10,7 +10,7 @@ import { simRoutes } from './sim/index.js';
  * injected on demand. Tests point a vendor's base URL at it (MDW_POLYGON_URL, MDW_ALPACA_URL,
  * MDW_FINNHUB_URL), so nothing leaves the machine.
  */
-export type FaultKind = '429' | '500' | '503' | 'slow' | 'truncated' | 'invalid-json' | 'empty' | '401' | 'loop' | 'hang';
+export type FaultKind = '429' | '418' | '418-long' | '500' | '503' | 'slow' | 'truncated' | 'invalid-json' | 'empty' | '401' | 'loop' | 'hang';
 
 interface Fault {
   readonly kind: FaultKind;
@@ -185,6 +185,10 @@ export class VendorSim {
     switch (fault?.kind) {
       case '429':
         return send(429, route.tooMany, { 'retry-after': '1' });
+      case '418':
+      case '418-long':
+        // Binance's ban of an address that kept on after 429s: 2 seconds, or two hours.
+        return send(418, JSON.stringify({ code: -1003, msg: 'Way too much request weight used; IP banned until 1710000000000. Please use WebSocket Streams for live updates to avoid bans.' }), { 'retry-after': fault.kind === '418' ? '2' : '7200' });
       case '500':
       case '503':
         return send(Number(fault.kind), JSON.stringify({ status: 'ERROR', error: 'upstream' }));
