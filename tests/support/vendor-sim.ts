@@ -167,7 +167,7 @@ export class VendorSim {
       if (this.echoCredentials && status === 200 && body.startsWith('{')) {
         // As sent, and URL-encoded as a vendor's request URL would carry it.
         const bearer = req.headers.authorization?.replace(/^Bearer /, '');
-        const echo = { authorization: req.headers.authorization, key_id: req.headers['apca-api-key-id'], secret_key: req.headers['apca-api-secret-key'], ...(bearer ? { url: `?apiKey=${encodeURIComponent(bearer)}` } : {}) };
+        const echo = { authorization: req.headers.authorization, key_id: req.headers['apca-api-key-id'], secret_key: req.headers['apca-api-secret-key'], cg_key: req.headers['x-cg-demo-api-key'], ...(bearer ? { url: `?apiKey=${encodeURIComponent(bearer)}` } : {}) };
         body = `{"request_echo":${JSON.stringify(echo)},${body.slice(1)}`;
       }
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
