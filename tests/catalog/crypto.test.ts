@@ -7,7 +7,7 @@ import type { Context } from '../../src/context.js';
 import { createLogger } from '../../src/core/logger.js';
 import { HttpClient, VendorError } from '../../src/http/http-client.js';
 import { runIngest, type IngestOptions } from '../../src/pipeline/run-ingest.js';
-import { copyConfigs, currentFiles, freshCatalog, removeDir, tempDir, testContext } from '../support/helpers.js';
+import { copyConfigs, currentFiles, freshCatalog, removeDir, runMdw, tempDir, testContext } from '../support/helpers.js';
 import { VendorSim } from '../support/vendor-sim.js';
 
 /**
@@ -244,5 +244,34 @@ describe('CoinGecko candles through the simulator', () => {
     const err = (await runIngest(ctx, loadJob(configs, 'coingecko-unknown', ctx.env), { ...all, symbols: ['XYZ'] }).catch((e: unknown) => e)) as VendorError;
     expect(wrong.name).toBe('coingecko-unknown');
     expect([err.status, err.message]).toEqual([404, 'coingecko /api/v3/coins/not-a-coin/ohlc: HTTP 404: coin not found']);
+  });
+});
+
+describe('crypto_market from the command line', () => {
+  test('mdw ingest coingecko-market-chart stores hourly samples of each coin, and mdw query sql reads them from crypto_market', async () => {
+    const home = path.join(root, `cli-${++n}`);
+    const own = await freshCatalog();
+    try {
+      const env = { MDW_COINGECKO_URL: `${sim.url}/api/v3`, ...(own.url ? { MDW_DATABASE_URL: own.url } : {}) };
+      expect((await runMdw(['--home', home, 'init', '--yes'], { env })).code).toBe(0);
+      sim.requests.length = 0;
+      const run = await runMdw(['--home', home, '--config-dir', configs, 'ingest', 'coingecko-market-chart', '--from', '2024-03-01', '--to', '2024-03-03'], { env });
+      expect([run.code, run.stderr]).toEqual([
+        0,
+        'info: coingecko-market-chart: 144 records from 2 inputs; 144 stored, 0 already stored or repeated, 0 quarantined, 0 outside the window or symbols; 1 partitions written, 0 unchanged\n',
+      ]);
+      // One range a coin: 3 days, hourly.
+      expect(sim.requests.map((r) => r.url)).toEqual([
+        '/api/v3/coins/bitcoin/market_chart/range?from=1709251200&to=1709510400&vs_currency=usd',
+        '/api/v3/coins/ethereum/market_chart/range?from=1709251200&to=1709510400&vs_currency=usd',
+      ]);
+      const q = await runMdw(
+        ['--home', home, '--config-dir', configs, 'query', 'sql', "select symbol, count(*) as n, strftime(min(ts), '%Y-%m-%dT%H:%M:%S') as first, strftime(max(ts), '%Y-%m-%dT%H:%M:%S') as last from crypto_market group by symbol order by symbol", '--format', 'csv'],
+        { env },
+      );
+      expect([q.code, q.stdout]).toEqual([0, 'symbol,n,first,last\nBTC,72,2024-03-01T00:02:17,2024-03-03T23:02:17\nETH,72,2024-03-01T00:02:17,2024-03-03T23:02:17\n']);
+    } finally {
+      await own.drop();
+    }
   });
 });
