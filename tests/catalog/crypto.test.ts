@@ -275,3 +275,41 @@ describe('crypto_market from the command line', () => {
     }
   });
 });
+
+describe('faults of both vendors in the simulator', () => {
+  const vendors = [
+    { vendor: 'binance', shipped: 'binance-klines', source: 'binance', granularity: '1d', symbols: ['BTCUSDT'], rows: 3, match: /klines/ },
+    { vendor: 'coingecko', shipped: 'coingecko-ohlc', source: 'coingecko', granularity: '4h', symbols: ['BTC'], rows: 18, match: /ohlc/ },
+  ] as const;
+  const now = '2024-03-10T12:00:00Z';
+
+  test.each(vendors.flatMap((v) => ([['429 with Retry-After', '429', 1], ['a burst of 503s', '503', 2], ['a truncated body', 'truncated', 1], ['invalid JSON', 'invalid-json', 1]] as const).map(([name, kind, times]) => ({ ...v, name, kind, times }))))(
+    '$vendor: $name is asked again and the run stores what a clean run stores',
+    async ({ shipped, source, granularity, symbols, rows, match, kind, times }) => {
+      const ctx = warehouse(now);
+      sim.coingeckoNow = Date.parse(now);
+      const j = job(ctx, shipped, `${shipped}-${kind}`, { window: '{ from: 2024-03-07, to: 2024-03-09 }' });
+      sim.fault(kind, times, match);
+      const result = await runIngest(ctx, j, { ...all, symbols: [...symbols] });
+      expect(result.counts).toMatchObject({ out: rows, quarantined: 0 });
+      expect((await bars(ctx, source, granularity)).map((b) => b.ts.slice(0, 10))).toEqual(
+        granularity === '1d' ? ['2024-03-07', '2024-03-08', '2024-03-09'] : [...Array(18).keys()].map((i) => `2024-03-0${7 + Math.floor(i / 6)}`),
+      );
+      // Each faulted answer asked again once.
+      expect(sim.requests).toHaveLength(1 + times);
+    },
+  );
+
+  test.each(vendors)('$vendor: a 401 fails at once with the vendor and status; nothing is stored', async ({ shipped, symbols, match, vendor }) => {
+    const ctx = warehouse(now);
+    sim.coingeckoNow = Date.parse(now);
+    const j = job(ctx, shipped, `${shipped}-401`, { window: '{ from: 2024-03-07, to: 2024-03-09 }' });
+    sim.fault('401', 1, match);
+    const err = (await runIngest(ctx, j, { ...all, symbols: [...symbols] }).catch((e: unknown) => e)) as VendorError;
+    expect(err).toBeInstanceOf(VendorError);
+    expect([err.vendor, err.status, err.exitCode]).toEqual([vendor, 401, 1]);
+    expect(err.message).toMatch(/: HTTP 401 \(check the API key in the environment variable configs\/endpoints\.yml names\): Unknown API Key$/);
+    expect(sim.requests).toHaveLength(1);
+    expect(existsSync(path.join(ctx.paths.lake, 'ohlcv'))).toBe(false);
+  });
+});

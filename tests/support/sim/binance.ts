@@ -32,6 +32,9 @@ export const binanceSim: SimRoute = {
     const bars = kind === 'empty' ? [] : VendorSim.bars(`X:${symbol}`, span[0], span[1], day(start), day(end)).filter((b) => b.t >= start && b.t <= end).slice(0, limit);
     const s = (x: number) => x.toFixed(8);
     const klines = bars.map((b) => [b.t, s(b.o), s(b.h), s(b.l), s(b.c), s(b.v), b.t + span[2] - 1, s(b.v * b.vw), b.n, s(b.v / 2), s((b.v * b.vw) / 2), '0']);
-    send(200, JSON.stringify(klines), headers);
+    const body = JSON.stringify(klines);
+    if (kind === 'truncated') return send(200, body.slice(0, Math.floor(body.length / 2)), headers);
+    if (kind === 'invalid-json') return send(200, `<html>${body}`, headers);
+    send(200, body, headers);
   },
 };

@@ -18,7 +18,10 @@ export const coingeckoSim: SimRoute = {
     return key !== undefined && sent !== undefined && sent !== key ? { status: 401, body: JSON.stringify({ status: { error_code: 10002, error_message: 'API Key Missing or invalid' } }) } : null;
   },
   tooMany: JSON.stringify({ status: { error_code: 429, error_message: "You've exceeded the Rate Limit. Please visit https://www.coingecko.com/en/api/pricing to subscribe to our API plans for higher rate limits." } }),
-  answer(url: string, kind: FaultKind | undefined, send: Send, sim: VendorSim): void {
+  answer(url: string, kind: FaultKind | undefined, sent: Send, sim: VendorSim): void {
+    // A cut or garbled body, as a proxy or a dropped connection leaves it.
+    const send: Send = (status, body, headers) =>
+      sent(status, status === 200 && kind === 'truncated' ? body.slice(0, Math.floor(body.length / 2)) : status === 200 && kind === 'invalid-json' ? `<html>${body}` : body, headers);
     const u = new URL(url, 'http://sim');
     const m = /^\/api\/v3\/coins\/([^/]+)\/(ohlc|market_chart\/range)$/.exec(u.pathname);
     if (!m) return send(404, JSON.stringify({ error: 'Not found' }));
