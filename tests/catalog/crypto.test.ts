@@ -276,6 +276,27 @@ describe('crypto_market from the command line', () => {
   });
 });
 
+describe('binance-klines from the command line', () => {
+  test('mdw ingest binance-klines, then mdw query ohlcv shows each day with its quote volume and trade count', async () => {
+    const home = path.join(root, `cli-${++n}`);
+    const own = await freshCatalog();
+    try {
+      const env = { MDW_BINANCE_URL: sim.url, ...(own.url ? { MDW_DATABASE_URL: own.url } : {}) };
+      expect((await runMdw(['--home', home, 'init', '--yes'], { env })).code).toBe(0);
+      const run = await runMdw(['--home', home, '--config-dir', configs, 'ingest', 'binance-klines', '--from', '2024-03-01', '--to', '2024-03-02', '--symbols', 'BTCUSDT'], { env });
+      expect(run.code).toBe(0);
+      const q = await runMdw(['--home', home, '--config-dir', configs, 'query', 'ohlcv', 'BTCUSDT', '--from', '2024-03-01', '--to', '2024-03-02', '--calendar', '24/7', '--source', 'binance', '--columns', 'ts,close,quote_volume,trades', '--format', 'csv'], { env });
+      const sent = VendorSim.bars('X:BTCUSDT', 'day', 1, '2024-03-01', '2024-03-02');
+      expect([q.code, q.stderr]).toEqual([0, '']);
+      expect(q.stdout.trim().split('\n').slice(1).map((l) => l.split(',').map((x, i) => (i === 0 ? x.slice(0, 10) : Number(x))))).toEqual(
+        sent.map((b) => [iso(b.t).slice(0, 10), Number(b.c.toFixed(8)), Number((b.v * b.vw).toFixed(8)), b.n]),
+      );
+    } finally {
+      await own.drop();
+    }
+  });
+});
+
 describe('faults of both vendors in the simulator', () => {
   const vendors = [
     { vendor: 'binance', shipped: 'binance-klines', source: 'binance', granularity: '1d', symbols: ['BTCUSDT'], rows: 3, match: /klines/ },
