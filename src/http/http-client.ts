@@ -7,8 +7,10 @@ import type { Logger } from '../core/logger.js';
  * The one HTTP client every vendor adapter uses, and the only module that imports got and
  * bottleneck. It paces requests per vendor, spends the vendor's daily budget one request at a
  * time, retries what is transient (429, 5xx, resets, timeouts, a cut or unreadable body) with
- * exponential backoff and jitter, honouring Retry-After, and turns what is terminal (400, 401,
- * 403, 404, 422) into a VendorError naming the vendor, endpoint and status. Secrets never
+ * exponential backoff and jitter, honouring Retry-After (and a 418 ban's, Binance's), waits for
+ * the next window when the vendor's used-weight header says this one is nearly spent, and turns
+ * what is terminal (400, 401, 403, 404, 422) into a VendorError naming the vendor, endpoint,
+ * status and what the vendor said. Secrets never
  * appear in what it logs or throws: keys travel in headers, and every text is redacted. Keys go
  * only to the configured base URL's origin (scheme, host and port): a next_url or a redirect
  * elsewhere is refused, and a body that holds a key comes back with *** in its place.
