@@ -269,7 +269,7 @@ function buildProgram(): Command {
     .option('--calendar <name>', 'trading calendar of resampled bars: XNYS, 24/7 or 24/5', 'XNYS')
     .option('--extended-hours', 'resampled bars keep the pre- and post-market minutes')
     .option('--source <name>', 'one source (default: every source with the series; a source column is added when there are several)')
-    .option('--columns <list>', 'columns to show, comma-separated (symbol,ts,open,high,low,close,volume,vwap,trades,adj_close,source,granularity,batch_id,quality,flags; total_return,tr_index from the adjustment log)', splitList)
+    .option('--columns <list>', 'columns to show, comma-separated (symbol,ts,open,high,low,close,volume,vwap,trades,adj_close,quote_volume (crypto),source,granularity,batch_id,quality,flags; total_return,tr_index from the adjustment log)', splitList)
     .option('--limit <n>', 'at most n rows', parsePositiveInt)
     .option('--min-quality <score>', 'only rows whose quality score (0-1) is at least this; 0.85 keeps the validated rows', parseScore)
     .option('--gold', 'the gold series a gold curate job chose from several sources (lake/curated/ohlcv_gold); --source names the series; add gold_source,sources,disagree,spread to --columns for provenance')

@@ -10,7 +10,9 @@ export interface ProviderSpec {
   readonly timeout_ms?: number;
   /** What the vendor bills per request beyond the plan (a pay-as-you-go plan); none for a flat plan. */
   readonly cost?: { readonly per_request: number; readonly currency: string };
-  readonly auth: { readonly kind: 'bearer'; readonly env: string } | { readonly kind: 'headers'; readonly env: Readonly<Record<string, string>> };
+  readonly auth: { readonly kind: 'bearer'; readonly env: string } | { readonly kind: 'headers'; readonly env: Readonly<Record<string, string>>; readonly optional?: boolean };
+  /** The vendor's count of the window's use, from a response header (Binance's request weight). */
+  readonly used_weight?: { readonly header: string; readonly limit: number; readonly window_s: number };
 }
 
 export interface EndpointsConfig {
@@ -73,6 +75,10 @@ export function providerAuth(config: YamlFile<EndpointsConfig>, name: string, en
     const key = need(p.auth.env);
     return { headers: { authorization: `Bearer ${key}` }, secrets: [key] };
   }
-  const entries = Object.entries(p.auth.env).map(([header, variable]) => [header, need(variable)] as const);
+  // A vendor that serves without a key (Binance market data, CoinGecko's public API) gets none when none is set.
+  const optional = p.auth.optional === true;
+  const entries = Object.entries(p.auth.env)
+    .filter(([, variable]) => !optional || Boolean(env[variable]))
+    .map(([header, variable]) => [header, need(variable)] as const);
   return { headers: Object.fromEntries(entries), secrets: entries.map(([, v]) => v) };
 }

@@ -281,7 +281,8 @@ export function checkTransformRules(tf: YamlFile<TransformRules>, def: DatasetDe
         );
       }
       if (rule.timezone && !isValidZone(rule.timezone)) throw tf.errorAt(`${at}/timezone`, `unknown time zone "${rule.timezone}" (use an IANA name such as America/New_York)`);
-      if (rule.label === 'end' && (!isTime || isSessionLabelled(g))) throw tf.errorAt(`${at}/label`, `label: end only applies to intraday bars`);
+      // A daily bar stamped at its close instant (CoinGecko's) starts one bar earlier; a session date or local date-time names its day already.
+      if (rule.label === 'end' && (!isTime || (isSessionLabelled(g) && !instant))) throw tf.errorAt(`${at}/label`, `label: end only applies to intraday bars, and to daily and longer bars stamped at an instant (epoch or iso)`);
       if (rule.scale !== undefined) throw tf.errorAt(`${at}/scale`, `a time column cannot be scaled`);
     } else {
       const bad = [...kinds, ...(rule.timezone ? ['timezone'] : []), ...(rule.label ? ['label'] : []), ...(rule.stamp ? ['stamp'] : [])];

@@ -56,7 +56,8 @@ export function loadCronPlan(configDir: string, home: string, env: NodeJS.Proces
     const out = new Set<string>();
     for (const v of vendors) {
       const auth = endpoints[v]?.auth;
-      if (!auth) continue;
+      // A key the vendor serves without (Binance, CoinGecko's public API) is no key the line needs.
+      if (!auth || (auth.kind === 'headers' && auth.optional)) continue;
       for (const name of auth.kind === 'bearer' ? [auth.env] : Object.values(auth.env)) out.add(name);
     }
     return [...out];

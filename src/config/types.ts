@@ -139,6 +139,10 @@ export interface JobSpec {
     /** Vendor adapters: which of the vendor's endpoints serves the dataset (the fetchers in sources/index.ts). */
     readonly endpoint?: string;
     readonly read?: ReadOptions;
+    /** coingecko: symbol -> coin id (BTC: bitcoin). */
+    readonly coins?: Readonly<Record<string, string>>;
+    /** coingecko: the quote currency (default usd). */
+    readonly vs_currency?: string;
   };
   readonly transform: string;
   readonly validation?: string;

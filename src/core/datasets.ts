@@ -109,7 +109,7 @@ export function kindOf(def: DatasetDef): KindBehaviour {
   return kinds[def.kind];
 }
 
-export type DatasetName = 'ohlcv' | 'ohlcv_gold' | 'ohlcv_resampled' | 'corporate_actions' | 'tickers' | 'adjustments';
+export type DatasetName = 'ohlcv' | 'ohlcv_gold' | 'ohlcv_resampled' | 'corporate_actions' | 'tickers' | 'adjustments' | 'crypto_market';
 
 /** The columns of a bar, as every bars dataset stores them. */
 const barColumns: readonly ColumnDef[] = [
@@ -129,7 +129,7 @@ export const datasets: Record<DatasetName, DatasetDef> = {
   ohlcv: {
     name: 'ohlcv',
     description: 'OHLCV bars, from ticks-aggregated seconds to months; ts is the start of the bar in UTC (daily bars: the session date at 00:00Z)',
-    columns: barColumns,
+    columns: [...barColumns, { name: 'quote_volume', type: 'double', required: false, role: 'volume', description: 'crypto: volume in the quote asset (USDT of BTCUSDT), when the source has it' }],
     key: ['symbol', 'ts'],
     timeColumn: 'ts',
     symbolColumn: 'symbol',
@@ -206,6 +206,25 @@ export const datasets: Record<DatasetName, DatasetDef> = {
     series: null,
     defaultValidation: 'corporate-actions',
     plausible: timesOnly,
+  },
+  crypto_market: {
+    name: 'crypto_market',
+    description:
+      "a coin's market data as an aggregator samples it (CoinGecko's market_chart): price, market cap and the 24-hour rolling volume at each sample time; samples are not bars (no open or close), and the last one of an answer is its 'now'",
+    columns: [
+      { name: 'symbol', type: 'varchar', required: true, description: "the job's symbol for the coin (BTC for CoinGecko's bitcoin)" },
+      { name: 'ts', type: 'timestamp', required: true, description: 'the sample time in UTC, as sent (hourly samples are not on the hour; daily ones at 00:00)' },
+      { name: 'price', type: 'double', required: true, role: 'price', description: "price in the job's vs_currency" },
+      { name: 'market_cap', type: 'double', required: false, description: "market capitalisation in the job's vs_currency (0 where the aggregator has no supply figure)" },
+      { name: 'total_volume', type: 'double', required: false, role: 'volume', description: "traded value over the 24 hours before ts, in the job's vs_currency (rolling: not the volume of a bar)" },
+    ],
+    key: ['symbol', 'ts'],
+    timeColumn: 'ts',
+    symbolColumn: 'symbol',
+    kind: 'events',
+    series: null,
+    defaultValidation: 'crypto-market',
+    plausible: { ...timesOnly, maxPrice: 1e9, maxVolume: 1e16, aheadDays: 1 },
   },
   tickers: {
     name: 'tickers',

@@ -76,7 +76,8 @@ async function goldSql(duck: DuckSession, group: GoldInputs, tolerance: number, 
         `coalesce(${value('quality')}, 1.0) >= ${literal(f.threshold)} AS _passed FROM ${from}${only}`,
     );
   }
-  const bar = datasets.ohlcv.columns.map((c) => c.name).filter((c) => c !== 'ts');
+  // The bar columns gold bars have (ohlcv's crypto quote_volume is not one of them).
+  const bar = datasets.ohlcv.columns.map((c) => c.name).filter((c) => c !== 'ts' && datasets.ohlcv_gold.columns.some((g) => g.name === c));
   return (
     `WITH c AS (${parts.join(' UNION ALL ')}), ` +
     `r AS (SELECT *, row_number() OVER (PARTITION BY symbol, ts ORDER BY _passed DESC, _priority) AS _rank, count(*) OVER (PARTITION BY symbol, ts) AS sources FROM c), ` +

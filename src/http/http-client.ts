@@ -7,8 +7,10 @@ import type { Logger } from '../core/logger.js';
  * The one HTTP client every vendor adapter uses, and the only module that imports got and
  * bottleneck. It paces requests per vendor, spends the vendor's daily budget one request at a
  * time, retries what is transient (429, 5xx, resets, timeouts, a cut or unreadable body) with
- * exponential backoff and jitter, honouring Retry-After, and turns what is terminal (400, 401,
- * 403, 404, 422) into a VendorError naming the vendor, endpoint and status. Secrets never
+ * exponential backoff and jitter, honouring Retry-After (and a 418 ban's, Binance's), waits for
+ * the next window when the vendor's used-weight header says this one is nearly spent, and turns
+ * what is terminal (400, 401, 403, 404, 422) into a VendorError naming the vendor, endpoint,
+ * status and what the vendor said. Secrets never
  * appear in what it logs or throws: keys travel in headers, and every text is redacted. Keys go
  * only to the configured base URL's origin (scheme, host and port): a next_url or a redirect
  * elsewhere is refused, and a body that holds a key comes back with *** in its place.
@@ -63,6 +65,14 @@ export interface HttpClientOptions {
   readonly maxWaitMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
+  /** The wall clock, for Retry-After dates and weight windows. */
+  readonly now?: () => number;
+  /**
+   * The vendor's own count of what its window has used, sent on every answer (Binance's
+   * X-MBX-USED-WEIGHT-1M, windows on the minute): at 90% of the limit, the next request waits
+   * for the next window instead of earning a 429 and then a ban.
+   */
+  readonly usedWeight?: { readonly header: string; readonly limit: number; readonly windowMs: number };
 }
 
 export interface JsonResponse {
@@ -84,7 +94,9 @@ const minSecretLength = 4;
 
 export class HttpClient {
   private readonly limiter: Bottleneck;
-  private readonly o: Required<Omit<HttpClientOptions, 'budget' | 'headers' | 'secrets' | 'dailyBudget'>> & Pick<HttpClientOptions, 'budget' | 'headers' | 'secrets' | 'dailyBudget'>;
+  private readonly o: Required<Omit<HttpClientOptions, 'budget' | 'headers' | 'secrets' | 'dailyBudget' | 'usedWeight'>> & Pick<HttpClientOptions, 'budget' | 'headers' | 'secrets' | 'dailyBudget' | 'usedWeight'>;
+  /** When the vendor's weight window opens again, after an answer said it is nearly spent (ms since 1970). */
+  private weightWaitUntil = 0;
   /** Requests sent, retries included. */
   requests = 0;
 
@@ -100,6 +112,7 @@ export class HttpClient {
       maxWaitMs: 120_000,
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       random: Math.random,
+      now: Date.now,
       ...options,
     };
     this.limiter = new Bottleneck({ maxConcurrent: 1, minTime: Math.ceil(60_000 / Math.max(1, options.rpm)) });
@@ -159,10 +172,32 @@ export class HttpClient {
       if ('body' in failure) return failure;
       if (!failure.transient || attempt >= this.o.attempts) throw failure.error;
       const wait = failure.retryAfterMs ?? Math.round(this.o.backoffMs * 2 ** (attempt - 1) * (0.5 + this.o.random()));
-      if (wait > this.o.maxWaitMs) throw failure.error;
+      if (wait > this.o.maxWaitMs) {
+        // The vendor asks for more than a run waits (a Binance ban lasts minutes to days): say until when.
+        const until = new Date(this.o.now() + wait).toISOString();
+        throw new VendorError('http_status', `${failure.error.message}; the vendor asks to wait ${Math.ceil(wait / 1000)} s, until ${until} (a run waits at most ${Math.round(this.o.maxWaitMs / 1000)} s): run again after that`, this.o.vendor, endpoint, (failure.error as VendorError).status ?? null);
+      }
       this.o.logger.warn(`${this.o.vendor}: ${failure.error.message}; retry ${attempt} of ${this.o.attempts - 1} in ${(wait / 1000).toFixed(1)} s`);
       await this.o.sleep(wait);
     }
+  }
+
+  /** Waits for the vendor's next weight window when the last answer said this one is nearly spent. */
+  private async waitForWeight(): Promise<void> {
+    const wait = this.weightWaitUntil - this.o.now();
+    if (wait <= 0) return;
+    this.o.logger.info(`${this.o.vendor}: the request weight of this window is nearly spent; waiting ${(wait / 1000).toFixed(1)} s for the next`);
+    await this.o.sleep(wait);
+  }
+
+  private noteWeight(headers: Record<string, string | string[] | undefined>): void {
+    const w = this.o.usedWeight;
+    if (!w) return;
+    const value = headers[w.header.toLowerCase()];
+    const used = Number(Array.isArray(value) ? value[0] : value);
+    if (!Number.isFinite(used) || used < w.limit * 0.9) return;
+    // Windows start on the vendor's clock at multiples of their length (Binance: each minute).
+    this.weightWaitUntil = (Math.floor(this.o.now() / w.windowMs) + 1) * w.windowMs + 1000;
   }
 
   private async attempt(
@@ -175,6 +210,7 @@ export class HttpClient {
       const b = await this.o.budget.spend(vendor, this.o.dailyBudget ?? Number.MAX_SAFE_INTEGER);
       if (!b.ok) throw new BudgetExhaustedError(`${vendor}: the daily budget of ${b.limit} requests is spent; run again tomorrow (or raise daily_budget in configs/endpoints.yml) to resume`, vendor);
     }
+    await this.waitForWeight();
     this.requests++;
     let res: { statusCode: number; body: string; headers: Record<string, string | string[] | undefined> };
     // Redirects are followed here, not by got, which would carry keys in custom headers (Alpaca's)
@@ -208,10 +244,16 @@ export class HttpClient {
       target = next;
     }
     const status = res.statusCode;
+    this.noteWeight(res.headers);
     if (status >= 300) {
       const hint = status === 401 || status === 403 ? ' (check the API key in the environment variable configs/endpoints.yml names)' : '';
-      const error = new VendorError('http_status', `${vendor} ${endpoint}: HTTP ${status}${hint}`, vendor, endpoint, status);
-      return { transient: transientStatus.has(status), retryAfterMs: retryAfter(res.headers['retry-after']), error };
+      const said = vendorMessage(res.body);
+      const error = new VendorError('http_status', `${vendor} ${endpoint}: HTTP ${status}${hint}${said ? `: ${this.redact(said)}` : ''}`, vendor, endpoint, status);
+      const after = retryAfter(res.headers['retry-after'], this.o.now());
+      // 418 is Binance's ban of an address that went on after 429s: honoured for as long as its
+      // Retry-After says (a wait past maxWaitMs ends the run, naming the time); without one it is terminal.
+      const transient = transientStatus.has(status) || (status === 418 && after !== null);
+      return { transient, retryAfterMs: after, error };
     }
     try {
       const { text, found } = this.withoutSecrets(res.body);
@@ -225,12 +267,33 @@ export class HttpClient {
 }
 
 /** Retry-After as seconds or an HTTP date, in milliseconds from now. */
-function retryAfter(value: string | string[] | undefined): number | null {
+function retryAfter(value: string | string[] | undefined, now: number): number | null {
   const v = Array.isArray(value) ? value[0] : value;
   if (!v) return null;
   if (/^\d+(\.\d+)?$/.test(v.trim())) return Math.round(Number(v) * 1000);
   const at = Date.parse(v);
-  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+/**
+ * What an error answer says, in the vendor's words, when it is JSON with a message: Binance's
+ * {"code": -1121, "msg": "Invalid symbol."}, CoinGecko's {"error": "coin not found"} or
+ * {"status": {"error_message": ...}}, Polygon's {"error": ...}. Cut to a line.
+ */
+function vendorMessage(body: string): string | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  if (!parsed || typeof parsed !== 'object') return null;
+  const o = parsed as Record<string, unknown>;
+  const status = o['status'] && typeof o['status'] === 'object' ? (o['status'] as Record<string, unknown>) : {};
+  const text = [o['msg'], o['message'], o['error'], status['error_message']].find((v): v is string => typeof v === 'string' && v.trim() !== '');
+  if (text === undefined) return null;
+  const code = typeof o['code'] === 'number' || typeof o['code'] === 'string' ? ` (code ${String(o['code'])})` : '';
+  return `${text.replace(/\s+/g, ' ').trim().slice(0, 200)}${code}`;
 }
 
 /** Where the next page is: a full URL (Polygon next_url), a token to send back (Alpaca next_page_token), or a cursor. */

@@ -36,7 +36,8 @@ const selectable = selectableFrom([...datasets.ohlcv.columns, ...lineageColumns,
 const goldSelectable = selectableFrom([...datasets.ohlcv_gold.columns, ...lineageColumns, ...qualityColumns]);
 /** A stored resampled bar's columns: a bar's, what it was built from and whether its period was whole, lineage, quality and total returns. */
 const resampledSelectable = new Map([...selectable, ...selectableFrom(datasets.ohlcv_resampled.columns)]);
-const derived = new Set(qualityColumns.map((c) => c.name));
+// Columns files written before them lack: read by name, so those files give NULL (quote_volume came with Binance).
+const derived = new Set([...qualityColumns.map((c) => c.name), 'quote_volume']);
 
 export interface OhlcvPlan {
   readonly sql: string;

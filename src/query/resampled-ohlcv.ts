@@ -35,7 +35,8 @@ export interface BarsPlan extends OhlcvPlan {
 }
 
 const resampledColumns = new Map(
-  [...datasets.ohlcv.columns, ...lineageColumns.filter((c) => c.name !== 'batch_id'), { name: 'partial', type: 'boolean' as const }].map((c): [string, ResultColumn] => [
+  // The bar columns resampling builds (ohlcv's crypto quote_volume is not resampled).
+  [...datasets.ohlcv.columns.filter((c) => datasets.ohlcv_resampled.columns.some((r) => r.name === c.name)), ...lineageColumns.filter((c) => c.name !== 'batch_id'), { name: 'partial', type: 'boolean' as const }].map((c): [string, ResultColumn] => [
     c.name,
     { name: c.name, type: duckdbType[c.type] },
   ]),

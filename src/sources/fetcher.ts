@@ -2,6 +2,7 @@ import type { DatasetName } from '../core/datasets.js';
 import type { GranularityUnit } from '../core/granularity.js';
 import { pages as followPages, type HttpClient, type JsonResponse, type PageStyle } from '../http/http-client.js';
 import type { ReadOptions } from '../config/types.js';
+import type { TupleLists } from './file/json-reader.js';
 import type { ResponseFinding } from '../lake/raw-landing.js';
 import { landedPages, requestKey, vendorClient } from './landing.js';
 import { rawReader } from './raw-reader.js';
@@ -69,6 +70,8 @@ export interface RawReader {
   json(pages: readonly InputRef[], defaults: ReadOptions): Promise<RawBatch>;
   /** Columnar JSON documents: parallel arrays named by the transform's source columns, element i of each being record i. */
   arrays(pages: readonly InputRef[]): Promise<RawBatch>;
+  /** Lists of positional records ([ms, "open", ...]): each field named by its list and index. */
+  tuples(pages: readonly InputRef[], lists: TupleLists): Promise<RawBatch>;
 }
 
 /** Paging by a next_url field, or by a token sent back as a query parameter. */

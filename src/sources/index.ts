@@ -2,6 +2,9 @@ import { datasetNames, type DatasetName } from '../core/datasets.js';
 import type { Granularity } from '../core/granularity.js';
 import { alpacaBars } from './alpaca/bars.js';
 import { alpacaCorporateActions } from './alpaca/corporate-actions.js';
+import { binanceKlines } from './binance/klines.js';
+import { coingeckoMarketChart } from './coingecko/market-chart.js';
+import { coingeckoOhlc } from './coingecko/ohlc.js';
 import { vendorAdapter, type Fetcher } from './fetcher.js';
 import { fileAdapter } from './file/file-adapter.js';
 import { finnhubCandles } from './finnhub/candles.js';
@@ -27,6 +30,9 @@ export const fetchers = {
   'alpaca/corporate_actions': alpacaCorporateActions,
   'finnhub/candles': finnhubCandles,
   'finnhub/splits': finnhubSplits,
+  'binance/klines': binanceKlines,
+  'coingecko/ohlc': coingeckoOhlc,
+  'coingecko/market_chart': coingeckoMarketChart,
 } as const satisfies Record<string, Fetcher>;
 
 export type FetcherId = keyof typeof fetchers;

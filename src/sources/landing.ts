@@ -96,6 +96,7 @@ export function vendorClient(ctx: AdapterContext, name: string): HttpClient {
     budget: ctx.budget,
     logger: ctx.logger,
     ...(spec.timeout_ms ? { timeoutMs: spec.timeout_ms } : {}),
+    ...(spec.used_weight ? { usedWeight: { header: spec.used_weight.header, limit: spec.used_weight.limit, windowMs: spec.used_weight.window_s * 1000 } } : {}),
     ...providerAuth(endpoints, name, ctx.env),
   });
 }

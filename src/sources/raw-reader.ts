@@ -1,7 +1,7 @@
 import type { ReadOptions } from '../config/types.js';
 import { ident, literal } from '../core/sql.js';
 import type { RawReader } from './fetcher.js';
-import { readArrays, readJson } from './file/json-reader.js';
+import { readArrays, readJson, readTuples } from './file/json-reader.js';
 import type { AdapterContext, ExtractRequest, InputRef, RawBatch } from './source.js';
 
 /**
@@ -16,6 +16,7 @@ export function rawReader(ctx: Pick<AdapterContext, 'logger'>, request: ExtractR
       return withFields(request, pages, (r) => readJson(r.job, pages.map((p) => p.uri), read, r, ctx.logger));
     },
     arrays: (pages) => withFields(request, pages, (r) => Promise.resolve(readArrays(pages.map((p) => p.uri), r, ctx.logger))),
+    tuples: (pages, lists) => withFields(request, pages, (r) => Promise.resolve(readTuples(pages.map((p) => p.uri), lists, r, ctx.logger))),
   };
 }
 

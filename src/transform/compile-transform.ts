@@ -386,12 +386,14 @@ function timeExpr(
     };
     return { value: labelled, expect: `a date-time (${rule.datetime!}) in ${rule.timezone!}`, gap, zoned };
   }
+  // A bar stamped at its end (CoinGecko's candles) starts one bar earlier: a daily candle closing
+  // 2024-01-02T00:00Z is the day 2024-01-01, so the session is read from its start.
+  if (rule.label === 'end') instant = `(${instant} - ${intervalSql(g)})`;
   if (session) {
     // A daily bar stamped at an instant names its session by the vendor's convention for its market.
     const { date, reading } = stampedSession(instant, rule.stamp!, session);
     return { value: midnight(date), expect, stamp: { stamp: instant, as: reading } };
   }
-  if (rule.label === 'end') instant = `(${instant} - ${intervalSql(g)})`;
   return { value: instant, expect };
 }
 

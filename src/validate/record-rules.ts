@@ -25,10 +25,11 @@ function positive(cols: readonly string[]): CompiledRule {
 }
 
 const recordRules: Record<RecordRuleKind, (spec: RecordRuleSpec, def: DatasetDef, present: Present) => CompiledRule> = {
-  required: (_spec, def) => {
+  required: (spec, def) => {
     // A value that is there but unreadable is already a 'parse' failure, not a missing one.
     const missing = (c: string) => `(${col(c)} IS NULL AND NOT contains('; ' || coalesce(_errors, ''), ${literal(`; ${c}:`)}))`;
-    const cols = def.columns.filter((c) => c.required).map((c) => c.name);
+    // A source that never has a column (CoinGecko's candles carry no volume) names the ones it must have.
+    const cols = spec.columns ? [...spec.columns] : def.columns.filter((c) => c.required).map((c) => c.name);
     return {
       // The list lookup only runs for the rare rows with a parse error.
       violated: `CASE WHEN _errors IS NULL THEN ${cols.map((c) => `${col(c)} IS NULL`).join(' OR ')} ELSE ${cols.map(missing).join(' OR ')} END`,

@@ -200,7 +200,7 @@ describe('Polygon aggregates through the simulator', () => {
     expect(err).toBeInstanceOf(VendorError);
     expect([err.status, err.vendor, err.exitCode]).toEqual([401, 'polygon', 1]);
     expect(err.message).toBe(
-      'polygon /v2/aggs/ticker/MSFT/range/1/day/2023-01-01/2024-12-31: HTTP 401 (check the API key in the environment variable configs/endpoints.yml names)',
+      'polygon /v2/aggs/ticker/MSFT/range/1/day/2023-01-01/2024-12-31: HTTP 401 (check the API key in the environment variable configs/endpoints.yml names): Unknown API Key',
     );
     expect(sim.aggregateRequests).toBe(7); // AAPL's six pages, then MSFT once: no retry
     expect(rawPages()).toHaveLength(6);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { auditSeries } from '../../src/audit/run-audit.js';
 import { calendars } from '../../src/calendar/registry.js';
@@ -7,7 +7,12 @@ import { loadJob } from '../../src/config/jobs.js';
 import type { Context } from '../../src/context.js';
 import { expandGlob } from '../../src/core/glob.js';
 import { runIngest } from '../../src/pipeline/run-ingest.js';
-import { configDir, lakeHashes, removeDir, repoRoot, tempDir, testContext, currentFiles } from '../support/helpers.js';
+import { parseWindow } from '../../src/core/time-window.js';
+import { jobFetcher } from '../../src/sources/index.js';
+import { requestKey } from '../../src/sources/landing.js';
+import { sourceReadTypes } from '../../src/transform/compile-transform.js';
+import { configDir, copyConfigs, lakeHashes, removeDir, repoRoot, tempDir, testContext, currentFiles } from '../support/helpers.js';
+import { VendorSim } from '../support/vendor-sim.js';
 
 /**
  * The example jobs against the real files in ../shared/reference-data. Expected values come
@@ -357,5 +362,150 @@ describe('Polygon daily open/close payload', () => {
       `SELECT symbol, strftime(ts, '%Y-%m-%d') AS day, open, high, low, close, volume FROM read_parquet(${currentFiles(`${ctx.paths.lake}/ohlcv/source=polygon-open-close-reference`)})`,
     );
     expect(got).toEqual(want);
+  });
+});
+
+/**
+ * Vendor answers saved in reference-data, served by the simulator as recorded answers to the
+ * requests the fetcher plans, so each goes the way a live answer goes: fetched, checked, landed,
+ * read by position and transformed. Expected values are the file's, as JSON.parse reads it.
+ */
+describe('Binance and CoinGecko payloads through their fetchers', () => {
+  let sim: VendorSim;
+  const homes: Context[] = [];
+  beforeAll(async () => {
+    sim = await new VendorSim().start();
+  });
+  afterAll(async () => {
+    for (const c of homes) await c.close();
+    await sim.stop();
+  });
+
+  /** A warehouse at `now` with the vendors at the simulator, the job loaded from YAML, and the keys of the requests it plans. */
+  function setup(now: string, jobYaml: string, from: string, to: string, symbols: string[]) {
+    const home = path.join(root, `vendor-${homes.length + 1}`);
+    const configs = copyConfigs(home);
+    writeFileSync(path.join(configs, 'jobs', 'reference-crypto.yml'), jobYaml);
+    const c = testContext({ home, configDir: configs, now, env: { MDW_BINANCE_URL: sim.url, MDW_COINGECKO_URL: `${sim.url}/api/v3` } });
+    homes.push(c);
+    const job = loadJob(configs, 'reference-crypto', c.env);
+    const window = parseWindow(from, to);
+    const request = { job, from: window.from, toExclusive: window.toExclusive, symbols, columns: sourceReadTypes(job.transform.value, job.dataset) };
+    const keys = jobFetcherOf(job).plan(request, new Date(now)).map((r) => requestKey(r.path, r.query));
+    return { c, job, keys, options: { window, symbols, dryRun: false, runId: null } };
+  }
+  function jobFetcherOf(job: ReturnType<typeof loadJob>) {
+    const found = jobFetcher(job.spec.source.adapter, job.dataset.name, job.spec.source.endpoint);
+    if ('error' in found) throw new Error(found.error);
+    return found.fetcher;
+  }
+  const file = (p: string) => JSON.parse(readFileSync(path.join(reference, p), 'utf8')) as unknown;
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  test('Binance 1m klines (500 of a USDT pair): each kline at its open time, prices and volumes from their strings, quote volume and trades as sent', async () => {
+    const klines = file('binance-klines/api_v3_klines_1m_USDT_pair_unknown_symbol.json') as [number, string, string, string, string, string, number, string, number, string, string, string][];
+    expect(klines).toHaveLength(500);
+    // The minute grid: close time is open + 59,999 ms, every kline a minute after the one before.
+    expect(klines.every((k, i) => k[6] === k[0] + 59_999 && (i === 0 || k[0] - klines[i - 1]![0] === 60_000))).toBe(true);
+    // The capture does not name its symbol: the request's is stored.
+    const { c, job, keys, options } = setup(
+      '2024-12-01T00:00:00Z',
+      'dataset: ohlcv\ngranularity: 1m\ncalendar: 24/7\nsource: { name: binance-reference, adapter: binance }\nsymbols: [PAIRUSDT]\nwindow: { from: 2024-11-16, to: 2024-11-16 }\ntransform: binance-klines\n',
+      '2024-11-16',
+      '2024-11-16',
+      ['PAIRUSDT'],
+    );
+    expect(keys).toEqual(['/api/v3/klines?symbol=PAIRUSDT&interval=1m&startTime=1731715200000&endTime=1731801599999&limit=1000']);
+    sim.recorded = [{ request: keys[0]!, body: klines }];
+    try {
+      expect((await runIngest(c, job, options)).counts).toMatchObject({ recordsIn: 500, out: 500, quarantined: 0 });
+    } finally {
+      sim.recorded = [];
+    }
+    const duck = await c.duck();
+    const got = await duck.all<Record<string, unknown>>(
+      `SELECT symbol, epoch_ms(ts) AS ts, open, high, low, close, volume, quote_volume, trades FROM read_parquet(${currentFiles(`${c.paths.lake}/ohlcv/source=binance-reference/granularity=1m`)}) ORDER BY ts`,
+    );
+    const want = klines.map((k) => ({ symbol: 'PAIRUSDT', ts: k[0], open: Number(k[1]), high: Number(k[2]), low: Number(k[3]), close: Number(k[4]), volume: Number(k[5]), quote_volume: Number(k[7]), trades: k[8] }));
+    expect(got.map((r) => ({ ...r, ts: Number(r['ts']), trades: Number(r['trades']) }))).toEqual(want);
+    expect([iso(klines[0]![0]), iso(klines[499]![0])]).toEqual(['2024-11-16T09:07:00.000Z', '2024-11-16T17:26:00.000Z']);
+  });
+
+  test("CoinGecko's ohlc example: 30-minute candles stamped at their close, each stored at its start, prices as sent, no volume", async () => {
+    const candles = file('coingecko-oas-examples/coins_id_ohlc_example.json') as [number, number, number, number, number][];
+    expect(candles).toHaveLength(2);
+    expect(candles[1]![0] - candles[0]![0]).toBe(1_800_000);
+    const last = candles[1]![0];
+    const now = iso(last + 600_000);
+    const day = now.slice(0, 10);
+    const { c, job, keys, options } = setup(
+      now,
+      `dataset: ohlcv\ngranularity: 30m\ncalendar: 24/7\nsource: { name: coingecko-reference, adapter: coingecko, coins: { BTC: bitcoin } }\nsymbols: [BTC]\nwindow: { from: ${day} }\ntransform: coingecko-ohlc\nvalidation: coingecko-ohlc\n`,
+      day,
+      day,
+      ['BTC'],
+    );
+    expect(keys).toEqual(['/coins/bitcoin/ohlc?vs_currency=usd&days=1']);
+    sim.recorded = [{ request: keys[0]!, body: candles }];
+    try {
+      expect((await runIngest(c, job, options)).counts).toMatchObject({ recordsIn: 2, out: 2, quarantined: 0 });
+    } finally {
+      sim.recorded = [];
+    }
+    const duck = await c.duck();
+    const got = await duck.all<Record<string, unknown>>(
+      `SELECT symbol, epoch_ms(ts) AS ts, open, high, low, close, volume FROM read_parquet(${currentFiles(`${c.paths.lake}/ohlcv/source=coingecko-reference/granularity=30m`)}) ORDER BY ts`,
+    );
+    expect(got.map((r) => ({ ...r, ts: Number(r['ts']) }))).toEqual(candles.map((k) => ({ symbol: 'BTC', ts: k[0] - 1_800_000, open: k[1], high: k[2], low: k[3], close: k[4], volume: null })));
+  });
+
+  test.each(['coins_id_market_chart_range_example.json', 'coins_id_market_chart_example.json'])("CoinGecko's market chart example (%s): each sample at its time to the millisecond, price, market cap and 24h volume as sent", async (name) => {
+    const chart = file(`coingecko-oas-examples/${name}`) as Record<'prices' | 'market_caps' | 'total_volumes', [number, number][]>;
+    const times = chart.prices.map((p) => p[0]);
+    expect(chart.market_caps.map((p) => p[0])).toEqual(times);
+    expect(chart.total_volumes.map((p) => p[0])).toEqual(times);
+    const now = iso(times.at(-1)!);
+    const day = now.slice(0, 10);
+    const { c, job, keys, options } = setup(
+      now,
+      `dataset: crypto_market\ngranularity: 1h\nsource: { name: coingecko-chart-reference, adapter: coingecko, endpoint: market_chart, coins: { BTC: bitcoin } }\nsymbols: [BTC]\nwindow: { from: ${day} }\ntransform: coingecko-market-chart\n`,
+      day,
+      day,
+      ['BTC'],
+    );
+    expect(keys).toHaveLength(1);
+    sim.recorded = [{ request: keys[0]!, body: chart }];
+    try {
+      expect((await runIngest(c, job, options)).counts).toMatchObject({ recordsIn: times.length, out: times.length, quarantined: 0 });
+    } finally {
+      sim.recorded = [];
+    }
+    const duck = await c.duck();
+    const got = await duck.all<Record<string, unknown>>(
+      `SELECT symbol, epoch_ms(ts) AS ts, price, market_cap, total_volume FROM read_parquet(${currentFiles(`${c.paths.lake}/crypto_market/source=coingecko-chart-reference`)}) ORDER BY ts`,
+    );
+    expect(got.map((r) => ({ ...r, ts: Number(r['ts']) }))).toEqual(
+      chart.prices.map((p, i) => ({ symbol: 'BTC', ts: p[0], price: p[1], market_cap: chart.market_caps[i]![1], total_volume: chart.total_volumes[i]![1] })),
+    );
+  });
+
+  test("pycoingecko's partial capture (prices only) is refused as no market chart: a price is never stored without the lists it is read beside", async () => {
+    const partial = file('coingecko-pycoingecko/coins_bitcoin_market_chart_usd_days1_prices_only.json') as { prices: [number, number][] };
+    const last = partial.prices.at(-1)![0];
+    const day = iso(last).slice(0, 10);
+    const { c, job, keys, options } = setup(
+      iso(last + 60_000),
+      `dataset: crypto_market\ngranularity: 1h\nsource: { name: coingecko-partial, adapter: coingecko, endpoint: market_chart, coins: { BTC: bitcoin } }\nsymbols: [BTC]\nwindow: { from: ${day} }\ntransform: coingecko-market-chart\n`,
+      day,
+      day,
+      ['BTC'],
+    );
+    sim.recorded = [{ request: keys[0]!, body: partial }];
+    try {
+      await expect(runIngest(c, job, options)).rejects.toThrow('coingecko /coins/bitcoin/market_chart/range: not a market chart ({prices, market_caps, total_volumes} of [time, value] pairs)');
+    } finally {
+      sim.recorded = [];
+    }
+    expect(existsSync(path.join(c.paths.lake, 'crypto_market'))).toBe(false);
   });
 });

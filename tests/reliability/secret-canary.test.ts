@@ -16,7 +16,8 @@ import { VendorSim } from '../support/vendor-sim.js';
 // Characters a base64 key has, which a URL carries encoded.
 const polygonKey = `canary+polygon/${randomBytes(12).toString('hex')}=`;
 const alpacaKeys = { id: `canary-id-${randomBytes(8).toString('hex')}`, secret: `canary-secret-${randomBytes(12).toString('hex')}` };
-const secrets = [polygonKey, alpacaKeys.id, alpacaKeys.secret].flatMap((k) => [k, encodeURIComponent(k)]);
+const coingeckoKey = `CG-canary-${randomBytes(12).toString('hex')}`;
+const secrets = [polygonKey, alpacaKeys.id, alpacaKeys.secret, coingeckoKey].flatMap((k) => [k, encodeURIComponent(k)]);
 
 let root: string;
 let configs: string;
@@ -32,6 +33,7 @@ beforeAll(async () => {
   sim = await new VendorSim().start();
   sim.key = polygonKey;
   sim.alpacaKeys = alpacaKeys;
+  sim.vendorKeys = { coingecko: coingeckoKey };
   foreign = await new VendorSim().start();
   foreign.priceShift = 1000;
   // The simulator answers in milliseconds; a timeout a loaded machine could hit would only retry.
@@ -41,7 +43,13 @@ beforeAll(async () => {
       '  polygon:\n    base_url: https://api.polygon.io\n    rpm: 60000\n    daily_budget: 100000\n    timeout_ms: 120000\n' +
       '    auth: { kind: bearer, env: POLYGON_API_KEY }\n' +
       '  alpaca:\n    base_url: https://data.alpaca.markets\n    rpm: 60000\n    daily_budget: 100000\n    timeout_ms: 120000\n' +
-      '    auth: { kind: headers, env: { APCA-API-KEY-ID: ALPACA_KEY_ID, APCA-API-SECRET-KEY: ALPACA_SECRET_KEY } }\n',
+      '    auth: { kind: headers, env: { APCA-API-KEY-ID: ALPACA_KEY_ID, APCA-API-SECRET-KEY: ALPACA_SECRET_KEY } }\n' +
+      '  coingecko:\n    base_url: https://api.coingecko.com/api/v3\n    rpm: 60000\n    daily_budget: 100000\n    timeout_ms: 120000\n' +
+      '    auth: { kind: headers, env: { x-cg-demo-api-key: COINGECKO_API_KEY }, optional: true }\n',
+  );
+  writeFileSync(
+    path.join(configs, 'jobs', 'cg.yml'),
+    'dataset: crypto_market\ngranularity: 1h\nsource: { name: cg, adapter: coingecko, endpoint: market_chart, coins: { BTC: bitcoin, ETH: ethereum } }\nsymbols: [BTC, ETH]\nwindow: { from: 2024-03-05, to: 2024-03-09 }\ntransform: coingecko-market-chart\n',
   );
   const job = 'dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsymbols: [AAPL, MSFT]\n';
   writeFileSync(path.join(configs, 'jobs', 'poly.yml'), `${job}source: { name: poly, adapter: polygon }\nwindow: { from: 2023-01-01, to: 2024-12-31 }\ntransform: polygon-aggs\n`);
@@ -78,6 +86,8 @@ async function ingest(job: string): Promise<Run> {
   const env = {
     MDW_POLYGON_URL: sim.url,
     MDW_ALPACA_URL: sim.url,
+    MDW_COINGECKO_URL: `${sim.url}/api/v3`,
+    COINGECKO_API_KEY: coingeckoKey,
     POLYGON_API_KEY: polygonKey,
     ALPACA_KEY_ID: alpacaKeys.id,
     ALPACA_SECRET_KEY: alpacaKeys.secret,
@@ -171,6 +181,15 @@ describe('the secret canary', () => {
     expect(run.result.code).toBe(0);
     expect(await stored(run, 'alp')).toEqual({ rows: 248, foreign: 0 });
     expect(await inputFindings(run)).toEqual({ response_secret: 6 });
+    expect(await leaks(run)).toEqual([]);
+  });
+
+  test('coingecko pages that echo the optional key it was sent (x-cg-demo-api-key) land with it replaced', async () => {
+    sim.echoCredentials = true;
+    const run = await ingest('cg');
+    expect(run.result.code).toBe(0);
+    expect(sim.requests.filter((r) => r.headers['x-cg-demo-api-key'] === coingeckoKey)).toHaveLength(2);
+    expect(await inputFindings(run)).toEqual({ response_secret: 2 });
     expect(await leaks(run)).toEqual([]);
   });
 

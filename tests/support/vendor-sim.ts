@@ -10,7 +10,7 @@ import { simRoutes } from './sim/index.js';
  * injected on demand. Tests point a vendor's base URL at it (MDW_POLYGON_URL, MDW_ALPACA_URL,
  * MDW_FINNHUB_URL), so nothing leaves the machine.
  */
-export type FaultKind = '429' | '500' | '503' | 'slow' | 'truncated' | 'invalid-json' | 'empty' | '401' | 'loop' | 'hang';
+export type FaultKind = '429' | '418' | '418-long' | '500' | '503' | 'slow' | 'truncated' | 'invalid-json' | 'empty' | '401' | 'loop' | 'hang';
 
 interface Fault {
   readonly kind: FaultKind;
@@ -67,6 +67,18 @@ export class VendorSim {
 
   /** A vendor's key, for routes that check one the way their vendor does (401 without it). */
   vendorKeys: Partial<Record<string, string>> = {};
+
+  /** The pairs Binance lists; another symbol is its -1121. */
+  binancePairs = ['BTCUSDT', 'ETHUSDT', 'ETHBTC'];
+  /** Binance's request weight of the current minute, as its X-MBX-USED-WEIGHT-1M reports it. */
+  binanceWeight = 0;
+
+  /** The coin ids CoinGecko knows; another is its 404 "coin not found". */
+  coingeckoCoins = ['bitcoin', 'ethereum'];
+  /** CoinGecko's "now", which its answers count days back from. */
+  coingeckoNow = Date.parse('2024-01-10T12:00:00Z');
+  /** Candles of this length whatever days asks (a vendor that changed its sizes), when set. */
+  coingeckoStepMs: number | null = null;
 
   /** Alpaca keys; when set, requests without both headers get 401. */
   alpacaKeys: { id: string; secret: string } | null = null;
@@ -155,7 +167,7 @@ export class VendorSim {
       if (this.echoCredentials && status === 200 && body.startsWith('{')) {
         // As sent, and URL-encoded as a vendor's request URL would carry it.
         const bearer = req.headers.authorization?.replace(/^Bearer /, '');
-        const echo = { authorization: req.headers.authorization, key_id: req.headers['apca-api-key-id'], secret_key: req.headers['apca-api-secret-key'], ...(bearer ? { url: `?apiKey=${encodeURIComponent(bearer)}` } : {}) };
+        const echo = { authorization: req.headers.authorization, key_id: req.headers['apca-api-key-id'], secret_key: req.headers['apca-api-secret-key'], cg_key: req.headers['x-cg-demo-api-key'], ...(bearer ? { url: `?apiKey=${encodeURIComponent(bearer)}` } : {}) };
         body = `{"request_echo":${JSON.stringify(echo)},${body.slice(1)}`;
       }
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -173,6 +185,10 @@ export class VendorSim {
     switch (fault?.kind) {
       case '429':
         return send(429, route.tooMany, { 'retry-after': '1' });
+      case '418':
+      case '418-long':
+        // Binance's ban of an address that kept on after 429s: 2 seconds, or two hours.
+        return send(418, JSON.stringify({ code: -1003, msg: 'Way too much request weight used; IP banned until 1710000000000. Please use WebSocket Streams for live updates to avoid bans.' }), { 'retry-after': fault.kind === '418' ? '2' : '7200' });
       case '500':
       case '503':
         return send(Number(fault.kind), JSON.stringify({ status: 'ERROR', error: 'upstream' }));

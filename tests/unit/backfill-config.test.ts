@@ -107,7 +107,7 @@ describe('configs/backfill.yml as shipped', () => {
 
 describe('backfill.yml errors name the file and line', () => {
   test('an unknown vendor', () => {
-    expect(errorOf(base.replace('vendor: alpaca', 'vendor: yahoo'))).toBe('backfill.yml:13:19: unknown vendor "yahoo" (vendors: polygon, alpaca, finnhub)');
+    expect(errorOf(base.replace('vendor: alpaca', 'vendor: yahoo'))).toBe('backfill.yml:13:19: unknown vendor "yahoo" (vendors: polygon, alpaca, finnhub, binance, coingecko)');
   });
 
   test('a vendor named twice', () => {
@@ -147,7 +147,7 @@ describe('backfill.yml errors name the file and line', () => {
   });
 
   test('a dataset not in src/core/datasets.ts (its names come from the code)', () => {
-    expect(errorOf(base.replace('dataset: ohlcv', 'dataset: bars'))).toBe('backfill.yml:5:14: /targets/t/dataset must be one of "ohlcv", "ohlcv_gold", "ohlcv_resampled", "corporate_actions", "tickers", "adjustments"');
+    expect(errorOf(base.replace('dataset: ohlcv', 'dataset: bars'))).toBe('backfill.yml:5:14: /targets/t/dataset must be one of "ohlcv", "ohlcv_gold", "ohlcv_resampled", "corporate_actions", "crypto_market", "tickers", "adjustments"');
   });
 
   test('a universe of two kinds', () => {
@@ -167,6 +167,6 @@ describe('backfill.yml errors name the file and line', () => {
   });
 
   test('a budget for an unknown vendor', () => {
-    expect(errorOf(base.replace('polygon: 100', 'stooq: 100'))).toBe('backfill.yml:2:3: unknown vendor "stooq" (vendors: polygon, alpaca, finnhub)');
+    expect(errorOf(base.replace('polygon: 100', 'stooq: 100'))).toBe('backfill.yml:2:3: unknown vendor "stooq" (vendors: polygon, alpaca, finnhub, binance, coingecko)');
   });
 });

@@ -63,7 +63,7 @@ describe('job config errors name the file, line and column', () => {
 
   test('a value outside its enum points at the value', () => {
     const file = writeJob('enum', good.replace('dataset: ohlcv', 'dataset: bars'));
-    expect(configError(() => loadJob(configs, file, {})).message).toBe(`${file}:2:10: /dataset must be one of "ohlcv", "ohlcv_gold", "ohlcv_resampled", "corporate_actions", "tickers", "adjustments"`);
+    expect(configError(() => loadJob(configs, file, {})).message).toBe(`${file}:2:10: /dataset must be one of "ohlcv", "ohlcv_gold", "ohlcv_resampled", "corporate_actions", "crypto_market", "tickers", "adjustments"`);
   });
 
   test('a bad granularity, a missing key and broken YAML', () => {
@@ -184,7 +184,7 @@ describe('mdw jobs validate and config errors on the command line', () => {
     const bad = writeJob('cli-bad', good.replace('dataset: ohlcv', 'dataset: bars'));
     const r = await runMdw(['--config-dir', configs, 'jobs', 'validate', 'cli-bad', 'demo']);
     expect(r.code).toBe(2);
-    expect(r.stdout).toContain(`invalid  ${bad}:2:10: /dataset must be one of "ohlcv", "ohlcv_gold", "ohlcv_resampled", "corporate_actions", "tickers", "adjustments"`);
+    expect(r.stdout).toContain(`invalid  ${bad}:2:10: /dataset must be one of "ohlcv", "ohlcv_gold", "ohlcv_resampled", "corporate_actions", "crypto_market", "tickers", "adjustments"`);
     expect(r.stdout).toMatch(/^ok {7}demo /m);
     const ok = await runMdw(['--config-dir', configs, 'jobs', 'validate', 'demo', 'demo-minute']);
     expect(ok.code).toBe(0);

@@ -193,3 +193,50 @@ export function readArrays(files: readonly string[], request: ExtractRequest, lo
     : [];
   return { relation, columns, numbered: true, inputs: files, rejects: null, prepare };
 }
+
+/**
+ * Where each field of a tuple lives: lists of positional records (Binance's klines, CoinGecko's
+ * [ms, value] pairs), by the list's path in the document ('$' for a document that is the list)
+ * and, per field, its index in the tuple. Several lists are zipped by position.
+ */
+export type TupleLists = Readonly<Record<string, Readonly<Record<string, number>>>>;
+
+/**
+ * JSON documents holding lists of tuples, one record per element: [1731748020000, "0.7227", ...]
+ * read as named fields. A field the request asks for and no list names is an error in the
+ * fetcher, not in the data.
+ */
+export function readTuples(files: readonly string[], lists: TupleLists, request: ExtractRequest, logger: Logger): RawBatch {
+  const nonEmpty = files.filter((f) => {
+    if (statSync(f).size > 0) return true;
+    logger.warn(`${f} is empty; nothing to read`);
+    return false;
+  });
+  const columns = rawColumns(request.columns);
+  const paths = Object.keys(lists);
+  const where = new Map<string, { list: number; index: number }>();
+  paths.forEach((p, list) => {
+    for (const [name, index] of Object.entries(lists[p]!)) where.set(name, { list, index });
+  });
+  const missing = columns.filter((c) => !where.has(c.name)).map((c) => c.name);
+  if (missing.length > 0) throw new ConfigError(`${request.job.name}: the transform reads ${missing.join(', ')}, which the vendor's tuples do not hold (${[...where.keys()].join(', ')})`);
+  const ordinals = 'mdw_json_files';
+  const listOf = (p: string) => `CAST(json_extract(json, ${literal(p === '$' ? '$' : `$.${p}`)}) AS JSON[])`;
+  // json_extract_string gives numbers as written and strings without quotes: Binance's "0.72270000" and CoinGecko's 77953.8255 alike.
+  const field = (c: RawColumn) => {
+    const w = where.get(c.name)!;
+    const text = `json_extract_string(_l${w.list}, ${literal(`$[${w.index}]`)})`;
+    return `${c.type === 'VARCHAR' ? text : `TRY_CAST(${text} AS ${c.type})`} AS ${ident(c.sql ?? c.name)}`;
+  };
+  // 'unstructured': each document is one value; 'auto' would split a top-level list into records itself.
+  const relation = nonEmpty.length
+    ? `(SELECT filename AS _file, o._mdw_i * 4294967296 + _pos AS _rn, ${columns.map(field).join(', ')} FROM (` +
+      `SELECT filename, generate_subscripts(${listOf(paths[0]!)}, 1) AS _pos, ${paths.map((p, i) => `unnest(${listOf(p)}) AS _l${i}`).join(', ')} ` +
+      `FROM read_json_objects(${pathList(nonEmpty)}, format = 'unstructured', filename = true, hive_partitioning = false)) ` +
+      `JOIN ${ordinals} o ON o._mdw_name = filename)`
+    : `(SELECT NULL::VARCHAR AS _file, NULL::BIGINT AS _rn, ${columns.map((c) => `NULL::${c.type} AS ${ident(c.sql ?? c.name)}`).join(', ')} WHERE false)`;
+  const prepare = nonEmpty.length
+    ? [`CREATE OR REPLACE TEMP TABLE ${ordinals} AS SELECT unnest(${stringList(nonEmpty)}) AS _mdw_name, generate_subscripts(${stringList(nonEmpty)}, 1) AS _mdw_i`]
+    : [];
+  return { relation, columns, numbered: true, inputs: files, rejects: null, prepare };
+}

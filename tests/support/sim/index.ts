@@ -1,7 +1,9 @@
 import { alpacaSim } from './alpaca.js';
+import { binanceSim } from './binance.js';
+import { coingeckoSim } from './coingecko.js';
 import { finnhubSim } from './finnhub.js';
 import { polygonSim } from './polygon.js';
 import type { SimRoute } from './route.js';
 
 /** Every vendor's route, the first that serves a path answering it; Polygon's (the catch-all, with its 404) last. */
-export const simRoutes: readonly SimRoute[] = [alpacaSim, finnhubSim, polygonSim];
+export const simRoutes: readonly SimRoute[] = [alpacaSim, binanceSim, coingeckoSim, finnhubSim, polygonSim];
