@@ -10,7 +10,10 @@ export interface ProviderSpec {
   readonly timeout_ms?: number;
   /** What the vendor bills per request beyond the plan (a pay-as-you-go plan); none for a flat plan. */
   readonly cost?: { readonly per_request: number; readonly currency: string };
-  readonly auth: { readonly kind: 'bearer'; readonly env: string } | { readonly kind: 'headers'; readonly env: Readonly<Record<string, string>> };
+  readonly auth:
+    | { readonly kind: 'bearer'; readonly env: string }
+    | { readonly kind: 'headers'; readonly env: Readonly<Record<string, string>> }
+    | { readonly kind: 'query'; readonly param: string; readonly env: string };
 }
 
 export interface EndpointsConfig {
@@ -58,11 +61,15 @@ export function provider(config: YamlFile<EndpointsConfig>, name: string): Provi
 }
 
 /**
- * The request headers that carry a provider's keys, read from the environment variables the
- * config names, and the key values themselves (for redaction). A missing variable is a config
- * error that names the variable, never a value.
+ * The request headers (or the query parameter) that carry a provider's keys, read from the
+ * environment variables the config names, and the key values themselves (for redaction). A
+ * missing variable is a config error that names the variable, never a value.
  */
-export function providerAuth(config: YamlFile<EndpointsConfig>, name: string, env: NodeJS.ProcessEnv): { headers: Record<string, string>; secrets: string[] } {
+export function providerAuth(
+  config: YamlFile<EndpointsConfig>,
+  name: string,
+  env: NodeJS.ProcessEnv,
+): { headers: Record<string, string>; query?: Record<string, string>; secrets: string[] } {
   const p = provider(config, name);
   const need = (variable: string) => {
     const value = env[variable];
@@ -72,6 +79,10 @@ export function providerAuth(config: YamlFile<EndpointsConfig>, name: string, en
   if (p.auth.kind === 'bearer') {
     const key = need(p.auth.env);
     return { headers: { authorization: `Bearer ${key}` }, secrets: [key] };
+  }
+  if (p.auth.kind === 'query') {
+    const key = need(p.auth.env);
+    return { headers: {}, query: { [p.auth.param]: key }, secrets: [key] };
   }
   const entries = Object.entries(p.auth.env).map(([header, variable]) => [header, need(variable)] as const);
   return { headers: Object.fromEntries(entries), secrets: entries.map(([, v]) => v) };

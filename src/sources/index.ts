@@ -2,6 +2,8 @@ import { datasetNames, type DatasetName } from '../core/datasets.js';
 import type { Granularity } from '../core/granularity.js';
 import { alpacaBars } from './alpaca/bars.js';
 import { alpacaCorporateActions } from './alpaca/corporate-actions.js';
+import { alphavantageListing } from './alphavantage/listing.js';
+import { alphavantageCryptoDaily, alphavantageDailyAdjusted, alphavantageTimeSeries } from './alphavantage/time-series.js';
 import { vendorAdapter, type Fetcher } from './fetcher.js';
 import { fileAdapter } from './file/file-adapter.js';
 import { finnhubCandles } from './finnhub/candles.js';
@@ -27,6 +29,10 @@ export const fetchers = {
   'alpaca/corporate_actions': alpacaCorporateActions,
   'finnhub/candles': finnhubCandles,
   'finnhub/splits': finnhubSplits,
+  'alphavantage/time_series': alphavantageTimeSeries,
+  'alphavantage/daily_adjusted': alphavantageDailyAdjusted,
+  'alphavantage/crypto_daily': alphavantageCryptoDaily,
+  'alphavantage/listing_status': alphavantageListing,
 } as const satisfies Record<string, Fetcher>;
 
 export type FetcherId = keyof typeof fetchers;

@@ -68,6 +68,14 @@ export class VendorSim {
   /** A vendor's key, for routes that check one the way their vendor does (401 without it). */
   vendorKeys: Partial<Record<string, string>> = {};
 
+  /**
+   * Alpha Vantage's plan limit: after this many /query answers, each further one is the 200 with
+   * a "Note" and no data that Alpha Vantage sends over its limit (null: no limit).
+   */
+  alphavantageLimit: number | null = null;
+  /** The last day of Alpha Vantage's daily and weekly history (its "today"), and the first. */
+  alphavantageDays = { from: '2023-01-03', to: '2024-06-28' };
+
   /** Alpaca keys; when set, requests without both headers get 401. */
   alpacaKeys: { id: string; secret: string } | null = null;
 
@@ -165,7 +173,8 @@ export class VendorSim {
       return send(302, '', { location: `${this.redirect.to}${url}${url.includes('?') ? '&' : '?'}redirected=1` });
     }
     const recorded = this.recorded.find((r) => sameRequest(url, r.request));
-    if (recorded) return send(recorded.status ?? 200, JSON.stringify(recorded.body));
+    // A text body (a CSV export) is sent as it is.
+    if (recorded) return send(recorded.status ?? 200, typeof recorded.body === 'string' ? recorded.body : JSON.stringify(recorded.body));
     const route = simRoutes.find((r) => r.serves(url))!;
     const refused = route.refuse(req, this);
     if (refused) return send(refused.status, refused.body);
@@ -235,6 +244,8 @@ export class VendorSim {
 function sameRequest(url: string, key: string): boolean {
   const got = new URL(url, 'http://sim');
   const want = new URL(key, 'http://sim');
+  // A key sent in the query (Alpha Vantage's apikey) is never part of a recorded request.
+  got.searchParams.delete('apikey');
   got.searchParams.sort();
   want.searchParams.sort();
   return got.pathname.endsWith(want.pathname) && got.searchParams.toString() === want.searchParams.toString();

@@ -1,7 +1,8 @@
 import { alpacaSim } from './alpaca.js';
+import { alphavantageSim } from './alphavantage.js';
 import { finnhubSim } from './finnhub.js';
 import { polygonSim } from './polygon.js';
 import type { SimRoute } from './route.js';
 
 /** Every vendor's route, the first that serves a path answering it; Polygon's (the catch-all, with its 404) last. */
-export const simRoutes: readonly SimRoute[] = [alpacaSim, finnhubSim, polygonSim];
+export const simRoutes: readonly SimRoute[] = [alpacaSim, alphavantageSim, finnhubSim, polygonSim];
