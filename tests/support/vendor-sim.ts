@@ -163,7 +163,14 @@ export class VendorSim {
       if (this.echoCredentials && status === 200 && body.startsWith('{')) {
         // As sent, and URL-encoded as a vendor's request URL would carry it.
         const bearer = req.headers.authorization?.replace(/^Bearer /, '');
-        const echo = { authorization: req.headers.authorization, key_id: req.headers['apca-api-key-id'], secret_key: req.headers['apca-api-secret-key'], ...(bearer ? { url: `?apiKey=${encodeURIComponent(bearer)}` } : {}) };
+        // A key sent in the query (Alpha Vantage's apikey) comes back in the URL as sent.
+        const inQuery = /[?&]apikey=/.test(url);
+        const echo = {
+          authorization: req.headers.authorization,
+          key_id: req.headers['apca-api-key-id'],
+          secret_key: req.headers['apca-api-secret-key'],
+          ...(bearer ? { url: `?apiKey=${encodeURIComponent(bearer)}` } : inQuery ? { url } : {}),
+        };
         body = `{"request_echo":${JSON.stringify(echo)},${body.slice(1)}`;
       }
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
