@@ -60,6 +60,11 @@ export function provider(config: YamlFile<EndpointsConfig>, name: string): Provi
   return p;
 }
 
+/** The environment variables that hold a provider's keys (names only, never values). */
+export function keyVariables(auth: ProviderSpec['auth']): string[] {
+  return auth.kind === 'headers' ? Object.values(auth.env) : [auth.env];
+}
+
 /**
  * The request headers (or the query parameter) that carry a provider's keys, read from the
  * environment variables the config names, and the key values themselves (for redaction). A

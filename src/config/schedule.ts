@@ -3,7 +3,7 @@ import path from 'node:path';
 import { defaultScheduleZone, readSchedule, type Schedule, type ScheduleSpec } from '../cron/schedule.js';
 import { loadBackfillConfig } from './backfill.js';
 import { isCurateFile, loadCurateJob } from './curate.js';
-import { loadEndpoints } from './endpoints.js';
+import { keyVariables, loadEndpoints } from './endpoints.js';
 import { jobArgument, listJobFiles, loadJob, type Job } from './jobs.js';
 import { loadYamlFile } from './load-yaml.js';
 
@@ -57,7 +57,7 @@ export function loadCronPlan(configDir: string, home: string, env: NodeJS.Proces
     for (const v of vendors) {
       const auth = endpoints[v]?.auth;
       if (!auth) continue;
-      for (const name of auth.kind === 'bearer' ? [auth.env] : Object.values(auth.env)) out.add(name);
+      for (const name of keyVariables(auth)) out.add(name);
     }
     return [...out];
   };

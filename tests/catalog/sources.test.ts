@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadEndpoints } from '../../src/config/endpoints.js';
+import { keyVariables, loadEndpoints } from '../../src/config/endpoints.js';
 import { loadJob } from '../../src/config/jobs.js';
 import type { Context } from '../../src/context.js';
 import { datasets } from '../../src/core/datasets.js';
@@ -72,7 +72,7 @@ function vendorEnv(): NodeJS.ProcessEnv {
   for (const [name, spec] of Object.entries(providers)) {
     // A base URL's path (Finnhub's /api/v1) is kept: the simulator serves under it.
     env[`MDW_${name.toUpperCase()}_URL`] = `${sim.url}${new URL(spec.base_url).pathname.replace(/\/$/, '')}`;
-    for (const variable of spec.auth.kind === 'headers' ? Object.values(spec.auth.env) : [spec.auth.env]) env[variable] = `sim-key-${variable}`;
+    for (const variable of keyVariables(spec.auth)) env[variable] = `sim-key-${variable}`;
   }
   return env;
 }
