@@ -10,7 +10,10 @@ export interface ProviderSpec {
   readonly timeout_ms?: number;
   /** What the vendor bills per request beyond the plan (a pay-as-you-go plan); none for a flat plan. */
   readonly cost?: { readonly per_request: number; readonly currency: string };
-  readonly auth: { readonly kind: 'bearer'; readonly env: string } | { readonly kind: 'headers'; readonly env: Readonly<Record<string, string>>; readonly optional?: boolean };
+  readonly auth:
+    | { readonly kind: 'bearer'; readonly env: string }
+    | { readonly kind: 'headers'; readonly env: Readonly<Record<string, string>>; readonly optional?: boolean }
+    | { readonly kind: 'query'; readonly param: string; readonly env: string };
   /** The vendor's count of the window's use, from a response header (Binance's request weight). */
   readonly used_weight?: { readonly header: string; readonly limit: number; readonly window_s: number };
 }
@@ -59,12 +62,21 @@ export function provider(config: YamlFile<EndpointsConfig>, name: string): Provi
   return p;
 }
 
+/** The environment variables that hold a provider's keys (names only, never values). */
+export function keyVariables(auth: ProviderSpec['auth']): string[] {
+  return auth.kind === 'headers' ? Object.values(auth.env) : [auth.env];
+}
+
 /**
- * The request headers that carry a provider's keys, read from the environment variables the
- * config names, and the key values themselves (for redaction). A missing variable is a config
- * error that names the variable, never a value.
+ * The request headers (or the query parameter) that carry a provider's keys, read from the
+ * environment variables the config names, and the key values themselves (for redaction). A
+ * missing variable is a config error that names the variable, never a value.
  */
-export function providerAuth(config: YamlFile<EndpointsConfig>, name: string, env: NodeJS.ProcessEnv): { headers: Record<string, string>; secrets: string[] } {
+export function providerAuth(
+  config: YamlFile<EndpointsConfig>,
+  name: string,
+  env: NodeJS.ProcessEnv,
+): { headers: Record<string, string>; query?: Record<string, string>; secrets: string[] } {
   const p = provider(config, name);
   const need = (variable: string) => {
     const value = env[variable];
@@ -74,6 +86,10 @@ export function providerAuth(config: YamlFile<EndpointsConfig>, name: string, en
   if (p.auth.kind === 'bearer') {
     const key = need(p.auth.env);
     return { headers: { authorization: `Bearer ${key}` }, secrets: [key] };
+  }
+  if (p.auth.kind === 'query') {
+    const key = need(p.auth.env);
+    return { headers: {}, query: { [p.auth.param]: key }, secrets: [key] };
   }
   // A vendor that serves without a key (Binance market data, CoinGecko's public API) gets none when none is set.
   const optional = p.auth.optional === true;

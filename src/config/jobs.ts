@@ -238,7 +238,9 @@ export function checkTransformRules(tf: YamlFile<TransformRules>, def: DatasetDe
     const kinds = timeKinds.filter((k) => rule[k] !== undefined);
     const isTime = name === def.timeColumn;
     if (rule.when && col.type === 'timestamp') throw tf.errorAt(`${at}/when`, `a time column cannot depend on the record's kind`);
-    if ((rule.map || rule.case) && col.type !== 'varchar') throw tf.errorAt(`${at}/${rule.map ? 'map' : 'case'}`, `only a text column can be mapped or cased`);
+    // A flag may be mapped from the vendor's words (Alpha Vantage's status Active -> true).
+    if (rule.map && col.type !== 'varchar' && col.type !== 'boolean') throw tf.errorAt(`${at}/map`, `only a text or true/false column can be mapped`);
+    if (rule.case && col.type !== 'varchar') throw tf.errorAt(`${at}/case`, `only a text column can be cased`);
     if (col.type === 'timestamp') {
       if (kinds.length !== 1) throw tf.errorAt(at, `a time column needs exactly one of date, datetime or epoch`);
       for (const key of ['date', 'datetime'] as const) {

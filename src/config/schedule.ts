@@ -3,7 +3,7 @@ import path from 'node:path';
 import { defaultScheduleZone, readSchedule, type Schedule, type ScheduleSpec } from '../cron/schedule.js';
 import { loadBackfillConfig } from './backfill.js';
 import { isCurateFile, loadCurateJob } from './curate.js';
-import { loadEndpoints } from './endpoints.js';
+import { keyVariables, loadEndpoints } from './endpoints.js';
 import { jobArgument, listJobFiles, loadJob, type Job } from './jobs.js';
 import { loadYamlFile } from './load-yaml.js';
 
@@ -58,7 +58,7 @@ export function loadCronPlan(configDir: string, home: string, env: NodeJS.Proces
       const auth = endpoints[v]?.auth;
       // A key the vendor serves without (Binance, CoinGecko's public API) is no key the line needs.
       if (!auth || (auth.kind === 'headers' && auth.optional)) continue;
-      for (const name of auth.kind === 'bearer' ? [auth.env] : Object.values(auth.env)) out.add(name);
+      for (const name of keyVariables(auth)) out.add(name);
     }
     return [...out];
   };

@@ -10,8 +10,9 @@ import type { Logger } from '../core/logger.js';
  * exponential backoff and jitter, honouring Retry-After (and a 418 ban's, Binance's), waits for
  * the next window when the vendor's used-weight header says this one is nearly spent, and turns
  * what is terminal (400, 401, 403, 404, 422) into a VendorError naming the vendor, endpoint,
- * status and what the vendor said. Secrets never
- * appear in what it logs or throws: keys travel in headers, and every text is redacted. Keys go
+ * status and what the vendor said. Secrets never appear in what it logs or throws: keys travel
+ * in headers (or, for a vendor that takes them only in the query, are added to the URL as it is
+ * sent), and every text is redacted. Keys go
  * only to the configured base URL's origin (scheme, host and port): a next_url or a redirect
  * elsewhere is refused, and a body that holds a key comes back with *** in its place.
  */
@@ -50,7 +51,9 @@ export interface HttpClientOptions {
   /** Requests per minute this vendor allows. */
   readonly rpm: number;
   readonly headers?: Readonly<Record<string, string>>;
-  /** Values that must never be shown (the keys in the headers). */
+  /** Query parameters that carry a key (Alpha Vantage's apikey): added only to the URL sent, never to one shown, landed or compared. */
+  readonly query?: Readonly<Record<string, string>>;
+  /** Values that must never be shown (the keys in the headers or the query). */
   readonly secrets?: readonly string[];
   readonly budget?: RequestBudget | null;
   /** Requests per UTC day, across runs (the budget keeps the count). */
@@ -94,7 +97,8 @@ const minSecretLength = 4;
 
 export class HttpClient {
   private readonly limiter: Bottleneck;
-  private readonly o: Required<Omit<HttpClientOptions, 'budget' | 'headers' | 'secrets' | 'dailyBudget' | 'usedWeight'>> & Pick<HttpClientOptions, 'budget' | 'headers' | 'secrets' | 'dailyBudget' | 'usedWeight'>;
+  private readonly o: Required<Omit<HttpClientOptions, 'budget' | 'headers' | 'query' | 'secrets' | 'dailyBudget' | 'usedWeight'>> &
+    Pick<HttpClientOptions, 'budget' | 'headers' | 'query' | 'secrets' | 'dailyBudget' | 'usedWeight'>;
   /** When the vendor's weight window opens again, after an answer said it is nearly spent (ms since 1970). */
   private weightWaitUntil = 0;
   /** Requests sent, retries included. */
@@ -152,6 +156,14 @@ export class HttpClient {
     return new VendorError('foreign_host', `${what} ${url.origin}, another host than the configured ${this.origin}: not followed, the key goes only there`, this.o.vendor, endpoint, null);
   }
 
+  /** The URL as sent: with the key parameters, where the vendor takes its key in the query. */
+  private keyed(url: URL): URL {
+    if (!this.o.query) return url;
+    const sent = new URL(url);
+    for (const [k, v] of Object.entries(this.o.query)) sent.searchParams.set(k, v);
+    return sent;
+  }
+
   /** A path under the base URL (with query), or a full URL (a next_url), as the URL to fetch. */
   resolve(pathOrUrl: string, query: Readonly<Record<string, string | number | boolean>> = {}): URL {
     const url = new URL(/^https?:\/\//.test(pathOrUrl) ? pathOrUrl : this.o.baseUrl.replace(/\/$/, '') + pathOrUrl);
@@ -161,14 +173,26 @@ export class HttpClient {
   }
 
   /** GET a JSON document: a path under the base URL (with query) or a full URL (a next_url). */
-  async getJson(pathOrUrl: string, query: Readonly<Record<string, string | number | boolean>> = {}): Promise<JsonResponse> {
+  getJson(pathOrUrl: string, query: Readonly<Record<string, string | number | boolean>> = {}): Promise<JsonResponse> {
+    return this.get(pathOrUrl, query, 'json');
+  }
+
+  /**
+   * GET a text document (a CSV export, Alpha Vantage's LISTING_STATUS): body is the text, or,
+   * where the vendor answered in JSON instead (its error and rate-limit answers), the parsed JSON.
+   */
+  getText(pathOrUrl: string, query: Readonly<Record<string, string | number | boolean>> = {}): Promise<JsonResponse> {
+    return this.get(pathOrUrl, query, 'text');
+  }
+
+  private async get(pathOrUrl: string, query: Readonly<Record<string, string | number | boolean>>, as: 'json' | 'text'): Promise<JsonResponse> {
     const url = this.resolve(pathOrUrl, query);
     const shown = this.redact(url.toString());
     const endpoint = this.redact(url.pathname);
     const foreign = this.foreignHost(url, `${this.o.vendor}: the request points at`, endpoint);
     if (foreign) throw foreign;
     for (let attempt = 1; ; attempt++) {
-      const failure = await this.attempt(url, shown, endpoint);
+      const failure = await this.attempt(url, shown, endpoint, as);
       if ('body' in failure) return failure;
       if (!failure.transient || attempt >= this.o.attempts) throw failure.error;
       const wait = failure.retryAfterMs ?? Math.round(this.o.backoffMs * 2 ** (attempt - 1) * (0.5 + this.o.random()));
@@ -204,6 +228,7 @@ export class HttpClient {
     url: URL,
     shown: string,
     endpoint: string,
+    as: 'json' | 'text',
   ): Promise<JsonResponse | { transient: boolean; retryAfterMs: number | null; error: MdwError }> {
     const vendor = this.o.vendor;
     if (this.o.budget) {
@@ -215,7 +240,7 @@ export class HttpClient {
     let res: { statusCode: number; body: string; headers: Record<string, string | string[] | undefined> };
     // Redirects are followed here, not by got, which would carry keys in custom headers (Alpaca's)
     // to another host and fetch that host's rows.
-    for (let target = url, hops = 0; ; hops++) {
+    for (let target = this.keyed(url), hops = 0; ; hops++) {
       try {
         res = await this.limiter.schedule(() =>
           got(target, {
@@ -241,7 +266,7 @@ export class HttpClient {
       if (hops >= maxRedirects) {
         return { transient: false, retryAfterMs: null, error: new VendorError('http_status', `${vendor} ${endpoint}: more than ${maxRedirects} redirects`, vendor, endpoint, res.statusCode) };
       }
-      target = next;
+      target = this.keyed(next);
     }
     const status = res.statusCode;
     this.noteWeight(res.headers);
@@ -255,14 +280,25 @@ export class HttpClient {
       const transient = transientStatus.has(status) || (status === 418 && after !== null);
       return { transient, retryAfterMs: after, error };
     }
+    const { text, found } = this.withoutSecrets(res.body);
+    if (as === 'text') return { body: jsonOrText(text), text, status, url: shown, secrets: found };
     try {
-      const { text, found } = this.withoutSecrets(res.body);
       return { body: JSON.parse(text) as unknown, text, status, url: shown, secrets: found };
     } catch {
       // A body cut short or garbled in transit reads differently the next time.
       const error = new VendorError('bad_payload', `${vendor} ${endpoint}: the response is not valid JSON (${res.body.length} bytes)`, vendor, endpoint, status);
       return { transient: true, retryAfterMs: null, error };
     }
+  }
+}
+
+/** A text answer as the vendor meant it: a JSON object (an error) parsed, anything else as it is. */
+function jsonOrText(text: string): unknown {
+  if (!/^\s*\{/.test(text)) return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
   }
 }
 

@@ -42,8 +42,8 @@ export interface Fetcher {
    * where it contradicts its request (another ticker, bars outside the window).
    */
   check(page: JsonResponse, request: VendorRequest): readonly ResponseFinding[];
-  /** Landed pages as raw columns, through the reader. */
-  read(reader: RawReader, pages: readonly InputRef[]): Promise<RawBatch>;
+  /** Landed pages as raw columns, through the reader (the run's request says where a vendor's records sit, when that depends on the job). */
+  read(reader: RawReader, pages: readonly InputRef[], request: ExtractRequest): Promise<RawBatch>;
 }
 
 /** One request to a vendor: path and query (never a key), and what its answer must match. */
@@ -52,6 +52,12 @@ export interface VendorRequest {
   readonly query: Readonly<Record<string, string | number | boolean>>;
   /** Asks only for what can no longer change (a window that ended before today): a complete earlier fetch is used again. */
   readonly closed: boolean;
+  /**
+   * For a request whose query names no window (the vendor answers the whole history up to
+   * now): the last day its answer must cover. Part of the landing's name for it, so a later
+   * window asks again where a landed answer was fetched before that day.
+   */
+  readonly covers?: string;
   /** What the request named that its pages do not carry (a symbol), handed to the reader as columns. */
   readonly fields?: Readonly<Record<string, string>>;
   /** Bars requests: the symbols (none for a whole market), the dates asked, and adjusted or not. */
@@ -72,6 +78,8 @@ export interface RawReader {
   arrays(pages: readonly InputRef[]): Promise<RawBatch>;
   /** Lists of positional records ([ms, "open", ...]): each field named by its list and index. */
   tuples(pages: readonly InputRef[], lists: TupleLists): Promise<RawBatch>;
+  /** CSV documents (a vendor's export) with a header line, read as the file adapter reads CSV files. */
+  csv(pages: readonly InputRef[], defaults: ReadOptions): Promise<RawBatch>;
 }
 
 /** Paging by a next_url field, or by a token sent back as a query parameter. */
@@ -101,13 +109,19 @@ export function vendorAdapter(vendor: string, pick: (request: ExtractRequest) =>
       const http = () => (client ??= vendorClient(ctx, vendor));
       const inputs: InputRef[] = [];
       for (const r of fetcher.plan(request, ctx.now)) {
-        const landed = await landedPages(ctx, target, { key: requestKey(r.path, r.query), closed: r.closed }, () => fetcher.pages(http(), r), (page) => fetcher.check(page, r));
+        const landed = await landedPages(ctx, target, { key: landingKey(r), closed: r.closed }, () => fetcher.pages(http(), r), (page) => fetcher.check(page, r));
         inputs.push(...(r.fields ? landed.map((i) => ({ ...i, fields: r.fields })) : landed));
       }
       return inputs;
     },
     async extract(ctx, request, inputs): Promise<RawBatch> {
-      return pick(request).read(rawReader(ctx, request), inputs);
+      return pick(request).read(rawReader(ctx, request), inputs, request);
     },
   };
+}
+
+/** How the landing names a request: what is sent (never a key), and the day it must cover where the query names none. */
+export function landingKey(r: VendorRequest): string {
+  const key = requestKey(r.path, r.query);
+  return r.covers ? `${key}#covers=${r.covers}` : key;
 }

@@ -5,6 +5,8 @@ import { alpacaCorporateActions } from './alpaca/corporate-actions.js';
 import { binanceKlines } from './binance/klines.js';
 import { coingeckoMarketChart } from './coingecko/market-chart.js';
 import { coingeckoOhlc } from './coingecko/ohlc.js';
+import { alphavantageListing } from './alphavantage/listing.js';
+import { alphavantageCryptoDaily, alphavantageDailyAdjusted, alphavantageTimeSeries } from './alphavantage/time-series.js';
 import { vendorAdapter, type Fetcher } from './fetcher.js';
 import { fileAdapter } from './file/file-adapter.js';
 import { finnhubCandles } from './finnhub/candles.js';
@@ -33,6 +35,10 @@ export const fetchers = {
   'binance/klines': binanceKlines,
   'coingecko/ohlc': coingeckoOhlc,
   'coingecko/market_chart': coingeckoMarketChart,
+  'alphavantage/time_series': alphavantageTimeSeries,
+  'alphavantage/daily_adjusted': alphavantageDailyAdjusted,
+  'alphavantage/crypto_daily': alphavantageCryptoDaily,
+  'alphavantage/listing_status': alphavantageListing,
 } as const satisfies Record<string, Fetcher>;
 
 export type FetcherId = keyof typeof fetchers;

@@ -1,6 +1,7 @@
 import type { ReadOptions } from '../config/types.js';
 import { ident, literal } from '../core/sql.js';
 import type { RawReader } from './fetcher.js';
+import { readCsv } from './file/csv-reader.js';
 import { readArrays, readJson, readTuples } from './file/json-reader.js';
 import type { AdapterContext, ExtractRequest, InputRef, RawBatch } from './source.js';
 
@@ -9,12 +10,14 @@ import type { AdapterContext, ExtractRequest, InputRef, RawBatch } from './sourc
  * by the same code that reads files. Fields a page's request named (`InputRef.fields`) are
  * added to every record of that page; the page is not asked for them.
  */
-export function rawReader(ctx: Pick<AdapterContext, 'logger'>, request: ExtractRequest): RawReader {
+export function rawReader(ctx: Pick<AdapterContext, 'logger' | 'tmpDir'>, request: ExtractRequest): RawReader {
+  const options = (defaults: ReadOptions): ReadOptions => ({ ...defaults, ...request.job.transform.value.read, ...request.job.spec.source.read });
   return {
     json: (pages, defaults: ReadOptions) => {
-      const read = { ...defaults, ...request.job.transform.value.read, ...request.job.spec.source.read };
+      const read = options(defaults);
       return withFields(request, pages, (r) => readJson(r.job, pages.map((p) => p.uri), read, r, ctx.logger));
     },
+    csv: (pages, defaults) => withFields(request, pages, (r) => readCsv(r.job, pages.map((p) => p.uri), options(defaults), r, ctx)),
     arrays: (pages) => withFields(request, pages, (r) => Promise.resolve(readArrays(pages.map((p) => p.uri), r, ctx.logger))),
     tuples: (pages, lists) => withFields(request, pages, (r) => Promise.resolve(readTuples(pages.map((p) => p.uri), lists, r, ctx.logger))),
   };

@@ -159,7 +159,7 @@ describe('the mdw command line, end to end', () => {
     expect(r.stdout).toBe('symbol,n\nAAPL,246\nMSFT,250\nSPY,250\n');
     const d = await mdw('query', 'sql', 'describe ohlcv', '--format', 'json');
     expect((JSON.parse(d.stdout) as { column_name: string }[]).map((c) => c.column_name)).toEqual([
-      'symbol', 'ts', 'open', 'high', 'low', 'close', 'volume', 'vwap', 'trades', 'adj_close', 'granularity', 'source', 'batch_id', 'quality', 'flags',
+      'symbol', 'ts', 'open', 'high', 'low', 'close', 'volume', 'vwap', 'trades', 'adj_close', 'quote_volume', 'granularity', 'source', 'batch_id', 'quality', 'flags',
     ]);
     const bad = await mdw('query', 'sql', 'select nope from ohlcv');
     expect(bad.code).toBe(1);

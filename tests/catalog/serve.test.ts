@@ -250,7 +250,7 @@ describe(`mdw serve (${server ? 'Postgres server' : 'embedded catalog'})`, () =>
     const doc = (await (await get('/openapi.json')).json()) as { paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>> };
     await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeDefined();
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/health', '/api/v1/status', '/api/v1/historical/{symbol}', '/api/v1/prices', '/api/v1/audit', '/api/v1/corporate_actions', '/api/v1/tickers', '/api/v1/adjustments', '/openapi.json', '/docs'].sort(),
+      ['/health', '/api/v1/status', '/api/v1/historical/{symbol}', '/api/v1/prices', '/api/v1/audit', '/api/v1/corporate_actions', '/api/v1/crypto_market', '/api/v1/tickers', '/api/v1/adjustments', '/openapi.json', '/docs'].sort(),
     );
     const names = (route: string) => (doc.paths[route]!.get!.parameters ?? []).map((p) => `${p.in}:${p.name}`).sort();
     const bar = ['start', 'end', 'granularity', 'source', 'adjust', 'gold', 'min_quality', 'validated_only', 'columns', 'limit', 'calendar', 'extended_hours', 'format'].map((n) => `query:${n}`);

@@ -691,3 +691,117 @@ describe('budgets, interruptions and secrets, across processes', () => {
     expect(stderr + resumed.stdout + resumed.stderr).not.toContain(key);
   });
 });
+
+describe('Alpha Vantage through the simulator', () => {
+  const avKey = 'av-sim-SECRET-91c2e';
+  const avEnv = () => ({ MDW_POLYGON_URL: sim.url, POLYGON_API_KEY: key, MDW_ALPHAVANTAGE_URL: sim.url, ALPHAVANTAGE_API_KEY: avKey });
+
+  beforeEach(async () => {
+    sim.vendorKeys['alphavantage'] = avKey;
+    sim.alphavantageLimit = null;
+    writeFileSync(
+      path.join(configs, 'endpoints.yml'),
+      readFileSync(path.join(configs, 'endpoints.yml'), 'utf8') +
+        `  alphavantage:\n    base_url: https://www.alphavantage.co\n    rpm: 60000\n    daily_budget: 1000\n    timeout_ms: ${patientMs}\n` +
+        `    auth: { kind: query, param: apikey, env: ALPHAVANTAGE_API_KEY }\n`,
+    );
+    await ctx.close();
+    ctx = testContext({ home, databaseUrl: url, configDir: configs, env: avEnv() });
+  });
+
+  afterAll(() => {
+    sim.alphavantageLimit = null;
+    delete sim.vendorKeys['alphavantage'];
+  });
+
+  function shipped(name: string, from: string, to: string): ReturnType<typeof loadJob> {
+    const text = readFileSync(path.join(configs, 'jobs', `${name}.yml`), 'utf8').replace(/^window: .*$/m, `window: { from: ${from}, to: ${to} }`);
+    writeFileSync(path.join(configs, 'jobs', `${name}-test.yml`), text);
+    return loadJob(configs, `${name}-test`, ctx.env);
+  }
+  async function bars(granularity: string): Promise<{ symbol: string; ts: string; close: number; volume: number }[]> {
+    const duck = await ctx.duck();
+    return duck.all(
+      `SELECT symbol, strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts, close, volume FROM read_parquet(${currentFiles(`${ctx.paths.lake}/ohlcv/source=alphavantage/granularity=${granularity}`)}) ORDER BY symbol, ts`,
+    );
+  }
+  /** The simulator's days as Alpha Vantage answers them (its whole history), those of a window. */
+  const avDays = (symbol: string, from: string, to: string) => {
+    const days = calendars.XNYS.sessions(sim.alphavantageDays.from, sim.alphavantageDays.to).map((s) => s.date);
+    return VendorSim.bars(symbol, 'day', 1, sim.alphavantageDays.from, sim.alphavantageDays.to)
+      .map((b, i) => ({ ...b, day: days[i]! }))
+      .filter((b) => b.day >= from && b.day <= to);
+  };
+  const avRequests = () => sim.requests.filter((r) => r.url.startsWith('/query')).map((r) => new URL(r.url, 'http://sim').searchParams);
+
+  test('daily bars: the key goes only in the query, each session is stored once at its date, the ledger is GREEN, and a re-run asks nothing', async () => {
+    const job = shipped('alphavantage-daily', '2024-03-01', '2024-03-28');
+    const result = await runIngest(ctx, job, { ...all, symbols: ['IBM'] });
+    const sent = avDays('IBM', '2024-03-01', '2024-03-28');
+    expect(sent).toHaveLength(20);
+    // The whole history came (outputsize=full: the window is older than 100 sessions); the days outside it are filtered.
+    expect(result.counts).toMatchObject({ out: 20, quarantined: 0 });
+    expect(avRequests().map((q) => [q.get('function'), q.get('symbol'), q.get('outputsize'), q.get('apikey')])).toEqual([['TIME_SERIES_DAILY', 'IBM', 'full', avKey]]);
+    expect(await bars('1d')).toEqual(sent.map((b) => ({ symbol: 'IBM', ts: `${b.day}T00:00:00Z`, close: b.c, volume: b.v })));
+    const audit = (await auditSeries(ctx, job, { tolerance: 0.005 }))!;
+    expect(audit.ledger).toEqual([{ symbol: 'IBM', firstSession: '2024-03-01', lastSession: '2024-03-28', status: 'GREEN', sessions: 20, expectedBars: 20, presentBars: 20, quarantined: 0 }]);
+    // The landing names the request without the key, and no landed byte holds it.
+    for (const f of rawPages()) expect(gunzipSync(readFileSync(f)).toString('utf8')).not.toContain(avKey);
+    expect(readdirSync(path.join(ctx.paths.lake, 'raw', 'source=alphavantage', 'dataset=ohlcv', 'requests')).join(' ')).not.toContain(avKey);
+    sim.requests.length = 0;
+    const before = await bars('1d');
+    await runIngest(ctx, job, { ...all, symbols: ['IBM'] });
+    expect(avRequests()).toHaveLength(0);
+    expect(await bars('1d')).toEqual(before);
+  });
+
+  test('intraday bars are keyed by their end in New York time: stored by their start in UTC across the DST change, GREEN', async () => {
+    // 2024-03-08 is EST (09:30 = 14:30Z), 2024-03-11 EDT (09:30 = 13:30Z).
+    const job = shipped('alphavantage-intraday', '2024-03-08', '2024-03-11');
+    const result = await runIngest(ctx, job, { ...all, symbols: ['IBM'] });
+    expect(avRequests().map((q) => [q.get('function'), q.get('interval'), q.get('month'), q.get('adjusted')])).toEqual([['TIME_SERIES_INTRADAY', '5min', '2024-03', 'false']]);
+    // The month asked for, as the simulator answers it, within the window.
+    const sent = VendorSim.bars('IBM', 'minute', 5, '2024-03-01', '2024-03-31').filter((b) => b.t >= Date.parse('2024-03-08T00:00:00Z') && b.t < Date.parse('2024-03-12T00:00:00Z'));
+    expect(sent).toHaveLength(2 * 78);
+    expect(result.counts).toMatchObject({ out: 156, quarantined: 0 });
+    const stored = await bars('5m');
+    expect(stored).toEqual(sent.map((b) => ({ symbol: 'IBM', ts: new Date(b.t).toISOString().replace('.000Z', 'Z'), close: b.c, volume: b.v })));
+    const firstOfDay = stored.filter((b, i) => i === 0 || stored[i - 1]!.ts.slice(0, 10) !== b.ts.slice(0, 10)).map((b) => b.ts);
+    expect(firstOfDay).toEqual(['2024-03-08T14:30:00Z', '2024-03-11T13:30:00Z']);
+    const audit = (await auditSeries(ctx, job, { tolerance: 0.005 }))!;
+    expect(audit.ledger).toEqual([{ symbol: 'IBM', firstSession: '2024-03-08', lastSession: '2024-03-11', status: 'GREEN', sessions: 2, expectedBars: 156, presentBars: 156, quarantined: 0 }]);
+  });
+
+  test('an "Error Message" answer is terminal: the run fails at once with Alpha Vantage\'s words, and nothing is asked again', async () => {
+    const job = shipped('alphavantage-daily', '2024-03-01', '2024-03-28');
+    await expect(runIngest(ctx, job, { ...all, symbols: ['NOSUCH'] })).rejects.toThrow(/alphavantage TIME_SERIES_DAILY NOSUCH: Invalid API call/);
+    expect(avRequests()).toHaveLength(1);
+  });
+
+  test('the limit answer (HTTP 200, "Information", no data) on the fifth request stops the run with exit 3; the next run asks only for the rest', async () => {
+    await ctx.close();
+    const own = await freshCatalog();
+    drops.push(own.drop);
+    const env = { ...avEnv(), ...(own.url ? { MDW_DATABASE_URL: own.url } : {}) };
+    expect((await runMdw(['--home', home, 'init', '--yes'], { env })).code).toBe(0);
+    const symbols = 'AAPL,MSFT,IBM,SPY,TSLA,NVDA';
+    const run = () => runMdw(['--home', home, '--config-dir', configs, 'ingest', 'alphavantage-daily', '--from', '2024-03-01', '--to', '2024-03-28', '--symbols', symbols], { env });
+    sim.alphavantageLimit = 4;
+    const one = await run();
+    expect(one.code).toBe(3);
+    expect(one.stderr).toMatch(/alphavantage: the plan's request limit is reached \("Thank you for using Alpha Vantage! Our standard API rate limit is 25 requests per day/);
+    expect(one.stderr).not.toContain(avKey);
+    expect(avRequests().map((q) => q.get('symbol'))).toEqual(['AAPL', 'MSFT', 'IBM', 'SPY', 'TSLA']);
+    // The next day: the limit is reset, and only the two symbols not landed are asked for.
+    sim.alphavantageLimit = null;
+    sim.requests.length = 0;
+    const two = await run();
+    expect(two.code).toBe(0);
+    expect(avRequests().map((q) => q.get('symbol'))).toEqual(['TSLA', 'NVDA']);
+    ctx = testContext({ home, databaseUrl: own.url, configDir: configs, env: avEnv() });
+    const stored = await bars('1d');
+    expect(stored).toHaveLength(6 * 20);
+    expect([...new Set(stored.map((b) => b.symbol))]).toEqual(['AAPL', 'IBM', 'MSFT', 'NVDA', 'SPY', 'TSLA']);
+    expect(stored.find((b) => b.symbol === 'NVDA' && b.ts === '2024-03-28T00:00:00Z')?.close).toBe(avDays('NVDA', '2024-03-28', '2024-03-28')[0]!.c);
+  });
+});

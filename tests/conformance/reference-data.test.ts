@@ -509,3 +509,204 @@ describe('Binance and CoinGecko payloads through their fetchers', () => {
     expect(existsSync(path.join(c.paths.lake, 'crypto_market'))).toBe(false);
   });
 });
+
+
+/**
+ * Alpha Vantage's saved answers served as recorded by the local simulator to the shipped jobs
+ * (the fetchers, the HTTP client, the landing and the transforms, as a user runs them), and
+ * compared field by field with the files as JSON.parse reads them.
+ */
+describe('Alpha Vantage payloads', () => {
+  const av = (dir: string, file: string) => path.join(reference, dir, file);
+  type AvRecord = Record<string, string>;
+  let sim: VendorSim;
+  let avRoot: string;
+  let avConfigs: string;
+  let k = 0;
+  const opened: Context[] = [];
+
+  beforeAll(async () => {
+    avRoot = tempDir();
+    avConfigs = copyConfigs(avRoot);
+    const endpoints = path.join(avConfigs, 'endpoints.yml');
+    writeFileSync(endpoints, readFileSync(endpoints, 'utf8').replace(/(\n    rpm: )\d+/g, '$160000').replace(/(\n    daily_budget: )\d+/g, '$11000000'));
+    sim = await new VendorSim().start();
+  });
+  afterAll(async () => {
+    for (const c of opened) await c.close();
+    await sim.stop();
+    removeDir(avRoot);
+  });
+
+  /** A run of a job (YAML of its own) against the recorded answers, with the clock at `now`; the rows stored and the counts. */
+  async function ingest(jobYaml: string, now: string, recorded: { request: string; file: string }[], window: [string, string], symbols: string[] | null) {
+    writeFileSync(path.join(avConfigs, 'jobs', 'av-test.yml'), jobYaml);
+    const home = path.join(avRoot, `home-${++k}`);
+    const c = testContext({ home, configDir: avConfigs, now, env: { MDW_ALPHAVANTAGE_URL: sim.url, ALPHAVANTAGE_API_KEY: 'av-conformance-key' } });
+    // Closed after the tests too, so that a failing one leaves no catalog open.
+    opened.push(c);
+    sim.recorded = recorded.map((r) => ({ request: r.request, body: r.file.endsWith('.csv') ? readFileSync(r.file, 'utf8') : JSON.parse(readFileSync(r.file, 'utf8')) }));
+    sim.requests.length = 0;
+    try {
+      const job = loadJob(avConfigs, 'av-test', c.env);
+      const result = await runIngest(c, job, { window: parseWindow(window[0], window[1]), symbols, dryRun: false, runId: null });
+      // Each recorded request asked once, with the key in the query and nowhere else.
+      const asked = (u: string) => {
+        const q = new URL(u, 'http://sim').searchParams;
+        q.delete('apikey');
+        q.sort();
+        return q.toString();
+      };
+      expect(sim.requests.map((r) => asked(r.url))).toEqual(recorded.map((r) => asked(r.request)));
+      expect(sim.requests.every((r) => new URL(r.url, 'http://sim').searchParams.get('apikey') === 'av-conformance-key')).toBe(true);
+      return { c, result };
+    } finally {
+      sim.recorded = [];
+    }
+  }
+  const barsOf = async (c: Context, source: string) =>
+    (await c.duck()).all<Record<string, unknown>>(
+      `SELECT symbol, strftime(ts, '%Y-%m-%dT%H:%M:%SZ') AS ts, open, high, low, close, volume FROM read_parquet(${currentFiles(`${c.paths.lake}/ohlcv/source=${source}`)}) ORDER BY symbol, ts`,
+    );
+  /** A series' records as the file has them: key -> values, numbers from the strings. */
+  const fileBars = (file: string, series: string, symbol: string, ts: (key: string) => string, volume = '5. volume') =>
+    Object.entries((JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, AvRecord>>)[series]!).map(([key, r]) => ({
+      symbol,
+      ts: ts(key),
+      open: Number(r['1. open']),
+      high: Number(r['2. high']),
+      low: Number(r['3. low']),
+      close: Number(r['4. close']),
+      volume: Number(r[volume]),
+    }));
+  const byKey = (a: { symbol: unknown; ts: unknown }, b: { symbol: unknown; ts: unknown }) => String(a.symbol).localeCompare(String(b.symbol)) || String(a.ts).localeCompare(String(b.ts));
+  const day = (key: string) => `${key}T00:00:00Z`;
+  /** A New York wall-clock time ("YYYY-MM-DD HH:MM:SS") as the UTC instant, read here with Intl, not with the transform's code. */
+  const fromNewYork = (key: string) => {
+    const guess = Date.parse(`${key.replace(' ', 'T')}Z`);
+    const wall = (t: number) => {
+      const p = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(new Date(t)).map((x) => [x.type, x.value]));
+      return Date.parse(`${p['year']}-${p['month']}-${p['day']}T${p['hour']}:${p['minute']}:${p['second']}Z`);
+    };
+    return guess - (wall(guess) - guess);
+  };
+  const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
+  const daily = (g: string, transform: string, endpoint = '', calendar = 'XNYS', source = 'alphavantage') =>
+    `dataset: ohlcv\ngranularity: ${g}\ncalendar: ${calendar}\nsource: { name: ${source}, adapter: alphavantage${endpoint ? `, endpoint: ${endpoint}` : ''} }\ntransform: ${transform}\n`;
+
+  test('TIME_SERIES_DAILY (MSFT 2018, IBM 2020) and WEEKLY (IBM): every record keyed by date is a bar at 00:00 UTC of that date, values from the strings', async () => {
+    const msft = av('alphavantage-dotnet', 'daily-not-adjusted.json');
+    const ibm = av('alphavantage-java', 'timeseries_daily.json');
+    const { c, result } = await ingest(daily('1d', 'alphavantage-daily'), '2020-06-01T12:00:00Z', [
+      { request: '/query?function=TIME_SERIES_DAILY&symbol=MSFT&outputsize=full', file: msft },
+      { request: '/query?function=TIME_SERIES_DAILY&symbol=IBM&outputsize=full', file: ibm },
+    ], ['2018-01-01', '2020-05-08'], ['MSFT', 'IBM']);
+    const want = [...fileBars(msft, 'Time Series (Daily)', 'MSFT', day), ...fileBars(ibm, 'Time Series (Daily)', 'IBM', day)].sort(byKey);
+    expect(want).toHaveLength(5);
+    expect(result.counts).toMatchObject({ recordsIn: 5, out: 5, quarantined: 0 });
+    expect(await barsOf(c, 'alphavantage')).toEqual(want);
+    await c.close();
+
+    const weekly = av('alphavantage-java', 'timeseries_weekly.json');
+    const w = await ingest(daily('1w', 'alphavantage-daily', '', 'XNYS', 'alphavantage-weekly'), '2020-06-01T12:00:00Z', [{ request: '/query?function=TIME_SERIES_WEEKLY&symbol=IBM', file: weekly }], ['2020-04-01', '2020-05-08'], ['IBM']);
+    const wantWeeks = fileBars(weekly, 'Weekly Time Series', 'IBM', day).sort(byKey);
+    expect(wantWeeks.map((x) => x.ts)).toEqual(['2020-05-01T00:00:00Z', '2020-05-08T00:00:00Z']);
+    const gotWeeks = await barsOf(w.c, 'alphavantage-weekly');
+    // A week is stored by the bar-size convention of the lake; its values are the file's, week by week.
+    expect(gotWeeks.map(({ ts: _ts, ...v }) => v)).toEqual(wantWeeks.map(({ ts: _ts, ...v }) => v));
+    await w.c.close();
+  });
+
+  test('TIME_SERIES_DAILY_ADJUSTED (MSFT 2018, IBM with its 1.63 dividend): raw prices and volume from field 6; the damaged record ("open": "r") is quarantined, not read', async () => {
+    const msft = av('alphavantage-dotnet', 'daily-adjusted.json');
+    const ibm = av('alphavantage-java', 'timeseries_dailyadjusted.json');
+    const { c, result } = await ingest(daily('1d', 'alphavantage-adjusted', 'daily_adjusted', 'XNYS', 'alphavantage-adjusted'), '2020-06-01T12:00:00Z', [
+      { request: '/query?function=TIME_SERIES_DAILY_ADJUSTED&symbol=MSFT&outputsize=full', file: msft },
+      { request: '/query?function=TIME_SERIES_DAILY_ADJUSTED&symbol=IBM&outputsize=full', file: ibm },
+    ], ['2018-01-01', '2020-05-08'], ['MSFT', 'IBM']);
+    const want = [...fileBars(msft, 'Time Series (Daily)', 'MSFT', day, '6. volume'), ...fileBars(ibm, 'Time Series (Daily)', 'IBM', day, '6. volume')].sort(byKey);
+    expect(want).toHaveLength(5);
+    expect(result.counts).toMatchObject({ out: 5, quarantined: 0 });
+    expect(await barsOf(c, 'alphavantage-adjusted')).toEqual(want);
+    await c.close();
+
+    const bad = av('alphavantage-dotnet', 'bad-data.json');
+    const b = await ingest(daily('1d', 'alphavantage-adjusted', 'daily_adjusted', 'XNYS', 'alphavantage-bad'), '2018-06-01T12:00:00Z', [
+      { request: '/query?function=TIME_SERIES_DAILY_ADJUSTED&symbol=MSFT&outputsize=compact', file: bad },
+    ], ['2018-05-01', '2018-05-10'], ['MSFT']);
+    expect(b.result.counts).toMatchObject({ recordsIn: 1, out: 0, quarantined: 1 });
+    await b.c.close();
+  });
+
+  test('TIME_SERIES_INTRADAY (MSFT 1min, IBM 5min): each key is the bar END in New York time, stored as the bar start in UTC', async () => {
+    const cases = [
+      { file: av('alphavantage-dotnet', 'intraday.json'), symbol: 'MSFT', g: '1m', minutes: 1, month: '2018-05', window: ['2018-05-04', '2018-05-04'] as [string, string], now: '2018-06-01T12:00:00Z' },
+      { file: av('alphavantage-java', 'timeseries_intraday.json'), symbol: 'IBM', g: '5m', minutes: 5, month: '2020-05', window: ['2020-05-08', '2020-05-08'] as [string, string], now: '2020-06-01T12:00:00Z' },
+    ];
+    for (const x of cases) {
+      const { c, result } = await ingest(daily(x.g, 'alphavantage-intraday', '', 'XNYS', `alphavantage-${x.g}`), x.now, [
+        { request: `/query?function=TIME_SERIES_INTRADAY&symbol=${x.symbol}&interval=${x.minutes}min&month=${x.month}&outputsize=full&adjusted=false&extended_hours=true`, file: x.file },
+      ], x.window, [x.symbol]);
+      const want = fileBars(x.file, `Time Series (${x.minutes}min)`, x.symbol, (key) => iso(fromNewYork(key) - x.minutes * 60_000)).sort(byKey);
+      expect(result.counts).toMatchObject({ out: want.length, quarantined: 0 });
+      expect(await barsOf(c, `alphavantage-${x.g}`)).toEqual(want);
+      await c.close();
+    }
+  });
+
+  test('DIGITAL_CURRENCY_DAILY (BTC in EUR): UTC days, the pair as the symbol, volume in the coin as sent', async () => {
+    const file = av('alphavantage-java', 'crypto_daily.json');
+    const { c, result } = await ingest(daily('1d', 'alphavantage-crypto', 'crypto_daily', '24/7', 'alphavantage-crypto'), '2025-08-25T12:00:00Z', [
+      { request: '/query?function=DIGITAL_CURRENCY_DAILY&symbol=BTC&market=EUR', file },
+    ], ['2025-08-22', '2025-08-24'], ['BTC/EUR']);
+    const want = fileBars(file, 'Time Series (Digital Currency Daily)', 'BTC/EUR', day).sort(byKey);
+    expect(want).toHaveLength(3);
+    expect(result.counts).toMatchObject({ out: 3, quarantined: 0 });
+    expect(await barsOf(c, 'alphavantage-crypto')).toEqual(want);
+    await c.close();
+  });
+
+  test('LISTING_STATUS (12,427 active names, 2022): every line a ticker as of the date asked, ipoDate as listed_at, "null" no delisting date, NAN a ticker', async () => {
+    const file = av('alphavantage-listing-status', 'LISTING_STATUS_active_2022-03.csv');
+    const header = 'symbol,name,exchange,assetType,ipoDate,delistingDate,status\r\n';
+    const empty = path.join(avRoot, 'delisted-empty.csv');
+    writeFileSync(empty, header);
+    const { c, result } = await ingest(
+      'dataset: tickers\ngranularity: 1d\nsource: { name: alphavantage, adapter: alphavantage }\ntransform: alphavantage-listing\n',
+      '2022-03-10T12:00:00Z',
+      [
+        { request: '/query?function=LISTING_STATUS&date=2022-03-04&state=active', file },
+        { request: '/query?function=LISTING_STATUS&date=2022-03-04&state=delisted', file: empty },
+      ],
+      ['2022-03-04', '2022-03-04'],
+      null,
+    );
+    const want = readFileSync(file, 'utf8')
+      .split(/\r?\n/)
+      .slice(1)
+      .filter((l) => l !== '')
+      .map((l) => l.split(','))
+      .map(([symbol, name, exchange, assetType, ipoDate, delistingDate, status]) => ({
+        symbol: symbol!,
+        as_of: '2022-03-04',
+        // Names are stored as sent, trailing blanks and all? The reader trims the field, as every CSV field.
+        name: name!.trim() === '' ? null : name!.trim(),
+        primary_exchange: exchange,
+        type: assetType,
+        active: status === 'Active',
+        listed_at: ipoDate === 'null' ? null : ipoDate,
+        delisted_at: delistingDate === 'null' ? null : delistingDate,
+      }))
+      .sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
+    expect(want).toHaveLength(12_427);
+    // NAN is a ticker, not a missing value.
+    expect(want.filter((w) => w.symbol === 'NAN')).toHaveLength(1);
+    expect(result.counts).toMatchObject({ out: 12_427, quarantined: 0 });
+    const got = await (await c.duck()).all<Record<string, unknown>>(
+      `SELECT symbol, strftime(as_of, '%Y-%m-%d') AS as_of, name, primary_exchange, type, active, strftime(listed_at, '%Y-%m-%d') AS listed_at, strftime(delisted_at, '%Y-%m-%d') AS delisted_at ` +
+        `FROM read_parquet(${currentFiles(`${c.paths.lake}/tickers/source=alphavantage`)}) ORDER BY symbol COLLATE "C"`,
+    );
+    expect(got).toEqual(want);
+    await c.close();
+  });
+});

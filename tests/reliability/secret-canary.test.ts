@@ -5,6 +5,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { copyConfigs, freshCatalog, removeDir, runMdw, tempDir, testContext, type CliResult } from '../support/helpers.js';
 import { VendorSim } from '../support/vendor-sim.js';
+import { calendars } from '../../src/calendar/registry.js';
 
 /**
  * Issue 11, item 7, "the secret canary": keys of a value found nowhere else travel through a job
@@ -17,7 +18,9 @@ import { VendorSim } from '../support/vendor-sim.js';
 const polygonKey = `canary+polygon/${randomBytes(12).toString('hex')}=`;
 const alpacaKeys = { id: `canary-id-${randomBytes(8).toString('hex')}`, secret: `canary-secret-${randomBytes(12).toString('hex')}` };
 const coingeckoKey = `CG-canary-${randomBytes(12).toString('hex')}`;
-const secrets = [polygonKey, alpacaKeys.id, alpacaKeys.secret, coingeckoKey].flatMap((k) => [k, encodeURIComponent(k)]);
+// Alpha Vantage's key travels in the query string, where + / = are sent encoded.
+const avKey = `canary+av/${randomBytes(10).toString('hex')}=`;
+const secrets = [polygonKey, alpacaKeys.id, alpacaKeys.secret, coingeckoKey, avKey].flatMap((k) => [k, encodeURIComponent(k)]);
 
 let root: string;
 let configs: string;
@@ -34,6 +37,7 @@ beforeAll(async () => {
   sim.key = polygonKey;
   sim.alpacaKeys = alpacaKeys;
   sim.vendorKeys = { coingecko: coingeckoKey };
+  sim.vendorKeys['alphavantage'] = avKey;
   foreign = await new VendorSim().start();
   foreign.priceShift = 1000;
   // The simulator answers in milliseconds; a timeout a loaded machine could hit would only retry.
@@ -45,7 +49,9 @@ beforeAll(async () => {
       '  alpaca:\n    base_url: https://data.alpaca.markets\n    rpm: 60000\n    daily_budget: 100000\n    timeout_ms: 120000\n' +
       '    auth: { kind: headers, env: { APCA-API-KEY-ID: ALPACA_KEY_ID, APCA-API-SECRET-KEY: ALPACA_SECRET_KEY } }\n' +
       '  coingecko:\n    base_url: https://api.coingecko.com/api/v3\n    rpm: 60000\n    daily_budget: 100000\n    timeout_ms: 120000\n' +
-      '    auth: { kind: headers, env: { x-cg-demo-api-key: COINGECKO_API_KEY }, optional: true }\n',
+      '    auth: { kind: headers, env: { x-cg-demo-api-key: COINGECKO_API_KEY }, optional: true }\n' +
+      '  alphavantage:\n    base_url: https://www.alphavantage.co\n    rpm: 60000\n    daily_budget: 100000\n    timeout_ms: 120000\n' +
+      '    auth: { kind: query, param: apikey, env: ALPHAVANTAGE_API_KEY }\n',
   );
   writeFileSync(
     path.join(configs, 'jobs', 'cg.yml'),
@@ -53,6 +59,7 @@ beforeAll(async () => {
   );
   const job = 'dataset: ohlcv\ngranularity: 1d\ncalendar: XNYS\nsymbols: [AAPL, MSFT]\n';
   writeFileSync(path.join(configs, 'jobs', 'poly.yml'), `${job}source: { name: poly, adapter: polygon }\nwindow: { from: 2023-01-01, to: 2024-12-31 }\ntransform: polygon-aggs\n`);
+  writeFileSync(path.join(configs, 'jobs', 'avd.yml'), `${job}source: { name: avd, adapter: alphavantage }\nwindow: { from: 2024-01-01, to: 2024-03-28 }\ntransform: alphavantage-daily\n`);
   writeFileSync(path.join(configs, 'jobs', 'alp.yml'), `${job}source: { name: alp, adapter: alpaca }\nwindow: { from: 2024-01-01, to: 2024-06-30 }\ntransform: alpaca-bars\n`);
 });
 
@@ -88,6 +95,8 @@ async function ingest(job: string): Promise<Run> {
     MDW_ALPACA_URL: sim.url,
     MDW_COINGECKO_URL: `${sim.url}/api/v3`,
     COINGECKO_API_KEY: coingeckoKey,
+    MDW_ALPHAVANTAGE_URL: sim.url,
+    ALPHAVANTAGE_API_KEY: avKey,
     POLYGON_API_KEY: polygonKey,
     ALPACA_KEY_ID: alpacaKeys.id,
     ALPACA_SECRET_KEY: alpacaKeys.secret,
@@ -218,6 +227,33 @@ describe('the secret canary', () => {
       expect([job, (await stored(run, job)).foreign]).toEqual([job, 0]);
       expect([job, await leaks(run)]).toEqual([job, []]);
     }
+  });
+
+  test('alphavantage: the key travels only in the query as sent; pages that echo the URL land with it replaced, and no file, output or row holds it', async () => {
+    sim.echoCredentials = true;
+    const run = await ingest('avd');
+    expect(run.result.code).toBe(0);
+    // Sent, URL-encoded, in every request's query; never in a header.
+    const av = sim.requests.filter((r) => r.url.startsWith('/query'));
+    expect(av.map((r) => new URL(r.url, 'http://sim').searchParams.get('apikey'))).toEqual([avKey, avKey]);
+    expect(av.some((r) => JSON.stringify(r.headers).includes(avKey))).toBe(false);
+    const sessions = calendars.XNYS.sessions('2024-01-01', '2024-03-28').length;
+    expect(await stored(run, 'avd')).toEqual({ rows: 2 * sessions, foreign: 0 });
+    // Each page echoed the key once (its bars also come newest first: out_of_order, counted apart).
+    expect((await inputFindings(run))['response_secret']).toBe(2);
+    expect(await leaks(run)).toEqual([]);
+  });
+
+  test('alphavantage: a redirect to another host (its Location carrying the key) is refused naming hosts only, and the other host gets nothing', async () => {
+    sim.redirect = { to: foreign.url, match: /^\/query/ };
+    foreign.requests.length = 0;
+    const run = await ingest('avd');
+    expect(run.result.code).toBe(1);
+    expect(run.result.stderr).toMatch(
+      new RegExp(`^mdw: alphavantage /query: HTTP 302 redirects to ${foreign.url.replace(/\./g, '\\.')}, another host than the configured ${sim.url.replace(/\./g, '\\.')}: not followed, the key goes only there\n$`),
+    );
+    expect([foreign.requests.length, keysSentAbroad()]).toEqual([0, 0]);
+    expect(await leaks(run)).toEqual([]);
   });
 
   test('a redirect within the vendor host is followed with the key, and echoing pages behind it are redacted too', async () => {

@@ -79,6 +79,13 @@ export class VendorSim {
   coingeckoNow = Date.parse('2024-01-10T12:00:00Z');
   /** Candles of this length whatever days asks (a vendor that changed its sizes), when set. */
   coingeckoStepMs: number | null = null;
+  /**
+   * Alpha Vantage's plan limit: after this many /query answers, each further one is the 200 with
+   * a "Note" and no data that Alpha Vantage sends over its limit (null: no limit).
+   */
+  alphavantageLimit: number | null = null;
+  /** The last day of Alpha Vantage's daily and weekly history (its "today"), and the first. */
+  alphavantageDays = { from: '2023-01-03', to: '2024-06-28' };
 
   /** Alpaca keys; when set, requests without both headers get 401. */
   alpacaKeys: { id: string; secret: string } | null = null;
@@ -167,7 +174,15 @@ export class VendorSim {
       if (this.echoCredentials && status === 200 && body.startsWith('{')) {
         // As sent, and URL-encoded as a vendor's request URL would carry it.
         const bearer = req.headers.authorization?.replace(/^Bearer /, '');
-        const echo = { authorization: req.headers.authorization, key_id: req.headers['apca-api-key-id'], secret_key: req.headers['apca-api-secret-key'], cg_key: req.headers['x-cg-demo-api-key'], ...(bearer ? { url: `?apiKey=${encodeURIComponent(bearer)}` } : {}) };
+        // A key sent in the query (Alpha Vantage's apikey) comes back in the URL as sent.
+        const inQuery = /[?&]apikey=/.test(url);
+        const echo = {
+          authorization: req.headers.authorization,
+          key_id: req.headers['apca-api-key-id'],
+          secret_key: req.headers['apca-api-secret-key'],
+          cg_key: req.headers['x-cg-demo-api-key'],
+          ...(bearer ? { url: `?apiKey=${encodeURIComponent(bearer)}` } : inQuery ? { url } : {}),
+        };
         body = `{"request_echo":${JSON.stringify(echo)},${body.slice(1)}`;
       }
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -177,7 +192,8 @@ export class VendorSim {
       return send(302, '', { location: `${this.redirect.to}${url}${url.includes('?') ? '&' : '?'}redirected=1` });
     }
     const recorded = this.recorded.find((r) => sameRequest(url, r.request));
-    if (recorded) return send(recorded.status ?? 200, JSON.stringify(recorded.body));
+    // A text body (a CSV export) is sent as it is.
+    if (recorded) return send(recorded.status ?? 200, typeof recorded.body === 'string' ? recorded.body : JSON.stringify(recorded.body));
     const route = simRoutes.find((r) => r.serves(url))!;
     const refused = route.refuse(req, this);
     if (refused) return send(refused.status, refused.body);
@@ -251,6 +267,8 @@ export class VendorSim {
 function sameRequest(url: string, key: string): boolean {
   const got = new URL(url, 'http://sim');
   const want = new URL(key, 'http://sim');
+  // A key sent in the query (Alpha Vantage's apikey) is never part of a recorded request.
+  got.searchParams.delete('apikey');
   got.searchParams.sort();
   want.searchParams.sort();
   return got.pathname.endsWith(want.pathname) && got.searchParams.toString() === want.searchParams.toString();

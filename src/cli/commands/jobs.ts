@@ -3,7 +3,7 @@ import { isCurateFile, loadCurateJob } from '../../config/curate.js';
 import { listJobFiles, loadJob, resolveJobFile } from '../../config/jobs.js';
 import { ConfigError, ExitCode, MdwError, errorMessage } from '../../core/errors.js';
 import { formatRecords, resolveFormat, type Cell } from '../output.js';
-import { loadEndpoints } from '../../config/endpoints.js';
+import { keyVariables, loadEndpoints } from '../../config/endpoints.js';
 import { fetchers } from '../../sources/index.js';
 import type { Fetcher } from '../../sources/fetcher.js';
 import { stdoutIsTty, withContext, type GlobalOptions } from '../run-command.js';
@@ -99,7 +99,7 @@ export async function jobsSourcesCommand(opts: GlobalOptions): Promise<number> {
         weight: f.weight,
         rpm: spec?.rpm ?? null,
         base_url: spec?.base_url ?? 'not in endpoints.yml',
-        key: spec ? (spec.auth.kind === 'bearer' ? spec.auth.env : Object.values(spec.auth.env).join(' ')) : null,
+        key: spec ? keyVariables(spec.auth).join(' ') : null,
         description: f.description,
       };
     });
