@@ -3,6 +3,7 @@ import { ConfigError } from '../core/errors.js';
 import { lakeId, lakeIdFile } from '../lake/lake-id.js';
 import { localStore } from '../lake/local-store.js';
 import type { RejectedRecord } from '../load/quarantine.js';
+import type { SealedPartition } from '../load/staged-chunk.js';
 import type { Sql, TxSql } from './catalog.js';
 import { upsertSymbolStatus, type SymbolStatusWrite } from './symbol-status.js';
 
@@ -42,6 +43,23 @@ export interface ManifestWrite {
   readonly firstTs: string | null;
   readonly lastTs: string | null;
   readonly series: readonly { symbol: string | null; rows: number; firstTs: string; lastTs: string }[];
+}
+
+/** The manifest's row for a sealed partition file; `supersedes` is the version it replaces, or null. */
+export function manifestWrite(w: SealedPartition, supersedes: string | null): ManifestWrite {
+  return {
+    uri: w.plan.uri,
+    tmpUri: w.tmpUri,
+    supersedes,
+    symbol: w.plan.key.symbol,
+    period: w.plan.key.period,
+    rows: w.rows,
+    bytes: w.bytes,
+    sha256: w.sha256,
+    firstTs: w.firstTs,
+    lastTs: w.lastTs,
+    series: w.series,
+  };
 }
 
 export interface LineageWrite {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { InputRef } from '../sources/source.js';
-import { completeBatch, recordBatch } from '../catalog/lake-catalog.js';
+import { completeBatch, manifestWrite, recordBatch } from '../catalog/lake-catalog.js';
 import type { Context } from '../context.js';
 import { commitPartitions, sealPartitions } from '../load/seal.js';
 import type { SealedPartition } from '../load/staged-chunk.js';
@@ -38,19 +38,7 @@ export async function commitChunk(
       quarantineUri: quarantine ? path.relative(ctx.settings.home, quarantine.file) : null,
       at: ctx.clock.now(),
     },
-    sealed.map((w) => ({
-      uri: w.plan.uri,
-      tmpUri: w.tmpUri,
-      supersedes: w.plan.current?.uri ?? null,
-      symbol: w.plan.key.symbol,
-      period: w.plan.key.period,
-      rows: w.rows,
-      bytes: w.bytes,
-      sha256: w.sha256,
-      firstTs: w.firstTs,
-      lastTs: w.lastTs,
-      series: w.series,
-    })),
+    sealed.map((w) => manifestWrite(w, w.plan.current?.uri ?? null)),
     plan.lineage.map((l) => ({
       rawUri: l.input,
       uri: uriOf(l.pid),

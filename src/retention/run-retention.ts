@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Catalog } from '../catalog/catalog.js';
 import { findSeries } from '../catalog/audit-catalog.js';
-import { completeBatch, recordBatchIn, type SeriesRef } from '../catalog/lake-catalog.js';
+import { completeBatch, manifestWrite, recordBatchIn, type SeriesRef } from '../catalog/lake-catalog.js';
 import {
   catalogSeries,
   keptUris,
@@ -315,19 +315,7 @@ async function recordRewrite(
       quarantineUri: null,
       at,
     },
-    sealed.map((w) => ({
-      uri: w.plan.uri,
-      tmpUri: w.tmpUri,
-      supersedes: w.plan.current!.uri,
-      symbol: w.plan.key.symbol,
-      period: w.plan.key.period,
-      rows: w.rows,
-      bytes: w.bytes,
-      sha256: w.sha256,
-      firstTs: w.firstTs,
-      lastTs: w.lastTs,
-      series: w.series,
-    })),
+    sealed.map((w) => manifestWrite(w, w.plan.current!.uri)),
     sealed.map((w) => ({
       rawUri: w.plan.current!.uri,
       uri: w.plan.uri,
@@ -508,19 +496,7 @@ async function applyMerges(
       series,
       ref,
       { id: batchId, runId: options.runId, counts: { recordsIn: sum(merges, (m) => m.rows), out: sum(sealed, (w) => w.rows), deduped: 0, quarantined: 0, filtered: 0 }, quarantineUri: null, at },
-      sealed.map((w) => ({
-        uri: w.plan.uri,
-        tmpUri: w.tmpUri,
-        supersedes: null,
-        symbol: w.plan.key.symbol,
-        period: w.plan.key.period,
-        rows: w.rows,
-        bytes: w.bytes,
-        sha256: w.sha256,
-        firstTs: w.firstTs,
-        lastTs: w.lastTs,
-        series: w.series,
-      })),
+      sealed.map((w) => manifestWrite(w, null)),
       sealed.flatMap((w, i) =>
         merges[i]!.parts.map((p) => ({
           rawUri: p.uri,
