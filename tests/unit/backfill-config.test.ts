@@ -107,7 +107,7 @@ describe('configs/backfill.yml as shipped', () => {
 
 describe('backfill.yml errors name the file and line', () => {
   test('an unknown vendor', () => {
-    expect(errorOf(base.replace('vendor: alpaca', 'vendor: yahoo'))).toBe('backfill.yml:13:19: unknown vendor "yahoo" (vendors: polygon, alpaca, finnhub, binance, coingecko)');
+    expect(errorOf(base.replace('vendor: alpaca', 'vendor: yahoo'))).toBe('backfill.yml:13:19: unknown vendor "yahoo" (vendors: polygon, alpaca, finnhub, binance, coingecko, alphavantage)');
   });
 
   test('a vendor named twice', () => {
@@ -167,6 +167,6 @@ describe('backfill.yml errors name the file and line', () => {
   });
 
   test('a budget for an unknown vendor', () => {
-    expect(errorOf(base.replace('polygon: 100', 'stooq: 100'))).toBe('backfill.yml:2:3: unknown vendor "stooq" (vendors: polygon, alpaca, finnhub, binance, coingecko)');
+    expect(errorOf(base.replace('polygon: 100', 'stooq: 100'))).toBe('backfill.yml:2:3: unknown vendor "stooq" (vendors: polygon, alpaca, finnhub, binance, coingecko, alphavantage)');
   });
 });
