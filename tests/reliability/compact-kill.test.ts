@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { calendars } from '../../src/calendar/registry.js';
 import { DuckSession } from '../../src/lake/duckdb.js';
 import { currentFilesUnder } from '../../src/lake/partition-files.js';
-import { cases, seeded } from '../support/reliability.js';
-import { copyConfigs, freshCatalog, lakeContent, removeDir, repoRoot, runMdw, tempDir } from '../support/helpers.js';
+import { cases, mdwKilledAfter, seeded } from '../support/reliability.js';
+import { copyConfigs, freshCatalog, lakeContent, removeDir, runMdw, tempDir } from '../support/helpers.js';
 
 /**
  * `mdw retention --compact` killed (SIGKILL) at random moments while it merges day partitions
@@ -80,16 +79,7 @@ const args = (h: Home) => ['--home', h.home, '--config-dir', configs, '--lock-ti
 const compact = (h: Home) => runMdw([...args(h), '--format', 'csv'], { env: h.env });
 
 function killedAfter(h: Home, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '', ...h.env };
-    if (!h.env.MDW_DATABASE_URL) delete env.MDW_DATABASE_URL;
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'mdw'), ...args(h)], { env, stdio: 'ignore' });
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-    child.on('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+  return mdwKilledAfter(args(h), h.env, ms);
 }
 
 /** What readers see: bars per symbol and date of the files they open, and how many distinct keys. */

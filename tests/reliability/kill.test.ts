@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { calendars } from '../../src/calendar/registry.js';
 import { currentFilesUnder } from '../../src/lake/partition-files.js';
-import { cases, seeded } from '../support/reliability.js';
-import { copyConfigs, freshCatalog, lakeContent, removeDir, repoRoot, runMdw, tempDir } from '../support/helpers.js';
+import { cases, mdwKilledAfter, seeded } from '../support/reliability.js';
+import { copyConfigs, freshCatalog, lakeContent, removeDir, runMdw, tempDir } from '../support/helpers.js';
 
 /**
  * A chunked ingest killed (SIGKILL) at random moments and run again ends with the lake and the
@@ -68,16 +67,7 @@ const ingest = (h: Home, ...extra: string[]) => runMdw(['--home', h.home, '--con
 
 /** Starts an ingest and kills it after `ms`; resolves when it is gone. */
 function killedAfter(h: Home, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '', ...h.env };
-    if (!h.env.MDW_DATABASE_URL) delete env.MDW_DATABASE_URL;
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'mdw'), '--home', h.home, '--config-dir', configs, 'ingest', 'many'], { env, stdio: 'ignore' });
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-    child.on('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+  return mdwKilledAfter(['--home', h.home, '--config-dir', configs, 'ingest', 'many'], h.env, ms);
 }
 
 /** What must hold of a warehouse after its runs: read through the CLI and the files. */

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { addDays } from '../../src/calendar/calendar.js';
 import { calendars } from '../../src/calendar/registry.js';
 import { DuckSession } from '../../src/lake/duckdb.js';
 import { currentFilesUnder } from '../../src/lake/partition-files.js';
-import { cases, seeded } from '../support/reliability.js';
-import { copyConfigs, freshCatalog, lakeContent, removeDir, repoRoot, runMdw, tempDir } from '../support/helpers.js';
+import { cases, mdwKilledAfter, seeded } from '../support/reliability.js';
+import { copyConfigs, freshCatalog, lakeContent, removeDir, runMdw, tempDir } from '../support/helpers.js';
 
 /**
  * `mdw retention` killed (SIGKILL) at random moments and run again ends as an uninterrupted run
@@ -79,17 +78,7 @@ const retention = (h: Home) =>
   runMdw(['--home', h.home, '--config-dir', configs, '--lock-timeout', '300', 'retention', '--config', path.join(root, 'retention.yml'), '--format', 'csv'], { env: h.env });
 
 function killedAfter(h: Home, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '', ...h.env };
-    if (!h.env.MDW_DATABASE_URL) delete env.MDW_DATABASE_URL;
-    const args = ['--home', h.home, '--config-dir', configs, 'retention', '--config', path.join(root, 'retention.yml')];
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'mdw'), ...args], { env, stdio: 'ignore' });
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-    child.on('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+  return mdwKilledAfter(['--home', h.home, '--config-dir', configs, 'retention', '--config', path.join(root, 'retention.yml')], h.env, ms);
 }
 
 /** Rows per symbol and date: of each partition's current file in a lake, or of every Parquet file under the trash. */

@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Context } from '../../src/context.js';
-import { copyConfigs, freshCatalog, removeDir, tempDir, testContext } from './helpers.js';
+import { copyConfigs, freshCatalog, removeDir, repoRoot, tempDir, testContext } from './helpers.js';
 
 /**
  * The reliability suite runs a sample in `make test` and everything in `make reliability`
@@ -66,4 +67,21 @@ export async function fuzzBench(prefix: string): Promise<FuzzBench> {
       removeDir(root);
     },
   };
+}
+
+/**
+ * Runs bin/mdw with `args` and kills it (SIGKILL) after `ms`; resolves when it is gone. `env` is
+ * the home's: without a MDW_DATABASE_URL of its own the run uses the embedded catalog.
+ */
+export function mdwKilledAfter(args: readonly string[], env: NodeJS.ProcessEnv, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const full: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '', ...env };
+    if (!env.MDW_DATABASE_URL) delete full.MDW_DATABASE_URL;
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'mdw'), ...args], { env: full, stdio: 'ignore' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
